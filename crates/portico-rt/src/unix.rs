@@ -1,0 +1,173 @@
+//! Unix domain socket listeners and streams.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::net::Shutdown;
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+use std::task::{Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+/// An adapter's Unix stream.
+pub trait RawUnixStream: AsyncRead + AsyncWrite + Send + Sync + Unpin + 'static {
+    /// The local address of the socket.
+    ///
+    /// # Errors
+    ///
+    /// As [`std::os::unix::net::UnixStream::local_addr`].
+    fn local_addr(&self) -> io::Result<SocketAddr>;
+
+    /// The address of the peer.
+    ///
+    /// # Errors
+    ///
+    /// As [`std::os::unix::net::UnixStream::peer_addr`].
+    fn peer_addr(&self) -> io::Result<SocketAddr>;
+
+    /// Shuts down the read half, the write half, or both.
+    ///
+    /// # Errors
+    ///
+    /// As [`std::os::unix::net::UnixStream::shutdown`].
+    fn shutdown(&self, how: Shutdown) -> io::Result<()>;
+}
+
+/// An adapter's Unix listener.
+pub trait RawUnixListener: Send + Sync + 'static {
+    /// Polls for the next connection.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `accept(2)` reports.
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>>;
+
+    /// The address the listener is bound to.
+    ///
+    /// # Errors
+    ///
+    /// As [`std::os::unix::net::UnixListener::local_addr`].
+    fn local_addr(&self) -> io::Result<SocketAddr>;
+}
+
+/// A Unix domain socket server.
+pub struct UnixListener {
+    inner: Box<dyn RawUnixListener>,
+}
+
+impl fmt::Debug for UnixListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixListener")
+            .field("local_addr", &self.local_addr().ok())
+            .finish()
+    }
+}
+
+impl UnixListener {
+    /// Wraps an adapter's listener.
+    pub fn from_raw(inner: Box<dyn RawUnixListener>) -> Self {
+        UnixListener { inner }
+    }
+
+    /// Binds to `path` on the [`current`](crate::current) runtime.
+    ///
+    /// # Errors
+    ///
+    /// Fails outside a runtime, or as [`std::os::unix::net::UnixListener::bind`] fails (for
+    /// instance when the path exists).
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
+        let rt = crate::current()?;
+        let listener = std::os::unix::net::UnixListener::bind(path)?;
+        rt.unix_listener(listener)
+    }
+
+    /// The address the listener is bound to.
+    ///
+    /// # Errors
+    ///
+    /// As [`std::os::unix::net::UnixListener::local_addr`].
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// Polls for the next connection.
+    ///
+    /// # Errors
+    ///
+    /// As [`RawUnixListener::poll_accept`].
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
+        self.inner.poll_accept(cx)
+    }
+
+    /// Waits for the next connection.
+    ///
+    /// # Errors
+    ///
+    /// As [`RawUnixListener::poll_accept`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a connection is only taken from the kernel's queue when this returns it.
+    pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
+        poll_fn(|cx| self.inner.poll_accept(cx)).await
+    }
+}
+
+/// A Unix domain socket connection, readable and writable through futures-io.
+pub struct UnixStream {
+    inner: Box<dyn RawUnixStream>,
+}
+
+impl fmt::Debug for UnixStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixStream")
+            .field("peer_addr", &self.peer_addr().ok())
+            .finish()
+    }
+}
+
+impl UnixStream {
+    /// Wraps an adapter's stream.
+    pub fn from_raw(inner: Box<dyn RawUnixStream>) -> Self {
+        UnixStream { inner }
+    }
+
+    /// Connects to the socket at `path` on the [`current`](crate::current) runtime.
+    ///
+    /// # Errors
+    ///
+    /// Fails outside a runtime, or as the connection attempt fails.
+    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+        crate::current()?.unix_connect(path).await
+    }
+
+    /// The local address of the connection.
+    ///
+    /// # Errors
+    ///
+    /// As [`std::os::unix::net::UnixStream::local_addr`].
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// The address of the peer.
+    ///
+    /// # Errors
+    ///
+    /// As [`std::os::unix::net::UnixStream::peer_addr`].
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.peer_addr()
+    }
+
+    /// Shuts down the read half, the write half, or both.
+    ///
+    /// # Errors
+    ///
+    /// As [`std::os::unix::net::UnixStream::shutdown`].
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.inner.shutdown(how)
+    }
+}
+
+crate::io::forward_io!(UnixStream);

@@ -1,0 +1,210 @@
+//! TCP and Unix sockets on async-io's reactor.
+
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::task::{Context, Poll, ready};
+
+use async_io::Async;
+use portico_rt::{BoxFuture, RawTcpListener, RawTcpStream, TcpListener, TcpStream};
+
+/// Accepts from a non-blocking listener, waiting on the reactor while the queue is empty.
+macro_rules! poll_accept {
+    ($listener:expr, $cx:expr, $wrap:expr) => {
+        loop {
+            match $listener.get_ref().accept() {
+                Ok((stream, peer)) => return Poll::Ready(Ok(($wrap(Async::new(stream)?), peer))),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    ready!($listener.poll_readable($cx))?
+                }
+                Err(err) => return Poll::Ready(Err(err)),
+            }
+        }
+    };
+}
+
+struct Stream(Async<std::net::TcpStream>);
+
+impl futures_io::AsyncRead for Stream {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl futures_io::AsyncWrite for Stream {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_close(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_close(cx)
+    }
+}
+
+impl RawTcpStream for Stream {
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.get_ref().local_addr()
+    }
+
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.0.get_ref().peer_addr()
+    }
+
+    fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.0.get_ref().set_nodelay(nodelay)
+    }
+
+    fn nodelay(&self) -> io::Result<bool> {
+        self.0.get_ref().nodelay()
+    }
+
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.0.get_ref().shutdown(how)
+    }
+}
+
+fn tcp_stream(stream: Async<std::net::TcpStream>) -> TcpStream {
+    TcpStream::from_raw(Box::new(Stream(stream)))
+}
+
+struct Listener(Async<std::net::TcpListener>);
+
+impl RawTcpListener for Listener {
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        poll_accept!(self.0, cx, tcp_stream)
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.get_ref().local_addr()
+    }
+}
+
+pub(crate) fn tcp_listener(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+    Ok(TcpListener::from_raw(Box::new(Listener(Async::new(
+        listener,
+    )?))))
+}
+
+pub(crate) fn tcp_connect(addr: SocketAddr) -> BoxFuture<'static, io::Result<TcpStream>> {
+    Box::pin(async move {
+        Async::<std::net::TcpStream>::connect(addr)
+            .await
+            .map(tcp_stream)
+    })
+}
+
+#[cfg(unix)]
+mod unix {
+    use std::os::unix::net::{SocketAddr, UnixStream as StdStream};
+    use std::path::PathBuf;
+
+    use portico_rt::{RawUnixListener, RawUnixStream, UnixListener, UnixStream};
+
+    use super::*;
+
+    struct Stream(Async<StdStream>);
+
+    impl futures_io::AsyncRead for Stream {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut [u8],
+        ) -> Poll<io::Result<usize>> {
+            std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+        }
+    }
+
+    impl futures_io::AsyncWrite for Stream {
+        fn poll_write(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+        }
+
+        fn poll_flush(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<io::Result<()>> {
+            std::pin::Pin::new(&mut self.0).poll_flush(cx)
+        }
+
+        fn poll_close(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<io::Result<()>> {
+            std::pin::Pin::new(&mut self.0).poll_close(cx)
+        }
+    }
+
+    impl RawUnixStream for Stream {
+        fn local_addr(&self) -> io::Result<SocketAddr> {
+            self.0.get_ref().local_addr()
+        }
+
+        fn peer_addr(&self) -> io::Result<SocketAddr> {
+            self.0.get_ref().peer_addr()
+        }
+
+        fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+            self.0.get_ref().shutdown(how)
+        }
+    }
+
+    fn unix_stream(stream: Async<StdStream>) -> UnixStream {
+        UnixStream::from_raw(Box::new(Stream(stream)))
+    }
+
+    struct Listener(Async<std::os::unix::net::UnixListener>);
+
+    impl RawUnixListener for Listener {
+        fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
+            poll_accept!(self.0, cx, unix_stream)
+        }
+
+        fn local_addr(&self) -> io::Result<SocketAddr> {
+            self.0.get_ref().local_addr()
+        }
+    }
+
+    pub(crate) fn unix_listener(
+        listener: std::os::unix::net::UnixListener,
+    ) -> io::Result<UnixListener> {
+        Ok(UnixListener::from_raw(Box::new(Listener(Async::new(
+            listener,
+        )?))))
+    }
+
+    pub(crate) fn unix_connect(path: PathBuf) -> BoxFuture<'static, io::Result<UnixStream>> {
+        Box::pin(async move { Async::<StdStream>::connect(path).await.map(unix_stream) })
+    }
+}
+
+#[cfg(unix)]
+pub(crate) use unix::{unix_connect, unix_listener};

@@ -1,0 +1,334 @@
+//! Starting and stopping the executor threads, and the [`Backend`] that drives them.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use async_executor::Executor;
+use event_listener::{Event, Listener};
+use portico_rt::{
+    Backend, BlockingTask, BoxFuture, LargeTask, MediumTask, RawJoin, RawTask, Runtime, Signal,
+    Sleep, SmallTask, TcpListener, TcpStream,
+};
+
+use crate::{net, signal, task, time};
+
+/// State shared by the owner, the worker threads and the backend.
+#[derive(Default)]
+pub(crate) struct Shared {
+    stopping: AtomicBool,
+    stop: Event,
+    /// Blocking closures of this runtime that are running now.
+    blocking: AtomicUsize,
+    blocking_done: Event,
+}
+
+/// Counts a running blocking closure until dropped.
+pub(crate) struct BlockingRunning(Arc<Shared>);
+
+impl Drop for BlockingRunning {
+    fn drop(&mut self) {
+        if self.0.blocking.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.blocking_done.notify(usize::MAX);
+        }
+    }
+}
+
+impl Shared {
+    pub(crate) fn blocking_started(self: &Arc<Self>) -> BlockingRunning {
+        self.blocking.fetch_add(1, Ordering::AcqRel);
+        BlockingRunning(self.clone())
+    }
+
+    async fn stopped(&self) {
+        loop {
+            if self.stopping.load(Ordering::Acquire) {
+                return;
+            }
+            let listener = self.stop.listen();
+            if self.stopping.load(Ordering::Acquire) {
+                return;
+            }
+            listener.await;
+        }
+    }
+
+    /// Waits until no blocking closure of this runtime runs; `false` if `deadline` came first.
+    fn wait_for_blocking(&self, deadline: Option<Instant>) -> bool {
+        loop {
+            if self.blocking.load(Ordering::Acquire) == 0 {
+                return true;
+            }
+            let listener = self.blocking_done.listen();
+            if self.blocking.load(Ordering::Acquire) == 0 {
+                return true;
+            }
+            match deadline {
+                None => listener.wait(),
+                Some(deadline) => {
+                    if listener.wait_deadline(deadline).is_none() {
+                        return self.blocking.load(Ordering::Acquire) == 0;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The [`Backend`] for one [`SmolRuntime`].
+struct SmolBackend {
+    // Weak, so that tasks holding a `Runtime` do not keep the executor (and so themselves) alive
+    // after shutdown: the owner drops the last strong reference, which cancels every task.
+    executor: Weak<Executor<'static>>,
+    shared: Arc<Shared>,
+}
+
+impl SmolBackend {
+    fn spawn<const N: usize, const M: usize>(&self, task: RawTask<N, M>) -> RawJoin {
+        match self.executor.upgrade() {
+            Some(executor) => task::spawn(&executor, task),
+            None => RawJoin::cancelled(),
+        }
+    }
+}
+
+impl Backend for SmolBackend {
+    fn name(&self) -> &'static str {
+        "smol"
+    }
+
+    fn spawn_small(&self, task: SmallTask) -> RawJoin {
+        self.spawn(task)
+    }
+
+    fn spawn_medium(&self, task: MediumTask) -> RawJoin {
+        self.spawn(task)
+    }
+
+    fn spawn_large(&self, task: LargeTask) -> RawJoin {
+        self.spawn(task)
+    }
+
+    fn spawn_blocking(&self, task: BlockingTask) -> RawJoin {
+        if self.shared.stopping.load(Ordering::Acquire) {
+            return RawJoin::cancelled();
+        }
+        task::spawn_blocking(&self.shared, task)
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Sleep {
+        time::sleep_until(deadline)
+    }
+
+    fn tcp_listener(&self, listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        net::tcp_listener(listener)
+    }
+
+    fn tcp_connect(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<TcpStream>> {
+        net::tcp_connect(addr)
+    }
+
+    #[cfg(unix)]
+    fn unix_listener(
+        &self,
+        listener: std::os::unix::net::UnixListener,
+    ) -> io::Result<portico_rt::UnixListener> {
+        net::unix_listener(listener)
+    }
+
+    #[cfg(unix)]
+    fn unix_connect(
+        &self,
+        path: std::path::PathBuf,
+    ) -> BoxFuture<'static, io::Result<portico_rt::UnixStream>> {
+        net::unix_connect(path)
+    }
+
+    fn shutdown_signal(&self) -> io::Result<BoxFuture<'static, io::Result<Signal>>> {
+        signal::shutdown_signal()
+    }
+
+    fn block_on(&self, fut: Pin<&mut (dyn Future<Output = ()> + '_)>) {
+        async_io::block_on(fut);
+    }
+}
+
+/// Configures and starts a [`SmolRuntime`].
+///
+/// # Examples
+///
+/// ```
+/// let runtime = portico_smol::Builder::new().worker_threads(4).thread_name("api").build()?;
+/// assert_eq!(runtime.handle().name(), "smol");
+/// # Ok::<_, std::io::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    worker_threads: Option<NonZeroUsize>,
+    thread_name: String,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    /// One executor thread per CPU, threads named `portico-smol-N`.
+    pub fn new() -> Self {
+        Builder {
+            worker_threads: None,
+            thread_name: "portico-smol".to_owned(),
+        }
+    }
+
+    /// Sets the number of executor threads (at least one; zero counts as one).
+    pub fn worker_threads(mut self, count: usize) -> Self {
+        self.worker_threads = Some(NonZeroUsize::new(count).unwrap_or(NonZeroUsize::MIN));
+        self
+    }
+
+    /// Sets the prefix of thread names; threads are called `<prefix>-<n>`. Linux shows only the
+    /// first 15 bytes of a thread's name.
+    pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
+        self.thread_name = prefix.into();
+        self
+    }
+
+    /// Starts the executor threads.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the operating system refuses to create a thread; the threads already started
+    /// are stopped first.
+    pub fn build(self) -> io::Result<SmolRuntime> {
+        let count = self
+            .worker_threads
+            .or_else(|| thread::available_parallelism().ok())
+            .unwrap_or(NonZeroUsize::MIN)
+            .get();
+        let executor = Arc::new(Executor::new());
+        let shared = Arc::new(Shared::default());
+        let handle = Runtime::from_backend(SmolBackend {
+            executor: Arc::downgrade(&executor),
+            shared: shared.clone(),
+        });
+        let mut runtime = SmolRuntime {
+            executor: Some(executor.clone()),
+            shared: shared.clone(),
+            threads: Vec::with_capacity(count),
+            handle: handle.clone(),
+            stopped: false,
+        };
+        for n in 0..count {
+            let (executor, shared, handle) = (executor.clone(), shared.clone(), handle.clone());
+            let thread = thread::Builder::new()
+                .name(format!("{}-{n}", self.thread_name))
+                .spawn(move || worker(&executor, &shared, &handle))?;
+            runtime.threads.push(thread);
+        }
+        Ok(runtime)
+    }
+}
+
+fn worker(executor: &Executor<'static>, shared: &Shared, handle: &Runtime) {
+    let _worker = handle.enter_worker();
+    while !shared.stopping.load(Ordering::Acquire) {
+        // Tasks catch their own panics, so one here comes from the executor's machinery (a
+        // waker, say); the thread goes back to serving rather than dying with its queue.
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+            async_io::block_on(executor.run(shared.stopped()));
+        }));
+    }
+}
+
+/// An async-executor running on threads of its own, with async-io and the `blocking` pool.
+///
+/// Dropping it shuts down: the executor threads stop and are joined, every task left is
+/// cancelled (its future dropped), and the drop waits for this runtime's blocking closures that
+/// have started; [`shutdown_timeout`] bounds that wait. Spawning through a handle afterwards
+/// gives a task that is already cancelled.
+///
+/// Drop it outside async code: it blocks the calling thread while the threads stop.
+///
+/// [`shutdown_timeout`]: Self::shutdown_timeout
+pub struct SmolRuntime {
+    executor: Option<Arc<Executor<'static>>>,
+    shared: Arc<Shared>,
+    threads: Vec<thread::JoinHandle<()>>,
+    handle: Runtime,
+    stopped: bool,
+}
+
+impl fmt::Debug for SmolRuntime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmolRuntime")
+            .field("threads", &self.threads.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SmolRuntime {
+    /// Starts a runtime with the default [`Builder`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::build`].
+    pub fn new() -> io::Result<Self> {
+        Builder::new().build()
+    }
+
+    /// A [`Builder`] to configure the runtime.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// The Portico handle of this runtime.
+    pub fn handle(&self) -> &Runtime {
+        &self.handle
+    }
+
+    /// Runs a future to completion on the calling thread; see [`Runtime::block_on`].
+    ///
+    /// # Panics
+    ///
+    /// Panics when called from async code.
+    pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        self.handle.block_on(fut)
+    }
+
+    /// Shuts down, waiting at most `timeout` for blocking closures that have started.
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.stop(Some(Instant::now() + timeout));
+    }
+
+    fn stop(&mut self, deadline: Option<Instant>) {
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
+        self.shared.stopping.store(true, Ordering::Release);
+        self.shared.stop.notify(usize::MAX);
+        for thread in self.threads.drain(..) {
+            // A worker cannot panic: it catches everything but its own stop.
+            let _ = thread.join();
+        }
+        // The last strong reference: dropping the executor cancels the tasks still in it.
+        drop(self.executor.take());
+        self.shared.wait_for_blocking(deadline);
+    }
+}
+
+impl Drop for SmolRuntime {
+    fn drop(&mut self) {
+        self.stop(None);
+    }
+}

@@ -1,0 +1,50 @@
+//! Spawning onto async-executor and the blocking pool.
+
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use async_executor::{Executor, FallibleTask};
+use portico_rt::{BlockingTask, Completed, MEDIUM_OUT, NativeJoin, Panic, RawJoin, RawTask};
+
+use crate::runtime::Shared;
+
+/// async-task's handle, which already cancels on drop and yields `None` once cancelled.
+struct Join<const N: usize>(FallibleTask<Completed<N>>);
+
+impl<const N: usize> Future for Join<N> {
+    type Output = Option<Result<Completed<N>, Panic>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // async-executor and the blocking pool spawn with `propagate_panic`: the task's panic
+        // is caught on its thread and resumed here, in whoever polls the handle.
+        match panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut self.0).poll(cx))) {
+            Ok(poll) => poll.map(|done| done.map(Ok)),
+            Err(payload) => Poll::Ready(Some(Err(payload))),
+        }
+    }
+}
+
+impl<const N: usize> NativeJoin<N> for Join<N> {
+    fn detach(self) {
+        self.0.detach();
+    }
+}
+
+pub(crate) fn spawn<const N: usize, const M: usize>(
+    executor: &Executor<'static>,
+    task: RawTask<N, M>,
+) -> RawJoin {
+    RawJoin::new(Join(executor.spawn(task).fallible()))
+}
+
+pub(crate) fn spawn_blocking(shared: &Arc<Shared>, task: BlockingTask) -> RawJoin {
+    let shared = shared.clone();
+    let closure = blocking::unblock(move || {
+        let _running = shared.blocking_started();
+        task.run()
+    });
+    RawJoin::new::<_, MEDIUM_OUT>(Join(closure.fallible()))
+}

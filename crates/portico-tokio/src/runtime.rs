@@ -1,0 +1,248 @@
+//! Starting and stopping a tokio runtime, and the [`Backend`] that drives it.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use portico_rt::{
+    Backend, BlockingTask, BoxFuture, LargeTask, MediumTask, Probe, RawJoin, Runtime, Signal,
+    Sleep, SmallTask, TcpListener, TcpStream,
+};
+use tokio::runtime::Handle;
+
+use crate::{net, signal, task, time};
+
+/// The [`Backend`] for one tokio runtime.
+struct TokioBackend {
+    handle: Handle,
+}
+
+impl Backend for TokioBackend {
+    fn name(&self) -> &'static str {
+        "tokio"
+    }
+
+    fn spawn_small(&self, task: SmallTask) -> RawJoin {
+        task::spawn(&self.handle, task)
+    }
+
+    fn spawn_medium(&self, task: MediumTask) -> RawJoin {
+        task::spawn(&self.handle, task)
+    }
+
+    fn spawn_large(&self, task: LargeTask) -> RawJoin {
+        task::spawn(&self.handle, task)
+    }
+
+    fn spawn_blocking(&self, task: BlockingTask) -> RawJoin {
+        task::spawn_blocking(&self.handle, task)
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Sleep {
+        time::sleep_until(&self.handle, deadline)
+    }
+
+    fn tcp_listener(&self, listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        net::tcp_listener(&self.handle, listener)
+    }
+
+    fn tcp_connect(&self, addr: SocketAddr) -> BoxFuture<'static, io::Result<TcpStream>> {
+        net::tcp_connect(&self.handle, addr)
+    }
+
+    #[cfg(unix)]
+    fn unix_listener(
+        &self,
+        listener: std::os::unix::net::UnixListener,
+    ) -> io::Result<portico_rt::UnixListener> {
+        net::unix_listener(&self.handle, listener)
+    }
+
+    #[cfg(unix)]
+    fn unix_connect(
+        &self,
+        path: std::path::PathBuf,
+    ) -> BoxFuture<'static, io::Result<portico_rt::UnixStream>> {
+        net::unix_connect(&self.handle, path)
+    }
+
+    fn shutdown_signal(&self) -> io::Result<BoxFuture<'static, io::Result<Signal>>> {
+        signal::shutdown_signal(&self.handle)
+    }
+
+    fn block_on(&self, fut: Pin<&mut (dyn Future<Output = ()> + '_)>) {
+        self.handle.block_on(fut);
+    }
+}
+
+thread_local! {
+    /// On threads of a runtime built by [`Builder`], the Portico handle of that runtime, so the
+    /// probe answers without allocating. Filled in once the runtime exists.
+    static OWN_RUNTIME: RefCell<Option<Arc<OnceLock<Runtime>>>> = const { RefCell::new(None) };
+}
+
+/// Answers [`portico_rt::current`] on tokio's threads, including those of a runtime the
+/// application started itself.
+fn probe() -> Option<Runtime> {
+    let own =
+        OWN_RUNTIME.try_with(|own| own.borrow().as_ref().and_then(|cell| cell.get().cloned()));
+    if let Ok(Some(rt)) = own {
+        return Some(rt);
+    }
+    Handle::try_current().ok().map(TokioRuntime::from_tokio)
+}
+
+inventory::submit! { Probe::new(probe) }
+
+/// Configures and starts a multi-threaded tokio runtime.
+///
+/// # Examples
+///
+/// ```
+/// let runtime = portico_tokio::Builder::new().worker_threads(4).thread_name("api").build()?;
+/// assert_eq!(runtime.handle().name(), "tokio");
+/// # Ok::<_, std::io::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    worker_threads: Option<NonZeroUsize>,
+    thread_name: String,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    /// One worker thread per CPU, threads named `portico-tokio-N`.
+    pub fn new() -> Self {
+        Builder {
+            worker_threads: None,
+            thread_name: "portico-tokio".to_owned(),
+        }
+    }
+
+    /// Sets the number of executor threads (at least one; zero counts as one).
+    pub fn worker_threads(mut self, count: usize) -> Self {
+        self.worker_threads = Some(NonZeroUsize::new(count).unwrap_or(NonZeroUsize::MIN));
+        self
+    }
+
+    /// Sets the prefix of thread names; threads are called `<prefix>-<n>`. Linux shows only the
+    /// first 15 bytes of a thread's name.
+    pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
+        self.thread_name = prefix.into();
+        self
+    }
+
+    /// Starts the runtime's threads.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the operating system refuses to create the threads or the I/O driver.
+    pub fn build(self) -> io::Result<TokioRuntime> {
+        let own = Arc::new(OnceLock::new());
+        let counter = AtomicUsize::new(0);
+        let prefix = self.thread_name;
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        if let Some(count) = self.worker_threads {
+            builder.worker_threads(count.get());
+        }
+        // The threads hold the cell only while they run; a strong reference inside tokio's own
+        // configuration would keep the runtime's handle alive forever through a cycle.
+        let on_start = Arc::downgrade(&own);
+        let runtime = builder
+            .enable_all()
+            .thread_name_fn(move || format!("{prefix}-{}", counter.fetch_add(1, Ordering::Relaxed)))
+            .on_thread_start(move || {
+                let cell = on_start.upgrade();
+                let _ = OWN_RUNTIME.try_with(|slot| *slot.borrow_mut() = cell);
+            })
+            .on_thread_stop(|| {
+                let _ = OWN_RUNTIME.try_with(|slot| slot.borrow_mut().take());
+            })
+            .build()?;
+        let handle = TokioRuntime::from_tokio(runtime.handle().clone());
+        let _ = own.set(handle.clone());
+        Ok(TokioRuntime {
+            runtime: Some(runtime),
+            handle,
+            _own: own,
+        })
+    }
+}
+
+/// A multi-threaded tokio runtime started by Portico.
+///
+/// Dropping it shuts the runtime down: tasks are cancelled (their futures dropped), and the drop
+/// waits for blocking closures that have started, as tokio does; [`shutdown_timeout`] bounds
+/// that wait. Once it returns, every thread of the runtime has exited, unless the timeout
+/// expired with a blocking closure still running.
+///
+/// Drop it outside async code: tokio refuses to block a thread that runs async tasks.
+///
+/// [`shutdown_timeout`]: Self::shutdown_timeout
+pub struct TokioRuntime {
+    runtime: Option<tokio::runtime::Runtime>,
+    handle: Runtime,
+    _own: Arc<OnceLock<Runtime>>,
+}
+
+impl fmt::Debug for TokioRuntime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokioRuntime").finish_non_exhaustive()
+    }
+}
+
+impl TokioRuntime {
+    /// Starts a runtime with the default [`Builder`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::build`].
+    pub fn new() -> io::Result<Self> {
+        Builder::new().build()
+    }
+
+    /// A [`Builder`] to configure the runtime.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Wraps a tokio runtime that Portico did not start, such as the one `#[tokio::main]` runs.
+    ///
+    /// The runtime needs its I/O and time drivers enabled.
+    pub fn from_tokio(handle: Handle) -> Runtime {
+        Runtime::from_backend(TokioBackend { handle })
+    }
+
+    /// The Portico handle of this runtime.
+    pub fn handle(&self) -> &Runtime {
+        &self.handle
+    }
+
+    /// Runs a future to completion on the calling thread; see [`Runtime::block_on`].
+    ///
+    /// # Panics
+    ///
+    /// Panics when called from async code.
+    pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        self.handle.block_on(fut)
+    }
+
+    /// Shuts down, waiting at most `timeout` for blocking closures that have started.
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_timeout(timeout);
+        }
+    }
+}

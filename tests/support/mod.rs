@@ -1,0 +1,114 @@
+//! Helpers shared by the integration tests.
+
+#![allow(dead_code, reason = "each test file uses a different part")]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use portico::rt::Runtime;
+
+/// A flag set from one task and watched from another.
+#[derive(Clone, Default)]
+pub(crate) struct Flag(Arc<AtomicBool>);
+
+impl Flag {
+    pub(crate) fn set(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub(crate) fn get(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Waits until the flag is set, failing the test after `limit`.
+    pub(crate) async fn wait(&self, rt: &Runtime, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while !self.get() {
+            assert!(Instant::now() < deadline, "flag not set within {limit:?}");
+            rt.sleep(Duration::from_millis(2)).await;
+        }
+    }
+}
+
+/// Sets a [`Flag`] when dropped: proves that a future was dropped.
+pub(crate) struct DropFlag(Flag);
+
+impl DropFlag {
+    /// The flag to watch, and the guard to move into the future.
+    pub(crate) fn new() -> (Flag, DropFlag) {
+        let flag = Flag::default();
+        (flag.clone(), DropFlag(flag))
+    }
+}
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.set();
+    }
+}
+
+/// Raises the soft limit on open files to at least `wanted` (up to the hard limit).
+pub(crate) fn raise_fd_limit(wanted: u64) {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `limit` is a valid, writable rlimit.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+            return;
+        }
+        let target = (wanted as libc::rlim_t).min(limit.rlim_max);
+        if limit.rlim_cur < target {
+            limit.rlim_cur = target;
+            // SAFETY: `limit` is a valid rlimit; failure leaves the old limit in place.
+            unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+        }
+    }
+}
+
+/// Sends SIGTERM to this process.
+#[cfg(unix)]
+pub(crate) fn send_sigterm_to_self() {
+    // SAFETY: plain system calls with valid arguments.
+    let result = unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
+    assert_eq!(result, 0, "kill(getpid(), SIGTERM) failed");
+}
+
+/// How many threads of this process have a name starting with `prefix` (Linux; 0 elsewhere).
+pub(crate) fn threads_named(prefix: &str) -> usize {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|task| std::fs::read_to_string(task.path().join("comm")).ok())
+        .filter(|name| name.starts_with(prefix))
+        .count()
+}
+
+/// A directory removed when dropped.
+pub(crate) struct TempDir(PathBuf);
+
+impl TempDir {
+    pub(crate) fn new(label: &str) -> Self {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("portico-{label}-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
