@@ -14,11 +14,7 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use portico::rt::{self, JoinHandle, ListenOptions, Runtime, TcpListener, TcpStream};
 
 mod support;
-use support::{DropFlag, Flag, raise_fd_limit};
-
-fn runtime() -> Runtime {
-    rt::current().expect("tests run inside a runtime")
-}
+use support::{DropFlag, Flag, raise_fd_limit, runtime};
 
 #[portico::test]
 async fn spawned_task_returns_its_value() {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use portico::rt::Runtime;
 
 /// A flag set from one task and watched from another.
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Flag(Arc<AtomicBool>);
 
 impl Flag {
@@ -33,6 +33,7 @@ impl Flag {
 }
 
 /// Sets a [`Flag`] when dropped: proves that a future was dropped.
+#[derive(Debug)]
 pub(crate) struct DropFlag(Flag);
 
 impl DropFlag {
@@ -111,4 +112,24 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// A permutation of `0..n` that differs from run to run, so that tests cannot depend on the
+/// order children are spawned in.
+pub(crate) fn shuffled(n: usize) -> Vec<usize> {
+    use std::hash::{BuildHasher, RandomState};
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut seed = RandomState::new().hash_one(n) | 1;
+    for i in (1..n).rev() {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        order.swap(i, (seed % (i as u64 + 1)) as usize);
+    }
+    order
+}
+
+/// The runtime the test runs on.
+pub(crate) fn runtime() -> Runtime {
+    portico::rt::current().expect("tests run inside a runtime")
 }

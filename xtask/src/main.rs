@@ -23,6 +23,7 @@ usage: cargo xtask <command>
 commands:
   ci                 fmt, clippy, docs, tests, feature builds, runtime test counts
   bench rt [ARGS]    the runtime-layer benchmark; ARGS go to the benchmark (try --help)
+  bench tasks [ARGS] task groups against tokio's JoinSet and async-executor
 ";
 
 fn main() -> ExitCode {
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
     {
         ["ci"] => ci(),
         ["bench", "rt", rest @ ..] => bench("bench-rt", rest),
+        ["bench", "tasks", rest @ ..] => bench("bench-tasks", rest),
         ["help" | "--help" | "-h"] | [] => {
             print!("{USAGE}");
             Ok(())

@@ -56,6 +56,38 @@ pub(crate) fn inside_block_on() -> bool {
     DRIVING.try_with(Cell::get).unwrap_or(false)
 }
 
+/// What the calling thread is to the Portico runtime entered on it, as far as this thread
+/// knows (see [`thread_role`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum ThreadRole {
+    /// The thread drives async work of this runtime: an executor worker (of an adapter that
+    /// enters its workers) or a thread inside [`Runtime::block_on`]. Blocking here stalls
+    /// other tasks.
+    Driver(Runtime),
+    /// The runtime was entered for blocking work: a closure of [`Runtime::spawn_blocking`], or
+    /// a thread holding a [`Runtime::enter`] guard. Blocking here is expected.
+    Blocking(Runtime),
+    /// No Portico runtime was entered on this thread (it may still belong to a runtime that a
+    /// [`Probe`] recognises, such as a tokio worker).
+    Outside,
+}
+
+/// How the calling thread relates to the runtime entered on it.
+///
+/// This is what lets code that blocks (such as `portico-tasks`' `from_thread`) refuse to run
+/// where it would stall the event loop. Unlike [`current`], it does not ask the probes.
+pub fn thread_role() -> ThreadRole {
+    let Ok(Some(rt)) = CURRENT.try_with(|c| c.borrow().clone()) else {
+        return ThreadRole::Outside;
+    };
+    if inside_block_on() {
+        ThreadRole::Driver(rt)
+    } else {
+        ThreadRole::Blocking(rt)
+    }
+}
+
 /// A way for an adapter to recognise threads it does not enter itself, such as the workers of a
 /// tokio runtime started by the application.
 ///

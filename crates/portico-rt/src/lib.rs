@@ -76,7 +76,7 @@ mod time;
 mod unix;
 
 pub use backend::{Backend, BoxFuture};
-pub use current::{EnterGuard, NoRuntime, Probe, current};
+pub use current::{EnterGuard, NoRuntime, Probe, ThreadRole, current, thread_role};
 pub use raw::{
     BlockingTask, Completed, LARGE, LARGE_OUT, LargeTask, MEDIUM, MEDIUM_OUT, MediumTask,
     NativeJoin, Panic, RawJoin, RawTask, SMALL, SMALL_OUT, SmallTask,

@@ -1,10 +1,11 @@
 //! [`Runtime`], the handle applications and libraries use.
 
+use std::any::{Any, TypeId};
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::backend::Backend;
@@ -38,7 +39,14 @@ use crate::time::{Sleep, Timeout};
 /// ```
 #[derive(Clone)]
 pub struct Runtime {
-    backend: Arc<dyn Backend>,
+    inner: Arc<Inner<dyn Backend>>,
+}
+
+/// What every handle of one runtime shares: its variables, and the adapter (last, so that an
+/// `Arc<Inner<B>>` coerces to `Arc<Inner<dyn Backend>>` and spawning costs one virtual call).
+struct Inner<B: ?Sized> {
+    vars: Mutex<Vec<(TypeId, Arc<dyn Any + Send + Sync>)>>,
+    backend: B,
 }
 
 impl fmt::Debug for Runtime {
@@ -52,19 +60,62 @@ impl fmt::Debug for Runtime {
 impl Runtime {
     /// Wraps an adapter. Adapters call this; applications get a `Runtime` from them.
     pub fn from_backend(backend: impl Backend) -> Self {
-        Runtime {
-            backend: Arc::new(backend),
-        }
+        let inner: Arc<Inner<dyn Backend>> = Arc::new(Inner {
+            vars: Mutex::default(),
+            backend,
+        });
+        Runtime { inner }
     }
 
     /// The runtime's name: `"tokio"` or `"smol"` for the adapters in this workspace.
     pub fn name(&self) -> &'static str {
-        self.backend.name()
+        self.inner.backend.name()
     }
 
     /// Whether both handles refer to the same adapter instance.
     pub fn ptr_eq(&self, other: &Runtime) -> bool {
-        Arc::ptr_eq(&self.backend, &other.backend)
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// A value of type `T` kept with this runtime, made with `T::default()` on first use and
+    /// shared by every handle to the runtime (AnyIO's `RunVar`).
+    ///
+    /// This is how per-runtime state, such as the default thread limiter of `portico-tasks`,
+    /// lives as long as the runtime without a global.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    ///
+    /// #[derive(Default)]
+    /// struct RequestCount(AtomicU64);
+    ///
+    /// fn count_request(rt: &portico_rt::Runtime) -> u64 {
+    ///     rt.run_var::<RequestCount>().0.fetch_add(1, Ordering::Relaxed) + 1
+    /// }
+    /// ```
+    pub fn run_var<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let mut vars = self
+            .inner
+            .vars
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let id = TypeId::of::<T>();
+        let found = vars
+            .iter()
+            .find(|(ty, _)| *ty == id)
+            .map(|(_, value)| value.clone());
+        let value = found.unwrap_or_else(|| {
+            let value: Arc<dyn Any + Send + Sync> = Arc::new(T::default());
+            vars.push((id, value.clone()));
+            value
+        });
+        drop(vars);
+        // The entry for `TypeId::of::<T>()` always holds a `T`.
+        value
+            .downcast::<T>()
+            .unwrap_or_else(|_| unreachable!("run_var entry of another type"))
     }
 
     /// Spawns a future onto the runtime's worker threads.
@@ -86,13 +137,13 @@ impl Runtime {
         // The smallest class that holds both the future and its output; a future too large for
         // any class is boxed into the medium one, whose output words suit most outputs.
         let raw = if SmallTask::holds::<F>() {
-            self.backend.spawn_small(RawTask::new(fut))
+            self.inner.backend.spawn_small(RawTask::new(fut))
         } else if MediumTask::holds::<F>() {
-            self.backend.spawn_medium(RawTask::new(fut))
+            self.inner.backend.spawn_medium(RawTask::new(fut))
         } else if LargeTask::holds_future::<F>() {
-            self.backend.spawn_large(RawTask::new(fut))
+            self.inner.backend.spawn_large(RawTask::new(fut))
         } else {
-            self.backend.spawn_medium(RawTask::new(fut))
+            self.inner.backend.spawn_medium(RawTask::new(fut))
         };
         JoinHandle::from_raw(raw)
     }
@@ -111,14 +162,15 @@ impl Runtime {
         T: Send + 'static,
     {
         JoinHandle::from_raw(
-            self.backend
+            self.inner
+                .backend
                 .spawn_blocking(BlockingTask::new(self.clone(), f)),
         )
     }
 
     /// The current time, as this runtime's timers see it.
     pub fn now(&self) -> Instant {
-        self.backend.now()
+        self.inner.backend.now()
     }
 
     /// Waits until `duration` has passed.
@@ -130,7 +182,7 @@ impl Runtime {
 
     /// Waits until `deadline`; completes at once if it has passed.
     pub fn sleep_until(&self, deadline: Instant) -> Sleep {
-        self.backend.sleep_until(deadline)
+        self.inner.backend.sleep_until(deadline)
     }
 
     /// Runs `fut` with a time limit: `Ok(output)`, or `Err(Elapsed)` if `duration` passes first
@@ -175,7 +227,7 @@ impl Runtime {
             let mut fut = std::pin::pin!(async {
                 output = Some(fut.await);
             });
-            self.backend.block_on(fut.as_mut());
+            self.inner.backend.block_on(fut.as_mut());
         }
         output.expect("the adapter's block_on returned before the future completed")
     }
@@ -186,7 +238,10 @@ impl Runtime {
     ///
     /// Fails if the platform refuses to install the signal handlers.
     pub fn shutdown_signal(&self) -> io::Result<ShutdownSignal> {
-        self.backend.shutdown_signal().map(ShutdownSignal::new)
+        self.inner
+            .backend
+            .shutdown_signal()
+            .map(ShutdownSignal::new)
     }
 
     /// Registers a bound, listening [`std::net::TcpListener`] with this runtime.
@@ -198,7 +253,7 @@ impl Runtime {
     ///
     /// Fails if the socket cannot be made non-blocking or registered with the reactor.
     pub fn tcp_listener(&self, listener: std::net::TcpListener) -> io::Result<TcpListener> {
-        self.backend.tcp_listener(listener)
+        self.inner.backend.tcp_listener(listener)
     }
 
     /// Opens a TCP connection to `addr`.
@@ -207,7 +262,7 @@ impl Runtime {
     ///
     /// Whatever the connection attempt reports (refused, unreachable, ...).
     pub async fn tcp_connect(&self, addr: SocketAddr) -> io::Result<TcpStream> {
-        self.backend.tcp_connect(addr).await
+        self.inner.backend.tcp_connect(addr).await
     }
 
     /// Registers a bound, listening [`std::os::unix::net::UnixListener`] with this runtime.
@@ -220,7 +275,7 @@ impl Runtime {
         &self,
         listener: std::os::unix::net::UnixListener,
     ) -> io::Result<crate::unix::UnixListener> {
-        self.backend.unix_listener(listener)
+        self.inner.backend.unix_listener(listener)
     }
 
     /// Connects to the Unix socket at `path`.
@@ -233,6 +288,9 @@ impl Runtime {
         &self,
         path: impl AsRef<std::path::Path>,
     ) -> io::Result<crate::unix::UnixStream> {
-        self.backend.unix_connect(path.as_ref().to_path_buf()).await
+        self.inner
+            .backend
+            .unix_connect(path.as_ref().to_path_buf())
+            .await
     }
 }

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use portico_rt::{
@@ -96,7 +96,25 @@ fn probe() -> Option<Runtime> {
     if let Ok(Some(rt)) = own {
         return Some(rt);
     }
-    Handle::try_current().ok().map(TokioRuntime::from_tokio)
+    Handle::try_current().ok().map(foreign)
+}
+
+/// The one Portico handle for a tokio runtime that Portico did not build, so that every call
+/// of [`portico_rt::current`] on it shares the runtime's variables (its default thread limiter,
+/// say).
+///
+/// Entries are never removed: an application starts few runtimes, and a handle to a stopped
+/// one costs a few words.
+fn foreign(handle: Handle) -> Runtime {
+    static FOREIGN: Mutex<Vec<(tokio::runtime::Id, Runtime)>> = Mutex::new(Vec::new());
+    let id = handle.id();
+    let mut known = FOREIGN.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, rt)) = known.iter().find(|(known_id, _)| *known_id == id) {
+        return rt.clone();
+    }
+    let rt = Runtime::from_backend(TokioBackend { handle });
+    known.push((id, rt.clone()));
+    rt
 }
 
 inventory::submit! { Probe::new(probe) }
@@ -171,7 +189,9 @@ impl Builder {
                 let _ = OWN_RUNTIME.try_with(|slot| slot.borrow_mut().take());
             })
             .build()?;
-        let handle = TokioRuntime::from_tokio(runtime.handle().clone());
+        let handle = Runtime::from_backend(TokioBackend {
+            handle: runtime.handle().clone(),
+        });
         let _ = own.set(handle.clone());
         Ok(TokioRuntime {
             runtime: Some(runtime),
@@ -220,9 +240,11 @@ impl TokioRuntime {
 
     /// Wraps a tokio runtime that Portico did not start, such as the one `#[tokio::main]` runs.
     ///
-    /// The runtime needs its I/O and time drivers enabled.
+    /// Every call for the same tokio runtime gives the same Portico runtime (its
+    /// [`run_var`](Runtime::run_var)s are shared), and so does [`portico_rt::current`] on its
+    /// threads. The runtime needs its I/O and time drivers enabled.
     pub fn from_tokio(handle: Handle) -> Runtime {
-        Runtime::from_backend(TokioBackend { handle })
+        foreign(handle)
     }
 
     /// The Portico handle of this runtime.

@@ -40,7 +40,10 @@ mod testing;
 
 pub use portico_macros::test;
 pub use portico_rt as rt;
-pub use runtime::{Builder, ConfigError, OwnedRuntime, RUNTIME_ENV, RuntimeKind, run};
+pub use portico_tasks as tasks;
+pub use runtime::{
+    Builder, ConfigError, OwnedRuntime, RUNTIME_ENV, RuntimeKind, run, start_blocking_portal,
+};
 
 #[doc(hidden)]
 pub mod __private {

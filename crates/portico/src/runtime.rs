@@ -276,6 +276,29 @@ impl Builder {
         Ok(output)
     }
 
+    /// Starts the chosen runtime and a [`BlockingPortal`](crate::tasks::BlockingPortal) onto
+    /// it, for synchronous code (a `#[test]`, a command-line tool) to call async code. Stopping
+    /// the portal shuts the runtime down, giving blocking closures the shutdown timeout.
+    ///
+    /// # Errors
+    ///
+    /// As [`build`](Self::build).
+    ///
+    /// # Panics
+    ///
+    /// Panics if called from async code.
+    pub fn start_blocking_portal(&self) -> Result<crate::tasks::BlockingPortal, ConfigError> {
+        let runtime = self.build()?;
+        let handle = runtime.handle().clone();
+        let timeout = self.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT);
+        Ok(crate::tasks::BlockingPortal::with_shutdown(
+            handle,
+            move || {
+                runtime.shutdown_timeout(timeout);
+            },
+        ))
+    }
+
     /// As [`try_run`](Self::try_run), but a configuration error stops the program at once: it
     /// prints the message (which names the valid choices) and exits with status 2.
     pub fn run<F: Future>(self, fut: F) -> F::Output {
@@ -310,6 +333,26 @@ impl Builder {
 /// ```
 pub fn run<F: Future>(fut: F) -> F::Output {
     Builder::new().run(fut)
+}
+
+/// Starts a runtime (as [`run`] would pick it) with a
+/// [`BlockingPortal`](crate::tasks::BlockingPortal) onto it: synchronous code calls async code
+/// through the portal, and stopping (or dropping) the portal shuts the runtime down.
+///
+/// # Errors
+///
+/// As [`Builder::build`].
+///
+/// # Examples
+///
+/// ```
+/// let portal = portico::start_blocking_portal().unwrap();
+/// let sum = portal.call(async { 20 + 22 }).unwrap();
+/// assert_eq!(sum, 42);
+/// portal.stop(false);
+/// ```
+pub fn start_blocking_portal() -> Result<crate::tasks::BlockingPortal, ConfigError> {
+    Builder::new().start_blocking_portal()
 }
 
 /// A runtime started by [`Builder::build`]; dropping it shuts the runtime down.

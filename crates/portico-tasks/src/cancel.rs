@@ -1,0 +1,497 @@
+//! Cancel scopes and deadlines: [`CancelScope`], [`move_on_after`], [`fail_after`], [`shield`]
+//! and [`current_effective_deadline`].
+//!
+//! Cancellation in Rust is dropping a future, so a scope is a future that wraps another and
+//! drops it when the scope is cancelled or its deadline passes. What AnyIO tracks per task, the
+//! enclosing deadlines, is tracked here per poll: while a scope polls its future, the scope's
+//! effective deadline is the thread's current one, so code inside can ask for it, and task
+//! groups carry it to their children on other threads.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use event_listener::{Event, EventListener};
+use portico_rt::{JoinError, JoinHandle, Sleep};
+
+/// The deadline context a future is polled in.
+#[derive(Debug)]
+pub(crate) struct Frame {
+    /// The tightest deadline of this frame and every enclosing one (up to a shield).
+    effective: Option<Instant>,
+}
+
+thread_local! {
+    static FRAME: RefCell<Option<Arc<Frame>>> = const { RefCell::new(None) };
+}
+
+/// The frame the calling code runs in.
+pub(crate) fn current_frame() -> Option<Arc<Frame>> {
+    FRAME
+        .try_with(|frame| frame.borrow().clone())
+        .ok()
+        .flatten()
+}
+
+/// Runs `f` with `frame` as the current frame.
+pub(crate) fn in_frame<R>(frame: &Option<Arc<Frame>>, f: impl FnOnce() -> R) -> R {
+    let previous = FRAME
+        .try_with(|current| current.replace(frame.clone()))
+        .ok()
+        .flatten();
+    // Restore even if `f` unwinds: a panicking poll must not leave its frame behind.
+    struct Restore(Option<Arc<Frame>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            let _ = FRAME.try_with(|current| *current.borrow_mut() = previous);
+        }
+    }
+    let _restore = Restore(previous);
+    f()
+}
+
+/// The tightest deadline that applies to the calling code: the earliest deadline of the cancel
+/// scopes it runs in (up to the nearest [`shield`]), or `None` if none has one.
+///
+/// Children of a [task group](crate::task_group) see the deadline that applied where the group
+/// was created.
+///
+/// # Examples
+///
+/// ```
+/// # async fn example() {
+/// use std::time::Duration;
+/// use portico_tasks::{current_effective_deadline, move_on_after};
+///
+/// let outer = move_on_after(Duration::from_secs(1), async {
+///     let inner = move_on_after(Duration::from_secs(60), async {
+///         // The inner scope asked for a minute, but the outer one ends sooner.
+///         current_effective_deadline()
+///     });
+///     inner.await
+/// });
+/// let deadline = outer.await.flatten().flatten().expect("a deadline applies");
+/// assert!(deadline <= std::time::Instant::now() + Duration::from_secs(1));
+/// # }
+/// ```
+pub fn current_effective_deadline() -> Option<Instant> {
+    current_frame().and_then(|frame| frame.effective)
+}
+
+/// The earlier of two optional deadlines.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+struct ScopeState {
+    cancel_called: AtomicBool,
+    cancelled_caught: AtomicBool,
+    deadline: Mutex<Option<Instant>>,
+    /// Notified on `cancel()` and on a deadline change.
+    changed: Event,
+}
+
+/// A handle to a region of code that can be cancelled from elsewhere or by a deadline (AnyIO's
+/// `CancelScope`).
+///
+/// [`run`](Self::run) runs a future inside the scope: it gives `Some(output)`, or `None` if the
+/// scope was cancelled first, in which case the future has been dropped. Clones share the
+/// scope, so one can be handed to another task to cancel the work, and read afterwards to tell
+/// whether it did.
+///
+/// Deadlines nest: a scope inside another sees the earlier of the two deadlines
+/// ([`current_effective_deadline`]); an inner scope can shorten the effective deadline but never
+/// extend it, since the outer scope drops everything inside it when its own time is up.
+///
+/// # Examples
+///
+/// ```
+/// # async fn example() {
+/// use portico_tasks::CancelScope;
+///
+/// let scope = CancelScope::new();
+/// let canceller = scope.clone();
+/// let rt = portico_rt::current().unwrap();
+/// rt.spawn(async move { canceller.cancel() }).detach();
+///
+/// let result = scope.run(std::future::pending::<()>()).await;
+/// assert_eq!(result, None);
+/// assert!(scope.cancel_called());
+/// assert!(scope.cancelled_caught());
+/// # }
+/// ```
+///
+/// # Cancel safety
+///
+/// As cancel-safe as the future it runs: cancelling the scope drops that future.
+#[derive(Clone)]
+pub struct CancelScope {
+    state: Arc<ScopeState>,
+}
+
+impl fmt::Debug for CancelScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelScope")
+            .field("deadline", &self.deadline())
+            .field("cancel_called", &self.cancel_called())
+            .field("cancelled_caught", &self.cancelled_caught())
+            .finish()
+    }
+}
+
+impl Default for CancelScope {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CancelScope {
+    /// A scope with no deadline, cancelled only by [`cancel`](Self::cancel).
+    pub fn new() -> Self {
+        Self::with_deadline(None)
+    }
+
+    /// A scope that cancels itself at `deadline`, if given.
+    pub fn with_deadline(deadline: impl Into<Option<Instant>>) -> Self {
+        CancelScope {
+            state: Arc::new(ScopeState {
+                cancel_called: AtomicBool::new(false),
+                cancelled_caught: AtomicBool::new(false),
+                deadline: Mutex::new(deadline.into()),
+                changed: Event::new(),
+            }),
+        }
+    }
+
+    /// Cancels the scope: the future it runs is dropped at once (or, if it is not running yet,
+    /// as soon as it starts). Works from any thread, any number of times.
+    pub fn cancel(&self) {
+        self.state.cancel_called.store(true, Ordering::Release);
+        self.state.changed.notify(usize::MAX);
+    }
+
+    /// Whether [`cancel`](Self::cancel) was called or the deadline passed.
+    pub fn cancel_called(&self) -> bool {
+        self.state.cancel_called.load(Ordering::Acquire)
+    }
+
+    /// Whether the scope actually cut its future short (it had not finished when cancelled).
+    pub fn cancelled_caught(&self) -> bool {
+        self.state.cancelled_caught.load(Ordering::Acquire)
+    }
+
+    /// The scope's own deadline (not the effective one; see [`current_effective_deadline`]).
+    pub fn deadline(&self) -> Option<Instant> {
+        *self
+            .state
+            .deadline
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Moves the deadline (or removes it with `None`); a running scope re-arms its timer.
+    pub fn set_deadline(&self, deadline: impl Into<Option<Instant>>) {
+        *self
+            .state
+            .deadline
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = deadline.into();
+        self.state.changed.notify(usize::MAX);
+    }
+
+    /// Runs `fut` inside the scope: `Some(output)`, or `None` if the scope was cancelled (or its
+    /// deadline passed) first.
+    ///
+    /// # Panics
+    ///
+    /// Polling panics if the scope has a deadline and no runtime is running (a timer needs one).
+    pub fn run<F: IntoFuture>(&self, fut: F) -> Scoped<F::IntoFuture> {
+        Scoped {
+            fut: Some(fut.into_future()),
+            scope: self.clone(),
+            frame: None,
+            timer: None,
+            listener: None,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future running inside a [`CancelScope`], from [`CancelScope::run`].
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Scoped<F> {
+        #[pin]
+        fut: Option<F>,
+        scope: CancelScope,
+        frame: Option<Arc<Frame>>,
+        // The deadline the timer is armed for, and the timer.
+        timer: Option<(Instant, Sleep)>,
+        listener: Option<EventListener>,
+    }
+}
+
+impl<F> fmt::Debug for Scoped<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scoped")
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F: Future> Future for Scoped<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            let Some(fut) = this.fut.as_mut().as_pin_mut() else {
+                panic!("Scoped polled after completion");
+            };
+            let state = &this.scope.state;
+            // A listener first, then the checks: a change made in between is not missed.
+            let listener = this.listener.get_or_insert_with(|| state.changed.listen());
+            let deadline = *state
+                .deadline
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let expired = deadline.is_some_and(|deadline| Instant::now() >= deadline);
+            if state.cancel_called.load(Ordering::Acquire) || expired {
+                state.cancel_called.store(true, Ordering::Release);
+                state.cancelled_caught.store(true, Ordering::Release);
+                this.fut.set(None);
+                return Poll::Ready(None);
+            }
+
+            // The frame: the earlier of this scope's deadline and the enclosing one.
+            let outer = current_effective_deadline();
+            let effective = earliest(deadline, outer);
+            if this
+                .frame
+                .as_ref()
+                .is_none_or(|frame| frame.effective != effective)
+            {
+                *this.frame = Some(Arc::new(Frame { effective }));
+            }
+            let frame = this.frame.clone();
+            if let Poll::Ready(output) = in_frame(&frame, || fut.poll(cx)) {
+                this.fut.set(None);
+                return Poll::Ready(Some(output));
+            }
+
+            // Arm a timer only when this scope's deadline is the one that ends first: an outer
+            // scope with an earlier deadline drops this one before it could fire.
+            let own_first = deadline.is_some_and(|d| outer.is_none_or(|o| d < o));
+            match (own_first.then_some(deadline).flatten(), this.timer.as_mut()) {
+                (Some(at), Some((armed, _))) if *armed == at => {}
+                (Some(at), _) => {
+                    let rt = portico_rt::current()
+                        .unwrap_or_else(|err| panic!("a cancel scope with a deadline: {err}"));
+                    *this.timer = Some((at, rt.sleep_until(at)));
+                }
+                (None, _) => *this.timer = None,
+            }
+            if let Some((_, sleep)) = this.timer.as_mut()
+                && Pin::new(sleep).poll(cx).is_ready()
+            {
+                // Our own deadline: cancel now, whatever the clock reads next.
+                state.cancel_called.store(true, Ordering::Release);
+                state.cancelled_caught.store(true, Ordering::Release);
+                this.fut.set(None);
+                return Poll::Ready(None);
+            }
+
+            match Pin::new(listener).poll(cx) {
+                Poll::Ready(()) => {
+                    // Cancelled or re-timed: listen again and re-check.
+                    *this.listener = None;
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// Runs `fut` with a time limit and gives `None` if the time runs out first (then `fut` is
+/// dropped). AnyIO's `move_on_after`.
+///
+/// The limit nests with enclosing scopes: see [`current_effective_deadline`].
+///
+/// # Examples
+///
+/// ```
+/// # async fn example() {
+/// use std::time::Duration;
+/// use portico_tasks::move_on_after;
+///
+/// let answer = move_on_after(Duration::from_millis(10), std::future::pending::<u8>()).await;
+/// assert_eq!(answer, None);
+/// # }
+/// ```
+pub fn move_on_after<F: IntoFuture>(duration: Duration, fut: F) -> Scoped<F::IntoFuture> {
+    move_on_at(Instant::now() + duration, fut)
+}
+
+/// As [`move_on_after`], with an absolute deadline.
+pub fn move_on_at<F: IntoFuture>(deadline: Instant, fut: F) -> Scoped<F::IntoFuture> {
+    CancelScope::with_deadline(deadline).run(fut)
+}
+
+/// Runs `fut` with a time limit and gives a [`TimeoutError`] if the time runs out first (then
+/// `fut` is dropped). AnyIO's `fail_after`.
+///
+/// # Examples
+///
+/// ```
+/// # async fn example() {
+/// use std::time::Duration;
+/// use portico_tasks::fail_after;
+///
+/// let err = fail_after(Duration::from_millis(10), std::future::pending::<u8>()).await.unwrap_err();
+/// assert_eq!(err.to_string(), "timed out after 10ms");
+/// # }
+/// ```
+pub async fn fail_after<F: IntoFuture>(
+    duration: Duration,
+    fut: F,
+) -> Result<F::Output, TimeoutError> {
+    move_on_after(duration, fut).await.ok_or(TimeoutError {
+        after: Some(duration),
+    })
+}
+
+/// As [`fail_after`], with an absolute deadline.
+pub async fn fail_at<F: IntoFuture>(deadline: Instant, fut: F) -> Result<F::Output, TimeoutError> {
+    move_on_at(deadline, fut)
+        .await
+        .ok_or(TimeoutError { after: None })
+}
+
+/// The error of [`fail_after`] and [`fail_at`] when the time ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeoutError {
+    after: Option<Duration>,
+}
+
+impl fmt::Display for TimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.after {
+            Some(after) => write!(f, "timed out after {after:?}"),
+            None => f.write_str("deadline passed"),
+        }
+    }
+}
+
+impl std::error::Error for TimeoutError {}
+
+impl From<TimeoutError> for std::io::Error {
+    fn from(err: TimeoutError) -> Self {
+        std::io::Error::new(std::io::ErrorKind::TimedOut, err)
+    }
+}
+
+/// Runs `fut` so that cancelling the caller does not cancel it: AnyIO's
+/// `CancelScope(shield=True)`, for cleanup that must finish.
+///
+/// The future runs as a task of its own on the current runtime. If the caller is cancelled
+/// (dropped) while waiting, the task runs on to its end with nobody waiting; no enclosing
+/// deadline applies inside it (give it its own with [`move_on_after`]). The result is an error
+/// only if the task panicked or the runtime shut down under it.
+///
+/// # Examples
+///
+/// ```
+/// # async fn example() {
+/// use std::time::Duration;
+/// use portico_tasks::{move_on_after, shield};
+///
+/// async fn flush_logs() {}
+///
+/// move_on_after(Duration::from_millis(1), async {
+///     // Even if the outer time runs out here, the flush completes (within its own second).
+///     let _ = shield(move_on_after(Duration::from_secs(1), flush_logs())).await;
+/// })
+/// .await;
+/// # }
+/// ```
+///
+/// # Panics
+///
+/// Panics if called outside a runtime.
+pub fn shield<F>(fut: F) -> Shielded<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let rt = portico_rt::current().unwrap_or_else(|err| panic!("shield: {err}"));
+    // A frame with no deadline: enclosing deadlines stop at the shield.
+    let frame = Some(Arc::new(Frame { effective: None }));
+    let handle = rt.spawn(InFrame { frame, fut });
+    Shielded {
+        handle: Some(handle),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Polls a future inside a deadline frame.
+    pub(crate) struct InFrame<F> {
+        pub(crate) frame: Option<Arc<Frame>>,
+        #[pin]
+        pub(crate) fut: F,
+    }
+}
+
+impl<F: Future> Future for InFrame<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let fut = this.fut;
+        match this.frame {
+            // A task polled by its executor starts with no frame: nothing to set.
+            None if current_frame().is_none() => fut.poll(cx),
+            frame => in_frame(frame, || fut.poll(cx)),
+        }
+    }
+}
+
+/// A shielded task, from [`shield`]; dropping it leaves the task running.
+#[must_use = "futures do nothing unless awaited; a dropped Shielded still runs its task"]
+pub struct Shielded<T> {
+    handle: Option<JoinHandle<T>>,
+}
+
+impl<T> fmt::Debug for Shielded<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shielded").finish_non_exhaustive()
+    }
+}
+
+impl<T: Send + 'static> Future for Shielded<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Some(handle) = self.handle.as_mut() else {
+            panic!("Shielded polled after completion");
+        };
+        let output = std::task::ready!(Pin::new(handle).poll(cx));
+        self.handle = None;
+        Poll::Ready(output)
+    }
+}
+
+impl<T> Drop for Shielded<T> {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.detach();
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! Task groups: children spawned on the runtime, in parallel, that never outlive their group.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use portico_rt::Runtime;
+
+use crate::cancel::current_frame;
+use crate::failure::{Failure, GroupError, TaskPanic};
+
+mod shared;
+mod soon;
+mod start;
+
+use shared::{Plain, Shared};
+pub use soon::{PendingValue, SoonValue};
+pub(crate) use start::Started;
+pub use start::{StartError, TaskStatus};
+
+/// Runs `body` with a [`TaskGroup`] and returns once the body and every child it started have
+/// finished: AnyIO's `async with create_task_group() as tg`.
+///
+/// * Children ([`TaskGroup::start_soon`], [`start`](TaskGroup::start),
+///   [`soon`](TaskGroup::soon)) are `Send + 'static` tasks on the current runtime, running in
+///   parallel with each other and with the body.
+/// * The first failure, an `Err` or a panic in a child or in the body, cancels every other
+///   child and the body. The group then returns [`GroupError`] with **every** failure it saw.
+/// * [`TaskGroup::cancel`] cancels the children (and the body, if it has not finished) without
+///   a failure.
+/// * Dropping the future returned here cancels every child.
+///
+/// When this returns, every child's future has been dropped: no child outlives its group.
+///
+/// # Examples
+///
+/// A fan-out with a deadline, each result read after the group:
+///
+/// ```
+/// # async fn example() {
+/// use std::time::Duration;
+/// use portico_tasks::{fail_after, task_group};
+///
+/// async fn fetch(page: u32) -> Result<String, std::io::Error> {
+///     Ok(format!("page {page}"))
+/// }
+///
+/// let pages = fail_after(Duration::from_secs(5), task_group(|tg| async move {
+///     let pages: Vec<_> = (1..=3).map(|n| tg.soon(fetch(n))).collect();
+///     Ok(pages)
+/// }))
+/// .await
+/// .expect("in time")
+/// .expect("no failure");
+/// let pages: Vec<String> = pages.into_iter().map(|p| p.into_value().unwrap()).collect();
+/// assert_eq!(pages, ["page 1", "page 2", "page 3"]);
+/// # }
+/// ```
+///
+/// # Panics
+///
+/// Panics if called outside a runtime (see [`portico_rt::current`]).
+///
+/// # Cancel safety
+///
+/// Dropping the future cancels every child: their futures are dropped by the runtime right
+/// after, without the dropper waiting. Whatever they had done stays done.
+pub fn task_group<T, E, F, Fut>(body: F) -> Group<Fut, T, E>
+where
+    F: FnOnce(TaskGroup<E>) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: Send + 'static,
+{
+    let rt = portico_rt::current().unwrap_or_else(|err| panic!("task_group: {err}"));
+    let shared = Arc::new(Shared::new(rt, current_frame()));
+    let body = body(TaskGroup {
+        shared: shared.clone(),
+    });
+    Group {
+        body: Some(body),
+        output: None,
+        shared,
+        finished: false,
+    }
+}
+
+/// A handle to a running task group, given to the body of [`task_group`]; clone it to let
+/// children start siblings.
+pub struct TaskGroup<E> {
+    shared: Arc<Shared<E>>,
+}
+
+impl<E> Clone for TaskGroup<E> {
+    fn clone(&self) -> Self {
+        TaskGroup {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<E> fmt::Debug for TaskGroup<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskGroup")
+            .field("cancelled", &self.shared.is_cancelled())
+            .finish()
+    }
+}
+
+/// The error of [`TaskGroup::try_start_soon`] once the group has returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupClosed(());
+
+impl fmt::Display for GroupClosed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the task group has already returned; start tasks from inside it")
+    }
+}
+
+impl std::error::Error for GroupClosed {}
+
+impl<E: Send + 'static> TaskGroup<E> {
+    /// Starts `fut` as a child and returns at once (AnyIO's `start_soon`).
+    ///
+    /// If the group is already cancelled, `fut` is dropped without running.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the group has already returned (a clone of this handle outlived it); see
+    /// [`try_start_soon`](Self::try_start_soon).
+    pub fn start_soon<F>(&self, fut: F)
+    where
+        F: Future<Output = Result<(), E>> + Send + 'static,
+    {
+        if let Err(err) = self.try_start_soon(fut) {
+            panic!("TaskGroup::start_soon: {err}");
+        }
+    }
+
+    /// As [`start_soon`](Self::start_soon), but fails instead of panicking once the group has
+    /// returned.
+    ///
+    /// # Errors
+    ///
+    /// [`GroupClosed`] once the group has returned.
+    pub fn try_start_soon<F>(&self, fut: F) -> Result<(), GroupClosed>
+    where
+        F: Future<Output = Result<(), E>> + Send + 'static,
+    {
+        self.shared.spawn(fut, Plain)
+    }
+
+    /// Starts a child and waits until it reports that it is ready, giving back the value it
+    /// reported (AnyIO's `start` and `task_status.started(value)`).
+    ///
+    /// The child gets a [`TaskStatus`] and calls [`TaskStatus::started`] once ready (a server
+    /// once it listens, say); it then runs on in the group. If it ends, fails or is cancelled
+    /// before that, this returns the reason instead, and a failure before `started` is the
+    /// caller's to handle: it does not fail the group.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # async fn example() {
+    /// use portico_tasks::{TaskStatus, task_group};
+    ///
+    /// task_group(|tg| async move {
+    ///     let port = tg
+    ///         .start(|status: TaskStatus<u16>| async move {
+    ///             status.started(8080); // then serve...
+    ///             Ok(())
+    ///         })
+    ///         .await
+    ///         .expect("started");
+    ///     assert_eq!(port, 8080);
+    ///     Ok::<(), std::io::Error>(())
+    /// })
+    /// .await
+    /// .unwrap();
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StartError`]: the child ended without reporting, failed or panicked first, or was
+    /// cancelled first.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the returned future stops the waiting only; the child runs on in the group.
+    pub async fn start<V, F, Fut>(&self, f: F) -> Result<V, StartError<E>>
+    where
+        V: Send + 'static,
+        F: FnOnce(TaskStatus<V>) -> Fut,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+    {
+        start::start(&self.shared, f).await
+    }
+
+    /// Starts `fut` as a child whose value can be read once the group has returned (Asyncer's
+    /// `soonify` and `SoonValue`).
+    ///
+    /// An `Err` from `fut` fails the group like any child's.
+    pub fn soon<T, F>(&self, fut: F) -> SoonValue<T>
+    where
+        T: Send + Sync + 'static,
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        let (value, fut) = soon::soon(fut);
+        self.start_soon(fut);
+        value
+    }
+
+    /// Cancels every child, and the group's body if it has not finished, without a failure.
+    ///
+    /// The group then returns the body's value if the body had already finished, and a
+    /// [`GroupError`] that [`is_cancelled`](GroupError::is_cancelled) otherwise.
+    pub fn cancel(&self) {
+        self.shared.cancel();
+    }
+
+    /// Whether the group is cancelled, by [`cancel`](Self::cancel) or by a failure.
+    pub fn is_cancelled(&self) -> bool {
+        self.shared.is_cancelled()
+    }
+
+    /// The runtime the group's children run on.
+    pub fn runtime(&self) -> &Runtime {
+        &self.shared.rt
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of a running task group, from [`task_group`].
+    #[must_use = "a task group does nothing unless awaited"]
+    pub struct Group<Fut, T, E> {
+        #[pin]
+        body: Option<Fut>,
+        output: Option<T>,
+        shared: Arc<Shared<E>>,
+        finished: bool,
+    }
+
+    impl<Fut, T, E> PinnedDrop for Group<Fut, T, E> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if !*this.finished {
+                // Dropped before returning: cancel every child.
+                this.shared.abandon();
+            }
+        }
+    }
+}
+
+impl<Fut, T, E> fmt::Debug for Group<Fut, T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Group")
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<Fut, T, E> Future for Group<Fut, T, E>
+where
+    Fut: Future<Output = Result<T, E>>,
+    E: Send + 'static,
+{
+    type Output = Result<T, GroupError<E>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        assert!(!*this.finished, "task group polled after completion");
+        if let Some(body) = this.body.as_mut().as_pin_mut() {
+            // Stored before the body runs, so that a failure while it runs wakes the group.
+            this.shared.register(cx.waker());
+            match panic::catch_unwind(AssertUnwindSafe(|| body.poll(cx))) {
+                Ok(Poll::Pending) => {}
+                Ok(Poll::Ready(Ok(output))) => {
+                    *this.output = Some(output);
+                    this.body.set(None);
+                }
+                Ok(Poll::Ready(Err(err))) => {
+                    this.body.set(None);
+                    this.shared.fail(Failure::Error(err));
+                }
+                Err(payload) => {
+                    this.body.set(None);
+                    this.shared.fail(Failure::Panic(TaskPanic::new(payload)));
+                }
+            }
+        }
+        if this.shared.is_cancelled() {
+            // Cancelled while the body runs: the body goes too.
+            this.body.set(None);
+        }
+        if this.body.is_some() {
+            return Poll::Pending;
+        }
+        let Some(failures) = this.shared.try_close(cx.waker()) else {
+            return Poll::Pending;
+        };
+        *this.finished = true;
+        Poll::Ready(match this.output.take() {
+            Some(output) if failures.is_empty() => Ok(output),
+            _ => Err(GroupError::new(failures)),
+        })
+    }
+}

@@ -1,0 +1,164 @@
+//! [`TaskGroup::start`](super::TaskGroup::start): a child that reports readiness.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use event_listener::Event;
+
+use super::GroupClosed;
+use super::shared::{OnEnd, Outcome, Shared};
+use crate::failure::Failure;
+
+pub(super) async fn start<V, E, F, Fut>(shared: &Arc<Shared<E>>, f: F) -> Result<V, StartError<E>>
+where
+    V: Send + 'static,
+    E: Send + 'static,
+    F: FnOnce(TaskStatus<V>) -> Fut,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+{
+    let slot: Arc<StartSlot<V, E>> = Arc::new(StartSlot::default());
+    let status = TaskStatus { slot: slot.clone() };
+    if let Err(GroupClosed(())) = shared.spawn(f(status), StartEnd(slot.clone())) {
+        return Err(StartError::Cancelled);
+    }
+    loop {
+        // Listen before looking, so that a `started` in between is not missed.
+        let listener = slot.event.listen();
+        {
+            let mut state = slot.lock();
+            if !matches!(*state, StartState::Waiting) {
+                match std::mem::replace(&mut *state, StartState::Taken) {
+                    StartState::Started(value) => return Ok(value),
+                    StartState::Ended(err) => return Err(err),
+                    StartState::Waiting | StartState::Taken => {
+                        unreachable!("start() takes the outcome once")
+                    }
+                }
+            }
+        }
+        listener.await;
+    }
+}
+
+enum StartState<V, E> {
+    Waiting,
+    Started(V),
+    Ended(StartError<E>),
+    Taken,
+}
+
+struct StartSlot<V, E> {
+    state: Mutex<StartState<V, E>>,
+    event: Event,
+}
+
+/// Before `started`, how the child ended is the caller's business, not the group's.
+struct StartEnd<V, E>(Arc<StartSlot<V, E>>);
+
+impl<V: Send, E: Send> OnEnd<E> for StartEnd<V, E> {
+    fn on_end(self, outcome: Outcome<E>) -> Outcome<E> {
+        let mut state = self.0.lock();
+        if !matches!(*state, StartState::Waiting) {
+            return outcome;
+        }
+        *state = StartState::Ended(match outcome {
+            Outcome::Done => StartError::NotStarted,
+            Outcome::Failed(failure) => StartError::Failed(failure),
+            Outcome::Cancelled => StartError::Cancelled,
+        });
+        drop(state);
+        self.0.event.notify(usize::MAX);
+        Outcome::Done
+    }
+}
+
+impl<V, E> Default for StartSlot<V, E> {
+    fn default() -> Self {
+        StartSlot {
+            state: Mutex::new(StartState::Waiting),
+            event: Event::new(),
+        }
+    }
+}
+
+impl<V, E> StartSlot<V, E> {
+    fn lock(&self) -> MutexGuard<'_, StartState<V, E>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Given to a child started with [`TaskGroup::start`](super::TaskGroup::start), to report that it is ready.
+pub struct TaskStatus<V> {
+    slot: Arc<dyn Started<V>>,
+}
+
+/// Where [`TaskStatus::started`] delivers its value.
+pub(crate) trait Started<V>: Send + Sync {
+    fn started(&self, value: V);
+}
+
+impl<V: Send, E: Send> Started<V> for StartSlot<V, E> {
+    fn started(&self, value: V) {
+        let mut state = self.lock();
+        if matches!(*state, StartState::Waiting) {
+            *state = StartState::Started(value);
+            drop(state);
+            self.event.notify(usize::MAX);
+        }
+    }
+}
+
+impl<V> fmt::Debug for TaskStatus<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskStatus").finish_non_exhaustive()
+    }
+}
+
+impl<V> TaskStatus<V> {
+    pub(crate) fn new(slot: Arc<dyn Started<V>>) -> Self {
+        TaskStatus { slot }
+    }
+
+    /// Reports that the child is ready, handing `value` to the caller of
+    /// [`TaskGroup::start`](super::TaskGroup::start).
+    pub fn started(self, value: V) {
+        self.slot.started(value);
+    }
+}
+
+/// Why [`TaskGroup::start`](super::TaskGroup::start) gave no value.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StartError<E> {
+    /// The child ended without calling [`TaskStatus::started`].
+    NotStarted,
+    /// The child failed (or panicked) before calling it.
+    Failed(Failure<E>),
+    /// The group was cancelled before the child called it.
+    Cancelled,
+}
+
+impl<E: fmt::Display> fmt::Display for StartError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::NotStarted => {
+                f.write_str("the child ended without calling TaskStatus::started")
+            }
+            StartError::Failed(failure) => write!(f, "the child failed before starting: {failure}"),
+            StartError::Cancelled => {
+                f.write_str("the group was cancelled before the child started")
+            }
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for StartError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Failed(Failure::Error(err)) => Some(err),
+            StartError::Failed(Failure::Panic(panic)) => Some(panic),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Synchronization primitives that work on any runtime: [`Event`], [`Lock`], [`Semaphore`] and
+//! [`Condition`]. ([`CapacityLimiter`](crate::CapacityLimiter) has its own module.)
+//!
+//! `Lock` and `Semaphore` are async-lock's, which are runtime-neutral already; they are
+//! re-exported under AnyIO's names.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// An async mutual-exclusion lock guarding a value (AnyIO's `Lock`, with the data inside, as
+/// Rust has it). Only the holder of the guard can release it, by dropping the guard.
+///
+/// This is [`async_lock::Mutex`]; see its documentation.
+///
+/// # Examples
+///
+/// ```
+/// # async fn example() {
+/// let counter = portico_tasks::Lock::new(0);
+/// *counter.lock().await += 1;
+/// assert_eq!(*counter.lock().await, 1);
+/// # }
+/// ```
+pub use async_lock::Mutex as Lock;
+/// The guard of a [`Lock`]: the lock is held until it is dropped.
+pub use async_lock::MutexGuard as LockGuard;
+/// An async counting semaphore (AnyIO's `Semaphore`); one task may hold several permits.
+///
+/// This is [`async_lock::Semaphore`]; see its documentation.
+pub use async_lock::Semaphore;
+/// A permit of a [`Semaphore`], given back when dropped.
+pub use async_lock::SemaphoreGuard;
+
+/// A flag that tasks wait on until it is set; once set, it stays set (AnyIO's `Event`, which
+/// is not reusable either: make a new one).
+///
+/// Setting it is a plain method that works from any thread, async or not.
+///
+/// # Examples
+///
+/// ```
+/// # async fn example() {
+/// use std::sync::Arc;
+/// use portico_tasks::Event;
+///
+/// let ready = Arc::new(Event::new());
+/// let rt = portico_rt::current().unwrap();
+/// rt.spawn({
+///     let ready = ready.clone();
+///     async move { ready.set() }
+/// })
+/// .detach();
+/// ready.wait().await;
+/// assert!(ready.is_set());
+/// # }
+/// ```
+///
+/// # Cancel safety
+///
+/// Cancel-safe: a dropped `wait` misses nothing.
+#[derive(Default)]
+pub struct Event {
+    set: AtomicBool,
+    event: event_listener::Event,
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("set", &self.is_set())
+            .finish()
+    }
+}
+
+impl Event {
+    /// An event that is not set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the event and wakes every waiter.
+    pub fn set(&self) {
+        if !self.set.swap(true, Ordering::AcqRel) {
+            self.event.notify(usize::MAX);
+        }
+    }
+
+    /// Whether the event is set.
+    pub fn is_set(&self) -> bool {
+        self.set.load(Ordering::Acquire)
+    }
+
+    /// Waits until the event is set (at once if it is).
+    pub async fn wait(&self) {
+        loop {
+            if self.is_set() {
+                return;
+            }
+            let listener = self.event.listen();
+            if self.is_set() {
+                return;
+            }
+            listener.await;
+        }
+    }
+}
+
+/// Lets tasks wait, while holding a [`Lock`], until another task tells them that something
+/// changed (AnyIO's `Condition`; a condition variable).
+///
+/// [`wait`](Self::wait) gives the lock up while waiting and takes it back before returning. As
+/// with every condition variable, check the condition in a loop: a wake-up says that something
+/// changed, not that what you wait for is true.
+///
+/// # Examples
+///
+/// ```
+/// # async fn example() {
+/// use std::sync::Arc;
+/// use portico_tasks::{Condition, Lock};
+///
+/// let queue = Arc::new((Lock::new(Vec::<u32>::new()), Condition::new()));
+/// let rt = portico_rt::current().unwrap();
+/// rt.spawn({
+///     let queue = queue.clone();
+///     async move {
+///         queue.0.lock().await.push(7);
+///         queue.1.notify(1);
+///     }
+/// })
+/// .detach();
+///
+/// let (lock, ready) = &*queue;
+/// let mut items = lock.lock().await;
+/// while items.is_empty() {
+///     items = ready.wait(items).await;
+/// }
+/// assert_eq!(items.pop(), Some(7));
+/// # }
+/// ```
+///
+/// # Cancel safety
+///
+/// If `wait` is dropped while waiting, the guard it was given has been released already, and a
+/// notification meant for it may be lost: prefer `notify_all` when waiters can be cancelled.
+#[derive(Default)]
+pub struct Condition {
+    event: event_listener::Event,
+}
+
+impl fmt::Debug for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Condition").finish_non_exhaustive()
+    }
+}
+
+impl Condition {
+    /// A condition with no waiters.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Releases `guard`, waits for a notification, and takes the lock back.
+    pub async fn wait<'a, T>(&self, guard: LockGuard<'a, T>) -> LockGuard<'a, T> {
+        let lock = LockGuard::source(&guard);
+        // Listen before releasing the lock, so that a notification sent right after is seen.
+        let listener = self.event.listen();
+        drop(guard);
+        listener.await;
+        lock.lock().await
+    }
+
+    /// Wakes up to `n` waiters.
+    pub fn notify(&self, n: usize) {
+        self.event.notify(n);
+    }
+
+    /// Wakes every waiter.
+    pub fn notify_all(&self) {
+        self.event.notify(usize::MAX);
+    }
+}

@@ -1,0 +1,258 @@
+//! Thread bridges: [`to_thread`] runs blocking code off the event loop, [`from_thread`] runs
+//! async code from such a thread (Asyncer's `asyncify` and `syncify`, AnyIO's `to_thread` and
+//! `from_thread`).
+
+use std::fmt;
+use std::future::Future;
+use std::panic;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+
+use portico_rt::{JoinError, JoinHandle, NoRuntime, Runtime, ThreadRole};
+
+use crate::limiter::CapacityLimiter;
+
+/// The number of tokens of each runtime's default thread limiter, as in AnyIO.
+pub const DEFAULT_THREAD_TOKENS: usize = 40;
+
+/// The per-runtime default limiter, kept with the runtime.
+struct DefaultLimiter(CapacityLimiter);
+
+impl Default for DefaultLimiter {
+    fn default() -> Self {
+        DefaultLimiter(CapacityLimiter::new(DEFAULT_THREAD_TOKENS))
+    }
+}
+
+/// The current runtime's default thread limiter: [`to_thread`] calls (and Portico's plain `fn`
+/// handlers and dependencies) share it. It starts with [`DEFAULT_THREAD_TOKENS`] tokens; change
+/// them at run time with [`CapacityLimiter::set_total_tokens`].
+///
+/// # Examples
+///
+/// ```
+/// # async fn example() {
+/// let limiter = portico_tasks::default_thread_limiter().unwrap();
+/// assert_eq!(limiter.total_tokens(), 40);
+/// limiter.set_total_tokens(100); // for every later `to_thread` on this runtime
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// [`NoRuntime`] outside a runtime.
+pub fn default_thread_limiter() -> Result<CapacityLimiter, NoRuntime> {
+    Ok(thread_limiter(&portico_rt::current()?))
+}
+
+/// The default thread limiter of `rt`.
+pub fn thread_limiter(rt: &Runtime) -> CapacityLimiter {
+    rt.run_var::<DefaultLimiter>().0.clone()
+}
+
+/// Runs a blocking closure on the runtime's blocking pool, under the runtime's default thread
+/// limiter, and waits for its value (Asyncer's `asyncify`, AnyIO's `to_thread.run_sync`).
+///
+/// Use it for CPU-heavy work and blocking I/O from async code. From the closure,
+/// [`from_thread`] can call back into async code on the same runtime.
+///
+/// * **Cancellation.** Dropping the returned future before a token is free means the closure
+///   never runs. Once it has a token, the closure runs to its end whatever happens to the
+///   caller, who simply stops waiting; the token is given back when the closure returns.
+/// * **Panics** in the closure are re-raised in the caller, as if it had called it directly.
+///
+/// # Examples
+///
+/// ```
+/// # async fn example() {
+/// fn checksum(data: &[u8]) -> u32 {
+///     data.iter().map(|&b| u32::from(b)).sum()
+/// }
+///
+/// let data = vec![1u8; 1 << 20];
+/// let sum = portico_tasks::to_thread(move || checksum(&data)).await;
+/// assert_eq!(sum, 1 << 20);
+/// # }
+/// ```
+///
+/// # Panics
+///
+/// Panics if called outside a runtime, if the closure panics, or if the runtime shuts down
+/// before the closure returns.
+pub async fn to_thread<F, T>(f: F) -> T
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let rt = portico_rt::current().unwrap_or_else(|err| panic!("to_thread: {err}"));
+    let limiter = thread_limiter(&rt);
+    run(&rt, &limiter, f).await
+}
+
+/// As [`to_thread`], under `limiter` instead of the runtime's default.
+///
+/// # Panics
+///
+/// As [`to_thread`].
+pub async fn to_thread_with<F, T>(limiter: &CapacityLimiter, f: F) -> T
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let rt = portico_rt::current().unwrap_or_else(|err| panic!("to_thread_with: {err}"));
+    run(&rt, limiter, f).await
+}
+
+async fn run<F, T>(rt: &Runtime, limiter: &CapacityLimiter, f: F) -> T
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let permit = limiter.acquire().await;
+    let handle = rt.spawn_blocking(move || {
+        let _permit = permit;
+        f()
+    });
+    match (Detaching {
+        handle: Some(handle),
+    })
+    .await
+    {
+        Ok(value) => value,
+        Err(err) => match err.try_into_panic() {
+            Ok(payload) => panic::resume_unwind(payload),
+            Err(_) => panic!("the runtime shut down before the blocking closure returned"),
+        },
+    }
+}
+
+/// Awaits a join handle, and detaches it if dropped first: the closure runs on.
+struct Detaching<T> {
+    handle: Option<JoinHandle<T>>,
+}
+
+impl<T: Send + 'static> Future for Detaching<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Some(handle) = self.handle.as_mut() else {
+            panic!("to_thread polled after completion");
+        };
+        let output = std::task::ready!(Pin::new(handle).poll(cx));
+        self.handle = None;
+        Poll::Ready(output)
+    }
+}
+
+impl<T> Drop for Detaching<T> {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.detach();
+        }
+    }
+}
+
+/// Why [`from_thread`] could not run its future.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FromThreadError {
+    /// The calling thread is not one where a runtime was entered for blocking work (a
+    /// [`to_thread`] closure, or a thread holding a `Runtime::enter` guard).
+    NotInWorkerThread,
+    /// The calling thread drives async tasks: blocking it to wait would stall them, or
+    /// deadlock.
+    OnEventLoop,
+    /// The runtime shut down before the future finished.
+    RuntimeStopped,
+}
+
+impl fmt::Display for FromThreadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FromThreadError::NotInWorkerThread => {
+                "from_thread must be called from a thread started by to_thread (or holding a \
+                 Runtime::enter guard); no runtime was entered on this thread"
+            }
+            FromThreadError::OnEventLoop => {
+                "from_thread was called on a thread that runs async tasks; await the future \
+                 instead of blocking on it"
+            }
+            FromThreadError::RuntimeStopped => {
+                "the runtime shut down before the future passed to from_thread finished"
+            }
+        })
+    }
+}
+
+impl std::error::Error for FromThreadError {}
+
+/// From a [`to_thread`] closure, runs `fut` on the runtime that started the thread and blocks
+/// until it finishes (Asyncer's `syncify`, AnyIO's `from_thread.run`).
+///
+/// A panic in `fut` is re-raised in the calling thread.
+///
+/// # Examples
+///
+/// ```
+/// # async fn example() {
+/// use std::time::Duration;
+///
+/// let answer = portico_tasks::to_thread(|| {
+///     // Blocking code that needs one async call:
+///     portico_tasks::from_thread(async {
+///         portico_rt::current().unwrap().sleep(Duration::from_millis(1)).await;
+///         42
+///     })
+///     .expect("called from a to_thread closure")
+/// })
+/// .await;
+/// assert_eq!(answer, 42);
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// [`FromThreadError`]: not called from a worker thread, called from an event-loop thread, or
+/// the runtime stopped.
+pub fn from_thread<F>(fut: F) -> Result<F::Output, FromThreadError>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let rt = match portico_rt::thread_role() {
+        ThreadRole::Blocking(rt) => rt,
+        ThreadRole::Driver(_) => return Err(FromThreadError::OnEventLoop),
+        _ => return Err(FromThreadError::NotInWorkerThread),
+    };
+    match block_on(rt.spawn(fut)) {
+        Ok(value) => Ok(value),
+        Err(err) => match err.try_into_panic() {
+            Ok(payload) => panic::resume_unwind(payload),
+            Err(_) => Err(FromThreadError::RuntimeStopped),
+        },
+    }
+}
+
+/// Blocks the calling (non-async) thread until `fut` completes.
+pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
+    struct Unpark(Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let Poll::Ready(output) = fut.as_mut().poll(&mut cx) {
+            return output;
+        }
+        thread::park();
+    }
+}

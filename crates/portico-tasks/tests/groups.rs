@@ -1,0 +1,424 @@
+//! Task groups: failure, cancellation, readiness and values, on every runtime.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "a failed unwrap is a failed test, with its location"
+)]
+
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use portico::tasks::{
+    Event, Failure, GroupError, StartError, TaskGroup, TaskStatus, move_on_after, task_group,
+};
+
+#[path = "../../../tests/support/mod.rs"]
+mod support;
+use support::{DropFlag, Flag, runtime, shuffled};
+
+fn failure(kind: &str) -> io::Error {
+    io::Error::other(kind.to_owned())
+}
+
+#[portico::test]
+async fn children_run_and_the_group_returns_the_body_value() {
+    let done = Arc::new(AtomicUsize::new(0));
+    let value = task_group(|tg| {
+        let done = done.clone();
+        async move {
+            for _ in shuffled(20) {
+                let done = done.clone();
+                tg.start_soon(async move {
+                    runtime().sleep(Duration::from_millis(1)).await;
+                    done.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                });
+            }
+            Ok::<_, io::Error>("body value")
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(value, "body value");
+    assert_eq!(
+        done.load(Ordering::SeqCst),
+        20,
+        "the group waited for every child"
+    );
+}
+
+#[portico::test(workers = 2)]
+async fn children_run_in_parallel() {
+    // Each child blocks its thread until the other arrives: only parallel children finish.
+    let barrier = Arc::new(Barrier::new(2));
+    task_group(|tg| async move {
+        for _ in 0..2 {
+            let barrier = barrier.clone();
+            tg.start_soon(async move {
+                barrier.wait();
+                Ok(())
+            });
+        }
+        Ok::<_, io::Error>(())
+    })
+    .await
+    .unwrap();
+}
+
+#[portico::test]
+async fn failing_child_cancels_siblings() {
+    let (flags, guards): (Vec<Flag>, Vec<DropFlag>) = (0..5).map(|_| DropFlag::new()).unzip();
+    let reached_end = Arc::new(AtomicUsize::new(0));
+    let mut guards: Vec<Option<DropFlag>> = guards.into_iter().map(Some).collect();
+    let result = task_group(|tg| {
+        let reached_end = reached_end.clone();
+        async move {
+            for i in shuffled(5) {
+                let guard = guards[i].take().unwrap();
+                let reached_end = reached_end.clone();
+                tg.start_soon(async move {
+                    let _guard = guard;
+                    runtime().sleep(Duration::from_secs(30)).await;
+                    reached_end.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                });
+            }
+            tg.start_soon(async {
+                runtime().sleep(Duration::from_millis(10)).await;
+                Err(failure("boom"))
+            });
+            Ok::<_, io::Error>(())
+        }
+    })
+    .await;
+    let err = result.unwrap_err();
+    assert_eq!(
+        err.errors().map(|e| e.to_string()).collect::<Vec<_>>(),
+        ["boom"]
+    );
+    assert_eq!(
+        reached_end.load(Ordering::SeqCst),
+        0,
+        "no sibling ran past its sleep"
+    );
+    assert!(
+        flags.iter().all(Flag::get),
+        "every sibling's future was dropped before the group returned"
+    );
+}
+
+#[portico::test]
+async fn failing_child_cancels_the_body() {
+    let (body_dropped, guard) = DropFlag::new();
+    let body_finished = Flag::default();
+    let result = task_group(|tg| {
+        let body_finished = body_finished.clone();
+        async move {
+            let _guard = guard;
+            tg.start_soon(async { Err(failure("child failed")) });
+            runtime().sleep(Duration::from_secs(30)).await;
+            body_finished.set();
+            Ok::<_, io::Error>(())
+        }
+    })
+    .await;
+    assert!(result.is_err());
+    assert!(
+        body_dropped.get(),
+        "the body was dropped when the child failed"
+    );
+    assert!(!body_finished.get());
+}
+
+#[portico::test(workers = 3)]
+async fn all_errors_are_kept() {
+    // Three children fail at the same instant: they pass a barrier inside one poll each, so none
+    // can be cancelled before it fails, and the group must report all three.
+    let barrier = Arc::new(Barrier::new(3));
+    let err = task_group(|tg| async move {
+        for i in shuffled(3) {
+            let barrier = barrier.clone();
+            tg.start_soon(async move {
+                barrier.wait();
+                Err(failure(&format!("child {i}")))
+            });
+        }
+        Ok::<_, io::Error>(())
+    })
+    .await
+    .unwrap_err();
+    let mut messages: Vec<String> = err.errors().map(|e| e.to_string()).collect();
+    messages.sort();
+    assert_eq!(messages, ["child 0", "child 1", "child 2"]);
+    assert_eq!(err.failures().len(), 3);
+    assert!(
+        err.to_string()
+            .starts_with("task group failed with 3 failures; first: child")
+    );
+}
+
+#[portico::test]
+async fn a_panic_in_a_child_is_reported_and_can_be_re_raised() {
+    let err = task_group(|tg| async move {
+        tg.start_soon(async {
+            if true {
+                panic!("child exploded");
+            }
+            Ok(())
+        });
+        Ok::<_, io::Error>(())
+    })
+    .await
+    .unwrap_err();
+    let panics: Vec<_> = err
+        .panics()
+        .map(|p| p.message().map(str::to_owned))
+        .collect();
+    assert_eq!(panics, [Some("child exploded".to_owned())]);
+    assert_eq!(
+        err.to_string(),
+        "task group failed: task panicked: child exploded"
+    );
+
+    let resumed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| err.resume_panic()));
+    let payload = resumed.expect_err("resume_panic re-raises");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"child exploded"));
+}
+
+#[portico::test]
+async fn a_panic_in_the_body_is_a_failure_too() {
+    let err = task_group(|_tg: TaskGroup<io::Error>| async move {
+        if true {
+            panic!("body exploded");
+        }
+        Ok(())
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(err.panics().count(), 1);
+}
+
+#[portico::test]
+async fn start_gives_the_ready_value_and_the_child_runs_on() {
+    let finished = Flag::default();
+    task_group(|tg| {
+        let finished = finished.clone();
+        async move {
+            let value = tg
+                .start(|status: TaskStatus<&'static str>| async move {
+                    status.started("listening");
+                    runtime().sleep(Duration::from_millis(20)).await;
+                    finished.set();
+                    Ok(())
+                })
+                .await
+                .unwrap();
+            assert_eq!(value, "listening");
+            Ok::<_, io::Error>(())
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        finished.get(),
+        "the started child ran to its end inside the group"
+    );
+}
+
+#[portico::test]
+async fn start_without_ready_fails() {
+    task_group(|tg| async move {
+        let err = tg
+            .start(|_status: TaskStatus<u16>| async { Ok(()) })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StartError::NotStarted), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "the child ended without calling TaskStatus::started"
+        );
+
+        // A failure before `started` goes to the caller, and does not fail the group.
+        let err = tg
+            .start(|_status: TaskStatus<u16>| async { Err(failure("bind failed")) })
+            .await
+            .unwrap_err();
+        match err {
+            StartError::Failed(Failure::Error(e)) => assert_eq!(e.to_string(), "bind failed"),
+            other => panic!("unexpected {other}"),
+        }
+        Ok::<_, io::Error>(())
+    })
+    .await
+    .unwrap();
+}
+
+#[portico::test]
+async fn dropping_the_group_cancels_children() {
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let mut flags = Vec::new();
+    let mut guards = Vec::new();
+    for _ in 0..4 {
+        let (flag, guard) = DropFlag::new();
+        flags.push(flag);
+        guards.push(guard);
+    }
+    let group = task_group(|tg| {
+        let ticks = ticks.clone();
+        async move {
+            for guard in guards {
+                let ticks = ticks.clone();
+                tg.start_soon(async move {
+                    let _guard = guard;
+                    loop {
+                        ticks.fetch_add(1, Ordering::SeqCst);
+                        runtime().sleep(Duration::from_millis(2)).await;
+                    }
+                });
+            }
+            std::future::pending::<Result<(), io::Error>>().await
+        }
+    });
+    // Run the group for a while, then drop it by letting the time limit expire.
+    assert!(
+        move_on_after(Duration::from_millis(30), group)
+            .await
+            .is_none()
+    );
+    for flag in &flags {
+        flag.wait(&runtime(), Duration::from_secs(5)).await;
+    }
+    let after_drop = ticks.load(Ordering::SeqCst);
+    runtime().sleep(Duration::from_millis(30)).await;
+    assert_eq!(
+        ticks.load(Ordering::SeqCst),
+        after_drop,
+        "no child outlived its group"
+    );
+}
+
+#[portico::test]
+async fn cancel_from_a_child_ends_the_group_without_a_failure() {
+    let (child_dropped, guard) = DropFlag::new();
+    let err = task_group(|tg| async move {
+        let canceller = tg.clone();
+        tg.start_soon(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+            Ok(())
+        });
+        tg.start_soon(async move {
+            runtime().sleep(Duration::from_millis(5)).await;
+            canceller.cancel();
+            Ok(())
+        });
+        std::future::pending::<Result<(), io::Error>>().await
+    })
+    .await
+    .unwrap_err();
+    assert!(err.is_cancelled());
+    assert_eq!(err.to_string(), "task group cancelled");
+    // When the group returns, the cancelled child's future has already been dropped.
+    assert!(child_dropped.get());
+}
+
+#[portico::test]
+async fn cancel_after_the_body_finished_keeps_its_value() {
+    let value = task_group(|tg| async move {
+        tg.start_soon(async { std::future::pending::<Result<(), io::Error>>().await });
+        tg.cancel();
+        assert!(tg.is_cancelled());
+        // Started after the cancellation: dropped without running.
+        let ran = Flag::default();
+        let ran_in_child = ran.clone();
+        tg.start_soon(async move {
+            ran_in_child.set();
+            Ok(())
+        });
+        Ok((7, ran))
+    })
+    .await
+    .unwrap();
+    assert_eq!(value.0, 7);
+    assert!(!value.1.get());
+}
+
+#[portico::test]
+async fn nested_groups_pass_errors_up_intact() {
+    let outer: Result<(), GroupError<GroupError<io::Error>>> = task_group(|outer| async move {
+        outer.start_soon(async {
+            task_group(|inner| async move {
+                inner.start_soon(async { Err(io::Error::new(io::ErrorKind::NotFound, "deep")) });
+                Ok(())
+            })
+            .await
+        });
+        Ok(())
+    })
+    .await;
+    let outer = outer.unwrap_err();
+    let inner = outer.errors().next().expect("the inner group's error");
+    let deep = inner.errors().next().expect("the inner child's error");
+    assert_eq!(deep.kind(), io::ErrorKind::NotFound);
+    assert_eq!(deep.to_string(), "deep");
+}
+
+#[portico::test]
+async fn a_soon_value_is_read_after_the_group_and_refused_before() {
+    let release = Arc::new(Event::new());
+    let values = task_group(|tg| {
+        let release = release.clone();
+        async move {
+            let slow = tg.soon({
+                let release = release.clone();
+                async move {
+                    release.wait().await;
+                    Ok::<_, io::Error>(String::from("slow"))
+                }
+            });
+            let fast = tg.soon(async { Ok(1 + 1) });
+            // The slow child waits for us: reading it now is an error, not a panic.
+            let early = slow.get().unwrap_err();
+            assert!(
+                early
+                    .to_string()
+                    .contains("after its task group has returned")
+            );
+            assert!(!slow.is_ready());
+            release.set();
+            Ok((slow, fast))
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(values.0.into_value().unwrap(), "slow");
+    assert_eq!(values.1.into_value().unwrap(), 2);
+}
+
+#[portico::test]
+async fn a_handle_used_after_the_group_returned_is_refused() {
+    let escaped = task_group(|tg: TaskGroup<io::Error>| async move { Ok(tg.clone()) })
+        .await
+        .unwrap();
+    let err = escaped.try_start_soon(async { Ok(()) }).unwrap_err();
+    assert!(err.to_string().contains("already returned"));
+}
+
+#[portico::test]
+async fn children_see_the_deadline_where_the_group_was_created() {
+    let deadline = move_on_after(Duration::from_secs(2), async {
+        task_group(|tg| async move {
+            let seen =
+                tg.soon(async { Ok::<_, io::Error>(portico::tasks::current_effective_deadline()) });
+            Ok(seen)
+        })
+        .await
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let seen = deadline.into_value().unwrap().expect("a deadline");
+    assert!(seen <= std::time::Instant::now() + Duration::from_secs(2));
+}

@@ -1,0 +1,147 @@
+//! The blocking portal, driven from plain synchronous `#[test]` functions, once per runtime.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "a failed unwrap is a failed test, with its location"
+)]
+
+use std::time::Duration;
+
+use portico::RuntimeKind;
+use portico::tasks::{BlockingPortal, PortalError, TaskStatus};
+
+#[path = "../../../tests/support/mod.rs"]
+mod support;
+use support::Flag;
+
+/// Runs a synchronous test body once per compiled-in runtime, as `name::tokio`, `name::smol`.
+macro_rules! on_each_runtime {
+    ($(fn $name:ident($portal:ident: BlockingPortal) $body:block)*) => {$(
+        mod $name {
+            use super::*;
+
+            fn body($portal: BlockingPortal) $body
+
+            fn portal(kind: RuntimeKind) -> BlockingPortal {
+                portico::Builder::new().runtime(kind).worker_threads(2).start_blocking_portal().unwrap()
+            }
+
+            /// Runs the body on a thread of its own and fails the test if it takes more than
+            /// a minute: a portal that never stops must fail the test, not hang it.
+            fn within_a_minute(kind: RuntimeKind) {
+                let (done_tx, done_rx) = std::sync::mpsc::channel();
+                let runner = std::thread::spawn(move || {
+                    body(portal(kind));
+                    let _ = done_tx.send(());
+                });
+                match done_rx.recv_timeout(Duration::from_secs(60)) {
+                    Ok(()) => runner.join().unwrap(),
+                    // The body panicked: re-raise its panic here.
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                        std::panic::resume_unwind(runner.join().unwrap_err())
+                    }
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                        panic!("{} on {kind} did not finish within a minute", stringify!($name))
+                    }
+                }
+            }
+
+            #[test]
+            fn tokio() {
+                within_a_minute(RuntimeKind::Tokio);
+            }
+
+            #[test]
+            fn smol() {
+                within_a_minute(RuntimeKind::Smol);
+            }
+        }
+    )*};
+}
+
+on_each_runtime! {
+    fn calls_async_code_from_a_plain_test(portal: BlockingPortal) {
+        let rt = portal.runtime().clone();
+        let value = portal
+            .call(async move {
+                rt.sleep(Duration::from_millis(2)).await;
+                portico::rt::current().unwrap().name()
+            })
+            .unwrap();
+        assert_eq!(value, portal.runtime().name());
+        portal.stop(false);
+    }
+
+    fn stop_waits_for_running_tasks(portal: BlockingPortal) {
+        let finished = Flag::default();
+        let rt = portal.runtime().clone();
+        let task = portal.start_task_soon({
+            let finished = finished.clone();
+            async move {
+                rt.sleep(Duration::from_millis(30)).await;
+                finished.set();
+                "done"
+            }
+        });
+        portal.stop(false);
+        assert!(finished.get(), "stop(false) waited for the task");
+        assert_eq!(task.join().unwrap(), "done");
+    }
+
+    fn stop_can_cancel_remaining_tasks(portal: BlockingPortal) {
+        let task = portal.start_task_soon(std::future::pending::<()>());
+        portal.stop(true);
+        assert_eq!(task.join(), Err(PortalError::Cancelled));
+    }
+
+    fn a_task_cancelled_before_it_ever_ran_reports_it(portal: BlockingPortal) {
+        // Regression: a task dropped before its first poll once left its joiner waiting.
+        let tasks: Vec<_> = (0..50).map(|_| portal.start_task_soon(std::future::pending::<()>())).collect();
+        portal.stop(true);
+        for task in tasks {
+            assert_eq!(task.join(), Err(PortalError::Cancelled));
+        }
+    }
+
+    fn a_task_can_be_cancelled_alone(portal: BlockingPortal) {
+        let stuck = portal.start_task_soon(std::future::pending::<()>());
+        let fine = portal.start_task_soon(async { 5 });
+        stuck.cancel();
+        assert_eq!(stuck.join(), Err(PortalError::Cancelled));
+        assert_eq!(fine.join(), Ok(5));
+        assert_eq!(portal.call(async { 6 }), Ok(6), "the portal lives on");
+    }
+
+    fn a_panicking_task_is_re_raised_where_joined_and_spares_the_others(portal: BlockingPortal) {
+        let other = portal.start_task_soon(async { 1 });
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            portal.call(async { panic!("task exploded") })
+        }));
+        assert!(caught.is_err());
+        assert_eq!(other.join(), Ok(1));
+        assert_eq!(portal.call(async { 2 }), Ok(2));
+    }
+
+    fn start_task_hands_back_the_ready_value(portal: BlockingPortal) {
+        let port = portal
+            .start_task(|status: TaskStatus<u16>| async move {
+                status.started(8080);
+                std::future::pending::<()>().await;
+            })
+            .unwrap();
+        assert_eq!(port, 8080);
+        let err = portal.start_task(|_status: TaskStatus<u16>| async {}).unwrap_err();
+        assert_eq!(err, PortalError::NotStarted);
+        portal.stop(true);
+    }
+
+    fn a_stopped_portal_refuses_new_tasks(portal: BlockingPortal) {
+        // A second portal onto the same runtime, stopped on its own.
+        let second = BlockingPortal::new(portal.runtime().clone());
+        let late = second.start_task_soon(async { 1 });
+        assert_eq!(late.join(), Ok(1));
+        second.stop(false);
+        assert_eq!(portal.call(async { 3 }), Ok(3), "stopping one portal leaves the runtime alone");
+        portal.stop(false);
+    }
+}

@@ -1,0 +1,157 @@
+//! Synchronization primitives, on every runtime.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "a failed unwrap is a failed test, with its location"
+)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use portico::tasks::{
+    Borrower, CapacityLimiter, Condition, Event, Lock, Semaphore, move_on_after, task_group,
+};
+
+#[path = "../../../tests/support/mod.rs"]
+mod support;
+use support::runtime;
+
+#[portico::test]
+async fn an_event_wakes_every_waiter_and_stays_set() {
+    let event = Arc::new(Event::new());
+    let woken = task_group(|tg| {
+        let event = event.clone();
+        async move {
+            let waiters: Vec<_> = (0..3)
+                .map(|_| {
+                    let event = event.clone();
+                    tg.soon(async move {
+                        event.wait().await;
+                        Ok::<_, std::io::Error>(())
+                    })
+                })
+                .collect();
+            runtime().sleep(Duration::from_millis(5)).await;
+            assert!(!event.is_set());
+            event.set();
+            Ok(waiters)
+        }
+    })
+    .await
+    .unwrap();
+    assert!(woken.iter().all(|w| w.is_ready()));
+    // Set once, set for good: waiting again returns at once.
+    assert_eq!(
+        move_on_after(Duration::from_secs(1), event.wait()).await,
+        Some(())
+    );
+}
+
+#[portico::test]
+async fn a_lock_serialises_its_holders() {
+    let lock = Arc::new(Lock::new(Vec::new()));
+    task_group(|tg| {
+        let lock = lock.clone();
+        async move {
+            for i in 0..10 {
+                let lock = lock.clone();
+                tg.start_soon(async move {
+                    let mut items = lock.lock().await;
+                    let len = items.len();
+                    runtime().sleep(Duration::from_millis(1)).await;
+                    // Nobody else got in while we held it.
+                    assert_eq!(items.len(), len);
+                    items.push(i);
+                    Ok::<_, std::io::Error>(())
+                });
+            }
+            Ok(())
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(lock.lock().await.len(), 10);
+}
+
+#[portico::test]
+async fn a_semaphore_hands_out_its_permits() {
+    let semaphore = Semaphore::new(2);
+    let a = semaphore.acquire().await;
+    let b = semaphore.acquire().await;
+    assert!(semaphore.try_acquire().is_none());
+    drop(a);
+    assert!(semaphore.try_acquire().is_some());
+    drop(b);
+}
+
+#[portico::test]
+async fn a_condition_wakes_a_waiter_holding_the_lock() {
+    let shared = Arc::new((Lock::new(0u32), Condition::new()));
+    let producer = runtime().spawn({
+        let shared = shared.clone();
+        async move {
+            runtime().sleep(Duration::from_millis(5)).await;
+            *shared.0.lock().await = 42;
+            shared.1.notify_all();
+        }
+    });
+    let (lock, condition) = &*shared;
+    let mut value = lock.lock().await;
+    while *value == 0 {
+        value = condition.wait(value).await;
+    }
+    assert_eq!(*value, 42);
+    drop(value);
+    producer.await.unwrap();
+}
+
+#[portico::test]
+async fn a_limiter_lends_one_token_per_borrower() {
+    let limiter = CapacityLimiter::new(2);
+    let first = limiter.acquire_on_behalf_of(7u64).await.unwrap();
+    let err = limiter.acquire_on_behalf_of(7u64).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("already holds one of this limiter's tokens")
+    );
+    let other = limiter.acquire().await;
+    assert!(limiter.try_acquire().is_err());
+    let stats = limiter.statistics();
+    assert_eq!(
+        (
+            stats.total_tokens,
+            stats.borrowed_tokens,
+            stats.tasks_waiting
+        ),
+        (2, 2, 0)
+    );
+    assert!(stats.borrowers.contains(&Borrower::from(7u64)));
+    drop((first, other));
+    assert_eq!(limiter.available_tokens(), 2);
+}
+
+#[portico::test]
+async fn raising_the_total_lets_waiters_in() {
+    let limiter = CapacityLimiter::new(1);
+    let held = limiter.acquire().await;
+    let waiter = runtime().spawn({
+        let limiter = limiter.clone();
+        async move {
+            let _permit = limiter.acquire().await;
+        }
+    });
+    while limiter.statistics().tasks_waiting == 0 {
+        runtime().sleep(Duration::from_millis(1)).await;
+    }
+    limiter.set_total_tokens(2);
+    move_on_after(Duration::from_secs(5), waiter)
+        .await
+        .expect("let in")
+        .unwrap();
+    drop(held);
+    // Lowering takes effect as tokens come back.
+    limiter.set_total_tokens(1);
+    let only = limiter.try_acquire().unwrap();
+    assert!(limiter.try_acquire().is_err());
+    drop(only);
+}

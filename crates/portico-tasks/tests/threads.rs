@@ -1,0 +1,184 @@
+//! Thread bridges and the blocking portal, on every runtime.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "a failed unwrap is a failed test, with its location"
+)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use portico::rt::ThreadRole;
+use portico::tasks::{
+    CapacityLimiter, FromThreadError, default_thread_limiter, from_thread, move_on_after,
+    task_group, to_thread, to_thread_with,
+};
+
+#[path = "../../../tests/support/mod.rs"]
+mod support;
+use support::{Flag, runtime, shuffled};
+
+#[portico::test]
+async fn to_thread_runs_the_closure_off_the_event_loop() {
+    let role = to_thread(|| match portico::rt::thread_role() {
+        ThreadRole::Blocking(rt) => rt.name(),
+        other => panic!("a blocking closure ran as {other:?}"),
+    })
+    .await;
+    assert_eq!(role, runtime().name());
+}
+
+#[portico::test]
+async fn a_panic_in_the_closure_reaches_the_caller() {
+    let rt = runtime();
+    let caught = rt
+        .spawn(async {
+            to_thread(|| -> u8 { panic!("closure exploded") }).await;
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(caught.panic_message(), Some("closure exploded"));
+}
+
+#[portico::test(timeout = 30)]
+async fn a_limiter_caps_concurrency_at_its_token_count() {
+    let limiter = CapacityLimiter::new(3);
+    let running = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    task_group(|tg| {
+        let (running, peak, limiter) = (running.clone(), peak.clone(), limiter.clone());
+        async move {
+            for _ in shuffled(12) {
+                let (running, peak, limiter) = (running.clone(), peak.clone(), limiter.clone());
+                tg.start_soon(async move {
+                    to_thread_with(&limiter, move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        peak.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(20));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                    .await;
+                    Ok::<(), std::io::Error>(())
+                });
+            }
+            Ok(())
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        peak.load(Ordering::SeqCst),
+        3,
+        "exactly the token count ran at once"
+    );
+    assert_eq!(limiter.borrowed_tokens(), 0);
+}
+
+#[portico::test]
+async fn the_default_limiter_has_40_tokens_and_can_change() {
+    let limiter = default_thread_limiter().unwrap();
+    assert_eq!(limiter.total_tokens(), 40);
+    limiter.set_total_tokens(64);
+    // The same limiter, from any thread of this runtime.
+    let seen = to_thread(|| default_thread_limiter().unwrap().total_tokens()).await;
+    assert_eq!(seen, 64);
+    limiter.set_total_tokens(40);
+}
+
+#[portico::test]
+async fn cancelling_to_thread_stops_the_waiting_not_the_closure() {
+    let finished = Flag::default();
+    let started = Flag::default();
+    let result = move_on_after(Duration::from_millis(10), {
+        let (finished, started) = (finished.clone(), started.clone());
+        to_thread(move || {
+            started.set();
+            std::thread::sleep(Duration::from_millis(60));
+            finished.set();
+        })
+    })
+    .await;
+    assert!(
+        result.is_none(),
+        "the caller stopped waiting at its deadline"
+    );
+    assert!(started.get() && !finished.get());
+    finished.wait(&runtime(), Duration::from_secs(5)).await;
+}
+
+#[portico::test]
+async fn cancelled_while_waiting_for_a_token_the_closure_never_runs() {
+    let limiter = CapacityLimiter::new(1);
+    let held = limiter.acquire().await;
+    let ran = Flag::default();
+    let result = move_on_after(Duration::from_millis(10), {
+        let ran = ran.clone();
+        let limiter = limiter.clone();
+        async move { to_thread_with(&limiter, move || ran.set()).await }
+    })
+    .await;
+    assert!(result.is_none());
+    assert_eq!(
+        limiter.statistics().tasks_waiting,
+        0,
+        "the cancelled waiter left the queue"
+    );
+    drop(held);
+    runtime().sleep(Duration::from_millis(20)).await;
+    assert!(!ran.get());
+}
+
+#[portico::test]
+async fn from_thread_round_trip() {
+    let answer = to_thread(|| {
+        let a = from_thread(async {
+            runtime().sleep(Duration::from_millis(1)).await;
+            20
+        })
+        .unwrap();
+        let b = from_thread(async { 22 }).unwrap();
+        a + b
+    })
+    .await;
+    assert_eq!(answer, 42);
+}
+
+#[portico::test]
+async fn from_thread_refuses_threads_no_runtime_started_and_the_event_loop() {
+    let outside = std::thread::spawn(|| from_thread(async { 1 }))
+        .join()
+        .unwrap();
+    assert_eq!(outside, Err(FromThreadError::NotInWorkerThread));
+    assert!(
+        outside
+            .unwrap_err()
+            .to_string()
+            .contains("from a thread started by to_thread")
+    );
+    // This test's own thread is inside `block_on`: blocking it would stall the runtime.
+    assert_eq!(from_thread(async { 1 }), Err(FromThreadError::OnEventLoop));
+}
+
+#[portico::test]
+async fn a_panic_inside_from_thread_reaches_the_thread() {
+    let caught = to_thread(|| {
+        std::panic::catch_unwind(|| from_thread(async { panic!("async part exploded") }))
+            .err()
+            .and_then(|p| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+    })
+    .await;
+    assert_eq!(caught.as_deref(), Some("async part exploded"));
+}
+
+#[portico::test]
+async fn a_portal_refuses_to_block_an_event_loop() {
+    // This test's thread runs `block_on`: a portal created here would block it.
+    let refused = std::panic::catch_unwind(|| portico::tasks::BlockingPortal::new(runtime()));
+    let payload = refused.expect_err("refused with a panic");
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(message.contains("called from async code"), "{message}");
+}
