@@ -1,4 +1,5 @@
-//! `#[portico::test]`: one `async fn` test becomes `name::tokio`, `name::smol`, ...
+//! `#[portico::test]`: one test becomes `name::tokio`, `name::smol`, ...: an `async fn` run on
+//! each runtime, or a plain `fn` handed each runtime's kind.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -85,16 +86,17 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
     let config = parse_config(args)?;
     let mut func: ItemFn = syn::parse2(item)?;
     let sig = &func.sig;
-    if sig.asyncness.is_none() {
+    let sync = sig.asyncness.is_none();
+    if sync && sig.inputs.len() != 1 {
         return Err(syn::Error::new_spanned(
             sig.fn_token,
-            "#[portico::test] runs an `async fn`; for a synchronous test use #[test]",
+            "a synchronous #[portico::test] takes the runtime it runs for, `rt: portico::RuntimeKind`; an `async fn` takes no arguments",
         ));
     }
-    if !sig.inputs.is_empty() {
+    if !sync && !sig.inputs.is_empty() {
         return Err(syn::Error::new_spanned(
             &sig.inputs,
-            "a #[portico::test] function takes no arguments",
+            "an async #[portico::test] function takes no arguments",
         ));
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
@@ -119,6 +121,11 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
     let timeout_ms = config.timeout_ms;
     let workers = config.workers;
 
+    let expand = if sync {
+        quote!(::portico::__runtime_sync_tests!)
+    } else {
+        quote!(::portico::__runtime_tests!)
+    };
     Ok(quote! {
         mod #name {
             #[allow(unused_imports)]
@@ -126,7 +133,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
 
             #func
 
-            ::portico::__runtime_tests!(
+            #expand(
                 #name,
                 #ret,
                 ::portico::__private::TestConfig::new(#timeout_ms, #workers),
@@ -170,9 +177,18 @@ mod tests {
     }
 
     #[test]
+    fn expands_a_synchronous_test_handed_its_runtime() {
+        let out = expand_str("", "fn t(rt: portico::RuntimeKind) {}").expect("expands");
+        assert!(
+            out.contains(":: portico :: __runtime_sync_tests !"),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn refuses_what_it_cannot_run() {
-        let sync = expand_str("", "fn t() {}").expect_err("sync fn");
-        assert!(sync.contains("runs an `async fn`"), "{sync}");
+        let sync = expand_str("", "fn t() {}").expect_err("sync fn without the runtime");
+        assert!(sync.contains("takes the runtime it runs for"), "{sync}");
         let args = expand_str("", "async fn t(x: u8) {}").expect_err("arguments");
         assert!(args.contains("takes no arguments"), "{args}");
         let unknown = expand_str("retries = 3", "async fn t() {}").expect_err("unknown arg");

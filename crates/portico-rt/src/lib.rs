@@ -53,8 +53,8 @@
 //!
 //! [`Runtime::spawn`] moves a generic future through the non-generic [`Backend`] without an extra
 //! allocation, by carrying it in a fixed-size buffer (see the `raw` module's docs and its
-//! measurements). That module, and only that module, uses `unsafe`; each block states why it is
-//! sound.
+//! measurements), and [`ReadBuf`] lets reads fill uninitialised memory without zeroing it first.
+//! Those two modules, and only they, use `unsafe`; each block states why it is sound.
 //!
 //! # Features
 //!
@@ -67,6 +67,11 @@ mod current;
 mod io;
 #[allow(unsafe_code, reason = "inline task storage; see the module docs")]
 mod raw;
+#[allow(
+    unsafe_code,
+    reason = "reads into uninitialised memory; each block says why it is sound"
+)]
+mod read_buf;
 mod runtime;
 mod signal;
 mod task;
@@ -81,6 +86,7 @@ pub use raw::{
     BlockingTask, Completed, LARGE, LARGE_OUT, LargeTask, MEDIUM, MEDIUM_OUT, MediumTask,
     NativeJoin, Panic, RawJoin, RawTask, SMALL, SMALL_OUT, SmallTask,
 };
+pub use read_buf::ReadBuf;
 pub use runtime::Runtime;
 pub use signal::{ShutdownSignal, Signal};
 pub use task::{JoinError, JoinHandle, panic_message};

@@ -22,7 +22,50 @@ macro_rules! poll_accept {
     };
 }
 
-struct Stream(Async<std::net::TcpStream>);
+/// Reads from a non-blocking socket into possibly uninitialised memory.
+///
+/// After a read that did not fill the buffer, the socket has most likely been drained, so the
+/// next read waits for the reactor first instead of trying a `read(2)` bound to fail with
+/// `EAGAIN`: one system call less per request on a keep-alive connection. (The reactor's
+/// registration is level-checked when it is re-armed, so data that arrived in between is not
+/// missed.)
+fn read_buf<T: std::os::fd::AsFd>(
+    io: &Async<T>,
+    drained: &mut bool,
+    cx: &mut Context<'_>,
+    buf: &mut portico_rt::ReadBuf<'_>,
+) -> Poll<io::Result<()>> {
+    let want = buf.remaining();
+    if want == 0 {
+        return Poll::Ready(Ok(()));
+    }
+    loop {
+        if *drained {
+            ready!(io.poll_readable(cx))?;
+            *drained = false;
+        }
+        // SAFETY: `read(2)` through rustix only writes initialised bytes into the slice.
+        let unfilled = unsafe { buf.unfilled_mut() };
+        match rustix::io::read(io.get_ref(), unfilled) {
+            Ok((read, _)) => {
+                let n = read.len();
+                *drained = n < want;
+                // SAFETY: rustix returned the first `n` bytes of the slice as read, so initialised.
+                unsafe { buf.assume_filled(n) };
+                return Poll::Ready(Ok(()));
+            }
+            Err(rustix::io::Errno::AGAIN) => *drained = true,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(err) => return Poll::Ready(Err(err.into())),
+        }
+    }
+}
+
+struct Stream {
+    io: Async<std::net::TcpStream>,
+    /// The last read left nothing behind (see [`read_buf`]).
+    drained: bool,
+}
 
 impl futures_io::AsyncRead for Stream {
     fn poll_read(
@@ -30,7 +73,7 @@ impl futures_io::AsyncRead for Stream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+        std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
     }
 }
 
@@ -40,7 +83,7 @@ impl futures_io::AsyncWrite for Stream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+        std::pin::Pin::new(&mut self.io).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -48,48 +91,60 @@ impl futures_io::AsyncWrite for Stream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        std::pin::Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+        std::pin::Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
     }
 
     fn poll_flush(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
-        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+        std::pin::Pin::new(&mut self.io).poll_flush(cx)
     }
 
     fn poll_close(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
-        std::pin::Pin::new(&mut self.0).poll_close(cx)
+        std::pin::Pin::new(&mut self.io).poll_close(cx)
     }
 }
 
 impl RawTcpStream for Stream {
+    fn poll_read_buf(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut portico_rt::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        read_buf(&this.io, &mut this.drained, cx, buf)
+    }
+
     fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.0.get_ref().local_addr()
+        self.io.get_ref().local_addr()
     }
 
     fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.0.get_ref().peer_addr()
+        self.io.get_ref().peer_addr()
     }
 
     fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.0.get_ref().set_nodelay(nodelay)
+        self.io.get_ref().set_nodelay(nodelay)
     }
 
     fn nodelay(&self) -> io::Result<bool> {
-        self.0.get_ref().nodelay()
+        self.io.get_ref().nodelay()
     }
 
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.0.get_ref().shutdown(how)
+        self.io.get_ref().shutdown(how)
     }
 }
 
 fn tcp_stream(stream: Async<std::net::TcpStream>) -> TcpStream {
-    TcpStream::from_raw(Box::new(Stream(stream)))
+    TcpStream::from_raw(Box::new(Stream {
+        io: stream,
+        drained: false,
+    }))
 }
 
 struct Listener(Async<std::net::TcpListener>);
@@ -127,7 +182,10 @@ mod unix {
 
     use super::*;
 
-    struct Stream(Async<StdStream>);
+    struct Stream {
+        io: Async<StdStream>,
+        drained: bool,
+    }
 
     impl futures_io::AsyncRead for Stream {
         fn poll_read(
@@ -135,7 +193,7 @@ mod unix {
             cx: &mut Context<'_>,
             buf: &mut [u8],
         ) -> Poll<io::Result<usize>> {
-            std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+            std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
         }
     }
 
@@ -145,40 +203,52 @@ mod unix {
             cx: &mut Context<'_>,
             buf: &[u8],
         ) -> Poll<io::Result<usize>> {
-            std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+            std::pin::Pin::new(&mut self.io).poll_write(cx, buf)
         }
 
         fn poll_flush(
             mut self: std::pin::Pin<&mut Self>,
             cx: &mut Context<'_>,
         ) -> Poll<io::Result<()>> {
-            std::pin::Pin::new(&mut self.0).poll_flush(cx)
+            std::pin::Pin::new(&mut self.io).poll_flush(cx)
         }
 
         fn poll_close(
             mut self: std::pin::Pin<&mut Self>,
             cx: &mut Context<'_>,
         ) -> Poll<io::Result<()>> {
-            std::pin::Pin::new(&mut self.0).poll_close(cx)
+            std::pin::Pin::new(&mut self.io).poll_close(cx)
         }
     }
 
     impl RawUnixStream for Stream {
+        fn poll_read_buf(
+            self: std::pin::Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut portico_rt::ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let this = self.get_mut();
+            read_buf(&this.io, &mut this.drained, cx, buf)
+        }
+
         fn local_addr(&self) -> io::Result<SocketAddr> {
-            self.0.get_ref().local_addr()
+            self.io.get_ref().local_addr()
         }
 
         fn peer_addr(&self) -> io::Result<SocketAddr> {
-            self.0.get_ref().peer_addr()
+            self.io.get_ref().peer_addr()
         }
 
         fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-            self.0.get_ref().shutdown(how)
+            self.io.get_ref().shutdown(how)
         }
     }
 
     fn unix_stream(stream: Async<StdStream>) -> UnixStream {
-        UnixStream::from_raw(Box::new(Stream(stream)))
+        UnixStream::from_raw(Box::new(Stream {
+            io: stream,
+            drained: false,
+        }))
     }
 
     struct Listener(Async<std::os::unix::net::UnixListener>);

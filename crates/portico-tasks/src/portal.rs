@@ -50,7 +50,8 @@ pub struct BlockingPortal {
     group: TaskGroup<Infallible>,
     stop: Arc<Event>,
     main: Option<JoinHandle<()>>,
-    shutdown: Option<Box<dyn FnOnce() + Send>>,
+    /// Behind a lock only so that the portal is `Sync`: it is taken once, when it stops.
+    shutdown: Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
 impl fmt::Debug for BlockingPortal {
@@ -241,7 +242,7 @@ impl BlockingPortal {
             group,
             stop,
             main: Some(main),
-            shutdown,
+            shutdown: Mutex::new(shutdown),
         }
     }
 
@@ -359,7 +360,12 @@ impl BlockingPortal {
         self.stop.set();
         // Cancelled only if the runtime stopped under us; there is nothing left to wait for.
         let _ = block_on(main);
-        if let Some(shutdown) = self.shutdown.take() {
+        let shutdown = self
+            .shutdown
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(shutdown) = shutdown {
             shutdown();
         }
     }

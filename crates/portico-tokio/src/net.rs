@@ -25,6 +25,24 @@ impl<S: TokioRead + Unpin> AsyncRead for Compat<S> {
     }
 }
 
+impl<S: TokioRead + Unpin> Compat<S> {
+    /// Reads into possibly uninitialised memory through tokio's own `ReadBuf`, with no zeroing.
+    fn read_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut portico_rt::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        // SAFETY: tokio's `ReadBuf` only writes initialised bytes into the slice.
+        let unfilled = unsafe { buf.unfilled_mut() };
+        let mut target = ReadBuf::uninit(unfilled);
+        ready!(Pin::new(&mut self.0).poll_read(cx, &mut target))?;
+        let n = target.filled().len();
+        // SAFETY: tokio reports the first `n` bytes of the slice as filled, so initialised.
+        unsafe { buf.assume_filled(n) };
+        Poll::Ready(Ok(()))
+    }
+}
+
 impl<S: TokioWrite + Unpin> AsyncWrite for Compat<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
@@ -52,6 +70,14 @@ impl<S: TokioWrite + Unpin> AsyncWrite for Compat<S> {
 }
 
 impl RawTcpStream for Compat<tokio::net::TcpStream> {
+    fn poll_read_buf(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut portico_rt::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.get_mut().read_buf(cx, buf)
+    }
+
     fn local_addr(&self) -> io::Result<SocketAddr> {
         self.0.local_addr()
     }
@@ -123,6 +149,14 @@ mod unix {
     use super::*;
 
     impl RawUnixStream for Compat<tokio::net::UnixStream> {
+        fn poll_read_buf(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut portico_rt::ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            self.get_mut().read_buf(cx, buf)
+        }
+
         fn local_addr(&self) -> io::Result<SocketAddr> {
             self.0.local_addr().map(Into::into)
         }

@@ -36,8 +36,18 @@
 #![forbid(unsafe_code)]
 
 mod runtime;
-mod testing;
+mod test_runner;
 
+pub use portico_http::{
+    App, AppService, Async, Blocking, Body, BodyDoc, BodyError, BodyStream, BoxError, BuildError,
+    Cookie, DEFAULT_BODY_LIMIT, ErrorItem, Event, EventStream, FileResponse, Form, FormLimits,
+    FromRequest, FromRequestParts, Handler, Header, Html, HttpError, IntoResponse,
+    IntoResponseParts, Json, KeepAlive, LocPart, Multipart, MultipartField, OperationDoc, ParamDoc,
+    Path, Query, Redirect, Rejection, Request, RequestContext, RequestHead, RequestValidationError,
+    Response, ResponseBody, ResponseFuture, Route, RouteRef, Router, Server, ServerHandle,
+    SetCookie, ShutdownReport, Source, State, StreamBody, Text, UploadFile, cookie, http,
+    schema_for,
+};
 pub use portico_macros::test;
 pub use portico_rt as rt;
 pub use portico_tasks as tasks;
@@ -45,9 +55,128 @@ pub use runtime::{
     Builder, ConfigError, OwnedRuntime, RUNTIME_ENV, RuntimeKind, run, start_blocking_portal,
 };
 
+/// The names most applications use, in one import: `use portico::prelude::*;`.
+pub mod prelude {
+    pub use portico_http::http::StatusCode;
+    pub use portico_http::{
+        App, Cookie, Form, Header, Html, HttpError, IntoResponse, Json, Path, Query, Redirect,
+        Response, Route, Router, State, Text, UploadFile,
+    };
+}
+
+/// Testing an application without a socket: the async [`TestClient`] for
+/// `#[portico::test]` functions and the [`BlockingTestClient`] for plain tests.
+pub mod testing {
+    pub use portico_http::{
+        BlockingTestClient, BlockingTestRequest, MultipartForm, StreamingResponse, TestClient,
+        TestRequest, TestResponse,
+    };
+
+    /// A [`BlockingTestClient`] for `app` on a runtime of its own, picked as
+    /// [`run`](crate::run) picks one (`PORTICO_RUNTIME`, tokio by default). Dropping the last
+    /// clone of the client shuts that runtime down.
+    ///
+    /// # Panics
+    ///
+    /// If the runtime cannot start, the application has mistakes, or this is called from async
+    /// code.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use portico::App;
+    ///
+    /// async fn hello() -> &'static str {
+    ///     "Hello, World!"
+    /// }
+    ///
+    /// let client = portico::testing::blocking_client(App::new().get("/", hello));
+    /// let response = client.get("/").send();
+    /// assert_eq!(response.status(), 200);
+    /// assert_eq!(response.text(), "Hello, World!");
+    /// ```
+    #[track_caller]
+    pub fn blocking_client(app: crate::App) -> BlockingTestClient {
+        crate::Builder::new().blocking_test_client(app)
+    }
+
+    /// As [`blocking_client`], on the runtime `kind` (what a synchronous `#[portico::test]`
+    /// is handed).
+    ///
+    /// # Panics
+    ///
+    /// As [`blocking_client`].
+    #[track_caller]
+    pub fn blocking_client_on(kind: crate::RuntimeKind, app: crate::App) -> BlockingTestClient {
+        crate::Builder::new()
+            .runtime(kind)
+            .blocking_test_client(app)
+    }
+}
+
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::testing::{TestConfig, run_test};
+    pub use crate::test_runner::{TestConfig, run_sync_test, run_test};
+}
+
+/// Expands one synchronous `#[portico::test]` into one `#[test]` per compiled-in runtime.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __runtime_sync_tests {
+    ($name:ident, $ret:ty, $config:expr, [$(#[$attr:meta])*]) => {
+        $crate::__runtime_sync_test_tokio!($name, $ret, $config, [$(#[$attr])*]);
+        $crate::__runtime_sync_test_smol!($name, $ret, $config, [$(#[$attr])*]);
+    };
+}
+
+#[cfg(feature = "tokio")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __runtime_sync_test_tokio {
+    ($name:ident, $ret:ty, $config:expr, [$(#[$attr:meta])*]) => {
+        #[test]
+        $(#[$attr])*
+        fn tokio() -> $ret {
+            $crate::__private::run_sync_test(
+                $crate::RuntimeKind::Tokio,
+                ::core::concat!(::core::module_path!(), "::tokio"),
+                $config,
+                $name,
+            )
+        }
+    };
+}
+
+#[cfg(not(feature = "tokio"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __runtime_sync_test_tokio {
+    ($($ignored:tt)*) => {};
+}
+
+#[cfg(feature = "smol")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __runtime_sync_test_smol {
+    ($name:ident, $ret:ty, $config:expr, [$(#[$attr:meta])*]) => {
+        #[test]
+        $(#[$attr])*
+        fn smol() -> $ret {
+            $crate::__private::run_sync_test(
+                $crate::RuntimeKind::Smol,
+                ::core::concat!(::core::module_path!(), "::smol"),
+                $config,
+                $name,
+            )
+        }
+    };
+}
+
+#[cfg(not(feature = "smol"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __runtime_sync_test_smol {
+    ($($ignored:tt)*) => {};
 }
 
 /// Expands one `#[portico::test]` into one `#[test]` per compiled-in runtime.

@@ -1,7 +1,7 @@
 //! Choosing, starting and stopping the runtime.
 
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::io;
 use std::str::FromStr;
 use std::time::Duration;
@@ -269,9 +269,9 @@ impl Builder {
     /// # Errors
     ///
     /// As [`build`](Self::build).
-    pub fn try_run<F: Future>(self, fut: F) -> Result<F::Output, ConfigError> {
+    pub fn try_run<F: IntoFuture>(self, fut: F) -> Result<F::Output, ConfigError> {
         let runtime = self.build()?;
-        let output = runtime.block_on(fut);
+        let output = runtime.block_on(fut.into_future());
         runtime.shutdown_timeout(self.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT));
         Ok(output)
     }
@@ -299,9 +299,24 @@ impl Builder {
         ))
     }
 
+    /// A [`BlockingTestClient`](crate::testing::BlockingTestClient) for `app`, running it on a
+    /// runtime of its own started by this builder: for plain `#[test]` functions.
+    ///
+    /// # Panics
+    ///
+    /// If the runtime cannot start, the application has mistakes, or this is called from async
+    /// code.
+    #[track_caller]
+    pub fn blocking_test_client(&self, app: crate::App) -> crate::testing::BlockingTestClient {
+        let portal = self
+            .start_blocking_portal()
+            .unwrap_or_else(|err| panic!("cannot start the test runtime: {err}"));
+        crate::testing::BlockingTestClient::with_portal(app, portal)
+    }
+
     /// As [`try_run`](Self::try_run), but a configuration error stops the program at once: it
     /// prints the message (which names the valid choices) and exits with status 2.
-    pub fn run<F: Future>(self, fut: F) -> F::Output {
+    pub fn run<F: IntoFuture>(self, fut: F) -> F::Output {
         match self.try_run(fut) {
             Ok(output) => output,
             Err(err) => {
@@ -312,8 +327,9 @@ impl Builder {
     }
 }
 
-/// Runs `fut` as the program's async `main` on the runtime `PORTICO_RUNTIME` picks (tokio when
-/// nothing says otherwise); see [`Builder::run`].
+/// Runs `fut` (a future, or anything that turns into one, such as a server from
+/// `App::serve`) as the program's async `main` on the runtime `PORTICO_RUNTIME` picks (tokio
+/// when nothing says otherwise); see [`Builder::run`].
 ///
 /// A configuration error (an unknown `PORTICO_RUNTIME`, a runtime not compiled in) prints a
 /// message naming the valid choices and exits with status 2.
@@ -331,7 +347,7 @@ impl Builder {
 /// });
 /// assert_eq!(sum, 5050);
 /// ```
-pub fn run<F: Future>(fut: F) -> F::Output {
+pub fn run<F: IntoFuture>(fut: F) -> F::Output {
     Builder::new().run(fut)
 }
 

@@ -59,6 +59,36 @@ pub fn run_test<F: Future>(
     }
 }
 
+/// Runs one synchronous test body, handed the runtime it is for (it starts what it needs, a
+/// blocking test client say), failing it if it outlives its timeout.
+///
+/// # Panics
+///
+/// Panics (failing the test) if the test times out; propagates the test's own panics.
+pub fn run_sync_test<R: Send + 'static>(
+    kind: RuntimeKind,
+    name: &str,
+    config: TestConfig,
+    body: fn(RuntimeKind) -> R,
+) -> R {
+    let (done, finished) = mpsc::channel();
+    let worker = thread::Builder::new()
+        .name(format!("test-{kind}"))
+        .spawn(move || {
+            let outcome = std::panic::catch_unwind(move || body(kind));
+            let _ = done.send(outcome);
+        })
+        .unwrap_or_else(|err| panic!("{name}: cannot start the test thread: {err}"));
+    match finished.recv_timeout(config.timeout) {
+        Ok(Ok(output)) => {
+            let _ = worker.join();
+            output
+        }
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(_) => panic!("{name} timed out after {:?}", config.timeout),
+    }
+}
+
 /// Aborts the process if a test is still running long after its timeout, which only happens
 /// when a thread is blocked and the async timeout cannot fire: better a loud failure than a CI
 /// run that hangs.

@@ -1,0 +1,321 @@
+//! Request and response bodies.
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body_util::BodyExt;
+
+/// A boxed error, as bodies report them.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+type BoxBody = Pin<Box<dyn HttpBody<Data = Bytes, Error = BoxError> + Send + 'static>>;
+
+/// The body of a request: what the client sent, read as it arrives.
+pub struct Body {
+    inner: Inner,
+}
+
+enum Inner {
+    Empty,
+    Full(Option<Bytes>),
+    Incoming(hyper::body::Incoming),
+    Boxed(BoxBody),
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match &self.inner {
+            Inner::Empty => "empty",
+            Inner::Full(_) => "full",
+            Inner::Incoming(_) => "incoming",
+            Inner::Boxed(_) => "stream",
+        };
+        f.debug_tuple("Body").field(&kind).finish()
+    }
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        Body::empty()
+    }
+}
+
+impl Body {
+    /// An empty body.
+    pub fn empty() -> Self {
+        Body {
+            inner: Inner::Empty,
+        }
+    }
+
+    /// A body holding `bytes`.
+    pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
+        let bytes = bytes.into();
+        if bytes.is_empty() {
+            Body::empty()
+        } else {
+            Body {
+                inner: Inner::Full(Some(bytes)),
+            }
+        }
+    }
+
+    /// Wraps any `http_body::Body`, such as one built in a test.
+    pub fn new<B>(body: B) -> Self
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        Body {
+            inner: Inner::Boxed(Box::pin(body.map_err(Into::into))),
+        }
+    }
+
+    pub(crate) fn incoming(incoming: hyper::body::Incoming) -> Self {
+        Body {
+            inner: Inner::Incoming(incoming),
+        }
+    }
+
+    /// Reads the whole body, refusing it once more than `limit` bytes have arrived (whatever
+    /// `Content-Length` said).
+    ///
+    /// # Errors
+    ///
+    /// [`BodyError::TooLarge`] past the limit; [`BodyError::Read`] if the body broke off or its
+    /// framing was invalid.
+    pub async fn collect_limited(self, limit: usize) -> Result<Bytes, BodyError> {
+        if let Inner::Full(bytes) = self.inner {
+            let bytes = bytes.unwrap_or_default();
+            return if bytes.len() > limit {
+                Err(BodyError::TooLarge { limit })
+            } else {
+                Ok(bytes)
+            };
+        }
+        let mut body = self;
+        let mut first: Option<Bytes> = None;
+        let mut rest: Option<BytesMut> = None;
+        let mut received = 0usize;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(BodyError::Read)?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            received = received.saturating_add(data.len());
+            if received > limit {
+                return Err(BodyError::TooLarge { limit });
+            }
+            // One chunk is kept as it is; only a body in several chunks is copied together.
+            match (&mut first, &mut rest) {
+                (None, _) => first = Some(data),
+                (Some(head), None) => {
+                    let mut joined = BytesMut::with_capacity(head.len() + data.len());
+                    joined.extend_from_slice(head);
+                    joined.extend_from_slice(&data);
+                    rest = Some(joined);
+                }
+                (Some(_), Some(joined)) => joined.extend_from_slice(&data),
+            }
+        }
+        Ok(match (first, rest) {
+            (_, Some(joined)) => joined.freeze(),
+            (Some(head), None) => head,
+            (None, None) => Bytes::new(),
+        })
+    }
+}
+
+impl HttpBody for Body {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match &mut self.inner {
+            Inner::Empty => Poll::Ready(None),
+            Inner::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Inner::Incoming(incoming) => Pin::new(incoming).poll_frame(cx).map_err(Into::into),
+            Inner::Boxed(body) => body.as_mut().poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.inner {
+            Inner::Empty => true,
+            Inner::Full(bytes) => bytes.is_none(),
+            Inner::Incoming(incoming) => incoming.is_end_stream(),
+            Inner::Boxed(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.inner {
+            Inner::Empty => SizeHint::with_exact(0),
+            Inner::Full(bytes) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            Inner::Incoming(incoming) => incoming.size_hint(),
+            Inner::Boxed(body) => body.size_hint(),
+        }
+    }
+}
+
+/// Why reading a request body failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BodyError {
+    /// More than the limit arrived.
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The body broke off, or its framing (chunked encoding, say) was invalid.
+    Read(BoxError),
+}
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BodyError::TooLarge { limit } => write!(f, "the body is larger than {limit} bytes"),
+            BodyError::Read(err) => write!(f, "the body could not be read: {err}"),
+        }
+    }
+}
+
+impl std::error::Error for BodyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BodyError::Read(err) => Some(err.as_ref()),
+            BodyError::TooLarge { .. } => None,
+        }
+    }
+}
+
+/// The body of a response: empty, bytes in memory, or a stream.
+pub struct ResponseBody {
+    inner: Out,
+}
+
+enum Out {
+    Empty,
+    Full(Option<Bytes>),
+    Stream(BoxBody),
+}
+
+impl fmt::Debug for ResponseBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match &self.inner {
+            Out::Empty => "empty",
+            Out::Full(_) => "full",
+            Out::Stream(_) => "stream",
+        };
+        f.debug_tuple("ResponseBody").field(&kind).finish()
+    }
+}
+
+impl Default for ResponseBody {
+    fn default() -> Self {
+        ResponseBody::empty()
+    }
+}
+
+impl ResponseBody {
+    /// An empty body.
+    pub fn empty() -> Self {
+        ResponseBody { inner: Out::Empty }
+    }
+
+    /// A body holding `bytes`.
+    pub fn full(bytes: impl Into<Bytes>) -> Self {
+        ResponseBody {
+            inner: Out::Full(Some(bytes.into())),
+        }
+    }
+
+    /// A streamed body.
+    pub fn stream<B>(body: B) -> Self
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        ResponseBody {
+            inner: Out::Stream(Box::pin(body.map_err(Into::into))),
+        }
+    }
+
+    /// The bytes of a body held in memory (`None` for a stream).
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match &self.inner {
+            Out::Empty => Some(&[]),
+            Out::Full(bytes) => Some(bytes.as_deref().unwrap_or_default()),
+            Out::Stream(_) => None,
+        }
+    }
+
+    /// Whether the body is a stream (sent as it is produced).
+    pub fn is_stream(&self) -> bool {
+        matches!(self.inner, Out::Stream(_))
+    }
+}
+
+impl HttpBody for ResponseBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match &mut self.inner {
+            Out::Empty => Poll::Ready(None),
+            Out::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Out::Stream(body) => body.as_mut().poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.inner {
+            Out::Empty => true,
+            Out::Full(bytes) => bytes.is_none(),
+            Out::Stream(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.inner {
+            Out::Empty => SizeHint::with_exact(0),
+            Out::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Out::Stream(body) => body.size_hint(),
+        }
+    }
+}
+
+impl From<Bytes> for ResponseBody {
+    fn from(bytes: Bytes) -> Self {
+        ResponseBody::full(bytes)
+    }
+}
+
+impl From<String> for ResponseBody {
+    fn from(text: String) -> Self {
+        ResponseBody::full(text)
+    }
+}
+
+impl From<&'static str> for ResponseBody {
+    fn from(text: &'static str) -> Self {
+        ResponseBody::full(Bytes::from_static(text.as_bytes()))
+    }
+}
+
+impl From<Vec<u8>> for ResponseBody {
+    fn from(bytes: Vec<u8>) -> Self {
+        ResponseBody::full(bytes)
+    }
+}

@@ -1,0 +1,175 @@
+//! Validation errors in FastAPI's format: every invalid input of a request, each with its
+//! location, in one 422 response.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// One part of an error's location: a key (`"query"`, `"limit"`) or a list index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum LocPart {
+    /// A source (`path`, `query`, `header`, `cookie`, `body`) or a field name.
+    Key(Cow<'static, str>),
+    /// A position in a list, or the byte offset of a JSON syntax error.
+    Index(usize),
+}
+
+impl From<&'static str> for LocPart {
+    fn from(key: &'static str) -> Self {
+        LocPart::Key(Cow::Borrowed(key))
+    }
+}
+
+impl From<String> for LocPart {
+    fn from(key: String) -> Self {
+        LocPart::Key(Cow::Owned(key))
+    }
+}
+
+impl From<usize> for LocPart {
+    fn from(index: usize) -> Self {
+        LocPart::Index(index)
+    }
+}
+
+/// Where an input came from, the first part of every error location.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Source {
+    /// A path parameter.
+    Path,
+    /// A query parameter.
+    Query,
+    /// A header.
+    Header,
+    /// A cookie.
+    Cookie,
+    /// The request body (JSON, form, multipart).
+    Body,
+}
+
+impl Source {
+    /// The name FastAPI uses in `loc`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Path => "path",
+            Source::Query => "query",
+            Source::Header => "header",
+            Source::Cookie => "cookie",
+            Source::Body => "body",
+        }
+    }
+}
+
+/// One invalid input: FastAPI's (and Pydantic's) `{"type", "loc", "msg", "input", "ctx"}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorItem {
+    /// A machine-readable kind, as Pydantic names them: `missing`, `int_parsing`,
+    /// `string_too_short`, `json_invalid`...
+    #[serde(rename = "type")]
+    pub kind: Cow<'static, str>,
+    /// Where: the source, then field names and list indexes, e.g. `["body", "items", 2, "price"]`.
+    pub loc: Vec<LocPart>,
+    /// A message for people.
+    pub msg: String,
+    /// The input that was refused (`null` for a missing query parameter, the enclosing object
+    /// for a missing field).
+    pub input: Value,
+    /// The constraint involved, e.g. `{"min_length": 3}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ctx: Option<Value>,
+}
+
+impl ErrorItem {
+    /// An error of `kind` at `loc`.
+    pub fn new(
+        kind: impl Into<Cow<'static, str>>,
+        loc: Vec<LocPart>,
+        msg: impl Into<String>,
+        input: Value,
+    ) -> Self {
+        ErrorItem {
+            kind: kind.into(),
+            loc,
+            msg: msg.into(),
+            input,
+            ctx: None,
+        }
+    }
+
+    /// Adds the constraint involved.
+    pub fn with_ctx(mut self, ctx: Value) -> Self {
+        self.ctx = Some(ctx);
+        self
+    }
+
+    /// A missing required input.
+    pub fn missing(loc: Vec<LocPart>, input: Value) -> Self {
+        ErrorItem::new("missing", loc, "Field required", input)
+    }
+}
+
+/// Every invalid input of one request: rendered as 422 `{"detail": [...]}` (FastAPI's
+/// `RequestValidationError`).
+///
+/// The handler runs only when a request has none. The application can replace how it is
+/// rendered (for instance with RFC 9457 problem details).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RequestValidationError {
+    errors: Vec<ErrorItem>,
+}
+
+impl RequestValidationError {
+    /// A validation error with these items.
+    pub fn new(errors: Vec<ErrorItem>) -> Self {
+        RequestValidationError { errors }
+    }
+
+    /// The invalid inputs, in the order they were found.
+    pub fn errors(&self) -> &[ErrorItem] {
+        &self.errors
+    }
+
+    /// The invalid inputs, by value.
+    pub fn into_errors(self) -> Vec<ErrorItem> {
+        self.errors
+    }
+
+    /// Adds more invalid inputs.
+    pub fn extend(&mut self, more: impl IntoIterator<Item = ErrorItem>) {
+        self.errors.extend(more);
+    }
+
+    /// Whether there is nothing to report.
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// The body FastAPI sends: `{"detail": [...]}`.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({ "detail": self.errors })
+    }
+}
+
+impl fmt::Display for RequestValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} invalid input(s)", self.errors.len())?;
+        for item in &self.errors {
+            let loc: Vec<String> = item
+                .loc
+                .iter()
+                .map(|part| match part {
+                    LocPart::Key(key) => key.to_string(),
+                    LocPart::Index(index) => index.to_string(),
+                })
+                .collect();
+            write!(f, "; {}: {}", loc.join("."), item.msg)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for RequestValidationError {}

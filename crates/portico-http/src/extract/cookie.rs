@@ -1,0 +1,69 @@
+//! [`Cookie`]: parameters from request cookies.
+
+use http::header::COOKIE;
+use http::request::Parts;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+
+use super::{FromRequestParts, OperationDoc, Rejection, RequestContext};
+use crate::error::Source;
+use crate::validate;
+
+/// Request cookies, converted and validated into the struct `T` (FastAPI's cookie parameter
+/// models): each field is a cookie.
+///
+/// To set cookies on the response, see [`SetCookie`](crate::SetCookie).
+///
+/// # Examples
+///
+/// ```
+/// use portico_http::Cookie;
+/// use schemars::JsonSchema;
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize, JsonSchema)]
+/// struct Session {
+///     session_id: String,
+/// }
+///
+/// async fn me(Cookie(session): Cookie<Session>) -> String {
+///     session.session_id
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cookie<T>(pub T);
+
+/// Every cookie of the request, percent-decoded, in order.
+pub(crate) fn request_cookies(parts: &Parts) -> Vec<(String, String)> {
+    let mut cookies = Vec::new();
+    for header in parts.headers.get_all(COOKIE) {
+        let Ok(text) = header.to_str() else { continue };
+        for cookie in cookie::Cookie::split_parse_encoded(text).flatten() {
+            cookies.push((cookie.name().to_owned(), cookie.value().to_owned()));
+        }
+    }
+    cookies
+}
+
+impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Cookie<T> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _ctx: &RequestContext,
+    ) -> Result<Self, Rejection> {
+        let cookies = request_cookies(parts);
+        let lookup = |name: &str| {
+            cookies
+                .iter()
+                .filter(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+                .collect::<Vec<_>>()
+        };
+        validate::from_params::<T>(lookup, vec![Source::Cookie.as_str().into()])
+            .map(Cookie)
+            .map_err(Rejection::Invalid)
+    }
+
+    fn describe(doc: &mut OperationDoc) {
+        super::query::describe_fields::<T>(doc, Source::Cookie, "Cookie", str::to_owned);
+    }
+}

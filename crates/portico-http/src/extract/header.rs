@@ -1,0 +1,69 @@
+//! [`Header`]: parameters from request headers.
+
+use http::request::Parts;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+
+use super::{FromRequestParts, OperationDoc, Rejection, RequestContext};
+use crate::error::{LocPart, Source};
+use crate::validate;
+
+/// Request headers, converted and validated into the struct `T` (FastAPI's header parameter
+/// models). A field `user_agent` reads the header `user-agent` (matched without regard to
+/// case, as FastAPI's `convert_underscores` does); a `Vec` field collects a repeated header.
+///
+/// # Examples
+///
+/// ```
+/// use portico_http::Header;
+/// use schemars::JsonSchema;
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize, JsonSchema)]
+/// struct Client {
+///     user_agent: String,
+///     x_request_id: Option<String>,
+/// }
+///
+/// async fn whoami(Header(client): Header<Client>) -> String {
+///     client.user_agent
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Header<T>(pub T);
+
+/// The header a field reads: `user_agent` → `user-agent`.
+pub(crate) fn header_name(field: &str) -> String {
+    field.replace('_', "-").to_ascii_lowercase()
+}
+
+impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Header<T> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _ctx: &RequestContext,
+    ) -> Result<Self, Rejection> {
+        let headers = &parts.headers;
+        let lookup = |field: &str| {
+            headers
+                .get_all(header_name(field))
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect::<Vec<_>>()
+        };
+        validate::from_params::<T>(lookup, vec![Source::Header.as_str().into()])
+            .map(Header)
+            .map_err(|mut errors| {
+                // Errors name the header as the client sent it, as FastAPI's do.
+                for error in &mut errors {
+                    if let Some(LocPart::Key(field)) = error.loc.get_mut(1) {
+                        *field = header_name(field).into();
+                    }
+                }
+                Rejection::Invalid(errors)
+            })
+    }
+
+    fn describe(doc: &mut OperationDoc) {
+        super::query::describe_fields::<T>(doc, Source::Header, "Header", header_name);
+    }
+}

@@ -1,0 +1,307 @@
+//! Parameters of path operations: how each is read from the request, and how it describes
+//! itself to the OpenAPI document.
+//!
+//! A handler's parameters are extracted in order. Every parameter is tried even after one
+//! failed validation, so that one 422 lists every invalid input of the request (path, query,
+//! headers, cookies and body together). A parameter that answers with a response of its own
+//! (413, 401...) stops the request at once.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use http::request::Parts;
+use serde_json::Value;
+
+use crate::app::{AppShared, RouteInfo};
+use crate::body::BodyError;
+use crate::error::{ErrorItem, HttpError, Source};
+use crate::response::{IntoResponse, Response};
+
+mod body;
+mod cookie;
+mod form;
+mod header;
+mod json;
+mod multipart;
+mod path;
+mod query;
+mod state;
+
+pub use body::BodyStream;
+pub use cookie::Cookie;
+pub use form::Form;
+pub use header::Header;
+pub use multipart::{Multipart, MultipartField, UploadFile};
+pub use path::Path;
+pub use query::Query;
+pub use state::State;
+
+/// Why a parameter could not be extracted.
+#[derive(Debug)]
+pub enum Rejection {
+    /// Invalid inputs, to report with every other parameter's in one 422.
+    Invalid(Vec<ErrorItem>),
+    /// A response to send at once (413, 415, 401, ...).
+    Response(Response),
+}
+
+impl From<HttpError> for Rejection {
+    /// The error's response; an exception handler registered for [`HttpError`] may replace it.
+    fn from(err: HttpError) -> Self {
+        Rejection::Response(crate::error::carry(err))
+    }
+}
+
+impl From<Response> for Rejection {
+    fn from(response: Response) -> Self {
+        Rejection::Response(response)
+    }
+}
+
+impl From<BodyError> for Rejection {
+    /// 413 `Content Too Large` past the limit (as FastAPI, `text/plain`), 400 for a body that
+    /// broke off or had invalid framing.
+    fn from(err: BodyError) -> Self {
+        match err {
+            BodyError::TooLarge { .. } => Rejection::Response(crate::error::plain(
+                http::StatusCode::PAYLOAD_TOO_LARGE,
+                "Content Too Large",
+            )),
+            BodyError::Read(err) => {
+                tracing::debug!("request body unreadable: {err}");
+                Rejection::Response(
+                    HttpError::bad_request()
+                        .detail("The request body could not be read")
+                        .into_response(),
+                )
+            }
+        }
+    }
+}
+
+/// What one request carries besides itself: the matched route, its path parameters and the
+/// application's state and settings.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub(crate) app: Arc<AppShared>,
+    pub(crate) route: Arc<RouteInfo>,
+    /// Byte ranges of the path parameters in the request path, in the route's order.
+    pub(crate) params: crate::router::Params,
+}
+
+impl RequestContext {
+    /// The route template that matched, e.g. `/items/{item_id}`.
+    pub fn route(&self) -> &str {
+        &self.route.template
+    }
+
+    /// The body size limit for this route, in bytes.
+    pub fn body_limit(&self) -> usize {
+        self.route.body_limit.unwrap_or(self.app.config.body_limit)
+    }
+
+    /// The raw (still percent-encoded) path parameters, as `(name, value)`.
+    pub(crate) fn raw_params<'p>(
+        &'p self,
+        path: &'p str,
+    ) -> impl Iterator<Item = (&'p str, &'p str)> {
+        self.route
+            .params
+            .iter()
+            .zip(self.params.iter())
+            .map(move |(name, range)| (name.as_str(), path.get(range).unwrap_or_default()))
+    }
+}
+
+/// One documented parameter of an operation.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ParamDoc {
+    /// Its name as the client writes it (`user-agent` for a header field `user_agent`).
+    pub name: String,
+    /// Where it is read from.
+    pub source: Source,
+    /// Its JSON Schema.
+    pub schema: Value,
+    /// Whether the request must carry it.
+    pub required: bool,
+}
+
+/// The documented request body of an operation.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct BodyDoc {
+    /// The media type, e.g. `application/json`.
+    pub media_type: &'static str,
+    /// The body's JSON Schema.
+    pub schema: Value,
+    /// Whether a body is required.
+    pub required: bool,
+}
+
+/// What a path operation reads and answers, collected from its parameters and return type when
+/// the route is registered; the OpenAPI document is built from it.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct OperationDoc {
+    /// The route's path parameter names, in order (filled in before parameters describe
+    /// themselves, so that they can check against it).
+    pub path_params: Vec<String>,
+    /// Every parameter.
+    pub params: Vec<ParamDoc>,
+    /// The request body, if any.
+    pub body: Option<BodyDoc>,
+    /// Whether the operation validates input (and so may answer 422).
+    pub validates: bool,
+    /// Mistakes found while describing (a `Path<T>` that does not fit the route, say), reported
+    /// when the route is registered.
+    pub problems: Vec<String>,
+    /// State types the operation reads, checked when the application starts.
+    pub(crate) states: Vec<(std::any::TypeId, &'static str)>,
+}
+
+impl OperationDoc {
+    /// Records a parameter.
+    pub fn param(&mut self, param: ParamDoc) {
+        self.validates = true;
+        self.params.push(param);
+    }
+
+    /// Records the request body.
+    pub fn body(&mut self, body: BodyDoc) {
+        self.validates = true;
+        self.body = Some(body);
+    }
+
+    /// Records a mistake in the operation's declaration.
+    pub fn problem(&mut self, problem: impl Into<String>) {
+        self.problems.push(problem.into());
+    }
+}
+
+/// A parameter read from the request's head (path, query, headers, cookies, state): anything
+/// but the body, so several may be used at once.
+///
+/// # Examples
+///
+/// A custom parameter: the client's address as a proxy reports it.
+///
+/// ```
+/// use http::request::Parts;
+/// use portico_http::{FromRequestParts, Rejection, RequestContext};
+///
+/// struct ForwardedFor(Option<String>);
+///
+/// impl FromRequestParts for ForwardedFor {
+///     async fn from_request_parts(parts: &mut Parts, _ctx: &RequestContext) -> Result<Self, Rejection> {
+///         let value = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+///         Ok(ForwardedFor(value.map(str::to_owned)))
+///     }
+/// }
+/// ```
+pub trait FromRequestParts: Sized + Send {
+    /// Reads the parameter.
+    fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &RequestContext,
+    ) -> impl Future<Output = Result<Self, Rejection>> + Send;
+
+    /// Describes what the parameter reads, for the OpenAPI document (and to check it against
+    /// the route when the route is registered). Reads nothing documented by default.
+    fn describe(doc: &mut OperationDoc) {
+        let _ = doc;
+    }
+}
+
+/// A parameter that consumes the whole request (its body): it must be the handler's last.
+pub trait FromRequest<M = private::ViaRequest>: Sized + Send {
+    /// Reads the parameter.
+    fn from_request(
+        request: crate::Request,
+        ctx: &RequestContext,
+    ) -> impl Future<Output = Result<Self, Rejection>> + Send;
+
+    /// Describes what the parameter reads, for the OpenAPI document.
+    fn describe(doc: &mut OperationDoc) {
+        let _ = doc;
+    }
+}
+
+mod private {
+    /// The marker of parameters that read the body.
+    #[derive(Debug, Clone, Copy)]
+    pub enum ViaRequest {}
+    /// The marker of head-only parameters used in the last position.
+    #[derive(Debug, Clone, Copy)]
+    pub enum ViaParts {}
+}
+
+impl<T: FromRequestParts> FromRequest<private::ViaParts> for T {
+    async fn from_request(
+        request: crate::Request,
+        ctx: &RequestContext,
+    ) -> Result<Self, Rejection> {
+        let (mut parts, _body) = request.into_parts();
+        T::from_request_parts(&mut parts, ctx).await
+    }
+
+    fn describe(doc: &mut OperationDoc) {
+        T::describe(doc);
+    }
+}
+
+impl FromRequest for crate::Request {
+    async fn from_request(
+        request: crate::Request,
+        _ctx: &RequestContext,
+    ) -> Result<Self, Rejection> {
+        Ok(request)
+    }
+}
+
+impl FromRequestParts for http::Method {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _ctx: &RequestContext,
+    ) -> Result<Self, Rejection> {
+        Ok(parts.method.clone())
+    }
+}
+
+impl FromRequestParts for http::Uri {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _ctx: &RequestContext,
+    ) -> Result<Self, Rejection> {
+        Ok(parts.uri.clone())
+    }
+}
+
+impl FromRequestParts for http::HeaderMap {
+    /// Every header, as sent.
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _ctx: &RequestContext,
+    ) -> Result<Self, Rejection> {
+        Ok(parts.headers.clone())
+    }
+}
+
+impl FromRequestParts for RequestContext {
+    async fn from_request_parts(
+        _parts: &mut Parts,
+        ctx: &RequestContext,
+    ) -> Result<Self, Rejection> {
+        Ok(ctx.clone())
+    }
+}
+
+impl<T: FromRequestParts> FromRequestParts for Option<T> {
+    /// `None` instead of a rejection, for a parameter that may be absent or invalid.
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &RequestContext,
+    ) -> Result<Self, Rejection> {
+        Ok(T::from_request_parts(parts, ctx).await.ok())
+    }
+}

@@ -1,0 +1,171 @@
+//! [`Path`]: parameters from the route template.
+
+use std::borrow::Cow;
+
+use http::request::Parts;
+use percent_encoding::percent_decode_str;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::{FromRequestParts, OperationDoc, ParamDoc, Rejection, RequestContext};
+use crate::error::{LocPart, Source};
+use crate::validate::{self, Checker, Origin, Shape};
+
+/// Path parameters, from the route template (`/items/{item_id}`), converted and validated
+/// into `T`:
+///
+/// * a single value when the route has one parameter: `Path<u64>`;
+/// * a tuple, in the template's order: `Path<(u64, String)>`;
+/// * a struct whose fields are named after the parameters.
+///
+/// An invalid value answers 422 with `loc` `["path", "item_id"]`. Values are percent-decoded.
+///
+/// # Examples
+///
+/// ```
+/// use portico_http::{Json, Path};
+///
+/// // On `/users/{user_id}/items/{item_id}`:
+/// async fn read(Path((user_id, item_id)): Path<(u64, String)>) -> Json<(u64, String)> {
+///     Json((user_id, item_id))
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Path<T>(pub T);
+
+fn decode(raw: &str) -> Cow<'_, str> {
+    if raw.contains('%') {
+        percent_decode_str(raw).decode_utf8_lossy()
+    } else {
+        Cow::Borrowed(raw)
+    }
+}
+
+impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Path<T> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &RequestContext,
+    ) -> Result<Self, Rejection> {
+        let path = parts.uri.path();
+        let params: Vec<(&str, Cow<'_, str>)> = ctx
+            .raw_params(path)
+            .map(|(name, raw)| (name, decode(raw)))
+            .collect();
+        let shapes = validate::shapes_of::<T>();
+        let value = match shapes.get(shapes.root) {
+            Shape::Object { .. } => {
+                let lookup = |name: &str| {
+                    params
+                        .iter()
+                        .filter(|(n, _)| *n == name)
+                        .map(|(_, v)| v.as_ref())
+                        .collect::<Vec<_>>()
+                };
+                return validate::from_params::<T>(lookup, vec![Source::Path.as_str().into()])
+                    .map(Path)
+                    .map_err(Rejection::Invalid);
+            }
+            Shape::Array { .. } => Value::Array(
+                params
+                    .iter()
+                    .map(|(_, v)| Value::String(v.to_string()))
+                    .collect(),
+            ),
+            _ => match params.as_slice() {
+                [(_, value)] => Value::String(value.to_string()),
+                _ => {
+                    tracing::error!(route = %ctx.route(), "Path<{}> needs exactly one path parameter", std::any::type_name::<T>());
+                    return Err(Rejection::Response(crate::error::internal_error()));
+                }
+            },
+        };
+        // Tuples and single values are checked in place; their errors name the parameter.
+        let mut value = value;
+        let mut checker = Checker::new(shapes, Origin::Params, vec![Source::Path.as_str().into()]);
+        checker.check_root(&mut value);
+        let mut errors = checker.into_errors();
+        if !errors.is_empty() {
+            for error in &mut errors {
+                let name = match error.loc.get(1) {
+                    Some(LocPart::Index(i)) => params.get(*i).map(|(n, _)| *n),
+                    None => params.first().map(|(n, _)| *n),
+                    _ => None,
+                };
+                match (name, error.loc.len()) {
+                    (Some(name), 1) => error.loc.push(name.to_owned().into()),
+                    (Some(name), _) => error.loc[1] = name.to_owned().into(),
+                    _ => {}
+                }
+            }
+            return Err(Rejection::Invalid(errors));
+        }
+        serde_json::from_value(value).map(Path).map_err(|err| {
+            Rejection::Invalid(vec![crate::ErrorItem::new(
+                "value_error",
+                vec![Source::Path.as_str().into()],
+                format!("Value error, {err}"),
+                Value::Null,
+            )])
+        })
+    }
+
+    fn describe(doc: &mut OperationDoc) {
+        let schema = validate::schema_for::<T>();
+        let names = doc.path_params.clone();
+        match schema.get("type").and_then(Value::as_str) {
+            Some("object") => {
+                for (name, prop, _required) in super::query::properties(&schema) {
+                    if !names.contains(&name) {
+                        doc.problem(format!(
+                            "Path<{}> has a field `{name}` that the route does not have",
+                            std::any::type_name::<T>()
+                        ));
+                    }
+                    doc.param(ParamDoc {
+                        name,
+                        source: Source::Path,
+                        schema: prop,
+                        required: true,
+                    });
+                }
+            }
+            Some("array") => {
+                let items = schema
+                    .get("prefixItems")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                if items.len() != names.len() {
+                    doc.problem(format!(
+                        "Path<{}> has {} values but the route has {} parameters",
+                        std::any::type_name::<T>(),
+                        items.len(),
+                        names.len()
+                    ));
+                }
+                for (name, item) in names.iter().zip(items) {
+                    doc.param(ParamDoc {
+                        name: name.clone(),
+                        source: Source::Path,
+                        schema: item,
+                        required: true,
+                    });
+                }
+            }
+            _ => match names.as_slice() {
+                [name] => doc.param(ParamDoc {
+                    name: name.clone(),
+                    source: Source::Path,
+                    schema,
+                    required: true,
+                }),
+                _ => doc.problem(format!(
+                    "Path<{}> takes one parameter but the route has {}; use a tuple or a struct",
+                    std::any::type_name::<T>(),
+                    names.len()
+                )),
+            },
+        }
+    }
+}

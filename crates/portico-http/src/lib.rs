@@ -1,0 +1,62 @@
+//! Portico's HTTP core: the server on hyper 1.x (on any runtime `portico-rt` supports), the
+//! router, path operations with typed parameters, FastAPI-shaped errors, responses and the test
+//! client.
+//!
+//! Most users reach it through the `portico` crate; everything here is re-exported there.
+//!
+//! ```
+//! use portico_http::{App, Json, Path, Query, TestClient};
+//! use schemars::JsonSchema;
+//! use serde::Deserialize;
+//!
+//! #[derive(Deserialize, JsonSchema)]
+//! struct Paging {
+//!     #[serde(default)]
+//!     verbose: bool,
+//! }
+//!
+//! async fn read_user(Path(id): Path<u64>, Query(paging): Query<Paging>) -> Json<serde_json::Value> {
+//!     Json(serde_json::json!({ "id": id, "verbose": paging.verbose }))
+//! }
+//!
+//! let app = App::new().get("/users/{id}", read_user);
+//! # let _ = TestClient::new(app);
+//! ```
+
+mod app;
+mod body;
+mod client;
+mod error;
+mod extract;
+mod handler;
+mod response;
+mod router;
+mod server;
+mod service;
+mod validate;
+
+pub use app::{App, BuildError, DEFAULT_BODY_LIMIT, FormLimits, RequestHead, Route, Router};
+pub use body::{Body, BodyError, BoxError, ResponseBody};
+pub use client::{
+    BlockingTestClient, BlockingTestRequest, MultipartForm, StreamingResponse, TestClient,
+    TestRequest, TestResponse,
+};
+pub use cookie;
+pub use error::{ErrorItem, HttpError, LocPart, RequestValidationError, Source};
+pub use extract::{
+    BodyDoc, BodyStream, Cookie, Form, FromRequest, FromRequestParts, Header, Multipart,
+    MultipartField, OperationDoc, ParamDoc, Path, Query, Rejection, RequestContext, State,
+    UploadFile,
+};
+pub use handler::{Async, Blocking, Handler};
+pub use http;
+pub use response::{
+    Event, EventStream, FileResponse, Html, IntoResponse, IntoResponseParts, Json, KeepAlive,
+    Redirect, Response, SetCookie, StreamBody, Text,
+};
+pub use server::{Server, ServerHandle, ShutdownReport};
+pub use service::{AppService, ResponseFuture, RouteRef};
+pub use validate::schema_for;
+
+/// An HTTP request, as handlers and extractors see it.
+pub type Request = http::Request<Body>;

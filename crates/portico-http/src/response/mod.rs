@@ -1,0 +1,248 @@
+//! Responses: what a path operation returns.
+//!
+//! Anything that implements [`IntoResponse`] can be returned: strings (`text/plain`), bytes,
+//! [`Json`], [`Html`], [`Redirect`], status codes, `(status, headers, body)` tuples, `Result`s
+//! of those, and the streaming, file and event-stream types in this module.
+
+use std::borrow::Cow;
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use http::{HeaderMap, StatusCode};
+
+use crate::body::ResponseBody;
+
+mod cookie;
+pub(crate) mod file;
+mod json;
+mod redirect;
+pub(crate) mod sse;
+mod stream;
+
+pub use cookie::SetCookie;
+pub use file::FileResponse;
+pub use json::Json;
+pub use redirect::Redirect;
+pub use sse::{Event, EventStream, KeepAlive};
+pub use stream::StreamBody;
+
+/// An HTTP response.
+pub type Response = http::Response<ResponseBody>;
+
+/// Converts a value into a [`Response`]; implemented by everything a path operation may return.
+///
+/// # Examples
+///
+/// ```
+/// use portico_http::{IntoResponse, Json};
+/// use http::StatusCode;
+///
+/// async fn create() -> impl IntoResponse {
+///     (StatusCode::CREATED, Json(serde_json::json!({"id": 1})))
+/// }
+/// ```
+pub trait IntoResponse {
+    /// Makes the response.
+    fn into_response(self) -> Response;
+}
+
+/// Sets headers (and cookies) on a response being built: the middle parts of a
+/// `(status, parts..., body)` tuple.
+pub trait IntoResponseParts {
+    /// Adds these parts to `response`.
+    fn apply(self, response: &mut Response);
+}
+
+/// A value with its content type, to build the common responses.
+fn with_type(body: impl Into<ResponseBody>, content_type: &'static str) -> Response {
+    let mut response = Response::new(body.into());
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+const TEXT: &str = "text/plain; charset=utf-8";
+
+impl IntoResponse for Response {
+    fn into_response(self) -> Response {
+        self
+    }
+}
+
+impl IntoResponse for () {
+    fn into_response(self) -> Response {
+        Response::new(ResponseBody::empty())
+    }
+}
+
+impl IntoResponse for Infallible {
+    fn into_response(self) -> Response {
+        match self {}
+    }
+}
+
+impl IntoResponse for &'static str {
+    fn into_response(self) -> Response {
+        with_type(self, TEXT)
+    }
+}
+
+impl IntoResponse for String {
+    fn into_response(self) -> Response {
+        with_type(self, TEXT)
+    }
+}
+
+impl IntoResponse for Cow<'static, str> {
+    fn into_response(self) -> Response {
+        match self {
+            Cow::Borrowed(text) => text.into_response(),
+            Cow::Owned(text) => text.into_response(),
+        }
+    }
+}
+
+impl IntoResponse for Bytes {
+    fn into_response(self) -> Response {
+        with_type(self, "application/octet-stream")
+    }
+}
+
+impl IntoResponse for Vec<u8> {
+    fn into_response(self) -> Response {
+        with_type(self, "application/octet-stream")
+    }
+}
+
+impl IntoResponse for &'static [u8] {
+    fn into_response(self) -> Response {
+        with_type(Bytes::from_static(self), "application/octet-stream")
+    }
+}
+
+impl IntoResponse for StatusCode {
+    fn into_response(self) -> Response {
+        let mut response = ().into_response();
+        *response.status_mut() = self;
+        response
+    }
+}
+
+impl IntoResponse for ResponseBody {
+    fn into_response(self) -> Response {
+        Response::new(self)
+    }
+}
+
+impl<T: IntoResponse, E: IntoResponse + Send + 'static> IntoResponse for Result<T, E> {
+    /// `Ok` as itself; `Err` as the error's response, unless the application registered a
+    /// handler for this error type (see `App::exception_handler`), which then decides.
+    fn into_response(self) -> Response {
+        match self {
+            Ok(value) => value.into_response(),
+            Err(err) => crate::error::carry(err),
+        }
+    }
+}
+
+/// HTML, sent as `text/html; charset=utf-8`.
+///
+/// ```
+/// use portico_http::Html;
+///
+/// async fn page() -> Html<&'static str> {
+///     Html("<h1>Hello</h1>")
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Html<T>(pub T);
+
+impl<T: Into<ResponseBody>> IntoResponse for Html<T> {
+    fn into_response(self) -> Response {
+        with_type(self.0, "text/html; charset=utf-8")
+    }
+}
+
+/// Plain text, sent as `text/plain; charset=utf-8` (what a bare `String` gives too).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Text<T>(pub T);
+
+impl<T: Into<ResponseBody>> IntoResponse for Text<T> {
+    fn into_response(self) -> Response {
+        with_type(self.0, TEXT)
+    }
+}
+
+impl IntoResponseParts for HeaderMap {
+    fn apply(self, response: &mut Response) {
+        response.headers_mut().extend(self);
+    }
+}
+
+impl<K, V, const N: usize> IntoResponseParts for [(K, V); N]
+where
+    K: TryInto<HeaderName>,
+    V: TryInto<HeaderValue>,
+{
+    /// Sets each header, replacing a value the body set (its `Content-Type`, say); to send
+    /// several values of one header, use a [`HeaderMap`]. A name or value that is not valid HTTP
+    /// is skipped and logged, since failing the whole response over it would hide the
+    /// handler's result.
+    fn apply(self, response: &mut Response) {
+        for (name, value) in self {
+            match (name.try_into(), value.try_into()) {
+                (Ok(name), Ok(value)) => {
+                    response.headers_mut().insert(name, value);
+                }
+                _ => tracing::error!("a response header with an invalid name or value was skipped"),
+            }
+        }
+    }
+}
+
+impl IntoResponseParts for SetCookie {
+    fn apply(self, response: &mut Response) {
+        self.append_to(response.headers_mut());
+    }
+}
+
+impl<P: IntoResponseParts> IntoResponseParts for Option<P> {
+    fn apply(self, response: &mut Response) {
+        if let Some(parts) = self {
+            parts.apply(response);
+        }
+    }
+}
+
+macro_rules! tuple_responses {
+    ($($part:ident),*) => {
+        impl<$($part: IntoResponseParts,)* R: IntoResponse> IntoResponse for ($($part,)* R,) {
+            #[allow(non_snake_case, unused_mut, reason = "the type names double as bindings")]
+            fn into_response(self) -> Response {
+                let ($($part,)* body,) = self;
+                let mut response = body.into_response();
+                $($part.apply(&mut response);)*
+                response
+            }
+        }
+
+        impl<$($part: IntoResponseParts,)* R: IntoResponse> IntoResponse for (StatusCode, $($part,)* R,) {
+            #[allow(non_snake_case, reason = "the type names double as bindings")]
+            fn into_response(self) -> Response {
+                let (status, $($part,)* body,) = self;
+                let mut response = body.into_response();
+                *response.status_mut() = status;
+                $($part.apply(&mut response);)*
+                response
+            }
+        }
+    };
+}
+
+tuple_responses!();
+tuple_responses!(P1);
+tuple_responses!(P1, P2);
+tuple_responses!(P1, P2, P3);
+tuple_responses!(P1, P2, P3, P4);

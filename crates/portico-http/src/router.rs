@@ -1,0 +1,332 @@
+//! The route table: one entry per path template, a handler per method, matched with a radix
+//! tree (matchit). The same table feeds the OpenAPI document.
+
+use std::sync::Arc;
+
+use http::{HeaderValue, Method};
+
+use crate::app::RouteInfo;
+use crate::handler::BoxedHandler;
+
+/// Path parameters as byte ranges of the request path, kept inline for up to four.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Params {
+    len: u8,
+    inline: [(u32, u32); 4],
+    spill: Vec<(u32, u32)>,
+}
+
+impl Params {
+    fn push(&mut self, start: usize, end: usize) {
+        let range = (
+            u32::try_from(start).unwrap_or(u32::MAX),
+            u32::try_from(end).unwrap_or(u32::MAX),
+        );
+        match self.inline.get_mut(usize::from(self.len)) {
+            Some(slot) => {
+                *slot = range;
+                self.len += 1;
+            }
+            None => self.spill.push(range),
+        }
+    }
+
+    /// The ranges, in the route's order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+        self.inline[..usize::from(self.len)]
+            .iter()
+            .chain(&self.spill)
+            .map(|&(start, end)| start as usize..end as usize)
+    }
+}
+
+/// The standard methods, in the order of [`MethodTable`]'s slots.
+const METHODS: [Method; 9] = [
+    Method::GET,
+    Method::POST,
+    Method::PUT,
+    Method::DELETE,
+    Method::PATCH,
+    Method::HEAD,
+    Method::OPTIONS,
+    Method::TRACE,
+    Method::CONNECT,
+];
+
+fn slot_of(method: &Method) -> Option<usize> {
+    METHODS.iter().position(|m| m == method)
+}
+
+/// One path template and its handler per method.
+pub(crate) struct PathEntry {
+    slots: [Option<Endpoint>; 9],
+    other: Vec<(Method, Endpoint)>,
+    /// The `Allow` header of a 405 here.
+    allow: HeaderValue,
+}
+
+/// A handler with what the router and the docs know of it.
+pub(crate) struct Endpoint {
+    pub(crate) handler: BoxedHandler,
+    pub(crate) route: Arc<RouteInfo>,
+}
+
+/// What a request's method and path lead to.
+pub(crate) enum Match<'a> {
+    /// A handler, with the path parameters (`HEAD` falls back to `GET`).
+    Endpoint {
+        endpoint: &'a Endpoint,
+        params: Params,
+    },
+    /// The path exists but not for this method.
+    MethodNotAllowed(&'a HeaderValue),
+    /// Nothing here; with the other spelling of the path (with or without the trailing slash)
+    /// when that one exists.
+    NotFound { other_slash: Option<String> },
+}
+
+/// The route table, ready to match.
+pub(crate) struct Table {
+    matcher: matchit::Router<usize>,
+    entries: Vec<PathEntry>,
+    redirect_slashes: bool,
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Table")
+            .field("paths", &self.entries.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Converts a FastAPI path template to matchit's syntax: `{rest:path}` becomes `{*rest}`.
+/// Returns the converted template and the parameter names in order.
+pub(crate) fn parse_template(template: &str) -> Result<(String, Vec<String>), String> {
+    if !template.starts_with('/') {
+        return Err(format!("the path `{template}` must start with `/`"));
+    }
+    let mut out = String::with_capacity(template.len());
+    let mut names = Vec::new();
+    let mut chars = template.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '{' if chars.peek().is_some_and(|&(_, n)| n == '{') => {
+                chars.next();
+                out.push_str("{{");
+            }
+            '}' if chars.peek().is_some_and(|&(_, n)| n == '}') => {
+                chars.next();
+                out.push_str("}}");
+            }
+            '{' => {
+                let rest = &template[at + 1..];
+                let Some(close) = rest.find('}') else {
+                    return Err(format!("the path `{template}` has a `{{` without its `}}`"));
+                };
+                let inner = &rest[..close];
+                for _ in 0..inner.chars().count() + 1 {
+                    chars.next();
+                }
+                let (name, catch_all) = match inner.split_once(':') {
+                    Some((name, "path")) => (name, true),
+                    Some((_, kind)) => {
+                        return Err(format!(
+                            "the path `{template}` uses the converter `{kind}`; only `path` is known (types come from the handler's parameters)"
+                        ));
+                    }
+                    None => match inner.strip_prefix('*') {
+                        Some(name) => (name, true),
+                        None => (inner, false),
+                    },
+                };
+                if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                    return Err(format!(
+                        "the path `{template}` has an invalid parameter name `{name}`"
+                    ));
+                }
+                if names.iter().any(|n| n == name) {
+                    return Err(format!(
+                        "the path `{template}` names the parameter `{name}` twice"
+                    ));
+                }
+                names.push(name.to_owned());
+                out.push('{');
+                if catch_all {
+                    out.push('*');
+                }
+                out.push_str(name);
+                out.push('}');
+            }
+            '}' => return Err(format!("the path `{template}` has a `}}` without its `{{`")),
+            c => out.push(c),
+        }
+    }
+    Ok((out, names))
+}
+
+/// Builds the table from `(method, endpoint)` pairs.
+///
+/// # Errors
+///
+/// A message naming the route, for two handlers on one method and path or a template matchit
+/// refuses (two templates that overlap ambiguously).
+pub(crate) fn build(
+    routes: Vec<(Method, Endpoint)>,
+    redirect_slashes: bool,
+) -> Result<Table, String> {
+    let mut matcher = matchit::Router::new();
+    let mut entries: Vec<PathEntry> = Vec::new();
+    let mut by_template: Vec<String> = Vec::new();
+    for (method, endpoint) in routes {
+        let (matchit_path, _) = parse_template(&endpoint.route.template)?;
+        let index = match by_template.iter().position(|t| *t == matchit_path) {
+            Some(index) => index,
+            None => {
+                matcher
+                    .insert(matchit_path.clone(), entries.len())
+                    .map_err(|err| {
+                        format!("cannot add the route `{}`: {err}", endpoint.route.template)
+                    })?;
+                by_template.push(matchit_path);
+                entries.push(PathEntry {
+                    slots: Default::default(),
+                    other: Vec::new(),
+                    allow: HeaderValue::from_static(""),
+                });
+                entries.len() - 1
+            }
+        };
+        let entry = &mut entries[index];
+        let taken = match slot_of(&method) {
+            Some(slot) => entry.slots[slot].replace(endpoint).is_some(),
+            None => {
+                let taken = entry.other.iter().any(|(m, _)| *m == method);
+                entry.other.push((method.clone(), endpoint));
+                taken
+            }
+        };
+        if taken {
+            return Err(format!("two handlers for {method} {}", by_template[index]));
+        }
+    }
+    for entry in &mut entries {
+        let mut allowed: Vec<&str> = Vec::new();
+        for (slot, method) in METHODS.iter().enumerate() {
+            let has_get = slot == 5 && entry.slots[0].is_some();
+            if entry.slots[slot].is_some() || has_get {
+                allowed.push(method.as_str());
+            }
+        }
+        allowed.extend(entry.other.iter().map(|(m, _)| m.as_str()));
+        entry.allow = HeaderValue::from_str(&allowed.join(", "))
+            .unwrap_or_else(|_| HeaderValue::from_static(""));
+    }
+    Ok(Table {
+        matcher,
+        entries,
+        redirect_slashes,
+    })
+}
+
+impl Table {
+    /// Finds what answers `method` on `path`.
+    pub(crate) fn find(&self, method: &Method, path: &str) -> Match<'_> {
+        let Ok(matched) = self.matcher.at(path) else {
+            return Match::NotFound {
+                other_slash: self.other_slash(path),
+            };
+        };
+        let entry = &self.entries[*matched.value];
+        let endpoint = match slot_of(method) {
+            // HEAD falls back to GET, as HTTP asks.
+            Some(5) => match (&entry.slots[5], &entry.slots[0]) {
+                (Some(endpoint), _) | (None, Some(endpoint)) => endpoint,
+                (None, None) => return Match::MethodNotAllowed(&entry.allow),
+            },
+            Some(slot) => match &entry.slots[slot] {
+                Some(endpoint) => endpoint,
+                None => return Match::MethodNotAllowed(&entry.allow),
+            },
+            None => match entry.other.iter().find(|(m, _)| m == method) {
+                Some((_, endpoint)) => endpoint,
+                None => return Match::MethodNotAllowed(&entry.allow),
+            },
+        };
+        let mut params = Params::default();
+        let base = path.as_ptr() as usize;
+        for (_, value) in matched.params.iter() {
+            // matchit hands out slices of `path`; their offsets locate the values.
+            let start = (value.as_ptr() as usize).saturating_sub(base);
+            params.push(start, start + value.len());
+        }
+        Match::Endpoint { endpoint, params }
+    }
+
+    /// The path with its trailing slash toggled, if that one exists (FastAPI's
+    /// `redirect_slashes`).
+    fn other_slash(&self, path: &str) -> Option<String> {
+        if !self.redirect_slashes || path == "/" {
+            return None;
+        }
+        let other = match path.strip_suffix('/') {
+            Some(trimmed) => trimmed.to_owned(),
+            None => format!("{path}/"),
+        };
+        self.matcher.at(&other).is_ok().then_some(other)
+    }
+
+    /// Every endpoint, with its method, in the order the paths were added.
+    pub(crate) fn endpoints(&self) -> impl Iterator<Item = (&Method, &Endpoint)> {
+        self.entries.iter().flat_map(|entry| {
+            entry
+                .slots
+                .iter()
+                .zip(METHODS.iter())
+                .filter_map(|(slot, method)| slot.as_ref().map(|e| (method, e)))
+                .chain(entry.other.iter().map(|(m, e)| (m, e)))
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+mod tests {
+    use super::parse_template;
+
+    #[test]
+    fn templates_convert_to_matchit_syntax() {
+        assert_eq!(
+            parse_template("/items/{item_id}").unwrap(),
+            ("/items/{item_id}".into(), vec!["item_id".into()])
+        );
+        assert_eq!(
+            parse_template("/files/{p:path}").unwrap(),
+            ("/files/{*p}".into(), vec!["p".into()])
+        );
+        assert_eq!(
+            parse_template("/files/{*rest}").unwrap(),
+            ("/files/{*rest}".into(), vec!["rest".into()])
+        );
+        assert_eq!(
+            parse_template("/a/{{b}}").unwrap(),
+            ("/a/{{b}}".into(), vec![])
+        );
+        assert!(
+            parse_template("items")
+                .unwrap_err()
+                .contains("must start with `/`")
+        );
+        assert!(
+            parse_template("/a/{id:int}")
+                .unwrap_err()
+                .contains("converter `int`")
+        );
+        assert!(
+            parse_template("/a/{id}/{id}")
+                .unwrap_err()
+                .contains("twice")
+        );
+        assert!(parse_template("/a/{id").unwrap_err().contains("without"));
+    }
+}

@@ -1,0 +1,273 @@
+//! One connection: HTTP/1.1 or HTTP/2 told apart by the first bytes, served by hyper, drained
+//! or cut off when the server shuts down.
+
+use std::convert::Infallible;
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use event_listener::EventListener;
+use http::header::{CONNECTION, HeaderValue};
+use http_body::{Frame, SizeHint};
+use portico_rt::Runtime;
+
+use super::socket::{ConnIo, ConnShared, Transport};
+use super::{Phase, Protocol, ServerShared};
+use crate::body::{Body, BoxError, ResponseBody};
+use crate::response::sse::EndsOnShutdown;
+use crate::service::{AppService, ResponseFuture};
+
+/// What an HTTP/2 client sends first (RFC 9113, section 3.4).
+const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Serves one accepted connection to its end.
+pub(crate) async fn serve<S: Transport>(
+    stream: S,
+    app: AppService,
+    server: Arc<ServerShared>,
+    rt: Runtime,
+) {
+    let conn = Arc::new(ConnShared::new(server.clone()));
+    let mut io = ConnIo::new(stream, conn.clone(), rt);
+    let protocol = match server.config.protocol {
+        Protocol::Auto => match detect(&mut io).await {
+            Ok(Some(protocol)) => protocol,
+            Ok(None) => return,
+            Err(err) => {
+                tracing::debug!("connection closed before its first request: {err}");
+                return;
+            }
+        },
+        protocol => protocol,
+    };
+    let http1 = protocol != Protocol::Http2;
+    io.http1 = http1;
+    let service = ConnService { app, conn, http1 };
+    let result = if http1 {
+        let connection = server.http1.serve_connection(io, service).with_upgrades();
+        drive(connection, &server, |_| {
+            // Nothing to tell hyper: the socket wrapper closes the connection once it is idle.
+        })
+        .await
+    } else {
+        let connection = server.http2.serve_connection(io, service);
+        drive(connection, &server, |connection| {
+            connection.graceful_shutdown()
+        })
+        .await
+    };
+    if let Some(Err(err)) = result {
+        tracing::debug!("connection ended with an error: {err}");
+    }
+}
+
+/// Reads the first bytes, up to the length of the HTTP/2 preface, to tell the protocols
+/// apart; they are handed back to hyper. `None` if the client went away first.
+async fn detect<S: Transport>(io: &mut ConnIo<S>) -> std::io::Result<Option<Protocol>> {
+    let mut seen = [0u8; PREFACE.len()];
+    let mut filled = 0;
+    let protocol = loop {
+        let n = poll_fn(|cx| {
+            let mut buf = hyper::rt::ReadBuf::new(&mut seen[filled..]);
+            std::task::ready!(hyper::rt::Read::poll_read(
+                Pin::new(&mut *io),
+                cx,
+                buf.unfilled()
+            ))?;
+            Poll::Ready(Ok::<_, std::io::Error>(buf.filled().len()))
+        })
+        .await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        filled += n;
+        if seen[..filled] != PREFACE[..filled] {
+            break Protocol::Http1;
+        }
+        if filled == PREFACE.len() {
+            break Protocol::Http2;
+        }
+    };
+    io.unread(&seen[..filled]);
+    Ok(Some(protocol))
+}
+
+/// Drives a hyper connection, telling it about the server's shutdown: `on_drain` when draining
+/// starts; dropped (which closes it) when the grace period is over. `None` when cut off.
+async fn drive<C, T>(
+    connection: C,
+    server: &ServerShared,
+    on_drain: impl FnOnce(Pin<&mut C>),
+) -> Option<hyper::Result<T>>
+where
+    C: Future<Output = hyper::Result<T>>,
+{
+    let mut connection = pin!(connection);
+    let mut on_drain = Some(on_drain);
+    let mut listener: Option<EventListener> = None;
+    poll_fn(|cx| {
+        loop {
+            let phase = server.phase();
+            if phase == Phase::Cut {
+                return Poll::Ready(None);
+            }
+            if phase == Phase::Draining
+                && let Some(on_drain) = on_drain.take()
+            {
+                on_drain(connection.as_mut());
+            }
+            match &mut listener {
+                None => listener = Some(server.phase_changed.listen()),
+                Some(changed) => match Pin::new(changed).poll(cx) {
+                    Poll::Ready(()) => listener = None,
+                    Poll::Pending => break,
+                },
+            }
+        }
+        connection.as_mut().poll(cx).map(Some)
+    })
+    .await
+}
+
+/// The application, as hyper calls it on one connection.
+#[derive(Clone)]
+struct ConnService {
+    app: AppService,
+    conn: Arc<ConnShared>,
+    http1: bool,
+}
+
+impl hyper::service::Service<http::Request<hyper::body::Incoming>> for ConnService {
+    type Response = http::Response<ServerBody>;
+    type Error = Infallible;
+    type Future = Served;
+
+    fn call(&self, request: http::Request<hyper::body::Incoming>) -> Served {
+        self.conn.dispatch();
+        let guard = InFlight(self.conn.clone());
+        Served {
+            response: self.app.call(request.map(Body::incoming)),
+            guard: Some(guard),
+            http1: self.http1,
+        }
+    }
+}
+
+/// Counts a request as in flight until its response body is done or dropped.
+struct InFlight(Arc<ConnShared>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.done();
+    }
+}
+
+/// A response on its way to hyper.
+pub(crate) struct Served {
+    response: ResponseFuture,
+    guard: Option<InFlight>,
+    http1: bool,
+}
+
+impl Future for Served {
+    type Output = Result<http::Response<ServerBody>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let mut response = std::task::ready!(Pin::new(&mut this.response).poll(cx));
+        let Some(guard) = this.guard.take() else {
+            return Poll::Pending;
+        };
+        let server = &guard.0.server;
+        let draining = server.is_draining();
+        if draining && this.http1 {
+            // The last response on this connection: say so.
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+        }
+        let watch = response
+            .extensions()
+            .get::<EndsOnShutdown>()
+            .map(|_| Watch {
+                server: server.clone(),
+                listener: None,
+            });
+        Poll::Ready(Ok(response.map(|inner| ServerBody {
+            inner,
+            _guard: guard,
+            watch,
+        })))
+    }
+}
+
+/// A response body as the server sends it: it keeps the request counted as in flight, and a
+/// body that ends on shutdown (an event stream) ends when draining starts.
+pub(crate) struct ServerBody {
+    inner: ResponseBody,
+    _guard: InFlight,
+    watch: Option<Watch>,
+}
+
+struct Watch {
+    server: Arc<ServerShared>,
+    listener: Option<EventListener>,
+}
+
+impl Watch {
+    /// Whether the server is draining; otherwise, wakes the task when it starts.
+    fn poll_draining(&mut self, cx: &mut Context<'_>) -> bool {
+        loop {
+            if self.server.phase() != Phase::Serving {
+                return true;
+            }
+            match &mut self.listener {
+                None => self.listener = Some(self.server.phase_changed.listen()),
+                Some(listener) => match Pin::new(listener).poll(cx) {
+                    Poll::Ready(()) => self.listener = None,
+                    Poll::Pending => return false,
+                },
+            }
+        }
+    }
+}
+
+impl http_body::Body for ServerBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        if let Some(watch) = &mut this.watch
+            && watch.server.phase() != Phase::Serving
+        {
+            return Poll::Ready(None);
+        }
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Pending => match &mut this.watch {
+                Some(watch) => {
+                    if watch.poll_draining(cx) {
+                        Poll::Ready(None)
+                    } else {
+                        Poll::Pending
+                    }
+                }
+                None => Poll::Pending,
+            },
+            ready => ready,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,663 @@
+//! The HTTP server: hyper 1.x on whichever runtime runs it, through `portico-rt`.
+//!
+//! HTTP/1.1 (keep-alive, pipelining) and HTTP/2 by prior knowledge are told apart on one port
+//! from the first bytes. Defaults hold without configuration: a 10 s header-read timeout
+//! answered `408`, a 75 s keep-alive timeout, 32 KiB of request head at most (`431` past it),
+//! 10,000 connections at once, `TCP_NODELAY`, and a graceful shutdown on Ctrl-C or `SIGTERM`
+//! that answers every request already received before closing.
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use event_listener::Event;
+use futures_lite::FutureExt;
+use portico_rt::{ListenOptions, Runtime, TcpListener};
+
+use crate::App;
+use crate::service::AppService;
+
+mod conn;
+mod hyper_rt;
+mod socket;
+
+use hyper_rt::{Exec, Timer};
+
+/// Which protocols a server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    /// HTTP/1.1, or HTTP/2 when the client opens with its preface (prior knowledge, `h2c`).
+    Auto,
+    Http1,
+    Http2,
+}
+
+/// Settings every connection reads.
+#[derive(Debug, Clone)]
+pub(crate) struct ServerConfig {
+    pub(crate) header_read_timeout: Duration,
+    pub(crate) keep_alive_timeout: Duration,
+    pub(crate) keep_alive: bool,
+    pub(crate) max_header_size: usize,
+    pub(crate) protocol: Protocol,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            header_read_timeout: Duration::from_secs(10),
+            keep_alive_timeout: Duration::from_secs(75),
+            keep_alive: true,
+            max_header_size: 32 * 1024,
+            protocol: Protocol::Auto,
+        }
+    }
+}
+
+/// Where a server is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Serving = 0,
+    /// Not accepting; finishing what was received; long-lived streams told to end.
+    Draining = 1,
+    /// The grace period is over: connections are dropped.
+    Cut = 2,
+}
+
+/// What every connection of a server shares.
+pub(crate) struct ServerShared {
+    pub(crate) config: ServerConfig,
+    phase: AtomicU8,
+    pub(crate) phase_changed: Event,
+    /// Connections open.
+    live: AtomicUsize,
+    live_changed: Event,
+    pub(crate) http1: hyper::server::conn::http1::Builder,
+    pub(crate) http2: hyper::server::conn::http2::Builder<Exec>,
+}
+
+impl ServerShared {
+    fn new(config: ServerConfig, rt: &Runtime) -> Self {
+        let mut http1 = hyper::server::conn::http1::Builder::new();
+        http1
+            .timer(Timer(rt.clone()))
+            // The connection's socket wrapper times heads out, with a 408 (see `io`).
+            .header_read_timeout(None)
+            .keep_alive(config.keep_alive)
+            .max_header_size(config.max_header_size);
+        let mut http2 = hyper::server::conn::http2::Builder::new(Exec(rt.clone()));
+        http2
+            .timer(Timer(rt.clone()))
+            .max_header_list_size(u32::try_from(config.max_header_size).unwrap_or(u32::MAX));
+        ServerShared {
+            config,
+            phase: AtomicU8::new(Phase::Serving as u8),
+            phase_changed: Event::new(),
+            live: AtomicUsize::new(0),
+            live_changed: Event::new(),
+            http1,
+            http2,
+        }
+    }
+
+    pub(crate) fn phase(&self) -> Phase {
+        match self.phase.load(Ordering::Acquire) {
+            0 => Phase::Serving,
+            1 => Phase::Draining,
+            _ => Phase::Cut,
+        }
+    }
+
+    pub(crate) fn is_draining(&self) -> bool {
+        self.phase() != Phase::Serving
+    }
+
+    fn set_phase(&self, phase: Phase) {
+        self.phase.store(phase as u8, Ordering::Release);
+        self.phase_changed.notify(usize::MAX);
+    }
+
+    fn live(&self) -> usize {
+        self.live.load(Ordering::Acquire)
+    }
+
+    /// Waits until no connection is open.
+    async fn closed(&self) {
+        loop {
+            if self.live() == 0 {
+                return;
+            }
+            let listener = self.live_changed.listen();
+            if self.live() == 0 {
+                return;
+            }
+            listener.await;
+        }
+    }
+}
+
+/// Counts a connection as open while it lives.
+struct Live(Arc<ServerShared>);
+
+impl Live {
+    fn new(server: &Arc<ServerShared>) -> Self {
+        server.live.fetch_add(1, Ordering::AcqRel);
+        Live(server.clone())
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if self.0.live.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.live_changed.notify(usize::MAX);
+        }
+    }
+}
+
+enum Bind {
+    Addr(String),
+    Listener(std::net::TcpListener),
+    #[cfg(unix)]
+    Unix(std::path::PathBuf),
+}
+
+impl fmt::Debug for Bind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Bind::Addr(addr) => write!(f, "{addr}"),
+            Bind::Listener(listener) => write!(f, "{:?}", listener.local_addr().ok()),
+            #[cfg(unix)]
+            Bind::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+type ShutdownFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A server for an application, built by [`App::serve`] and friends; `.await` it (or
+/// [`run`](Self::run) it) to serve until shutdown, or [`start`](Self::start) it in the
+/// background.
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use portico_http::App;
+///
+/// async fn hello() -> &'static str {
+///     "Hello, World!"
+/// }
+///
+/// # async fn example() -> std::io::Result<()> {
+/// App::new()
+///     .get("/", hello)
+///     .serve("127.0.0.1:8000")
+///     .shutdown_timeout(Duration::from_secs(10))
+///     .await?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct Server {
+    app: App,
+    bind: Bind,
+    config: ServerConfig,
+    listeners: usize,
+    backlog: u32,
+    max_connections: usize,
+    shutdown_timeout: Duration,
+    signals: bool,
+    shutdown: Option<ShutdownFuture>,
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("bind", &self.bind)
+            .field("config", &self.config)
+            .field("listeners", &self.listeners)
+            .field("max_connections", &self.max_connections)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("signals", &self.signals)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// A server for this application on `addr` (`"127.0.0.1:8000"`, `"[::]:8080"`; port `0`
+    /// picks a free one). Nothing is bound until it runs.
+    pub fn serve(self, addr: impl Into<String>) -> Server {
+        Server::new(self, Bind::Addr(addr.into()))
+    }
+
+    /// A server for this application on a listener made elsewhere (with socket options of
+    /// your own, or handed over by a supervisor).
+    pub fn serve_listener(self, listener: std::net::TcpListener) -> Server {
+        Server::new(self, Bind::Listener(listener))
+    }
+
+    /// A server for this application on a Unix domain socket at `path` (behind a proxy on the
+    /// same machine). A socket file left there by an earlier run is replaced.
+    #[cfg(unix)]
+    pub fn serve_unix(self, path: impl Into<std::path::PathBuf>) -> Server {
+        Server::new(self, Bind::Unix(path.into()))
+    }
+}
+
+/// How a shutdown went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShutdownReport {
+    /// Connections still open when the grace period ended, and cut.
+    pub cut_connections: usize,
+}
+
+impl ShutdownReport {
+    /// Whether every connection finished within the grace period.
+    pub fn is_graceful(&self) -> bool {
+        self.cut_connections == 0
+    }
+}
+
+impl Server {
+    fn new(app: App, bind: Bind) -> Self {
+        Server {
+            app,
+            bind,
+            config: ServerConfig::default(),
+            listeners: 1,
+            backlog: 1024,
+            max_connections: 10_000,
+            shutdown_timeout: Duration::from_secs(30),
+            signals: true,
+            shutdown: None,
+        }
+    }
+
+    /// How long a client may take to send a request head (10 s by default). A client that
+    /// sent part of one by then is answered `408 Request Timeout`; one that sent nothing is
+    /// disconnected quietly.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.config.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long an idle keep-alive connection stays open (75 s by default).
+    pub fn keep_alive_timeout(mut self, timeout: Duration) -> Self {
+        self.config.keep_alive_timeout = timeout;
+        self
+    }
+
+    /// Whether HTTP/1.1 connections are kept open between requests (on by default).
+    pub fn keep_alive(mut self, on: bool) -> Self {
+        self.config.keep_alive = on;
+        self
+    }
+
+    /// The largest request head (request line and headers), in bytes; `431` past it (32 KiB by
+    /// default).
+    pub fn max_header_size(mut self, bytes: usize) -> Self {
+        self.config.max_header_size = bytes.max(1024);
+        self
+    }
+
+    /// Speaks HTTP/1.1 only (no HTTP/2 detection).
+    pub fn http1_only(mut self) -> Self {
+        self.config.protocol = Protocol::Http1;
+        self
+    }
+
+    /// Speaks HTTP/2 only (prior knowledge; `h2c`).
+    pub fn http2_only(mut self) -> Self {
+        self.config.protocol = Protocol::Http2;
+        self
+    }
+
+    /// The most connections open at once (10,000 by default). Past it, new connections wait
+    /// in the kernel's queue until one closes.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// Accepts on `n` sockets bound to the same address with `SO_REUSEPORT`, so that the
+    /// kernel spreads connections over `n` accept loops (1 by default). Ignored for a
+    /// listener given with [`App::serve_listener`].
+    pub fn listeners(mut self, n: usize) -> Self {
+        self.listeners = n.max(1);
+        self
+    }
+
+    /// The length of the kernel's queue of connections not yet accepted (1024 by default).
+    pub fn backlog(mut self, backlog: u32) -> Self {
+        self.backlog = backlog;
+        self
+    }
+
+    /// How long a graceful shutdown waits for requests in flight before cutting the
+    /// connections left (30 s by default).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Whether Ctrl-C and `SIGTERM` shut the server down gracefully (on by default).
+    pub fn signals(mut self, on: bool) -> Self {
+        self.signals = on;
+        self
+    }
+
+    /// Shuts the server down gracefully when `signal` completes (as well as on Ctrl-C and
+    /// `SIGTERM`, unless [`signals`](Self::signals) is off).
+    pub fn with_graceful_shutdown(
+        mut self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Self {
+        self.shutdown = Some(Box::pin(signal));
+        self
+    }
+
+    /// Binds the listeners, on the runtime the caller runs on.
+    fn bind(&mut self, rt: &Runtime) -> io::Result<Vec<Listener>> {
+        let options = ListenOptions::new().backlog(self.backlog);
+        match std::mem::replace(&mut self.bind, Bind::Addr(String::new())) {
+            Bind::Listener(listener) => Ok(vec![Listener::Tcp(
+                rt.tcp_listener(listener)?.nodelay_on_accept(true),
+            )]),
+            Bind::Addr(addr) => {
+                let addr = addr.to_socket_addrs()?.next().ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("`{addr}` names no address"),
+                    )
+                })?;
+                let options = options.reuse_port(self.listeners > 1);
+                let first = options.bind_std(addr)?;
+                let bound = first.local_addr()?;
+                let mut listeners = vec![Listener::Tcp(
+                    rt.tcp_listener(first)?.nodelay_on_accept(true),
+                )];
+                for _ in 1..self.listeners {
+                    let more = options.bind_std(bound)?;
+                    listeners.push(Listener::Tcp(
+                        rt.tcp_listener(more)?.nodelay_on_accept(true),
+                    ));
+                }
+                Ok(listeners)
+            }
+            #[cfg(unix)]
+            Bind::Unix(path) => {
+                if let Ok(meta) = std::fs::symlink_metadata(&path) {
+                    use std::os::unix::fs::FileTypeExt;
+                    if meta.file_type().is_socket() {
+                        std::fs::remove_file(&path)?;
+                    }
+                }
+                let listener = std::os::unix::net::UnixListener::bind(&path)?;
+                Ok(vec![Listener::Unix(rt.unix_listener(listener)?)])
+            }
+        }
+    }
+
+    /// Binds and starts serving in the background, on the runtime the caller runs on.
+    ///
+    /// # Errors
+    ///
+    /// If the application has mistakes, the address cannot be bound, or there is no runtime.
+    pub fn start(mut self) -> io::Result<ServerHandle> {
+        let rt = portico_rt::current()?;
+        let service = std::mem::take(&mut self.app)
+            .try_into_service()
+            .map_err(io::Error::other)?;
+        let listeners = self.bind(&rt)?;
+        let addrs = listeners.iter().filter_map(Listener::local_addr).collect();
+        let stop = Arc::new(portico_tasks::Event::new());
+        let stopped = stop.clone();
+        let user = self.shutdown.take();
+        let trigger: ShutdownFuture = Box::pin(async move {
+            match user {
+                Some(user) => user.or(stopped.wait()).await,
+                None => stopped.wait().await,
+            }
+        });
+        self.shutdown = Some(trigger);
+        let task = rt.spawn(self.serve_bound(rt.clone(), service, listeners));
+        Ok(ServerHandle { addrs, stop, task })
+    }
+
+    /// Binds and serves until shut down (Ctrl-C, `SIGTERM`, or the future given to
+    /// [`with_graceful_shutdown`](Self::with_graceful_shutdown)), then drains.
+    ///
+    /// # Errors
+    ///
+    /// If the application has mistakes, the address cannot be bound, there is no runtime, or
+    /// the signals cannot be listened to.
+    pub async fn run(mut self) -> io::Result<ShutdownReport> {
+        let rt = portico_rt::current()?;
+        let service = std::mem::take(&mut self.app)
+            .try_into_service()
+            .map_err(io::Error::other)?;
+        let listeners = self.bind(&rt)?;
+        for listener in &listeners {
+            if let Some(addr) = listener.local_addr() {
+                tracing::info!("listening on http://{addr}");
+            }
+        }
+        self.serve_bound(rt, service, listeners).await
+    }
+
+    async fn serve_bound(
+        self,
+        rt: Runtime,
+        service: AppService,
+        listeners: Vec<Listener>,
+    ) -> io::Result<ShutdownReport> {
+        let server = Arc::new(ServerShared::new(self.config, &rt));
+        let slots = Arc::new(portico_tasks::Semaphore::new(self.max_connections));
+        let accepting: Vec<_> = listeners
+            .into_iter()
+            .map(|listener| {
+                rt.spawn(accept(
+                    listener,
+                    service.clone(),
+                    server.clone(),
+                    slots.clone(),
+                    rt.clone(),
+                ))
+            })
+            .collect();
+        let signal = if self.signals {
+            Some(rt.shutdown_signal()?)
+        } else {
+            None
+        };
+        let user = self.shutdown;
+        let reason = async {
+            match signal {
+                Some(signal) => Some(signal.await),
+                None => std::future::pending().await,
+            }
+        };
+        let by_user = async {
+            match user {
+                Some(user) => {
+                    user.await;
+                    None
+                }
+                None => std::future::pending().await,
+            }
+        };
+        match reason.or(by_user).await {
+            Some(signal) => tracing::info!("{signal:?} received: shutting down"),
+            None => tracing::info!("shutting down"),
+        }
+        // Stop accepting: the listeners close with their tasks.
+        drop(accepting);
+        server.set_phase(Phase::Draining);
+        let open = server.live();
+        if open > 0 {
+            tracing::info!(
+                "waiting up to {:?} for {open} connection(s) to finish",
+                self.shutdown_timeout
+            );
+        }
+        let cut_connections = match rt.timeout(self.shutdown_timeout, server.closed()).await {
+            Ok(()) => 0,
+            Err(_) => {
+                let left = server.live();
+                tracing::warn!(
+                    "{left} connection(s) still open after {:?}: closing them",
+                    self.shutdown_timeout
+                );
+                server.set_phase(Phase::Cut);
+                let _ = rt.timeout(Duration::from_secs(5), server.closed()).await;
+                left
+            }
+        };
+        Ok(ShutdownReport { cut_connections })
+    }
+}
+
+impl IntoFuture for Server {
+    type Output = io::Result<ShutdownReport>;
+    type IntoFuture = Pin<Box<dyn Future<Output = io::Result<ShutdownReport>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+enum Listener {
+    Tcp(TcpListener),
+    #[cfg(unix)]
+    Unix(portico_rt::UnixListener),
+}
+
+impl Listener {
+    fn local_addr(&self) -> Option<SocketAddr> {
+        match self {
+            Listener::Tcp(listener) => listener.local_addr().ok(),
+            #[cfg(unix)]
+            Listener::Unix(_) => None,
+        }
+    }
+}
+
+/// Whether an `accept` error concerns only the connection being accepted.
+fn is_connection_error(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+    )
+}
+
+/// Accepts connections until cancelled, each served by a task of its own.
+async fn accept(
+    listener: Listener,
+    service: AppService,
+    server: Arc<ServerShared>,
+    slots: Arc<portico_tasks::Semaphore>,
+    rt: Runtime,
+) {
+    loop {
+        let slot = slots.acquire_arc().await;
+        let accepted = match &listener {
+            Listener::Tcp(listener) => listener
+                .accept()
+                .await
+                .map(|(stream, _)| Accepted::Tcp(stream)),
+            #[cfg(unix)]
+            Listener::Unix(listener) => listener
+                .accept()
+                .await
+                .map(|(stream, _)| Accepted::Unix(stream)),
+        };
+        match accepted {
+            Ok(stream) => {
+                let live = Live::new(&server);
+                let (service, server, rt2) = (service.clone(), server.clone(), rt.clone());
+                rt.spawn(async move {
+                    let _slot = slot;
+                    let _live = live;
+                    match stream {
+                        Accepted::Tcp(stream) => conn::serve(stream, service, server, rt2).await,
+                        #[cfg(unix)]
+                        Accepted::Unix(stream) => conn::serve(stream, service, server, rt2).await,
+                    }
+                })
+                .detach();
+            }
+            Err(err) if is_connection_error(&err) => {}
+            Err(err) => {
+                // Out of file descriptors or memory: wait a little for some to come back.
+                tracing::error!("cannot accept connections: {err}");
+                rt.sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+enum Accepted {
+    Tcp(portico_rt::TcpStream),
+    #[cfg(unix)]
+    Unix(portico_rt::UnixStream),
+}
+
+/// A server running in the background, from [`Server::start`]. Dropping the handle stops the
+/// server at once (no task outlives its handle); [`stop`](Self::stop) shuts it down gracefully.
+#[derive(Debug)]
+pub struct ServerHandle {
+    addrs: Vec<SocketAddr>,
+    stop: Arc<portico_tasks::Event>,
+    task: portico_rt::JoinHandle<io::Result<ShutdownReport>>,
+}
+
+impl ServerHandle {
+    /// The address the server listens on (the first, with several listeners).
+    ///
+    /// # Panics
+    ///
+    /// For a server on a Unix socket, which has no IP address.
+    pub fn local_addr(&self) -> SocketAddr {
+        *self.addrs.first().expect("a TCP server has an address")
+    }
+
+    /// Every address the server listens on.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// Starts a graceful shutdown, without waiting for it.
+    pub fn shutdown(&self) {
+        self.stop.set();
+    }
+
+    /// Shuts the server down gracefully and waits until it has stopped.
+    ///
+    /// # Errors
+    ///
+    /// If serving failed.
+    pub async fn stop(self) -> io::Result<ShutdownReport> {
+        self.shutdown();
+        self.stopped().await
+    }
+
+    /// Waits until the server has stopped (after [`shutdown`](Self::shutdown), a signal, or
+    /// the future given to `with_graceful_shutdown`).
+    ///
+    /// # Errors
+    ///
+    /// If serving failed.
+    pub async fn stopped(self) -> io::Result<ShutdownReport> {
+        match self.task.await {
+            Ok(result) => result,
+            Err(err) => Err(io::Error::other(format!("the server task failed: {err}"))),
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! [`ConnIo`]: a connection's socket as hyper sees it, with the timeouts hyper lacks.
+//!
+//! hyper's own header-read timeout closes the connection without a word and runs a timer per
+//! request. This wrapper keeps one lazily re-armed timer per connection instead and decides,
+//! whenever a read finds nothing to read:
+//!
+//! * a request is being answered: wait, with no deadline (the handler, or a stream, takes the
+//!   time it takes);
+//! * part of a request head has arrived: the head must be complete within the header-read
+//!   timeout, else the client gets `408 Request Timeout` and the connection closes;
+//! * nothing has arrived since the last response: the connection is idle and closes quietly
+//!   after the keep-alive timeout (the first request gets the header-read timeout);
+//! * the server is draining (HTTP/1.1): an idle connection reads as closed at once, but only
+//!   after a last look at the socket, so that a request already waiting there is answered
+//!   first.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, Bytes};
+use futures_io::{AsyncRead, AsyncWrite};
+use hyper::rt::ReadBufCursor;
+use portico_rt::{ReadBuf, Runtime};
+
+use super::ServerShared;
+
+/// A byte stream the server can serve: TCP or Unix.
+pub(crate) trait Transport: AsyncRead + AsyncWrite + Send + Unpin + 'static {
+    /// Reads into possibly uninitialised memory.
+    fn poll_read_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>>;
+}
+
+impl Transport for portico_rt::TcpStream {
+    fn poll_read_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        portico_rt::TcpStream::poll_read_buf(self, cx, buf)
+    }
+}
+
+#[cfg(unix)]
+impl Transport for portico_rt::UnixStream {
+    fn poll_read_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        portico_rt::UnixStream::poll_read_buf(self, cx, buf)
+    }
+}
+
+/// What a connection's socket wrapper and its service share.
+pub(crate) struct ConnShared {
+    /// Requests whose response has not been sent in full.
+    in_flight: AtomicUsize,
+    /// Requests handed to the application so far.
+    dispatched: AtomicU64,
+    pub(crate) server: Arc<ServerShared>,
+}
+
+impl ConnShared {
+    pub(crate) fn new(server: Arc<ServerShared>) -> Self {
+        ConnShared {
+            in_flight: AtomicUsize::new(0),
+            dispatched: AtomicU64::new(0),
+            server,
+        }
+    }
+
+    /// A request was handed to the application.
+    pub(crate) fn dispatch(&self) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.dispatched.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A response was sent in full, or given up.
+    pub(crate) fn done(&self) {
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    fn dispatched(&self) -> u64 {
+        self.dispatched.load(Ordering::Relaxed)
+    }
+}
+
+/// The answer to a request head that did not arrive in time.
+const TIMEOUT_RESPONSE: &[u8] = b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 15\r\nconnection: close\r\n\r\nRequest Timeout";
+
+/// A connection's socket, with its timeouts (see the module docs).
+pub(crate) struct ConnIo<S> {
+    stream: S,
+    /// Bytes read while telling HTTP/1.1 from HTTP/2, given to hyper first.
+    prefix: Option<Bytes>,
+    conn: Arc<ConnShared>,
+    rt: Runtime,
+    timer: Option<portico_rt::Sleep>,
+    /// When the timer is set to fire (it may fire early; the deadline is checked then).
+    armed: Option<Instant>,
+    /// The dispatch count when bytes of a head not yet dispatched arrived.
+    partial: Option<u64>,
+    head_deadline: Option<Instant>,
+    /// The idle period under way: the dispatch count it follows, and its deadline.
+    idle: Option<(u64, Instant)>,
+    accepted: Instant,
+    header_timeout: Duration,
+    keep_alive_timeout: Duration,
+    /// Written bytes not flushed yet (a 408 must not cut into them).
+    unflushed: bool,
+    /// HTTP/1.1: drains by reading as closed, and may answer 408.
+    pub(crate) http1: bool,
+}
+
+impl<S: Transport> ConnIo<S> {
+    pub(crate) fn new(stream: S, conn: Arc<ConnShared>, rt: Runtime) -> Self {
+        let config = &conn.server.config;
+        let (header_timeout, keep_alive_timeout) =
+            (config.header_read_timeout, config.keep_alive_timeout);
+        ConnIo {
+            stream,
+            prefix: None,
+            conn,
+            rt,
+            timer: None,
+            armed: None,
+            partial: None,
+            head_deadline: None,
+            idle: None,
+            accepted: Instant::now(),
+            header_timeout,
+            keep_alive_timeout,
+            unflushed: false,
+            http1: true,
+        }
+    }
+
+    /// Gives bytes already read back, to be read again first.
+    pub(crate) fn unread(&mut self, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.prefix = Some(Bytes::copy_from_slice(bytes));
+        }
+    }
+
+    /// Bytes arrived: while no request is being answered, they start a head.
+    fn arrived(&mut self) {
+        if self.conn.in_flight() == 0 {
+            let dispatched = self.conn.dispatched();
+            if self.partial != Some(dispatched) {
+                self.partial = Some(dispatched);
+                self.head_deadline = None;
+            }
+        }
+    }
+
+    /// Nothing to read: wait under the deadline that applies, if any (see the module docs).
+    fn poll_quiet(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.conn.in_flight() > 0 {
+            return Poll::Pending;
+        }
+        let dispatched = self.conn.dispatched();
+        let partial = self.partial == Some(dispatched);
+        if self.http1 && !partial && self.conn.server.is_draining() {
+            // Nothing waits in the socket: the connection reads as closed.
+            return Poll::Ready(Ok(()));
+        }
+        let now = Instant::now();
+        let deadline = if partial {
+            *self.head_deadline.get_or_insert(now + self.header_timeout)
+        } else {
+            match self.idle {
+                Some((after, deadline)) if after == dispatched => deadline,
+                _ => {
+                    let deadline = if dispatched == 0 {
+                        self.accepted + self.header_timeout
+                    } else {
+                        now + self.keep_alive_timeout
+                    };
+                    self.idle = Some((dispatched, deadline));
+                    deadline
+                }
+            }
+        };
+        if now >= deadline {
+            return self.expire(cx, partial);
+        }
+        loop {
+            let timer = match &mut self.timer {
+                Some(timer) => {
+                    // Moving a timer later costs a reactor operation on some runtimes, and idle
+                    // periods restart on every request: an early timer is only re-armed when it
+                    // fires.
+                    if self.armed.is_none_or(|armed| armed > deadline) {
+                        timer.reset(deadline);
+                        self.armed = Some(deadline);
+                    }
+                    timer
+                }
+                None => {
+                    self.armed = Some(deadline);
+                    self.timer.insert(self.rt.sleep_until(deadline))
+                }
+            };
+            ready!(Pin::new(&mut *timer).poll(cx));
+            if Instant::now() >= deadline {
+                return self.expire(cx, partial);
+            }
+            timer.reset(deadline);
+            self.armed = Some(deadline);
+        }
+    }
+
+    fn expire(&mut self, cx: &mut Context<'_>, partial: bool) -> Poll<io::Result<()>> {
+        if !partial {
+            // An idle connection closes quietly.
+            return Poll::Ready(Ok(()));
+        }
+        if self.http1 && !self.unflushed {
+            // Best effort: the socket's buffer is empty, so this small write goes through at
+            // once or not at all.
+            if let Poll::Ready(Ok(_)) = Pin::new(&mut self.stream).poll_write(cx, TIMEOUT_RESPONSE)
+            {
+                let _ = Pin::new(&mut self.stream).poll_flush(cx);
+            }
+        }
+        tracing::debug!(
+            "a request head did not arrive within {:?}",
+            self.header_timeout
+        );
+        Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the request head did not arrive in time",
+        )))
+    }
+}
+
+impl<S: Transport> hyper::rt::Read for ConnIo<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        mut buf: ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if let Some(prefix) = &mut this.prefix {
+            let n = prefix.len().min(buf.remaining());
+            buf.put_slice(&prefix[..n]);
+            prefix.advance(n);
+            if prefix.is_empty() {
+                this.prefix = None;
+            }
+            return Poll::Ready(Ok(()));
+        }
+        // SAFETY: the slice is only written through `ReadBuf`, which writes initialised bytes.
+        let unfilled = unsafe { buf.as_mut() };
+        let mut target = ReadBuf::uninit(unfilled);
+        match this.stream.poll_read_buf(cx, &mut target) {
+            Poll::Ready(Ok(())) => {
+                let n = target.filled().len();
+                if n > 0 {
+                    this.arrived();
+                }
+                // SAFETY: `ReadBuf` reports the first `n` bytes as filled, so initialised.
+                unsafe { buf.advance(n) };
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
+            Poll::Pending => this.poll_quiet(cx),
+        }
+    }
+}
+
+impl<S: Transport> hyper::rt::Write for ConnIo<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.unflushed = true;
+        Pin::new(&mut this.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.unflushed = true;
+        Pin::new(&mut this.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(Pin::new(&mut this.stream).poll_flush(cx))?;
+        this.unflushed = false;
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_close(cx)
+    }
+}

@@ -1,0 +1,357 @@
+//! [`AppService`]: a built application answering requests, the one code path behind the server
+//! and the test client.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use http::header::{ALLOW, CONTENT_LENGTH, HeaderValue};
+use http::{Method, StatusCode};
+use http_body::Body as _;
+use tracing::Span;
+
+use crate::app::{
+    App, AppShared, BuildError, ErrorHandlers, RequestHead, RouteInfo, describe_routes,
+};
+use crate::body::ResponseBody;
+use crate::error::{Carried, HttpError, carry, internal_error};
+use crate::extract::RequestContext;
+use crate::handler::BoxFuture;
+use crate::response::file::{Conditions, PendingFile};
+use crate::response::{IntoResponse, Redirect, Response};
+use crate::router::{self, Endpoint, Match, Table};
+
+/// An application ready to answer requests: what [`App::into_service`] builds, what the server
+/// runs on every connection and what the test client calls. Cloning it is cheap.
+#[derive(Clone)]
+pub struct AppService {
+    inner: Arc<AppInner>,
+}
+
+struct AppInner {
+    shared: Arc<AppShared>,
+    table: Table,
+    handlers: ErrorHandlers,
+}
+
+impl fmt::Debug for AppService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppService")
+            .field("table", &self.inner.table)
+            .field("state", &self.inner.shared.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppService {
+    pub(crate) fn build(app: App) -> Result<Self, BuildError> {
+        let (routes, shared, handlers) = app.into_parts();
+        let (described, mut problems) = describe_routes(routes, &shared);
+        let endpoints = described
+            .into_iter()
+            .map(|(method, handler, route)| (method, Endpoint { handler, route }))
+            .collect();
+        let table = router::build(endpoints, shared.config.redirect_slashes);
+        match table {
+            Ok(table) if problems.is_empty() => Ok(AppService {
+                inner: Arc::new(AppInner {
+                    shared: Arc::new(shared),
+                    table,
+                    handlers,
+                }),
+            }),
+            Ok(_) => Err(BuildError { problems }),
+            Err(problem) => {
+                problems.push(problem);
+                Err(BuildError { problems })
+            }
+        }
+    }
+
+    /// Answers one request. The future never fails: every error, a panic included, becomes a
+    /// response.
+    pub fn call(&self, request: crate::Request) -> ResponseFuture {
+        let inner = &self.inner;
+        let span = tracing::info_span!(
+            "request",
+            method = %request.method(),
+            route = tracing::field::Empty,
+            status = tracing::field::Empty,
+            latency_us = tracing::field::Empty,
+        );
+        let start = (!span.is_disabled()).then(Instant::now);
+        let head = (!inner.handlers.is_empty()).then(|| RequestHead {
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            headers: request.headers().clone(),
+            route: None,
+        });
+        let mut finish = Finish {
+            app: head.is_some().then(|| self.inner.clone()),
+            request_head: head,
+            is_head: request.method() == Method::HEAD,
+            conditions: Conditions::default(),
+            route: None,
+            start,
+        };
+        match inner.table.find(request.method(), request.uri().path()) {
+            Match::Endpoint { endpoint, params } => {
+                let route = &endpoint.route;
+                span.record("route", route.template.as_str());
+                finish.conditions = Conditions::capture(request.headers());
+                finish.route = Some(route.clone());
+                if let Some(head) = &mut finish.request_head {
+                    head.route = Some(route.clone());
+                }
+                let ctx = RequestContext {
+                    app: inner.shared.clone(),
+                    route: route.clone(),
+                    params,
+                };
+                let fut = endpoint.handler.call(request, ctx);
+                ResponseFuture {
+                    state: State::Running(fut),
+                    finish,
+                    span,
+                }
+            }
+            Match::MethodNotAllowed(allow) => {
+                let error =
+                    HttpError::new(StatusCode::METHOD_NOT_ALLOWED).header(ALLOW, allow.clone());
+                finish.start_after(carry(error), span)
+            }
+            Match::NotFound {
+                other_slash: Some(path),
+            } => {
+                let location = match request.uri().query() {
+                    Some(query) => format!("{path}?{query}"),
+                    None => path,
+                };
+                finish.start_after(Redirect::to(location).into_response(), span)
+            }
+            Match::NotFound { other_slash: None } => {
+                finish.start_after(carry(HttpError::not_found()), span)
+            }
+        }
+    }
+
+    /// Every route: method, path template and what it documents, in the order they were
+    /// added.
+    pub fn routes(&self) -> impl Iterator<Item = RouteRef<'_>> {
+        self.inner
+            .table
+            .endpoints()
+            .map(|(method, endpoint)| RouteRef {
+                method,
+                info: &endpoint.route,
+            })
+    }
+}
+
+/// One route of an [`AppService`], as the OpenAPI generator reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteRef<'a> {
+    method: &'a Method,
+    info: &'a RouteInfo,
+}
+
+impl<'a> RouteRef<'a> {
+    /// The method.
+    pub fn method(&self) -> &'a Method {
+        self.method
+    }
+
+    /// The path template, in FastAPI's syntax.
+    pub fn path(&self) -> &'a str {
+        &self.info.template
+    }
+
+    /// What the operation reads.
+    pub fn doc(&self) -> &'a crate::OperationDoc {
+        &self.info.doc
+    }
+
+    /// Whether the handler is a plain `fn`, run on the thread pool.
+    pub fn is_blocking(&self) -> bool {
+        self.info.blocking
+    }
+}
+
+/// The future of one response, from [`AppService::call`].
+#[must_use = "futures do nothing unless polled"]
+pub struct ResponseFuture {
+    state: State,
+    finish: Finish,
+    span: Span,
+}
+
+impl fmt::Debug for ResponseFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+enum State {
+    /// The handler (extraction included).
+    Running(BoxFuture),
+    /// An exception handler or a file being opened.
+    After(BoxFuture),
+    Ready(Option<Response>),
+}
+
+/// What is needed once the handler has answered.
+struct Finish {
+    /// The application, when it has exception handlers.
+    app: Option<Arc<AppInner>>,
+    request_head: Option<RequestHead>,
+    is_head: bool,
+    conditions: Conditions,
+    route: Option<Arc<RouteInfo>>,
+    start: Option<Instant>,
+}
+
+enum Next {
+    Done(Response),
+    More(BoxFuture),
+}
+
+impl Finish {
+    fn start_after(mut self, response: Response, span: Span) -> ResponseFuture {
+        let state = match self.after(response) {
+            Next::Done(response) => State::Ready(Some(response)),
+            Next::More(fut) => State::After(fut),
+        };
+        ResponseFuture {
+            state,
+            finish: self,
+            span,
+        }
+    }
+
+    /// Routes an error to its exception handler and opens a file response; most responses
+    /// need neither and are done at once.
+    fn after(&mut self, mut response: Response) -> Next {
+        if let Some(carried) = response.extensions_mut().remove::<Carried>() {
+            let handler = self.app.as_ref().and_then(|app| {
+                app.handlers
+                    .iter()
+                    .find(|(id, _, _)| *id == carried.type_id)
+                    .map(|(_, _, h)| h.clone())
+            });
+            match (handler, carried.take_any(), self.request_head.take()) {
+                (Some(handler), Some(error), Some(head)) => match handler(error, head) {
+                    Ok(fut) => {
+                        let conditions = std::mem::take(&mut self.conditions);
+                        return Next::More(Box::pin(async move {
+                            let response = fut.await;
+                            settle(response, &conditions).await
+                        }));
+                    }
+                    Err(error) => response = carried.render_boxed(error),
+                },
+                (_, Some(error), _) => response = carried.render_boxed(error),
+                (_, None, _) => response = internal_error(),
+            }
+        }
+        if response.extensions().get::<PendingFile>().is_some() {
+            let conditions = std::mem::take(&mut self.conditions);
+            return Next::More(Box::pin(async move {
+                crate::response::file::finish(response, &conditions).await
+            }));
+        }
+        Next::Done(response)
+    }
+
+    /// The last touches: no body for `HEAD`, and the request's span closed with its status.
+    fn done(&mut self, span: &Span, mut response: Response) -> Response {
+        if self.is_head {
+            let body = std::mem::take(response.body_mut());
+            if let Some(len) = body.size_hint().exact()
+                && !response.headers().contains_key(CONTENT_LENGTH)
+            {
+                response
+                    .headers_mut()
+                    .insert(CONTENT_LENGTH, HeaderValue::from(len));
+            }
+            *response.body_mut() = ResponseBody::empty();
+        }
+        if let Some(start) = self.start {
+            let latency = start.elapsed().as_micros() as u64;
+            let status = response.status().as_u16();
+            span.record("status", status);
+            span.record("latency_us", latency);
+            tracing::info!(parent: span, status, latency_us = latency, "answered");
+        }
+        response
+    }
+
+    fn panicked(&self, payload: &(dyn std::any::Any + Send)) -> Response {
+        let message = portico_rt::panic_message(payload).unwrap_or("(no message)");
+        match &self.route {
+            Some(route) => {
+                tracing::error!(method = %route.method, route = %route.template, "a handler panicked: {message}")
+            }
+            None => tracing::error!("an exception handler panicked: {message}"),
+        }
+        internal_error()
+    }
+}
+
+/// Renders what an exception handler answered: its own errors get their default response,
+/// files are opened.
+async fn settle(mut response: Response, conditions: &Conditions) -> Response {
+    if let Some(carried) = response.extensions_mut().remove::<Carried>() {
+        response = carried.render().unwrap_or_else(internal_error);
+    }
+    if response.extensions().get::<PendingFile>().is_some() {
+        response = crate::response::file::finish(response, conditions).await;
+    }
+    response
+}
+
+impl Future for ResponseFuture {
+    type Output = Response;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+        let this = self.get_mut();
+        let _entered = this.span.enter();
+        loop {
+            match &mut this.state {
+                State::Running(fut) => {
+                    let response = match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+                        Ok(Poll::Pending) => return Poll::Pending,
+                        Ok(Poll::Ready(response)) => response,
+                        Err(payload) => this.finish.panicked(payload.as_ref()),
+                    };
+                    match this.finish.after(response) {
+                        Next::Done(response) => {
+                            this.state = State::Ready(None);
+                            return Poll::Ready(this.finish.done(&this.span, response));
+                        }
+                        Next::More(fut) => this.state = State::After(fut),
+                    }
+                }
+                State::After(fut) => {
+                    let response = match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+                        Ok(Poll::Pending) => return Poll::Pending,
+                        Ok(Poll::Ready(response)) => response,
+                        Err(payload) => {
+                            this.finish.route = None;
+                            this.finish.panicked(payload.as_ref())
+                        }
+                    };
+                    this.state = State::Ready(None);
+                    return Poll::Ready(this.finish.done(&this.span, response));
+                }
+                State::Ready(response) => {
+                    let response = response.take().unwrap_or_else(internal_error);
+                    return Poll::Ready(this.finish.done(&this.span, response));
+                }
+            }
+        }
+    }
+}

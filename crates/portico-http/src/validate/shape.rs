@@ -1,0 +1,370 @@
+//! Shapes: the part of a JSON Schema (as schemars writes it) that validation needs, compiled
+//! once per type into a flat table.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+/// An index into [`Shapes::table`].
+pub(crate) type ShapeId = usize;
+
+/// Bounds on a number.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NumBounds {
+    pub(crate) minimum: Option<f64>,
+    pub(crate) maximum: Option<f64>,
+    pub(crate) exclusive_minimum: Option<f64>,
+    pub(crate) exclusive_maximum: Option<f64>,
+    pub(crate) multiple_of: Option<f64>,
+}
+
+/// Constraints on a string.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StrRules {
+    pub(crate) min_length: Option<usize>,
+    pub(crate) max_length: Option<usize>,
+    pub(crate) pattern: Option<(String, regex::Regex)>,
+}
+
+/// One property of an object.
+#[derive(Debug, Clone)]
+pub(crate) struct Prop {
+    pub(crate) name: String,
+    pub(crate) shape: ShapeId,
+    pub(crate) required: bool,
+}
+
+/// What an object does with keys it does not declare.
+#[derive(Debug, Clone)]
+pub(crate) enum Extra {
+    Allow,
+    Forbid,
+    Shape(ShapeId),
+}
+
+/// A value's expected shape.
+#[derive(Debug, Clone)]
+pub(crate) enum Shape {
+    Any,
+    Never,
+    Null,
+    Bool,
+    /// An integer; the bounds include the Rust type's range (from the schema's `format`).
+    Integer(NumBounds),
+    Number(NumBounds),
+    String(StrRules),
+    Const(Value),
+    Enum(Vec<Value>),
+    Array {
+        items: Option<ShapeId>,
+        prefix: Vec<ShapeId>,
+        min_items: Option<usize>,
+        max_items: Option<usize>,
+    },
+    Object {
+        props: Vec<Prop>,
+        extra: Extra,
+    },
+    Nullable(ShapeId),
+    AnyOf(Vec<ShapeId>),
+    AllOf(Vec<ShapeId>),
+    /// A `$ref`, resolved once every definition is compiled.
+    Ref(ShapeId),
+}
+
+/// A compiled schema: a table of shapes and the root.
+#[derive(Debug)]
+pub(crate) struct Shapes {
+    pub(crate) table: Vec<Shape>,
+    pub(crate) root: ShapeId,
+    /// Whether any shape carries a constraint beyond its type (bounds, lengths, patterns,
+    /// forbidden extras): then a value that deserialises can still be invalid.
+    pub(crate) has_constraints: bool,
+}
+
+impl Shapes {
+    /// The shape behind `id`, following references.
+    pub(crate) fn get(&self, mut id: ShapeId) -> &Shape {
+        // References chain at most through definitions; a cycle of pure references would be a
+        // schema of nothing, so stop after a bounded number of hops.
+        for _ in 0..64 {
+            match &self.table[id] {
+                Shape::Ref(target) => id = *target,
+                shape => return shape,
+            }
+        }
+        &Shape::Any
+    }
+
+    /// Compiles a root schema (with its `$defs`).
+    pub(crate) fn compile(root: &Value) -> Result<Shapes, String> {
+        let mut compiler = Compiler {
+            table: Vec::new(),
+            defs: HashMap::new(),
+            has_constraints: false,
+        };
+        let empty = Map::new();
+        let defs = root
+            .get("$defs")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        // Reserve an id per definition first, so that references (even recursive ones) resolve.
+        for name in defs.keys() {
+            let id = compiler.push(Shape::Any);
+            compiler.defs.insert(format!("#/$defs/{name}"), id);
+        }
+        for (name, schema) in defs {
+            let id = compiler.defs[&format!("#/$defs/{name}")];
+            let shape = compiler.shape(schema)?;
+            compiler.table[id] = shape;
+        }
+        let root = compiler.compile(root)?;
+        Ok(Shapes {
+            table: compiler.table,
+            root,
+            has_constraints: compiler.has_constraints,
+        })
+    }
+}
+
+struct Compiler {
+    table: Vec<Shape>,
+    defs: HashMap<String, ShapeId>,
+    has_constraints: bool,
+}
+
+fn num(schema: &Map<String, Value>, key: &str) -> Option<f64> {
+    schema.get(key).and_then(Value::as_f64)
+}
+
+fn usize_of(schema: &Map<String, Value>, key: &str) -> Option<usize> {
+    schema
+        .get(key)
+        .and_then(Value::as_u64)
+        .and_then(|n| usize::try_from(n).ok())
+}
+
+/// The range of the Rust integer type behind a schemars `format`.
+fn format_bounds(format: Option<&str>) -> (Option<f64>, Option<f64>) {
+    match format {
+        Some("int8") => (Some(f64::from(i8::MIN)), Some(f64::from(i8::MAX))),
+        Some("int16") => (Some(f64::from(i16::MIN)), Some(f64::from(i16::MAX))),
+        Some("int32") => (Some(f64::from(i32::MIN)), Some(f64::from(i32::MAX))),
+        Some("int64") => (Some(i64::MIN as f64), Some(i64::MAX as f64)),
+        Some("uint8") => (Some(0.0), Some(f64::from(u8::MAX))),
+        Some("uint16") => (Some(0.0), Some(f64::from(u16::MAX))),
+        Some("uint32") => (Some(0.0), Some(f64::from(u32::MAX))),
+        Some("uint64" | "uint") => (Some(0.0), Some(u64::MAX as f64)),
+        _ => (None, None),
+    }
+}
+
+impl Compiler {
+    fn push(&mut self, shape: Shape) -> ShapeId {
+        self.table.push(shape);
+        self.table.len() - 1
+    }
+
+    fn compile(&mut self, schema: &Value) -> Result<ShapeId, String> {
+        let shape = self.shape(schema)?;
+        Ok(self.push(shape))
+    }
+
+    fn shape(&mut self, schema: &Value) -> Result<Shape, String> {
+        let schema = match schema {
+            Value::Bool(true) => return Ok(Shape::Any),
+            Value::Bool(false) => return Ok(Shape::Never),
+            Value::Object(map) => map,
+            other => {
+                return Err(format!(
+                    "a schema must be an object or a boolean, not {other}"
+                ));
+            }
+        };
+        if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+            let target = *self
+                .defs
+                .get(reference)
+                .ok_or_else(|| format!("unresolved reference {reference}"))?;
+            return Ok(Shape::Ref(target));
+        }
+        if let Some(value) = schema.get("const") {
+            return Ok(Shape::Const(value.clone()));
+        }
+        if let Some(Value::Array(values)) = schema.get("enum") {
+            return Ok(Shape::Enum(values.clone()));
+        }
+        for key in ["anyOf", "oneOf"] {
+            if let Some(Value::Array(branches)) = schema.get(key) {
+                return self.union(branches);
+            }
+        }
+        if let Some(Value::Array(parts)) = schema.get("allOf") {
+            let parts = parts
+                .iter()
+                .map(|part| self.compile(part))
+                .collect::<Result<_, _>>()?;
+            return Ok(Shape::AllOf(parts));
+        }
+        match schema.get("type") {
+            Some(Value::String(ty)) => self.typed(ty, schema),
+            Some(Value::Array(types)) => {
+                let names: Vec<&str> = types.iter().filter_map(Value::as_str).collect();
+                let nullable = names.contains(&"null");
+                let others: Vec<&str> = names.into_iter().filter(|ty| *ty != "null").collect();
+                let inner = match others.as_slice() {
+                    [] => Shape::Null,
+                    [one] => self.typed(one, schema)?,
+                    many => {
+                        let ids = many
+                            .iter()
+                            .map(|ty| {
+                                let shape = self.typed(ty, schema)?;
+                                Ok(self.push(shape))
+                            })
+                            .collect::<Result<_, String>>()?;
+                        Shape::AnyOf(ids)
+                    }
+                };
+                if nullable {
+                    let id = self.push(inner);
+                    Ok(Shape::Nullable(id))
+                } else {
+                    Ok(inner)
+                }
+            }
+            _ => Ok(Shape::Any),
+        }
+    }
+
+    fn union(&mut self, branches: &[Value]) -> Result<Shape, String> {
+        let is_null = |v: &Value| v.get("type").and_then(Value::as_str) == Some("null");
+        let non_null: Vec<&Value> = branches.iter().filter(|b| !is_null(b)).collect();
+        let nullable = non_null.len() < branches.len();
+        let inner = match non_null.as_slice() {
+            [one] => self.shape(one)?,
+            many => {
+                let ids = many
+                    .iter()
+                    .map(|b| self.compile(b))
+                    .collect::<Result<_, _>>()?;
+                Shape::AnyOf(ids)
+            }
+        };
+        if nullable {
+            let id = self.push(inner);
+            Ok(Shape::Nullable(id))
+        } else {
+            Ok(inner)
+        }
+    }
+
+    fn typed(&mut self, ty: &str, schema: &Map<String, Value>) -> Result<Shape, String> {
+        Ok(match ty {
+            "null" => Shape::Null,
+            "boolean" => Shape::Bool,
+            "integer" | "number" => {
+                let (type_min, type_max) =
+                    format_bounds(schema.get("format").and_then(Value::as_str));
+                let bounds = NumBounds {
+                    minimum: num(schema, "minimum").or(type_min),
+                    maximum: num(schema, "maximum").or(type_max),
+                    exclusive_minimum: num(schema, "exclusiveMinimum"),
+                    exclusive_maximum: num(schema, "exclusiveMaximum"),
+                    multiple_of: num(schema, "multipleOf"),
+                };
+                // A range that only restates the Rust type is checked by deserialisation too.
+                let declared_min = num(schema, "minimum");
+                let declared_max = num(schema, "maximum");
+                if declared_min.is_some_and(|m| Some(m) != type_min)
+                    || declared_max.is_some_and(|m| Some(m) != type_max)
+                    || bounds.exclusive_minimum.is_some()
+                    || bounds.exclusive_maximum.is_some()
+                    || bounds.multiple_of.is_some()
+                {
+                    self.has_constraints = true;
+                }
+                if ty == "integer" {
+                    Shape::Integer(bounds)
+                } else {
+                    Shape::Number(bounds)
+                }
+            }
+            "string" => {
+                let pattern = match schema.get("pattern").and_then(Value::as_str) {
+                    Some(pattern) => {
+                        let regex = regex::Regex::new(pattern)
+                            .map_err(|err| format!("invalid pattern {pattern:?}: {err}"))?;
+                        Some((pattern.to_owned(), regex))
+                    }
+                    None => None,
+                };
+                let rules = StrRules {
+                    min_length: usize_of(schema, "minLength"),
+                    max_length: usize_of(schema, "maxLength"),
+                    pattern,
+                };
+                if rules.min_length.is_some()
+                    || rules.max_length.is_some()
+                    || rules.pattern.is_some()
+                {
+                    self.has_constraints = true;
+                }
+                Shape::String(rules)
+            }
+            "array" => {
+                let items = match schema.get("items") {
+                    Some(items) => Some(self.compile(items)?),
+                    None => None,
+                };
+                let prefix = match schema.get("prefixItems") {
+                    Some(Value::Array(prefix)) => prefix
+                        .iter()
+                        .map(|s| self.compile(s))
+                        .collect::<Result<_, _>>()?,
+                    _ => Vec::new(),
+                };
+                let (min_items, max_items) =
+                    (usize_of(schema, "minItems"), usize_of(schema, "maxItems"));
+                // Tuples state their length; only a declared length on a list is a constraint.
+                if prefix.is_empty() && (min_items.is_some() || max_items.is_some()) {
+                    self.has_constraints = true;
+                }
+                Shape::Array {
+                    items,
+                    prefix,
+                    min_items,
+                    max_items,
+                }
+            }
+            "object" => {
+                let required: Vec<&str> = schema
+                    .get("required")
+                    .and_then(Value::as_array)
+                    .map(|names| names.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                let mut props = Vec::new();
+                if let Some(Value::Object(properties)) = schema.get("properties") {
+                    for (name, prop) in properties {
+                        let shape = self.compile(prop)?;
+                        props.push(Prop {
+                            name: name.clone(),
+                            shape,
+                            required: required.contains(&name.as_str()),
+                        });
+                    }
+                }
+                let extra = match schema.get("additionalProperties") {
+                    Some(Value::Bool(false)) => {
+                        self.has_constraints = true;
+                        Extra::Forbid
+                    }
+                    Some(Value::Bool(true)) | None => Extra::Allow,
+                    Some(shape) => Extra::Shape(self.compile(shape)?),
+                };
+                Shape::Object { props, extra }
+            }
+            other => return Err(format!("unknown JSON Schema type {other:?}")),
+        })
+    }
+}

@@ -1,0 +1,234 @@
+//! The error collection, against FastAPI's formats.
+
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::*;
+
+#[derive(Debug, Deserialize, JsonSchema, PartialEq)]
+struct Item {
+    name: String,
+    price: f64,
+}
+
+#[derive(Debug, Deserialize, JsonSchema, PartialEq)]
+struct Order {
+    customer: String,
+    #[schemars(range(min = 1, max = 100))]
+    quantity: u32,
+    items: Vec<Item>,
+    #[schemars(length(min = 3))]
+    code: String,
+    note: Option<String>,
+}
+
+fn body() -> Vec<LocPart> {
+    vec![LocPart::from("body")]
+}
+
+fn errors_json(errors: &[ErrorItem]) -> Value {
+    serde_json::to_value(errors).unwrap()
+}
+
+#[test]
+fn a_valid_body_deserialises() {
+    let order: Order = from_json_bytes(
+        br#"{"customer":"ada","quantity":2,"items":[{"name":"pen","price":1.5}],"code":"abc"}"#,
+        body(),
+    )
+    .unwrap();
+    assert_eq!(
+        order.items[0],
+        Item {
+            name: "pen".into(),
+            price: 1.5
+        }
+    );
+    assert_eq!(order.note, None);
+}
+
+#[test]
+fn every_invalid_field_is_reported_with_its_location() {
+    let errors = from_json_bytes::<Order>(
+        br#"{"quantity":0,"items":[{"name":"a","price":1},{"name":"b"},{"name":"c","price":"x"}],"code":"ab"}"#,
+        body(),
+    )
+    .unwrap_err();
+    let json = errors_json(&errors);
+    let locs: Vec<&Value> = json.as_array().unwrap().iter().map(|e| &e["loc"]).collect();
+    assert_eq!(
+        locs,
+        [
+            &json!(["body", "customer"]),
+            &json!(["body", "quantity"]),
+            &json!(["body", "items", 1, "price"]),
+            &json!(["body", "items", 2, "price"]),
+            &json!(["body", "code"]),
+        ]
+    );
+    assert_eq!(
+        json[0],
+        json!({"type": "missing", "loc": ["body", "customer"], "msg": "Field required", "input": {"quantity":0,"items":[{"name":"a","price":1},{"name":"b"},{"name":"c","price":"x"}],"code":"ab"}})
+    );
+    assert_eq!(
+        json[1],
+        json!({"type": "greater_than_equal", "loc": ["body", "quantity"], "msg": "Input should be greater than or equal to 1", "input": 0, "ctx": {"ge": 1}})
+    );
+    assert_eq!(json[2]["type"], "missing");
+    assert_eq!(
+        json[3],
+        json!({"type": "float_parsing", "loc": ["body", "items", 2, "price"], "msg": "Input should be a valid number, unable to parse string as a number", "input": "x"})
+    );
+    assert_eq!(
+        json[4],
+        json!({"type": "string_too_short", "loc": ["body", "code"], "msg": "String should have at least 3 characters", "input": "ab", "ctx": {"min_length": 3}})
+    );
+}
+
+#[test]
+fn malformed_json_reports_the_offset() {
+    let errors = from_json_bytes::<Item>(b"{\"name\": \"a\", price: 1}", body()).unwrap_err();
+    let json = errors_json(&errors);
+    assert_eq!(json[0]["type"], "json_invalid");
+    assert_eq!(json[0]["loc"], json!(["body", 14]));
+    assert_eq!(json[0]["msg"], "JSON decode error");
+    assert_eq!(json[0]["input"], json!({}));
+    assert!(
+        json[0]["ctx"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("key must be a string")
+    );
+}
+
+#[test]
+fn lax_conversions_apply_as_in_pydantic() {
+    let order: Order = from_json_bytes(
+        br#"{"customer":"ada","quantity":"7","items":[{"name":"pen","price":"2.5"}],"code":"abc"}"#,
+        body(),
+    )
+    .unwrap();
+    assert_eq!(order.quantity, 7);
+    assert_eq!(order.items[0].price, 2.5);
+}
+
+#[test]
+fn integer_errors_name_their_kind() {
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[allow(dead_code)]
+    struct Numbers {
+        a: u8,
+        b: i32,
+        c: u64,
+        d: bool,
+    }
+    let errors = from_json_bytes::<Numbers>(br#"{"a":300,"b":1.5,"c":"abc","d":"maybe"}"#, body())
+        .unwrap_err();
+    let kinds: Vec<String> = errors.iter().map(|e| e.kind.to_string()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "less_than_equal",
+            "int_from_float",
+            "int_parsing",
+            "bool_parsing"
+        ]
+    );
+    assert_eq!(errors[0].ctx, Some(json!({"le": 255})));
+}
+
+#[test]
+fn enums_and_tagged_unions_are_checked() {
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[serde(rename_all = "lowercase")]
+    enum Model {
+        Alexnet,
+        Resnet,
+    }
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[serde(tag = "type")]
+    #[allow(dead_code)]
+    enum Shape {
+        Circle { r: f64 },
+        Square { side: f64 },
+    }
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[allow(dead_code)]
+    struct Req {
+        model: Model,
+        shape: Shape,
+    }
+    let errors = from_json_bytes::<Req>(
+        br#"{"model":"vgg","shape":{"type":"Square","side":"big"}}"#,
+        body(),
+    )
+    .unwrap_err();
+    let json = errors_json(&errors);
+    assert_eq!(
+        json[0],
+        json!({"type": "enum", "loc": ["body", "model"], "msg": "Input should be 'alexnet' or 'resnet'", "input": "vgg", "ctx": {"expected": "'alexnet' or 'resnet'"}})
+    );
+    assert_eq!(json[1]["loc"], json!(["body", "shape", "side"]));
+    assert_eq!(
+        json.as_array().unwrap().len(),
+        2,
+        "only the branch the tag names is reported"
+    );
+}
+
+#[test]
+fn query_parameters_are_coerced_from_strings() {
+    #[derive(Debug, Deserialize, JsonSchema, PartialEq)]
+    struct Paging {
+        limit: u32,
+        #[serde(default)]
+        verbose: bool,
+        tag: Vec<String>,
+        q: Option<String>,
+    }
+    let pairs = [
+        ("limit", "10"),
+        ("verbose", "yes"),
+        ("tag", "a"),
+        ("tag", "b"),
+    ];
+    let lookup = |name: &str| {
+        pairs
+            .iter()
+            .filter(|(k, _)| *k == name)
+            .map(|(_, v)| *v)
+            .collect::<Vec<_>>()
+    };
+    let paging: Paging = from_params(lookup, vec!["query".into()]).unwrap();
+    assert_eq!(
+        paging,
+        Paging {
+            limit: 10,
+            verbose: true,
+            tag: vec!["a".into(), "b".into()],
+            q: None
+        }
+    );
+
+    let bad = [("limit", "ten"), ("verbose", "maybe")];
+    let lookup = |name: &str| {
+        bad.iter()
+            .filter(|(k, _)| *k == name)
+            .map(|(_, v)| *v)
+            .collect::<Vec<_>>()
+    };
+    let errors = from_params::<Paging>(lookup, vec!["query".into()]).unwrap_err();
+    let json = errors_json(&errors);
+    assert_eq!(
+        json[0],
+        json!({"type": "int_parsing", "loc": ["query", "limit"], "msg": "Input should be a valid integer, unable to parse string as an integer", "input": "ten"})
+    );
+    assert_eq!(json[1]["type"], "bool_parsing");
+    assert_eq!(
+        json[2],
+        json!({"type": "missing", "loc": ["query", "tag"], "msg": "Field required", "input": null})
+    );
+}

@@ -1,0 +1,165 @@
+//! The benchmark application: the endpoints `cargo xtask bench http` loads, the same ones the
+//! raw hyper, axum and actix-web servers of the `bench/` workspace answer.
+//!
+//! ```text
+//! cargo run --release --example bench_server -- --port 8080 --workers 1
+//! PORTICO_RUNTIME=smol cargo run --release --example bench_server -- --port 8080
+//! curl -s 127.0.0.1:8080/users/7?verbose=true
+//! ```
+//!
+//! * `GET /plaintext` → `Hello, World!` (`text/plain`)
+//! * `GET /json` → `{"message":"Hello, World!"}`
+//! * `GET /users/{id}?verbose=true` → `{"id":<u64>,"verbose":<bool>}` (`verbose` optional;
+//!   a non-integer id or a bad `verbose` → 422)
+//! * `POST /echo` with `{"name":str,"count":int,"tags":[str]}` → the same object, 422 when it
+//!   does not fit
+//! * `GET /blocking` → a plain `fn` (run on the thread pool) that sleeps 1 ms and answers
+//!   `{"ok":true}`
+//!
+//! Options: `--port N` (default 8080; 0 picks a free port), `--workers N` (executor threads;
+//! default one per CPU), `--listeners N` (`SO_REUSEPORT` accept sockets; default 1). The first
+//! line printed is `listening on http://ADDR`.
+
+#![allow(
+    clippy::print_stdout,
+    reason = "an example talks to the person running it"
+)]
+
+use std::time::Duration;
+
+use portico::prelude::*;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize)]
+struct Message {
+    message: &'static str,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct Verbosity {
+    #[serde(default)]
+    verbose: bool,
+}
+
+#[derive(Serialize)]
+struct User {
+    id: u64,
+    verbose: bool,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema)]
+struct Echo {
+    name: String,
+    count: i64,
+    tags: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Done {
+    ok: bool,
+}
+
+async fn plaintext() -> &'static str {
+    "Hello, World!"
+}
+
+async fn json() -> Json<Message> {
+    Json(Message {
+        message: "Hello, World!",
+    })
+}
+
+async fn user(Path(id): Path<u64>, Query(query): Query<Verbosity>) -> Json<User> {
+    Json(User {
+        id,
+        verbose: query.verbose,
+    })
+}
+
+async fn echo(Json(body): Json<Echo>) -> Json<Echo> {
+    Json(body)
+}
+
+/// A plain `fn`: Portico runs it on the thread pool, so sleeping here blocks no event loop.
+fn blocking() -> Json<Done> {
+    std::thread::sleep(Duration::from_millis(1));
+    Json(Done { ok: true })
+}
+
+/// The benchmark application.
+fn app() -> App {
+    App::new()
+        .get("/plaintext", plaintext)
+        .get("/json", json)
+        .get("/users/{id}", user)
+        .post("/echo", echo)
+        .get("/blocking", blocking)
+}
+
+struct Options {
+    port: u16,
+    workers: Option<usize>,
+    listeners: usize,
+}
+
+fn options(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+    let mut options = Options {
+        port: 8080,
+        workers: None,
+        listeners: 1,
+    };
+    while let Some(arg) = args.next() {
+        let (name, value) = match arg.split_once('=') {
+            Some((name, value)) => (name.to_owned(), value.to_owned()),
+            None => (
+                arg.clone(),
+                args.next().ok_or(format!("{arg} needs a value"))?,
+            ),
+        };
+        let number = |what: &str| {
+            value
+                .parse::<usize>()
+                .map_err(|_| format!("{what} takes a number, not {value:?}"))
+        };
+        match name.as_str() {
+            "--port" => {
+                options.port = value
+                    .parse()
+                    .map_err(|_| format!("--port takes 0 to 65535, not {value:?}"))?
+            }
+            "--workers" => options.workers = Some(number("--workers")?.max(1)),
+            "--listeners" => options.listeners = number("--listeners")?.max(1),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(options)
+}
+
+fn main() {
+    let options = match options(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!(
+                "error: {message}\nusage: bench_server [--port N] [--workers N] [--listeners N]"
+            );
+            std::process::exit(2);
+        }
+    };
+    let mut builder = portico::Builder::new();
+    if let Some(workers) = options.workers {
+        builder = builder.worker_threads(workers);
+    }
+    let served = builder.run(async move {
+        let server = app()
+            .serve(format!("127.0.0.1:{}", options.port))
+            .listeners(options.listeners)
+            .start()?;
+        println!("listening on http://{}", server.local_addr());
+        server.stopped().await
+    });
+    if let Err(err) = served {
+        eprintln!("error: {err}");
+        std::process::exit(1);
+    }
+}
