@@ -3,7 +3,7 @@
 //! * `ci`: what CI checks: formatting, clippy with `-D warnings`, docs with `-D warnings`, every
 //!   test (tokio and smol), a build of each runtime feature alone and both together, and equal
 //!   numbers of `::tokio` and `::smol` tests.
-//! * `bench rt`: the runtime-layer benchmark (see `BENCHMARKS.md`).
+//! * `bench rt`, `bench tasks`, `bench http`: the benchmarks (see `BENCHMARKS.md`).
 //!
 //! It depends on nothing but std, so it builds in a second.
 
@@ -24,6 +24,9 @@ commands:
   ci                 fmt, clippy, docs, tests, feature builds, runtime test counts
   bench rt [ARGS]    the runtime-layer benchmark; ARGS go to the benchmark (try --help)
   bench tasks [ARGS] task groups against tokio's JoinSet and async-executor
+  bench http [ARGS]  examples/bench_server (tokio, smol) against raw hyper, axum and actix-web
+                     under wrk (installed with apt-get when missing); --check only verifies
+                     that every server answers as specified
 ";
 
 fn main() -> ExitCode {
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
         ["ci"] => ci(),
         ["bench", "rt", rest @ ..] => bench("bench-rt", rest),
         ["bench", "tasks", rest @ ..] => bench("bench-tasks", rest),
+        ["bench", "http", rest @ ..] => bench_http(rest),
         ["help" | "--help" | "-h"] | [] => {
             print!("{USAGE}");
             Ok(())
@@ -186,4 +190,66 @@ fn bench(bin: &str, args: &[&str]) -> Result<(), String> {
     run.args(["--target-dir", "target/bench", "--bin", bin, "--"]);
     run.args(args);
     step(bin, run)
+}
+
+/// Installs `tool` from Debian's packages when it is missing (as root, or through sudo).
+fn ensure_tool(tool: &str, package: &str) -> Result<(), String> {
+    let found = Command::new(tool).arg("--version").output().is_ok();
+    if found {
+        return Ok(());
+    }
+    println!("xtask: {tool} is missing; installing the Debian package {package}");
+    let as_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    let apt = |args: &[&str]| {
+        let mut cmd = if as_root {
+            Command::new("apt-get")
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.arg("apt-get");
+            sudo
+        };
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    step("apt-get update", apt(&["update", "-q"]))?;
+    step(
+        &format!("apt-get install {package}"),
+        apt(&["install", "-y", "-q", package]),
+    )?;
+    if Command::new(tool).arg("--version").output().is_err() {
+        return Err(format!(
+            "{tool} is still missing after installing {package}"
+        ));
+    }
+    Ok(())
+}
+
+fn bench_http(args: &[&str]) -> Result<(), String> {
+    ensure_tool("wrk", "wrk")?;
+    let mut example = cargo();
+    example.args(["build", "--release", "--quiet", "--example", "bench_server"]);
+    step("build examples/bench_server", example)?;
+    let mut peers = cargo();
+    peers.args([
+        "build",
+        "--release",
+        "--quiet",
+        "--manifest-path",
+        "bench/Cargo.toml",
+        "--target-dir",
+        "target/bench",
+        "--bins",
+    ]);
+    step("build the peer servers", peers)?;
+    let portico = root().join("target/release/examples/bench_server");
+    let mut run = Command::new(root().join("target/bench/release/bench-http"));
+    run.current_dir(root())
+        .arg("--portico")
+        .arg(portico)
+        .args(args);
+    step("bench-http", run)
 }

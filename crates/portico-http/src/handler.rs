@@ -10,8 +10,6 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 
-use http::request::Parts;
-
 use crate::error::{ErrorItem, RequestValidationError};
 use crate::extract::{FromRequest, FromRequestParts, OperationDoc, Rejection, RequestContext};
 use crate::response::{IntoResponse, Response};
@@ -98,38 +96,6 @@ pub(crate) fn erase<H: Handler<M>, M: 'static>(handler: H) -> BoxedHandler {
     })
 }
 
-/// Extracts one head parameter; an invalid one adds its errors and gives `None`.
-async fn part<T: FromRequestParts>(
-    parts: &mut Parts,
-    ctx: &RequestContext,
-    errors: &mut Vec<ErrorItem>,
-) -> Result<Option<T>, Response> {
-    match T::from_request_parts(parts, ctx).await {
-        Ok(value) => Ok(Some(value)),
-        Err(Rejection::Invalid(found)) => {
-            errors.extend(found);
-            Ok(None)
-        }
-        Err(Rejection::Response(response)) => Err(response),
-    }
-}
-
-/// Extracts the last parameter, which may read the body.
-async fn last<T: FromRequest<M>, M>(
-    request: crate::Request,
-    ctx: &RequestContext,
-    errors: &mut Vec<ErrorItem>,
-) -> Result<Option<T>, Response> {
-    match T::from_request(request, ctx).await {
-        Ok(value) => Ok(Some(value)),
-        Err(Rejection::Invalid(found)) => {
-            errors.extend(found);
-            Ok(None)
-        }
-        Err(Rejection::Response(response)) => Err(response),
-    }
-}
-
 /// The 422 for every invalid input, in FastAPI's order: path, query, header, cookie, then body.
 pub(crate) fn invalid(mut errors: Vec<ErrorItem>) -> Response {
     errors.sort_by_key(|item| match item.loc.first() {
@@ -205,19 +171,27 @@ macro_rules! handlers {
                 let f = self.clone();
                 async move {
                     let (mut parts, body) = request.into_parts();
+                    let mut body = Some(body);
                     let mut errors = Vec::new();
                     $(
-                        let $head = match part::<$head>(&mut parts, &ctx, &mut errors).await {
-                            Ok(value) => value,
-                            Err(response) => return response,
+                        let $head = match <$head as FromRequestParts>::from_request_parts(&mut parts, &ctx).await {
+                            Ok(value) => Some(value),
+                            Err(Rejection::Invalid(found)) => {
+                                errors.extend(found);
+                                None
+                            }
+                            Err(Rejection::Response(response)) => return response,
                         };
                     )*
-                    let request = crate::Request::from_parts(parts, body);
-                    let $last = match last::<$last, M>(request, &ctx, &mut errors).await {
-                        Ok(value) => value,
-                        Err(response) => return response,
+                    let $last = match <$last as FromRequest<M>>::from_split(&mut parts, &mut body, &ctx).await {
+                        Ok(value) => Some(value),
+                        Err(Rejection::Invalid(found)) => {
+                            errors.extend(found);
+                            None
+                        }
+                        Err(Rejection::Response(response)) => return response,
                     };
-                    drop(ctx);
+                    drop((parts, body, ctx));
                     let ($(Some($head),)* Some($last),) = ($($head,)* $last,) else {
                         return invalid(errors);
                     };
@@ -248,19 +222,27 @@ macro_rules! handlers {
                 let f = self.clone();
                 async move {
                     let (mut parts, body) = request.into_parts();
+                    let mut body = Some(body);
                     let mut errors = Vec::new();
                     $(
-                        let $head = match part::<$head>(&mut parts, &ctx, &mut errors).await {
-                            Ok(value) => value,
-                            Err(response) => return response,
+                        let $head = match <$head as FromRequestParts>::from_request_parts(&mut parts, &ctx).await {
+                            Ok(value) => Some(value),
+                            Err(Rejection::Invalid(found)) => {
+                                errors.extend(found);
+                                None
+                            }
+                            Err(Rejection::Response(response)) => return response,
                         };
                     )*
-                    let request = crate::Request::from_parts(parts, body);
-                    let $last = match last::<$last, M>(request, &ctx, &mut errors).await {
-                        Ok(value) => value,
-                        Err(response) => return response,
+                    let $last = match <$last as FromRequest<M>>::from_split(&mut parts, &mut body, &ctx).await {
+                        Ok(value) => Some(value),
+                        Err(Rejection::Invalid(found)) => {
+                            errors.extend(found);
+                            None
+                        }
+                        Err(Rejection::Response(response)) => return response,
                     };
-                    drop(ctx);
+                    drop((parts, body, ctx));
                     let ($(Some($head),)* Some($last),) = ($($head,)* $last,) else {
                         return invalid(errors);
                     };

@@ -1,6 +1,8 @@
 //! The route table: one entry per path template, a handler per method, matched with a radix
 //! tree (matchit). The same table feeds the OpenAPI document.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use http::{HeaderValue, Method};
@@ -88,8 +90,39 @@ pub(crate) enum Match<'a> {
 /// The route table, ready to match.
 pub(crate) struct Table {
     matcher: matchit::Router<usize>,
+    /// Templates without parameters, matched by a hash lookup before the radix tree.
+    statics: HashMap<Box<str>, usize, BuildHasherDefault<FxHasher>>,
     entries: Vec<PathEntry>,
     redirect_slashes: bool,
+}
+
+/// The Fx hash (rustc's): a multiply and a rotate per word, fine for short keys known in
+/// advance, such as paths.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        for &byte in chunks.remainder() {
+            self.add(u64::from(byte));
+        }
+    }
+}
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
 }
 
 impl std::fmt::Debug for Table {
@@ -176,10 +209,11 @@ pub(crate) fn build(
     redirect_slashes: bool,
 ) -> Result<Table, String> {
     let mut matcher = matchit::Router::new();
+    let mut statics = HashMap::default();
     let mut entries: Vec<PathEntry> = Vec::new();
     let mut by_template: Vec<String> = Vec::new();
     for (method, endpoint) in routes {
-        let (matchit_path, _) = parse_template(&endpoint.route.template)?;
+        let (matchit_path, names) = parse_template(&endpoint.route.template)?;
         let index = match by_template.iter().position(|t| *t == matchit_path) {
             Some(index) => index,
             None => {
@@ -188,6 +222,9 @@ pub(crate) fn build(
                     .map_err(|err| {
                         format!("cannot add the route `{}`: {err}", endpoint.route.template)
                     })?;
+                if names.is_empty() && !matchit_path.contains(['{', '}']) {
+                    statics.insert(matchit_path.clone().into_boxed_str(), entries.len());
+                }
                 by_template.push(matchit_path);
                 entries.push(PathEntry {
                     slots: Default::default(),
@@ -224,6 +261,7 @@ pub(crate) fn build(
     }
     Ok(Table {
         matcher,
+        statics,
         entries,
         redirect_slashes,
     })
@@ -232,12 +270,27 @@ pub(crate) fn build(
 impl Table {
     /// Finds what answers `method` on `path`.
     pub(crate) fn find(&self, method: &Method, path: &str) -> Match<'_> {
+        // A path with no parameters needs no tree walk.
+        if let Some(&index) = self.statics.get(path) {
+            return self.endpoint(&self.entries[index], method, Params::default());
+        }
         let Ok(matched) = self.matcher.at(path) else {
             return Match::NotFound {
                 other_slash: self.other_slash(path),
             };
         };
-        let entry = &self.entries[*matched.value];
+        let mut params = Params::default();
+        let base = path.as_ptr() as usize;
+        for (_, value) in matched.params.iter() {
+            // matchit hands out slices of `path`; their offsets locate the values.
+            let start = (value.as_ptr() as usize).saturating_sub(base);
+            params.push(start, start + value.len());
+        }
+        self.endpoint(&self.entries[*matched.value], method, params)
+    }
+
+    /// The handler of `entry` for `method`.
+    fn endpoint<'a>(&'a self, entry: &'a PathEntry, method: &Method, params: Params) -> Match<'a> {
         let endpoint = match slot_of(method) {
             // HEAD falls back to GET, as HTTP asks.
             Some(5) => match (&entry.slots[5], &entry.slots[0]) {
@@ -253,13 +306,6 @@ impl Table {
                 None => return Match::MethodNotAllowed(&entry.allow),
             },
         };
-        let mut params = Params::default();
-        let base = path.as_ptr() as usize;
-        for (_, value) in matched.params.iter() {
-            // matchit hands out slices of `path`; their offsets locate the values.
-            let start = (value.as_ptr() as usize).saturating_sub(base);
-            params.push(start, start + value.len());
-        }
         Match::Endpoint { endpoint, params }
     }
 

@@ -84,17 +84,19 @@ impl AppService {
             latency_us = tracing::field::Empty,
         );
         let start = (!span.is_disabled()).then(Instant::now);
-        let head = (!inner.handlers.is_empty()).then(|| RequestHead {
-            method: request.method().clone(),
-            uri: request.uri().clone(),
-            headers: request.headers().clone(),
-            route: None,
+        let head = (!inner.handlers.is_empty()).then(|| {
+            Box::new(RequestHead {
+                method: request.method().clone(),
+                uri: request.uri().clone(),
+                headers: request.headers().clone(),
+                route: None,
+            })
         });
         let mut finish = Finish {
             app: head.is_some().then(|| self.inner.clone()),
             request_head: head,
             is_head: request.method() == Method::HEAD,
-            conditions: Conditions::default(),
+            conditions: None,
             route: None,
             start,
         };
@@ -102,7 +104,10 @@ impl AppService {
             Match::Endpoint { endpoint, params } => {
                 let route = &endpoint.route;
                 span.record("route", route.template.as_str());
-                finish.conditions = Conditions::capture(request.headers());
+                // Only `GET` and `HEAD` have conditions or ranges that a file response honours.
+                if matches!(*request.method(), Method::GET | Method::HEAD) {
+                    finish.conditions = Conditions::capture(request.headers());
+                }
                 finish.route = Some(route.clone());
                 if let Some(head) = &mut finish.request_head {
                     head.route = Some(route.clone());
@@ -200,16 +205,18 @@ enum State {
     Running(BoxFuture),
     /// An exception handler or a file being opened.
     After(BoxFuture),
-    Ready(Option<Response>),
+    /// An answer known at once (404, 405, a redirect), boxed so that the usual future, a
+    /// handler's, stays small.
+    Ready(Option<Box<Response>>),
 }
 
 /// What is needed once the handler has answered.
 struct Finish {
     /// The application, when it has exception handlers.
     app: Option<Arc<AppInner>>,
-    request_head: Option<RequestHead>,
+    request_head: Option<Box<RequestHead>>,
     is_head: bool,
-    conditions: Conditions,
+    conditions: Option<Box<Conditions>>,
     route: Option<Arc<RouteInfo>>,
     start: Option<Instant>,
 }
@@ -222,7 +229,7 @@ enum Next {
 impl Finish {
     fn start_after(mut self, response: Response, span: Span) -> ResponseFuture {
         let state = match self.after(response) {
-            Next::Done(response) => State::Ready(Some(response)),
+            Next::Done(response) => State::Ready(Some(Box::new(response))),
             Next::More(fut) => State::After(fut),
         };
         ResponseFuture {
@@ -243,9 +250,9 @@ impl Finish {
                     .map(|(_, _, h)| h.clone())
             });
             match (handler, carried.take_any(), self.request_head.take()) {
-                (Some(handler), Some(error), Some(head)) => match handler(error, head) {
+                (Some(handler), Some(error), Some(head)) => match handler(error, *head) {
                     Ok(fut) => {
-                        let conditions = std::mem::take(&mut self.conditions);
+                        let conditions = self.conditions.take().unwrap_or_default();
                         return Next::More(Box::pin(async move {
                             let response = fut.await;
                             settle(response, &conditions).await
@@ -258,7 +265,7 @@ impl Finish {
             }
         }
         if response.extensions().get::<PendingFile>().is_some() {
-            let conditions = std::mem::take(&mut self.conditions);
+            let conditions = self.conditions.take().unwrap_or_default();
             return Next::More(Box::pin(async move {
                 crate::response::file::finish(response, &conditions).await
             }));
@@ -348,7 +355,7 @@ impl Future for ResponseFuture {
                     return Poll::Ready(this.finish.done(&this.span, response));
                 }
                 State::Ready(response) => {
-                    let response = response.take().unwrap_or_else(internal_error);
+                    let response = response.take().map_or_else(internal_error, |r| *r);
                     return Poll::Ready(this.finish.done(&this.span, response));
                 }
             }

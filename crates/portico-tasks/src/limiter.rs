@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use event_listener::Event;
@@ -33,6 +33,12 @@ use event_listener::Event;
 /// # }
 /// ```
 ///
+/// Tokens are counted with atomics, so taking and giving one back costs no lock: this sits on
+/// the path of every blocking request. Only borrowers named by the caller
+/// ([`acquire_on_behalf_of`](Self::acquire_on_behalf_of)) are remembered, to refuse a second
+/// token. A task woken for a token given back competes with tasks arriving just then, rather
+/// than waiting in a strict queue.
+///
 /// # Cancel safety
 ///
 /// Cancel-safe: a dropped `acquire` holds nothing, and a dropped [`LimiterPermit`] gives its
@@ -43,17 +49,16 @@ pub struct CapacityLimiter {
 }
 
 struct Inner {
-    state: Mutex<State>,
+    total: AtomicUsize,
+    borrowed: AtomicUsize,
+    waiting: AtomicUsize,
+    /// Borrowers named by the caller that hold a token.
+    named: Mutex<HashSet<Borrower>>,
     released: Event,
 }
 
-struct State {
-    total: usize,
-    borrowers: HashSet<Borrower>,
-    waiting: usize,
-}
-
-/// Who holds a token: a value of the caller's choosing, or a fresh one per plain `acquire`.
+/// Who borrows a token, to refuse a second one (AnyIO names them after tasks). Make one with
+/// [`Borrower::unique`] or from a number of your own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Borrower(u64);
 
@@ -78,7 +83,8 @@ impl From<u64> for Borrower {
 #[must_use = "the token is given back as soon as the permit is dropped"]
 pub struct LimiterPermit {
     limiter: CapacityLimiter,
-    borrower: Borrower,
+    /// The borrower, when the caller named one.
+    borrower: Option<Borrower>,
 }
 
 impl fmt::Debug for LimiterPermit {
@@ -91,13 +97,10 @@ impl fmt::Debug for LimiterPermit {
 
 impl Drop for LimiterPermit {
     fn drop(&mut self) {
-        let mut state = self.limiter.lock();
-        state.borrowers.remove(&self.borrower);
-        let free = state.borrowers.len() < state.total;
-        drop(state);
-        if free {
-            self.limiter.inner.released.notify(1);
+        if let Some(borrower) = self.borrower {
+            self.limiter.named().remove(&borrower);
         }
+        self.limiter.give_back();
     }
 }
 
@@ -111,7 +114,10 @@ pub struct LimiterStatistics {
     pub borrowed_tokens: usize,
     /// Borrowers waiting for a token.
     pub tasks_waiting: usize,
-    /// Who holds the borrowed tokens.
+    /// The borrowers named with
+    /// [`acquire_on_behalf_of`](CapacityLimiter::acquire_on_behalf_of) that hold a token.
+    /// Anonymous ones ([`acquire`](CapacityLimiter::acquire), `to_thread`) are counted in
+    /// `borrowed_tokens` only.
     pub borrowers: Vec<Borrower>,
 }
 
@@ -162,28 +168,77 @@ impl CapacityLimiter {
         );
         CapacityLimiter {
             inner: Arc::new(Inner {
-                state: Mutex::new(State {
-                    total: total_tokens,
-                    borrowers: HashSet::new(),
-                    waiting: 0,
-                }),
+                total: AtomicUsize::new(total_tokens),
+                borrowed: AtomicUsize::new(0),
+                waiting: AtomicUsize::new(0),
+                named: Mutex::new(HashSet::new()),
                 released: Event::new(),
             }),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn named(&self) -> MutexGuard<'_, HashSet<Borrower>> {
         self.inner
-            .state
+            .named
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Takes a token if one is free.
+    fn take_token(&self) -> bool {
+        let inner = &self.inner;
+        let mut borrowed = inner.borrowed.load(Ordering::SeqCst);
+        loop {
+            if borrowed >= inner.total.load(Ordering::SeqCst) {
+                return false;
+            }
+            match inner.borrowed.compare_exchange_weak(
+                borrowed,
+                borrowed + 1,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => return true,
+                Err(now) => borrowed = now,
+            }
+        }
+    }
+
+    /// Gives a token back, waking a waiter if there is one.
+    fn give_back(&self) {
+        self.inner.borrowed.fetch_sub(1, Ordering::SeqCst);
+        if self.inner.waiting.load(Ordering::SeqCst) > 0 {
+            self.inner.released.notify(1);
+        }
+    }
+
+    /// Takes a token for `borrower` (anonymous when `None`) if one is free.
+    fn take(&self, borrower: Option<Borrower>) -> Result<Option<LimiterPermit>, AlreadyBorrowing> {
+        let Some(name) = borrower else {
+            return Ok(self.take_token().then(|| LimiterPermit {
+                limiter: self.clone(),
+                borrower: None,
+            }));
+        };
+        let mut named = self.named();
+        if named.contains(&name) {
+            return Err(AlreadyBorrowing(name));
+        }
+        if !self.take_token() {
+            return Ok(None);
+        }
+        named.insert(name);
+        Ok(Some(LimiterPermit {
+            limiter: self.clone(),
+            borrower: Some(name),
+        }))
+    }
+
     /// Waits for a token, for a borrower of its own.
     pub async fn acquire(&self) -> LimiterPermit {
-        match self.acquire_on_behalf_of(Borrower::unique()).await {
+        match self.acquire_as(None).await {
             Ok(permit) => permit,
-            Err(AlreadyBorrowing(_)) => unreachable!("a unique borrower holds nothing yet"),
+            Err(AlreadyBorrowing(_)) => unreachable!("an anonymous borrower holds nothing"),
         }
     }
 
@@ -196,33 +251,27 @@ impl CapacityLimiter {
         &self,
         borrower: impl Into<Borrower>,
     ) -> Result<LimiterPermit, AlreadyBorrowing> {
-        let borrower = borrower.into();
-        let mut waiting = Waiting {
-            limiter: self,
-            counted: false,
-        };
+        self.acquire_as(Some(borrower.into())).await
+    }
+
+    async fn acquire_as(
+        &self,
+        borrower: Option<Borrower>,
+    ) -> Result<LimiterPermit, AlreadyBorrowing> {
+        if let Some(permit) = self.take(borrower)? {
+            return Ok(permit);
+        }
+        let _waiting = Waiting::new(self);
         loop {
-            let listener = {
-                let mut state = self.lock();
-                match self.take(&mut state, borrower) {
-                    Ok(Some(permit)) => {
-                        if waiting.counted {
-                            state.waiting -= 1;
-                            waiting.counted = false;
-                        }
-                        return Ok(permit);
-                    }
-                    Err(err) => return Err(err),
-                    Ok(None) => {}
-                }
-                if !waiting.counted {
-                    state.waiting += 1;
-                    waiting.counted = true;
-                }
-                // Registered under the lock: a token given back after this wakes it.
-                self.inner.released.listen()
-            };
+            // Registered before the second look: a token given back after it wakes us.
+            let listener = self.inner.released.listen();
+            if let Some(permit) = self.take(borrower)? {
+                return Ok(permit);
+            }
             listener.await;
+            if let Some(permit) = self.take(borrower)? {
+                return Ok(permit);
+            }
         }
     }
 
@@ -232,34 +281,15 @@ impl CapacityLimiter {
     ///
     /// [`WouldBlock`] when every token is borrowed.
     pub fn try_acquire(&self) -> Result<LimiterPermit, WouldBlock> {
-        let mut state = self.lock();
-        match self.take(&mut state, Borrower::unique()) {
+        match self.take(None) {
             Ok(Some(permit)) => Ok(permit),
             _ => Err(WouldBlock(())),
         }
     }
 
-    fn take(
-        &self,
-        state: &mut State,
-        borrower: Borrower,
-    ) -> Result<Option<LimiterPermit>, AlreadyBorrowing> {
-        if state.borrowers.contains(&borrower) {
-            return Err(AlreadyBorrowing(borrower));
-        }
-        if state.borrowers.len() >= state.total {
-            return Ok(None);
-        }
-        state.borrowers.insert(borrower);
-        Ok(Some(LimiterPermit {
-            limiter: self.clone(),
-            borrower,
-        }))
-    }
-
     /// Tokens in all.
     pub fn total_tokens(&self) -> usize {
-        self.lock().total
+        self.inner.total.load(Ordering::SeqCst)
     }
 
     /// Changes the number of tokens. Raising it lets waiting borrowers in at once; lowering it
@@ -273,10 +303,8 @@ impl CapacityLimiter {
             total_tokens > 0,
             "a CapacityLimiter needs at least one token"
         );
-        let mut state = self.lock();
-        let more = total_tokens.saturating_sub(state.total);
-        state.total = total_tokens;
-        drop(state);
+        let before = self.inner.total.swap(total_tokens, Ordering::SeqCst);
+        let more = total_tokens.saturating_sub(before);
         if more > 0 {
             self.inner.released.notify(more);
         }
@@ -284,23 +312,22 @@ impl CapacityLimiter {
 
     /// Tokens borrowed now.
     pub fn borrowed_tokens(&self) -> usize {
-        self.lock().borrowers.len()
+        self.inner.borrowed.load(Ordering::SeqCst)
     }
 
     /// Tokens free now.
     pub fn available_tokens(&self) -> usize {
-        let state = self.lock();
-        state.total.saturating_sub(state.borrowers.len())
+        self.total_tokens().saturating_sub(self.borrowed_tokens())
     }
 
     /// Totals, borrowers and waiters, taken together.
     pub fn statistics(&self) -> LimiterStatistics {
-        let state = self.lock();
+        let named = self.named();
         LimiterStatistics {
-            total_tokens: state.total,
-            borrowed_tokens: state.borrowers.len(),
-            tasks_waiting: state.waiting,
-            borrowers: state.borrowers.iter().copied().collect(),
+            total_tokens: self.total_tokens(),
+            borrowed_tokens: self.borrowed_tokens(),
+            tasks_waiting: self.inner.waiting.load(Ordering::SeqCst),
+            borrowers: named.iter().copied().collect(),
         }
     }
 }
@@ -308,21 +335,20 @@ impl CapacityLimiter {
 /// Counts a waiting acquire until it ends, however it ends.
 struct Waiting<'a> {
     limiter: &'a CapacityLimiter,
-    counted: bool,
+}
+
+impl<'a> Waiting<'a> {
+    fn new(limiter: &'a CapacityLimiter) -> Self {
+        limiter.inner.waiting.fetch_add(1, Ordering::SeqCst);
+        Waiting { limiter }
+    }
 }
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        if !self.counted {
-            return;
-        }
-        // Cancelled while waiting.
-        let mut state = self.limiter.lock();
-        state.waiting -= 1;
-        let free = state.borrowers.len() < state.total;
-        drop(state);
-        // A wake-up this waiter may have swallowed goes to the next one.
-        if free {
+        self.limiter.inner.waiting.fetch_sub(1, Ordering::SeqCst);
+        // A wake-up this waiter swallowed (cancelled after being woken) goes to the next one.
+        if self.limiter.available_tokens() > 0 {
             self.limiter.inner.released.notify(1);
         }
     }

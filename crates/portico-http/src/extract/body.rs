@@ -1,5 +1,6 @@
 //! Raw bodies: `Bytes`, `String` and [`BodyStream`].
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -14,14 +15,12 @@ use crate::error::HttpError;
 
 impl FromRequest for Bytes {
     /// The whole body, up to the route's limit (413 past it).
-    async fn from_request(
+    fn from_request(
         request: crate::Request,
         ctx: &RequestContext,
-    ) -> Result<Self, Rejection> {
-        Ok(request
-            .into_body()
-            .collect_limited(ctx.body_limit())
-            .await?)
+    ) -> impl Future<Output = Result<Self, Rejection>> + Send {
+        let (body, limit) = (request.into_body(), ctx.body_limit());
+        async move { Ok(body.collect_limited(limit).await?) }
     }
 
     fn describe(doc: &mut OperationDoc) {
@@ -35,19 +34,19 @@ impl FromRequest for Bytes {
 
 impl FromRequest for String {
     /// The whole body as text, up to the route's limit; 400 if it is not UTF-8.
-    async fn from_request(
+    fn from_request(
         request: crate::Request,
         ctx: &RequestContext,
-    ) -> Result<Self, Rejection> {
-        let bytes = request
-            .into_body()
-            .collect_limited(ctx.body_limit())
-            .await?;
-        String::from_utf8(bytes.into()).map_err(|_| {
-            HttpError::bad_request()
-                .detail("The request body is not valid UTF-8")
-                .into()
-        })
+    ) -> impl Future<Output = Result<Self, Rejection>> + Send {
+        let (body, limit) = (request.into_body(), ctx.body_limit());
+        async move {
+            let bytes = body.collect_limited(limit).await?;
+            String::from_utf8(bytes.into()).map_err(|_| {
+                HttpError::bad_request()
+                    .detail("The request body is not valid UTF-8")
+                    .into()
+            })
+        }
     }
 
     fn describe(doc: &mut OperationDoc) {

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use super::{FromRequestParts, OperationDoc, Rejection, RequestContext};
 use crate::error::Source;
-use crate::validate;
+use crate::validate::{self, Inputs};
 
 /// Request cookies, converted and validated into the struct `T` (FastAPI's cookie parameter
 /// models): each field is a cookie.
@@ -45,20 +45,25 @@ pub(crate) fn request_cookies(parts: &Parts) -> Vec<(String, String)> {
     cookies
 }
 
+/// Request cookies, looked up by name.
+struct CookieInputs(Vec<(String, String)>);
+
+impl Inputs for CookieInputs {
+    fn values<'s>(&'s self, name: &str) -> impl Iterator<Item = &'s str> {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Cookie<T> {
     async fn from_request_parts(
         parts: &mut Parts,
         _ctx: &RequestContext,
     ) -> Result<Self, Rejection> {
-        let cookies = request_cookies(parts);
-        let lookup = |name: &str| {
-            cookies
-                .iter()
-                .filter(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str())
-                .collect::<Vec<_>>()
-        };
-        validate::from_params::<T>(lookup, vec![Source::Cookie.as_str().into()])
+        let cookies = CookieInputs(request_cookies(parts));
+        validate::from_inputs::<T, _>(&cookies, vec![Source::Cookie.as_str().into()])
             .map(Cookie)
             .map_err(Rejection::Invalid)
     }

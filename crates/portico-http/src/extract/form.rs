@@ -1,6 +1,7 @@
 //! [`Form`]: urlencoded and multipart forms, with file uploads.
 
 use std::any::TypeId;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -12,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::json::{has_no_body, unsupported};
 use super::multipart::{MARKER, Multipart, with_uploads};
+use super::query::Pairs;
 use super::{BodyDoc, FromRequest, OperationDoc, Rejection, RequestContext};
 use crate::error::{ErrorItem, HttpError, LocPart, Source};
 use crate::validate;
@@ -202,21 +204,20 @@ fn finish<T: DeserializeOwned + JsonSchema + 'static>(
         })
         .collect();
     // As FastAPI, an empty value is no value.
-    let lookup = |name: &str| -> Vec<&str> {
+    let pairs = Pairs::form(
         pairs
-            .iter()
-            .filter(|(k, v)| k == name && !v.is_empty())
-            .map(|(_, v)| v.as_str())
-            .collect()
-    };
+            .into_iter()
+            .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)))
+            .collect(),
+    );
     let loc = vec![Source::Body.as_str().into()];
     if errors.is_empty() {
-        return with_uploads(uploads, || validate::from_params::<T>(lookup, loc))
+        return with_uploads(uploads, || validate::from_inputs::<T, _>(&pairs, loc))
             .map(Form)
             .map_err(Rejection::Invalid);
     }
     // Fields already reported (a file for a text field, say) are not reported twice.
-    let more = validate::check_params::<T>(lookup, loc);
+    let more = validate::check_inputs::<T, _>(&pairs, loc);
     errors.extend(more.into_iter().filter(|item| match item.loc.get(1) {
         Some(LocPart::Key(key)) => !reported.iter().any(|r| r == key.as_ref()),
         _ => true,

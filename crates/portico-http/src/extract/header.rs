@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 
 use super::{FromRequestParts, OperationDoc, Rejection, RequestContext};
 use crate::error::{LocPart, Source};
-use crate::validate;
+use crate::validate::{self, Inputs};
 
 /// Request headers, converted and validated into the struct `T` (FastAPI's header parameter
 /// models). A field `user_agent` reads the header `user-agent` (matched without regard to
@@ -37,20 +37,25 @@ pub(crate) fn header_name(field: &str) -> String {
     field.replace('_', "-").to_ascii_lowercase()
 }
 
+/// Request headers, looked up by field name.
+struct HeaderInputs<'a>(&'a http::HeaderMap);
+
+impl Inputs for HeaderInputs<'_> {
+    fn values<'s>(&'s self, name: &str) -> impl Iterator<Item = &'s str> {
+        self.0
+            .get_all(header_name(name))
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+    }
+}
+
 impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Header<T> {
     async fn from_request_parts(
         parts: &mut Parts,
         _ctx: &RequestContext,
     ) -> Result<Self, Rejection> {
-        let headers = &parts.headers;
-        let lookup = |field: &str| {
-            headers
-                .get_all(header_name(field))
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect::<Vec<_>>()
-        };
-        validate::from_params::<T>(lookup, vec![Source::Header.as_str().into()])
+        let headers = HeaderInputs(&parts.headers);
+        validate::from_inputs::<T, _>(&headers, vec![Source::Header.as_str().into()])
             .map(Header)
             .map_err(|mut errors| {
                 // Errors name the header as the client sent it, as FastAPI's do.

@@ -1,5 +1,7 @@
 //! The JSON body parameter, [`Json`](crate::Json).
 
+use std::future::Future;
+
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use http::request::Parts;
 use schemars::JsonSchema;
@@ -40,6 +42,14 @@ pub(crate) fn has_no_body(parts: &Parts) -> bool {
     }
 }
 
+/// The 422 for a request without the body it needs: `missing` at `["body"]`, as FastAPI.
+fn missing_body() -> Rejection {
+    Rejection::Invalid(vec![ErrorItem::missing(
+        vec![Source::Body.as_str().into()],
+        Value::Null,
+    )])
+}
+
 /// The 415 for a body whose content type the parameter does not read.
 pub(crate) fn unsupported(expected: &str) -> Rejection {
     HttpError::new(http::StatusCode::UNSUPPORTED_MEDIA_TYPE)
@@ -58,30 +68,34 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequest for Json<T> 
     ///   refuses it too, with a 422; a 415 says what is wrong.)
     /// * Malformed JSON: 422 `json_invalid` at `["body", <byte offset>]`.
     /// * More than the body limit (2 MiB by default): 413.
-    async fn from_request(
+    fn from_request(
         request: crate::Request,
         ctx: &RequestContext,
-    ) -> Result<Self, Rejection> {
+    ) -> impl Future<Output = Result<Self, Rejection>> + Send {
+        // The head is checked before the future is made, so that the future holds the body
+        // alone (a smaller allocation per request).
         let (parts, body) = request.into_parts();
-        let missing = || {
-            Rejection::Invalid(vec![ErrorItem::missing(
-                vec![Source::Body.as_str().into()],
-                Value::Null,
-            )])
+        let refused = if has_no_body(&parts) {
+            Some(missing_body())
+        } else if !is_json(&parts) {
+            Some(unsupported("application/json"))
+        } else {
+            None
         };
-        if has_no_body(&parts) {
-            return Err(missing());
+        drop(parts);
+        let limit = ctx.body_limit();
+        async move {
+            if let Some(refused) = refused {
+                return Err(refused);
+            }
+            let bytes = body.collect_limited(limit).await?;
+            if bytes.is_empty() {
+                return Err(missing_body());
+            }
+            validate::from_json_bytes::<T>(&bytes, vec![Source::Body.as_str().into()])
+                .map(Json)
+                .map_err(Rejection::Invalid)
         }
-        if !is_json(&parts) {
-            return Err(unsupported("application/json"));
-        }
-        let bytes = body.collect_limited(ctx.body_limit()).await?;
-        if bytes.is_empty() {
-            return Err(missing());
-        }
-        validate::from_json_bytes::<T>(&bytes, vec![Source::Body.as_str().into()])
-            .map(Json)
-            .map_err(Rejection::Invalid)
     }
 
     fn describe(doc: &mut OperationDoc) {

@@ -225,6 +225,22 @@ pub trait FromRequest<M = private::ViaRequest>: Sized + Send {
     fn describe(doc: &mut OperationDoc) {
         let _ = doc;
     }
+
+    /// How a handler extracts its last parameter from a request already taken apart: by
+    /// default, the request is put back together for [`from_request`](Self::from_request);
+    /// head-only parameters read the parts in place. Not meant to be overridden.
+    #[doc(hidden)]
+    fn from_split(
+        parts: &mut Parts,
+        body: &mut Option<crate::Body>,
+        ctx: &RequestContext,
+    ) -> impl Future<Output = Result<Self, Rejection>> + Send {
+        let parts = std::mem::replace(parts, http::Request::new(()).into_parts().0);
+        Self::from_request(
+            crate::Request::from_parts(parts, body.take().unwrap_or_default()),
+            ctx,
+        )
+    }
 }
 
 mod private {
@@ -243,6 +259,14 @@ impl<T: FromRequestParts> FromRequest<private::ViaParts> for T {
     ) -> Result<Self, Rejection> {
         let (mut parts, _body) = request.into_parts();
         T::from_request_parts(&mut parts, ctx).await
+    }
+
+    fn from_split(
+        parts: &mut Parts,
+        _body: &mut Option<crate::Body>,
+        ctx: &RequestContext,
+    ) -> impl Future<Output = Result<Self, Rejection>> + Send {
+        T::from_request_parts(parts, ctx)
     }
 
     fn describe(doc: &mut OperationDoc) {

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::{FromRequestParts, OperationDoc, ParamDoc, Rejection, RequestContext};
 use crate::error::{LocPart, Source};
-use crate::validate::{self, Checker, Origin, Shape};
+use crate::validate::{self, Checker, Inputs, Many, Origin, Shape, Text};
 
 /// Path parameters, from the route template (`/items/{item_id}`), converted and validated
 /// into `T`:
@@ -42,37 +42,62 @@ fn decode(raw: &str) -> Cow<'_, str> {
     }
 }
 
+/// Path parameters, looked up by name.
+struct PathInputs<'a>(Vec<(&'a str, Cow<'a, str>)>);
+
+impl Inputs for PathInputs<'_> {
+    fn values<'s>(&'s self, name: &str) -> impl Iterator<Item = &'s str> {
+        self.0
+            .iter()
+            .filter(move |(n, _)| *n == name)
+            .map(|(_, v)| v.as_ref())
+    }
+}
+
 impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Path<T> {
     async fn from_request_parts(
         parts: &mut Parts,
         ctx: &RequestContext,
     ) -> Result<Self, Rejection> {
         let path = parts.uri.path();
-        let params: Vec<(&str, Cow<'_, str>)> = ctx
-            .raw_params(path)
-            .map(|(name, raw)| (name, decode(raw)))
-            .collect();
         let shapes = validate::shapes_of::<T>();
-        let value = match shapes.get(shapes.root) {
+        let root = shapes.get(shapes.root);
+        if !shapes.has_constraints && !matches!(root, Shape::Object { .. }) {
+            // The fast path for one value or a tuple: straight from the decoded strings.
+            let fast = match root {
+                Shape::Array { .. } => {
+                    let values: Vec<Cow<'_, str>> =
+                        ctx.raw_params(path).map(|(_, raw)| decode(raw)).collect();
+                    T::deserialize(Many(values.iter().map(AsRef::as_ref).collect())).ok()
+                }
+                _ => match ctx.raw_params(path).next() {
+                    Some((_, raw)) => T::deserialize(Text(&decode(raw))).ok(),
+                    None => None,
+                },
+            };
+            if let Some(value) = fast {
+                return Ok(Path(value));
+            }
+        }
+        let params = PathInputs(
+            ctx.raw_params(path)
+                .map(|(name, raw)| (name, decode(raw)))
+                .collect(),
+        );
+        let value = match root {
             Shape::Object { .. } => {
-                let lookup = |name: &str| {
-                    params
-                        .iter()
-                        .filter(|(n, _)| *n == name)
-                        .map(|(_, v)| v.as_ref())
-                        .collect::<Vec<_>>()
-                };
-                return validate::from_params::<T>(lookup, vec![Source::Path.as_str().into()])
+                return validate::from_inputs::<T, _>(&params, vec![Source::Path.as_str().into()])
                     .map(Path)
                     .map_err(Rejection::Invalid);
             }
             Shape::Array { .. } => Value::Array(
                 params
+                    .0
                     .iter()
                     .map(|(_, v)| Value::String(v.to_string()))
                     .collect(),
             ),
-            _ => match params.as_slice() {
+            _ => match params.0.as_slice() {
                 [(_, value)] => Value::String(value.to_string()),
                 _ => {
                     tracing::error!(route = %ctx.route(), "Path<{}> needs exactly one path parameter", std::any::type_name::<T>());
@@ -80,6 +105,7 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Pat
                 }
             },
         };
+        let params = params.0;
         // Tuples and single values are checked in place; their errors name the parameter.
         let mut value = value;
         let mut checker = Checker::new(shapes, Origin::Params, vec![Source::Path.as_str().into()]);
@@ -100,12 +126,12 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Pat
             }
             return Err(Rejection::Invalid(errors));
         }
-        serde_json::from_value(value).map(Path).map_err(|err| {
+        T::deserialize(&value).map(Path).map_err(|err| {
             Rejection::Invalid(vec![crate::ErrorItem::new(
                 "value_error",
                 vec![Source::Path.as_str().into()],
                 format!("Value error, {err}"),
-                Value::Null,
+                value,
             )])
         })
     }

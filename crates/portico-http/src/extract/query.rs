@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{FromRequestParts, OperationDoc, ParamDoc, Rejection, RequestContext};
 use crate::error::Source;
-use crate::validate;
+use crate::validate::{self, Inputs};
 
 /// Query parameters, converted and validated into the struct `T` (FastAPI's query parameter
 /// models): each field is a parameter; an `Option` or a `#[serde(default)]` field is optional;
@@ -40,11 +40,102 @@ use crate::validate;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Query<T>(pub T);
 
-/// The query string as decoded pairs.
-pub(crate) fn pairs(query: Option<&str>) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+/// Decoded `name=value` pairs (a query string, a urlencoded form), looked up by name.
+pub(crate) struct Pairs<'a> {
+    /// A query string with nothing to decode, read in place (no allocation).
+    plain: Option<&'a str>,
+    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    /// As FastAPI reads forms: an empty value counts as absent.
+    skip_empty: bool,
+}
+
+impl<'a> Pairs<'a> {
+    /// The pairs of a query string.
+    pub(crate) fn query(query: Option<&'a str>) -> Self {
+        let Some(query) = query else {
+            return Pairs {
+                plain: None,
+                pairs: Vec::new(),
+                skip_empty: false,
+            };
+        };
+        if !query.bytes().any(|b| b == b'%' || b == b'+') {
+            return Pairs {
+                plain: Some(query),
+                pairs: Vec::new(),
+                skip_empty: false,
+            };
+        }
+        let pairs = split(query)
+            .map(|(key, value)| (decode_component(key), decode_component(value)))
+            .collect();
+        Pairs {
+            plain: None,
+            pairs,
+            skip_empty: false,
+        }
+    }
+
+    /// Pairs of a form, where empty values count as absent.
+    pub(crate) fn form(pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>) -> Self {
+        Pairs {
+            plain: None,
+            pairs,
+            skip_empty: true,
+        }
+    }
+}
+
+/// The raw `key=value` pairs of a query string.
+fn split(query: &str) -> impl Iterator<Item = (&str, &str)> {
     query
-        .map(|q| form_urlencoded::parse(q.as_bytes()).collect())
-        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+}
+
+/// Decodes one component of a query string as browsers encode forms (`+` is a space, then
+/// percent-escapes; invalid UTF-8 replaced), borrowing it when there is nothing to decode: the
+/// common case, and the fast one.
+fn decode_component(raw: &str) -> Cow<'_, str> {
+    if !raw.bytes().any(|b| b == b'%' || b == b'+') {
+        return Cow::Borrowed(raw);
+    }
+    let spaced: Vec<u8> = raw
+        .bytes()
+        .map(|b| if b == b'+' { b' ' } else { b })
+        .collect();
+    let decoded: Cow<'_, [u8]> = percent_encoding::percent_decode(&spaced).into();
+    Cow::Owned(String::from_utf8_lossy(&decoded).into_owned())
+}
+
+impl Inputs for Pairs<'_> {
+    fn values<'s>(&'s self, name: &str) -> impl Iterator<Item = &'s str> {
+        let plain = self.plain.into_iter().flat_map(split);
+        let decoded = self.pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref()));
+        plain
+            .chain(decoded)
+            .filter(move |(k, v)| *k == name && !(self.skip_empty && v.is_empty()))
+            .map(|(_, v)| v)
+    }
+
+    fn last<'s>(&'s self, name: &str) -> Option<&'s str> {
+        // The common case, a plain query string, scanned without splitting each pair.
+        let Some(plain) = self.plain else {
+            return self.values(name).last();
+        };
+        let mut found = None;
+        for pair in plain.split('&') {
+            if let Some(rest) = pair.strip_prefix(name) {
+                if rest.is_empty() {
+                    found = Some(rest);
+                } else if let Some(value) = rest.strip_prefix('=') {
+                    found = Some(value);
+                }
+            }
+        }
+        found
+    }
 }
 
 impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Query<T> {
@@ -52,15 +143,8 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Que
         parts: &mut Parts,
         _ctx: &RequestContext,
     ) -> Result<Self, Rejection> {
-        let pairs = pairs(parts.uri.query());
-        let lookup = |name: &str| {
-            pairs
-                .iter()
-                .filter(|(k, _)| k == name)
-                .map(|(_, v)| v.as_ref())
-                .collect::<Vec<_>>()
-        };
-        validate::from_params::<T>(lookup, vec![Source::Query.as_str().into()])
+        let pairs = Pairs::query(parts.uri.query());
+        validate::from_inputs::<T, _>(&pairs, vec![Source::Query.as_str().into()])
             .map(Query)
             .map_err(Rejection::Invalid)
     }

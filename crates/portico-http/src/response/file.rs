@@ -124,13 +124,25 @@ pub(crate) struct Conditions {
 }
 
 impl Conditions {
-    pub(crate) fn capture(headers: &HeaderMap) -> Self {
-        Conditions {
-            range: headers.get(RANGE).cloned(),
-            if_range: headers.get(IF_RANGE).cloned(),
-            if_none_match: headers.get(IF_NONE_MATCH).cloned(),
-            if_modified_since: headers.get(IF_MODIFIED_SINCE).cloned(),
+    /// The conditional and range headers of a request, if it has any: one pass over the
+    /// headers, and nothing kept (or allocated) for the usual request that has none.
+    pub(crate) fn capture(headers: &HeaderMap) -> Option<Box<Self>> {
+        let mut found: Option<Box<Self>> = None;
+        for (name, value) in headers {
+            let slot = if name == RANGE {
+                &mut found.get_or_insert_default().range
+            } else if name == IF_RANGE {
+                &mut found.get_or_insert_default().if_range
+            } else if name == IF_NONE_MATCH {
+                &mut found.get_or_insert_default().if_none_match
+            } else if name == IF_MODIFIED_SINCE {
+                &mut found.get_or_insert_default().if_modified_since
+            } else {
+                continue;
+            };
+            slot.get_or_insert_with(|| value.clone());
         }
+        found
     }
 }
 

@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use event_listener::EventListener;
@@ -107,6 +107,9 @@ where
     let mut connection = pin!(connection);
     let mut on_drain = Some(on_drain);
     let mut listener: Option<EventListener> = None;
+    // The task's waker the listener was last polled with: it need not be polled again until
+    // the waker changes or the phase does, which keeps the listener's lock off the request path.
+    let mut registered: Option<Waker> = None;
     poll_fn(|cx| {
         loop {
             let phase = server.phase();
@@ -117,12 +120,25 @@ where
                 && let Some(on_drain) = on_drain.take()
             {
                 on_drain(connection.as_mut());
+                registered = None;
+            }
+            if registered
+                .as_ref()
+                .is_some_and(|waker| waker.will_wake(cx.waker()))
+            {
+                break;
             }
             match &mut listener {
                 None => listener = Some(server.phase_changed.listen()),
                 Some(changed) => match Pin::new(changed).poll(cx) {
-                    Poll::Ready(()) => listener = None,
-                    Poll::Pending => break,
+                    Poll::Ready(()) => {
+                        listener = None;
+                        registered = None;
+                    }
+                    Poll::Pending => {
+                        registered = Some(cx.waker().clone());
+                        break;
+                    }
                 },
             }
         }

@@ -42,10 +42,15 @@ fn number_text(n: f64) -> String {
 
 /// Pydantic's lax reading of a boolean from a string.
 pub(crate) fn parse_bool(text: &str) -> Option<bool> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" | "t" | "y" => Some(true),
-        "false" | "0" | "no" | "off" | "f" | "n" => Some(false),
-        _ => None,
+    const TRUE: [&str; 6] = ["true", "1", "yes", "on", "t", "y"];
+    const FALSE: [&str; 6] = ["false", "0", "no", "off", "f", "n"];
+    let text = text.trim();
+    if TRUE.iter().any(|word| word.eq_ignore_ascii_case(text)) {
+        Some(true)
+    } else if FALSE.iter().any(|word| word.eq_ignore_ascii_case(text)) {
+        Some(false)
+    } else {
+        None
     }
 }
 
@@ -201,10 +206,9 @@ impl<'a> Checker<'a> {
             }
         };
         if let Some(number) = as_number {
-            let input = value.clone();
-            *value = Value::Number(number.clone());
             let f = number.as_f64().unwrap_or(f64::NAN);
-            self.check_bounds(bounds, f, &input);
+            self.check_bounds(bounds, f, value);
+            *value = Value::Number(number);
         }
     }
 
@@ -213,9 +217,8 @@ impl<'a> Checker<'a> {
             Value::Number(n) => n.as_f64(),
             Value::String(text) => match text.trim().parse::<f64>() {
                 Ok(f) if f.is_finite() => {
-                    let input = value.clone();
+                    self.check_bounds(bounds, f, value);
                     *value = number_value(f);
-                    self.check_bounds(bounds, f, &input);
                     return;
                 }
                 _ => {
@@ -230,10 +233,7 @@ impl<'a> Checker<'a> {
             _ => None,
         };
         match f {
-            Some(f) => {
-                let input = value.clone();
-                self.check_bounds(bounds, f, &input);
-            }
+            Some(f) => self.check_bounds(bounds, f, value),
             None => {
                 self.error("float_type", "Input should be a valid number", value);
             }

@@ -12,6 +12,7 @@
 use std::any::TypeId;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{PoisonError, RwLock};
 
 use schemars::JsonSchema;
@@ -22,9 +23,12 @@ use serde_json::{Value, json};
 use crate::error::{ErrorItem, LocPart};
 
 mod check;
+mod fast;
 mod shape;
 
 pub(crate) use check::{Checker, Origin, params_object};
+use fast::Fields;
+pub(crate) use fast::{Inputs, Many, Text};
 pub(crate) use shape::{Shape, Shapes};
 
 /// The JSON Schema of `T` as inputs are validated (and documented): draft 2020-12, describing
@@ -36,11 +40,33 @@ pub fn schema_for<T: JsonSchema + ?Sized>() -> Value {
     generator.into_root_schema_for::<T>().to_value()
 }
 
-thread_local! {
-    static LOCAL: RefCell<HashMap<TypeId, &'static Shapes>> = RefCell::new(HashMap::new());
+/// Hashes a `TypeId` by taking the bits it already hashes to: it is a hash itself.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
 }
 
-static GLOBAL: RwLock<Option<HashMap<TypeId, &'static Shapes>>> = RwLock::new(None);
+type ById = HashMap<TypeId, &'static Shapes, BuildHasherDefault<IdHasher>>;
+
+thread_local! {
+    static LOCAL: RefCell<ById> = RefCell::new(ById::default());
+}
+
+static GLOBAL: RwLock<Option<ById>> = RwLock::new(None);
 
 /// The compiled shapes of `T`, compiled on first use and kept for the life of the process (one
 /// per input type). A per-thread table in front keeps the shared one out of the request path.
@@ -59,7 +85,7 @@ pub(crate) fn shapes_of<T: JsonSchema + 'static>() -> &'static Shapes {
         .and_then(|g| g.get(&id).copied());
     let shapes = found.unwrap_or_else(|| {
         let mut global = GLOBAL.write().unwrap_or_else(PoisonError::into_inner);
-        let table = global.get_or_insert_with(HashMap::new);
+        let table = global.get_or_insert_with(ById::default);
         *table.entry(id).or_insert_with(|| {
             let compiled = Shapes::compile(&schema_for::<T>()).unwrap_or_else(|err| {
                 tracing::error!(
@@ -141,16 +167,16 @@ pub(crate) fn from_json_value<T: DeserializeOwned>(
     if !errors.is_empty() {
         return Err(errors);
     }
-    let input = value.clone();
-    serde_json::from_value(value).map_err(|err| vec![value_error(&err, loc, input)])
+    T::deserialize(&value).map_err(|err| vec![value_error(&err, loc, value)])
 }
 
 /// Checks named string inputs against `T`'s shapes without building a `T`: the errors only.
-pub(crate) fn check_params<'v, T: JsonSchema + 'static>(
-    lookup: impl Fn(&str) -> Vec<&'v str>,
+pub(crate) fn check_inputs<T: JsonSchema + 'static, I: Inputs>(
+    inputs: &I,
     loc: Vec<LocPart>,
 ) -> Vec<ErrorItem> {
     let shapes = shapes_of::<T>();
+    let lookup = |name: &str| inputs.values(name).collect::<Vec<_>>();
     let mut value = Value::Object(params_object(shapes, lookup).unwrap_or_default());
     let mut checker = Checker::new(shapes, Origin::Params, loc);
     checker.check_root(&mut value);
@@ -158,12 +184,27 @@ pub(crate) fn check_params<'v, T: JsonSchema + 'static>(
 }
 
 /// Builds `T` from named string inputs (repeated names make lists), reporting every invalid
-/// input under `loc`.
-pub(crate) fn from_params<'v, T: DeserializeOwned + JsonSchema + 'static>(
-    lookup: impl Fn(&str) -> Vec<&'v str>,
+/// input under `loc`. Valid input of a type without constraints is deserialised straight from
+/// the strings; anything else goes through the checker.
+pub(crate) fn from_inputs<T: DeserializeOwned + JsonSchema + 'static, I: Inputs>(
+    inputs: &I,
     loc: Vec<LocPart>,
 ) -> Result<T, Vec<ErrorItem>> {
     let shapes = shapes_of::<T>();
+    if !shapes.has_constraints
+        && let Ok(value) = T::deserialize(Fields { shapes, inputs })
+    {
+        return Ok(value);
+    }
+    from_params::<T>(shapes, |name| inputs.values(name).collect(), loc)
+}
+
+/// The checker's way of [`from_inputs`]: every error, with its location.
+fn from_params<'v, T: DeserializeOwned>(
+    shapes: &Shapes,
+    lookup: impl Fn(&str) -> Vec<&'v str>,
+    loc: Vec<LocPart>,
+) -> Result<T, Vec<ErrorItem>> {
     let map = params_object(shapes, lookup).unwrap_or_default();
     let mut value = Value::Object(map);
     let mut checker = Checker::new(shapes, Origin::Params, loc.clone());
@@ -172,8 +213,7 @@ pub(crate) fn from_params<'v, T: DeserializeOwned + JsonSchema + 'static>(
     if !errors.is_empty() {
         return Err(errors);
     }
-    let input = value.clone();
-    serde_json::from_value(value).map_err(|err| vec![value_error(&err, loc, input)])
+    T::deserialize(&value).map_err(|err| vec![value_error(&err, loc, value)])
 }
 
 #[cfg(test)]

@@ -189,20 +189,13 @@ fn query_parameters_are_coerced_from_strings() {
         tag: Vec<String>,
         q: Option<String>,
     }
-    let pairs = [
+    let pairs = List(vec![
         ("limit", "10"),
         ("verbose", "yes"),
         ("tag", "a"),
         ("tag", "b"),
-    ];
-    let lookup = |name: &str| {
-        pairs
-            .iter()
-            .filter(|(k, _)| *k == name)
-            .map(|(_, v)| *v)
-            .collect::<Vec<_>>()
-    };
-    let paging: Paging = from_params(lookup, vec!["query".into()]).unwrap();
+    ]);
+    let paging: Paging = from_inputs(&pairs, vec!["query".into()]).unwrap();
     assert_eq!(
         paging,
         Paging {
@@ -212,15 +205,17 @@ fn query_parameters_are_coerced_from_strings() {
             q: None
         }
     );
+    // The checker's path reads the same strings the same way.
+    let slow: Paging = from_params(
+        shapes_of::<Paging>(),
+        |name| pairs.values(name).collect(),
+        vec!["query".into()],
+    )
+    .unwrap();
+    assert_eq!(slow, paging);
 
-    let bad = [("limit", "ten"), ("verbose", "maybe")];
-    let lookup = |name: &str| {
-        bad.iter()
-            .filter(|(k, _)| *k == name)
-            .map(|(_, v)| *v)
-            .collect::<Vec<_>>()
-    };
-    let errors = from_params::<Paging>(lookup, vec!["query".into()]).unwrap_err();
+    let bad = List(vec![("limit", "ten"), ("verbose", "maybe")]);
+    let errors = from_inputs::<Paging, _>(&bad, vec!["query".into()]).unwrap_err();
     let json = errors_json(&errors);
     assert_eq!(
         json[0],
@@ -230,5 +225,103 @@ fn query_parameters_are_coerced_from_strings() {
     assert_eq!(
         json[2],
         json!({"type": "missing", "loc": ["query", "tag"], "msg": "Field required", "input": null})
+    );
+}
+
+/// Inputs for tests: a list of pairs.
+struct List(Vec<(&'static str, &'static str)>);
+
+impl Inputs for List {
+    fn values<'s>(&'s self, name: &str) -> impl Iterator<Item = &'s str> {
+        self.0
+            .iter()
+            .filter(move |(k, _)| *k == name)
+            .map(|(_, v)| *v)
+    }
+}
+
+#[test]
+fn the_fast_path_and_the_checker_read_strings_alike() {
+    #[derive(Debug, PartialEq, Deserialize, JsonSchema)]
+    #[serde(rename_all = "lowercase")]
+    enum Order {
+        Asc,
+        Desc,
+    }
+    #[derive(Debug, PartialEq, Deserialize, JsonSchema)]
+    struct Filters {
+        n: i32,
+        big: u64,
+        ratio: f64,
+        flag: bool,
+        order: Order,
+        maybe: Option<u8>,
+        #[serde(rename = "tag")]
+        tags: Option<Vec<u16>>,
+    }
+    let cases = [
+        vec![
+            ("n", "+5"),
+            ("big", " 18446744073709551615 "),
+            ("ratio", "2.5"),
+            ("flag", "on"),
+            ("order", "desc"),
+        ],
+        vec![
+            ("n", "-7"),
+            ("big", "0"),
+            ("ratio", "1e3"),
+            ("flag", "F"),
+            ("order", "asc"),
+            ("maybe", "9"),
+            ("tag", "1"),
+            ("tag", "2"),
+        ],
+    ];
+    for case in cases {
+        let inputs = List(case.clone());
+        let shapes = shapes_of::<Filters>();
+        let fast = Filters::deserialize(Fields {
+            shapes,
+            inputs: &inputs,
+        })
+        .unwrap();
+        let slow: Filters = from_params(
+            shapes,
+            |name| inputs.values(name).collect(),
+            vec!["query".into()],
+        )
+        .unwrap();
+        assert_eq!(fast, slow, "{case:?}");
+    }
+    // What the fast path cannot read, the checker reports.
+    let inputs = List(vec![
+        ("n", "1.5"),
+        ("big", "-1"),
+        ("ratio", "inf"),
+        ("flag", "2"),
+        ("order", "up"),
+        ("maybe", "300"),
+    ]);
+    let shapes = shapes_of::<Filters>();
+    assert!(
+        Filters::deserialize(Fields {
+            shapes,
+            inputs: &inputs
+        })
+        .is_err()
+    );
+    let errors = from_inputs::<Filters, _>(&inputs, vec!["query".into()]).unwrap_err();
+    let kinds: Vec<&str> = errors.iter().map(|e| e.kind.as_ref()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "int_parsing",
+            "greater_than_equal",
+            "float_parsing",
+            "bool_parsing",
+            "enum",
+            "less_than_equal"
+        ]
     );
 }
