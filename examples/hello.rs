@@ -1,41 +1,108 @@
-//! A hello-world line server on Portico's runtime layer.
-//!
-//! Every line a client sends is answered with a greeting that names the runtime serving it.
+//! Hello, Portico: a small API to try with curl or a browser.
 //!
 //! ```text
 //! cargo run --example hello                          # tokio
 //! PORTICO_RUNTIME=smol cargo run --example hello     # smol
-//! printf 'Ada\nGrace\n' | nc 127.0.0.1 8000
+//!
+//! curl http://127.0.0.1:8000/
+//! curl 'http://127.0.0.1:8000/items/42?q=tea'
+//! curl http://127.0.0.1:8000/items/forty-two              # 422, FastAPI's error body
+//! curl -X POST http://127.0.0.1:8000/items -H 'content-type: application/json' \
+//!      -d '{"name": "teapot", "price": 12.5, "tags": ["kitchen"]}'
+//! curl 'http://127.0.0.1:8000/primes?below=100000'       # a plain fn, run on the thread pool
+//! curl 'http://127.0.0.1:8000/slow?seconds=2'            # then Ctrl-C: it still gets its answer
 //! ```
 //!
-//! Options: `--port N` (default 8000; 0 picks a free port). Ctrl-C or SIGTERM stops it.
+//! Options: `--port N` (default 8000; 0 picks a free port). The first line printed gives the
+//! address. Requests are logged (`RUST_LOG=debug` for more). Ctrl-C or SIGTERM stops it
+//! gracefully: requests in flight are answered first.
 
 #![allow(
     clippy::print_stdout,
     reason = "an example talks to the person running it"
 )]
 
-use std::io;
+use std::time::Duration;
 
-use futures_lite::future;
-use futures_lite::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use portico::rt::{self, Runtime, TcpListener, TcpStream};
+use portico::prelude::*;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
-/// Lines longer than this are refused, so a client cannot make the server buffer without end.
-const MAX_LINE: u64 = 8 * 1024;
+/// The greeting, naming the runtime that serves it.
+async fn root() -> Json<Value> {
+    let runtime = portico::rt::current().map(|rt| rt.name()).unwrap_or("none");
+    Json(json!({ "message": "Hello, World!", "runtime": runtime }))
+}
 
-fn main() {
-    let port = match port_from_args(std::env::args().skip(1)) {
-        Ok(port) => port,
-        Err(message) => {
-            eprintln!("error: {message}\nusage: hello [--port N]");
-            std::process::exit(2);
-        }
-    };
-    if let Err(err) = portico::run(serve(port)) {
-        eprintln!("error: {err}");
-        std::process::exit(1);
+#[derive(Deserialize, JsonSchema)]
+struct ItemQuery {
+    /// Something to search for.
+    q: Option<String>,
+    /// Leave the description out.
+    #[serde(default)]
+    short: bool,
+}
+
+/// FastAPI's first example: a path parameter and two query parameters.
+async fn read_item(Path(item_id): Path<u64>, Query(query): Query<ItemQuery>) -> Json<Value> {
+    let mut item = json!({ "item_id": item_id, "q": query.q });
+    if !query.short {
+        item["description"] = json!("This is an amazing item that has a long description");
     }
+    Json(item)
+}
+
+#[derive(Serialize, Deserialize, JsonSchema)]
+struct Item {
+    #[schemars(length(min = 1, max = 50))]
+    name: String,
+    #[schemars(extend("exclusiveMinimum" = 0))]
+    price: f64,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+/// A JSON body, validated: every mistake comes back in one 422.
+async fn create_item(Json(item): Json<Item>) -> (StatusCode, Json<Item>) {
+    (StatusCode::CREATED, Json(item))
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct Below {
+    #[schemars(range(min = 2, max = 10_000_000))]
+    below: u64,
+}
+
+/// CPU work in a plain `fn`: Portico runs it on the thread pool, never on the event loop.
+fn primes(Query(Below { below }): Query<Below>) -> Json<Value> {
+    let count = (2..below)
+        .filter(|&n| (2..).take_while(|d| d * d <= n).all(|d| n % d != 0))
+        .count();
+    Json(json!({ "below": below, "primes": count }))
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct Seconds {
+    #[schemars(range(min = 0, max = 30))]
+    seconds: f64,
+}
+
+/// A slow answer, to watch a graceful shutdown wait for it.
+async fn slow(Query(Seconds { seconds }): Query<Seconds>) -> Result<String, HttpError> {
+    let rt = portico::rt::current().map_err(|_| HttpError::new(StatusCode::SERVICE_UNAVAILABLE))?;
+    rt.sleep(Duration::from_secs_f64(seconds)).await;
+    Ok(format!("slept {seconds} s"))
+}
+
+/// The application.
+fn app() -> App {
+    App::new()
+        .get("/", root)
+        .get("/items/{item_id}", read_item)
+        .post("/items", create_item)
+        .get("/primes", primes)
+        .get("/slow", slow)
 }
 
 fn port_from_args(mut args: impl Iterator<Item = String>) -> Result<u16, String> {
@@ -55,70 +122,38 @@ fn port_from_args(mut args: impl Iterator<Item = String>) -> Result<u16, String>
     Ok(port)
 }
 
-async fn serve(port: u16) -> io::Result<()> {
-    let rt = rt::current()?;
-    let listener = TcpListener::bind(("127.0.0.1", port))?;
-    let addr = listener.local_addr()?;
-    // Listen for Ctrl-C and SIGTERM before announcing the address, so that a signal sent as
-    // soon as the line appears stops the server cleanly.
-    let shutdown = rt.shutdown_signal()?;
-    println!(
-        "hello: serving on {addr} with the {} runtime; try `nc 127.0.0.1 {}`",
-        rt.name(),
-        addr.port()
-    );
-
-    let accept_loop = async {
-        loop {
-            match listener.accept().await {
-                Ok((stream, _peer)) => rt.spawn(greet(stream, rt.clone())).detach(),
-                // Out of file descriptors or a connection reset while queued: keep serving.
-                Err(err) => eprintln!("hello: accept failed: {err}"),
-            }
+fn main() {
+    let port = match port_from_args(std::env::args().skip(1)) {
+        Ok(port) => port,
+        Err(message) => {
+            eprintln!("error: {message}\nusage: hello [--port N]");
+            std::process::exit(2);
         }
     };
-    let signal = future::or(async { Some(shutdown.await) }, async {
-        accept_loop.await;
-        None
-    })
-    .await;
-    if let Some(signal) = signal {
-        println!("hello: received {}, stopping", signal?);
-    }
-    Ok(())
-}
-
-async fn greet(stream: TcpStream, rt: Runtime) {
-    if let Err(err) = answer_lines(stream, &rt).await {
-        eprintln!("hello: connection ended with an error: {err}");
-    }
-}
-
-async fn answer_lines(stream: TcpStream, rt: &Runtime) -> io::Result<()> {
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    loop {
-        line.clear();
-        let read = (&mut reader).take(MAX_LINE + 1).read_line(&mut line).await;
-        let reply = match read {
-            Ok(0) => return Ok(()),
-            Ok(n) if n as u64 > MAX_LINE => {
-                reader
-                    .get_mut()
-                    .write_all(b"error: line too long\n")
-                    .await?;
-                return Ok(());
-            }
-            Ok(_) => format!("hello, {}! (from {})\n", line.trim_end(), rt.name()),
-            Err(err) if err.kind() == io::ErrorKind::InvalidData => {
-                reader
-                    .get_mut()
-                    .write_all(b"error: lines must be UTF-8\n")
-                    .await?;
-                return Ok(());
-            }
-            Err(err) => return Err(err),
-        };
-        reader.get_mut().write_all(reply.as_bytes()).await?;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let served = portico::run(async move {
+        let server = app().serve(format!("127.0.0.1:{port}")).start()?;
+        let addr = server.local_addr();
+        let runtime = portico::rt::current().map(|rt| rt.name()).unwrap_or("none");
+        println!(
+            "hello: listening on http://{addr} with the {runtime} runtime; try `curl http://{addr}/items/42?q=tea`"
+        );
+        server.stopped().await
+    });
+    match served {
+        Ok(report) if report.is_graceful() => {}
+        Ok(report) => eprintln!(
+            "hello: {} connection(s) were cut at shutdown",
+            report.cut_connections
+        ),
+        Err(err) => {
+            eprintln!("error: {err}");
+            std::process::exit(1);
+        }
     }
 }

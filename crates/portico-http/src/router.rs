@@ -65,6 +65,8 @@ pub(crate) struct PathEntry {
     other: Vec<(Method, Endpoint)>,
     /// The `Allow` header of a 405 here.
     allow: HeaderValue,
+    /// The path template, as written.
+    template: Arc<str>,
 }
 
 /// A handler with what the router and the docs know of it.
@@ -81,7 +83,12 @@ pub(crate) enum Match<'a> {
         params: Params,
     },
     /// The path exists but not for this method.
-    MethodNotAllowed(&'a HeaderValue),
+    MethodNotAllowed {
+        /// The `Allow` header.
+        allow: &'a HeaderValue,
+        /// The path template that matched.
+        template: &'a str,
+    },
     /// Nothing here; with the other spelling of the path (with or without the trailing slash)
     /// when that one exists.
     NotFound { other_slash: Option<String> },
@@ -230,6 +237,7 @@ pub(crate) fn build(
                     slots: Default::default(),
                     other: Vec::new(),
                     allow: HeaderValue::from_static(""),
+                    template: Arc::from(endpoint.route.template.as_str()),
                 });
                 entries.len() - 1
             }
@@ -295,15 +303,30 @@ impl Table {
             // HEAD falls back to GET, as HTTP asks.
             Some(5) => match (&entry.slots[5], &entry.slots[0]) {
                 (Some(endpoint), _) | (None, Some(endpoint)) => endpoint,
-                (None, None) => return Match::MethodNotAllowed(&entry.allow),
+                (None, None) => {
+                    return Match::MethodNotAllowed {
+                        allow: &entry.allow,
+                        template: &entry.template,
+                    };
+                }
             },
             Some(slot) => match &entry.slots[slot] {
                 Some(endpoint) => endpoint,
-                None => return Match::MethodNotAllowed(&entry.allow),
+                None => {
+                    return Match::MethodNotAllowed {
+                        allow: &entry.allow,
+                        template: &entry.template,
+                    };
+                }
             },
             None => match entry.other.iter().find(|(m, _)| m == method) {
                 Some((_, endpoint)) => endpoint,
-                None => return Match::MethodNotAllowed(&entry.allow),
+                None => {
+                    return Match::MethodNotAllowed {
+                        allow: &entry.allow,
+                        template: &entry.template,
+                    };
+                }
             },
         };
         Match::Endpoint { endpoint, params }

@@ -103,7 +103,7 @@ impl AppService {
         match inner.table.find(request.method(), request.uri().path()) {
             Match::Endpoint { endpoint, params } => {
                 let route = &endpoint.route;
-                span.record("route", route.template.as_str());
+                span.record("route", tracing::field::display(&route.template));
                 // Only `GET` and `HEAD` have conditions or ranges that a file response honours.
                 if matches!(*request.method(), Method::GET | Method::HEAD) {
                     finish.conditions = Conditions::capture(request.headers());
@@ -124,7 +124,8 @@ impl AppService {
                     span,
                 }
             }
-            Match::MethodNotAllowed(allow) => {
+            Match::MethodNotAllowed { allow, template } => {
+                span.record("route", tracing::field::display(template));
                 let error =
                     HttpError::new(StatusCode::METHOD_NOT_ALLOWED).header(ALLOW, allow.clone());
                 finish.start_after(carry(error), span)

@@ -12,6 +12,19 @@ use futures_io::{AsyncRead, AsyncWrite};
 
 /// An adapter's Unix stream.
 pub trait RawUnixStream: AsyncRead + AsyncWrite + Send + Sync + Unpin + 'static {
+    /// Reads what the kernel holds for this socket right now, with one non-blocking read,
+    /// whatever the runtime last learned of its readiness: the last look a server takes before
+    /// closing an idle connection, so that a request that has just arrived is not lost.
+    ///
+    /// # Errors
+    ///
+    /// [`io::ErrorKind::WouldBlock`] when nothing is there; [`io::ErrorKind::Unsupported`]
+    /// from adapters that cannot do it (the default).
+    fn try_read_now(&self, buf: &mut crate::ReadBuf<'_>) -> io::Result<()> {
+        let _ = buf;
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
     /// Reads into `buf`, which may be uninitialised, filling what arrived.
     ///
     /// The default zeroes the unfilled part and calls `poll_read`; adapters that can read
@@ -185,6 +198,16 @@ impl UnixStream {
     /// As [`std::os::unix::net::UnixStream::shutdown`].
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.inner.shutdown(how)
+    }
+
+    /// Reads what the kernel holds right now, bypassing what the runtime knows of the socket's
+    /// readiness (see [`RawTcpStream::try_read_now`](crate::RawTcpStream::try_read_now)).
+    ///
+    /// # Errors
+    ///
+    /// [`io::ErrorKind::WouldBlock`] when nothing is there.
+    pub fn try_read_now(&self, buf: &mut crate::ReadBuf<'_>) -> io::Result<()> {
+        self.inner.try_read_now(buf)
     }
 
     /// Reads into `buf`, which may be uninitialised (see [`ReadBuf`](crate::ReadBuf)).

@@ -61,6 +61,20 @@ fn read_buf<T: std::os::fd::AsFd>(
     }
 }
 
+/// One non-blocking `read(2)`, whatever the reactor last reported.
+fn read_now<T: std::os::fd::AsFd>(
+    io: &Async<T>,
+    buf: &mut portico_rt::ReadBuf<'_>,
+) -> io::Result<()> {
+    // SAFETY: `read(2)` through rustix only writes initialised bytes into the slice.
+    let unfilled = unsafe { buf.unfilled_mut() };
+    let (read, _) = rustix::io::read(io.get_ref(), unfilled)?;
+    let n = read.len();
+    // SAFETY: rustix returned the first `n` bytes of the slice as read, so initialised.
+    unsafe { buf.assume_filled(n) };
+    Ok(())
+}
+
 struct Stream {
     io: Async<std::net::TcpStream>,
     /// The last read left nothing behind (see [`read_buf`]).
@@ -110,6 +124,10 @@ impl futures_io::AsyncWrite for Stream {
 }
 
 impl RawTcpStream for Stream {
+    fn try_read_now(&self, buf: &mut portico_rt::ReadBuf<'_>) -> io::Result<()> {
+        read_now(&self.io, buf)
+    }
+
     fn poll_read_buf(
         self: std::pin::Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -222,6 +240,10 @@ mod unix {
     }
 
     impl RawUnixStream for Stream {
+        fn try_read_now(&self, buf: &mut portico_rt::ReadBuf<'_>) -> io::Result<()> {
+            read_now(&self.io, buf)
+        }
+
         fn poll_read_buf(
             self: std::pin::Pin<&mut Self>,
             cx: &mut Context<'_>,

@@ -25,6 +25,16 @@ impl<S: TokioRead + Unpin> AsyncRead for Compat<S> {
     }
 }
 
+/// One non-blocking `recv`, whatever tokio's cached readiness says.
+fn recv_now(fd: socket2::SockRef<'_>, buf: &mut portico_rt::ReadBuf<'_>) -> io::Result<()> {
+    // SAFETY: `recv` only writes initialised bytes into the slice.
+    let unfilled = unsafe { buf.unfilled_mut() };
+    let n = fd.recv(unfilled)?;
+    // SAFETY: `recv` reports the first `n` bytes as written.
+    unsafe { buf.assume_filled(n) };
+    Ok(())
+}
+
 impl<S: TokioRead + Unpin> Compat<S> {
     /// Reads into possibly uninitialised memory through tokio's own `ReadBuf`, with no zeroing.
     fn read_buf(
@@ -70,6 +80,10 @@ impl<S: TokioWrite + Unpin> AsyncWrite for Compat<S> {
 }
 
 impl RawTcpStream for Compat<tokio::net::TcpStream> {
+    fn try_read_now(&self, buf: &mut portico_rt::ReadBuf<'_>) -> io::Result<()> {
+        recv_now(socket2::SockRef::from(&self.0), buf)
+    }
+
     fn poll_read_buf(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -149,6 +163,10 @@ mod unix {
     use super::*;
 
     impl RawUnixStream for Compat<tokio::net::UnixStream> {
+        fn try_read_now(&self, buf: &mut portico_rt::ReadBuf<'_>) -> io::Result<()> {
+            recv_now(socket2::SockRef::from(&self.0), buf)
+        }
+
         fn poll_read_buf(
             self: Pin<&mut Self>,
             cx: &mut Context<'_>,

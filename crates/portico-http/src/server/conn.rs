@@ -32,16 +32,32 @@ pub(crate) async fn serve<S: Transport>(
     let conn = Arc::new(ConnShared::new(server.clone()));
     let mut io = ConnIo::new(stream, conn.clone(), rt);
     let protocol = match server.config.protocol {
-        Protocol::Auto => match detect(&mut io).await {
-            Ok(Some(protocol)) => protocol,
-            Ok(None) => return,
-            Err(err) => {
-                tracing::debug!("connection closed before its first request: {err}");
-                return;
+        Protocol::Http2 => Protocol::Http2,
+        wanted => {
+            let detect = wanted == Protocol::Auto;
+            match first_head(&mut io, detect, server.config.max_header_size).await {
+                Ok(Some(protocol)) => protocol,
+                Ok(None) => return,
+                Err(err) => {
+                    tracing::debug!("connection closed before its first request: {err}");
+                    return;
+                }
             }
-        },
-        protocol => protocol,
+        }
     };
+    // Boxed, so that a connection still waiting for its first request head holds only the
+    // small state above, not hyper's connection.
+    Box::pin(serve_protocol(io, protocol, app, conn, server)).await;
+}
+
+/// Serves a connection whose protocol is known.
+async fn serve_protocol<S: Transport>(
+    mut io: ConnIo<S>,
+    protocol: Protocol,
+    app: AppService,
+    conn: Arc<ConnShared>,
+    server: Arc<ServerShared>,
+) {
     let http1 = protocol != Protocol::Http2;
     io.http1 = http1;
     let service = ConnService { app, conn, http1 };
@@ -63,14 +79,23 @@ pub(crate) async fn serve<S: Transport>(
     }
 }
 
-/// Reads the first bytes, up to the length of the HTTP/2 preface, to tell the protocols
-/// apart; they are handed back to hyper. `None` if the client went away first.
-async fn detect<S: Transport>(io: &mut ConnIo<S>) -> std::io::Result<Option<Protocol>> {
-    let mut seen = [0u8; PREFACE.len()];
-    let mut filled = 0;
+/// Reads the first request head before hyper takes the connection, and tells HTTP/2's preface
+/// apart on the way (when `detect` is on); the bytes are handed back to hyper. A client that
+/// never completes a head then holds a small buffer (grown as its head does) rather than
+/// hyper's two 8 KiB buffers. A client with a whole head costs no extra read: the first one
+/// usually brings all of it. `None` if the client went away first.
+async fn first_head<S: Transport>(
+    io: &mut ConnIo<S>,
+    detect: bool,
+    max: usize,
+) -> std::io::Result<Option<Protocol>> {
+    let mut head: Vec<u8> = Vec::new();
     let protocol = loop {
+        let filled = head.len();
+        let room = if filled == 0 { 1024 } else { filled };
+        head.resize(filled + room, 0);
         let n = poll_fn(|cx| {
-            let mut buf = hyper::rt::ReadBuf::new(&mut seen[filled..]);
+            let mut buf = hyper::rt::ReadBuf::new(&mut head[filled..]);
             std::task::ready!(hyper::rt::Read::poll_read(
                 Pin::new(&mut *io),
                 cx,
@@ -79,18 +104,29 @@ async fn detect<S: Transport>(io: &mut ConnIo<S>) -> std::io::Result<Option<Prot
             Poll::Ready(Ok::<_, std::io::Error>(buf.filled().len()))
         })
         .await?;
+        head.truncate(filled + n);
         if n == 0 {
             return Ok(None);
         }
-        filled += n;
-        if seen[..filled] != PREFACE[..filled] {
+        if detect {
+            let seen = head.len().min(PREFACE.len());
+            if head[..seen] == PREFACE[..seen] {
+                if seen == PREFACE.len() {
+                    break Protocol::Http2;
+                }
+                continue;
+            }
+        }
+        // The head ends with an empty line (a bare LF is tolerated, as hyper tolerates it).
+        let from = filled.saturating_sub(2);
+        let ended = head[from..].windows(2).any(|w| w == b"\n\n")
+            || head[from..].windows(3).any(|w| w == b"\n\r\n");
+        if ended || head.len() >= max {
+            // Past the limit, hyper answers 431.
             break Protocol::Http1;
         }
-        if filled == PREFACE.len() {
-            break Protocol::Http2;
-        }
     };
-    io.unread(&seen[..filled]);
+    io.unread(head);
     Ok(Some(protocol))
 }
 

@@ -36,6 +36,9 @@ pub(crate) trait Transport: AsyncRead + AsyncWrite + Send + Unpin + 'static {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>>;
+
+    /// One non-blocking read of what the kernel holds now.
+    fn try_read_now(&self, buf: &mut ReadBuf<'_>) -> io::Result<()>;
 }
 
 impl Transport for portico_rt::TcpStream {
@@ -45,6 +48,10 @@ impl Transport for portico_rt::TcpStream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         portico_rt::TcpStream::poll_read_buf(self, cx, buf)
+    }
+
+    fn try_read_now(&self, buf: &mut ReadBuf<'_>) -> io::Result<()> {
+        portico_rt::TcpStream::try_read_now(self, buf)
     }
 }
 
@@ -57,6 +64,10 @@ impl Transport for portico_rt::UnixStream {
     ) -> Poll<io::Result<()>> {
         portico_rt::UnixStream::poll_read_buf(self, cx, buf)
     }
+
+    fn try_read_now(&self, buf: &mut ReadBuf<'_>) -> io::Result<()> {
+        portico_rt::UnixStream::try_read_now(self, buf)
+    }
 }
 
 /// What a connection's socket wrapper and its service share.
@@ -65,6 +76,10 @@ pub(crate) struct ConnShared {
     in_flight: AtomicUsize,
     /// Requests handed to the application so far.
     dispatched: AtomicU64,
+    /// When the connection was accepted.
+    accepted: Instant,
+    /// When the last response was sent in full, in nanoseconds after `accepted`.
+    finished: AtomicU64,
     pub(crate) server: Arc<ServerShared>,
 }
 
@@ -73,6 +88,8 @@ impl ConnShared {
         ConnShared {
             in_flight: AtomicUsize::new(0),
             dispatched: AtomicU64::new(0),
+            accepted: Instant::now(),
+            finished: AtomicU64::new(0),
             server,
         }
     }
@@ -83,8 +100,10 @@ impl ConnShared {
         self.dispatched.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A response was sent in full, or given up.
+    /// A response was sent in full, or given up: the connection's idle time starts now.
     pub(crate) fn done(&self) {
+        let since = u64::try_from(self.accepted.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.finished.store(since, Ordering::Relaxed);
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 
@@ -95,10 +114,24 @@ impl ConnShared {
     fn dispatched(&self) -> u64 {
         self.dispatched.load(Ordering::Relaxed)
     }
+
+    /// When the last response was sent in full.
+    fn finished(&self) -> Instant {
+        self.accepted + Duration::from_nanos(self.finished.load(Ordering::Relaxed))
+    }
 }
 
 /// The answer to a request head that did not arrive in time.
 const TIMEOUT_RESPONSE: &[u8] = b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 15\r\nconnection: close\r\n\r\nRequest Timeout";
+
+/// What a read that found nothing leads to, when it does not wait.
+enum Quiet {
+    /// The connection reads as closed.
+    Closed,
+    /// The server is draining and the connection is idle: read what the kernel holds, if
+    /// anything, else the connection reads as closed.
+    LastLook,
+}
 
 /// A connection's socket, with its timeouts (see the module docs).
 pub(crate) struct ConnIo<S> {
@@ -113,9 +146,6 @@ pub(crate) struct ConnIo<S> {
     /// The dispatch count when bytes of a head not yet dispatched arrived.
     partial: Option<u64>,
     head_deadline: Option<Instant>,
-    /// The idle period under way: the dispatch count it follows, and its deadline.
-    idle: Option<(u64, Instant)>,
-    accepted: Instant,
     header_timeout: Duration,
     keep_alive_timeout: Duration,
     /// Written bytes not flushed yet (a 408 must not cut into them).
@@ -138,8 +168,6 @@ impl<S: Transport> ConnIo<S> {
             armed: None,
             partial: None,
             head_deadline: None,
-            idle: None,
-            accepted: Instant::now(),
             header_timeout,
             keep_alive_timeout,
             unflushed: false,
@@ -148,9 +176,9 @@ impl<S: Transport> ConnIo<S> {
     }
 
     /// Gives bytes already read back, to be read again first.
-    pub(crate) fn unread(&mut self, bytes: &[u8]) {
+    pub(crate) fn unread(&mut self, bytes: Vec<u8>) {
         if !bytes.is_empty() {
-            self.prefix = Some(Bytes::copy_from_slice(bytes));
+            self.prefix = Some(Bytes::from(bytes));
         }
     }
 
@@ -166,37 +194,31 @@ impl<S: Transport> ConnIo<S> {
     }
 
     /// Nothing to read: wait under the deadline that applies, if any (see the module docs).
-    fn poll_quiet(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.conn.in_flight() > 0 {
-            return Poll::Pending;
-        }
-        let dispatched = self.conn.dispatched();
-        let partial = self.partial == Some(dispatched);
-        if self.http1 && !partial && self.conn.server.is_draining() {
-            // Nothing waits in the socket: the connection reads as closed.
-            return Poll::Ready(Ok(()));
-        }
-        let now = Instant::now();
-        let deadline = if partial {
-            *self.head_deadline.get_or_insert(now + self.header_timeout)
-        } else {
-            match self.idle {
-                Some((after, deadline)) if after == dispatched => deadline,
-                _ => {
-                    let deadline = if dispatched == 0 {
-                        self.accepted + self.header_timeout
-                    } else {
-                        now + self.keep_alive_timeout
-                    };
-                    self.idle = Some((dispatched, deadline));
-                    deadline
-                }
-            }
-        };
-        if now >= deadline {
-            return self.expire(cx, partial);
-        }
+    fn poll_quiet(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Quiet>> {
         loop {
+            let in_flight = self.conn.in_flight() > 0;
+            let dispatched = self.conn.dispatched();
+            let partial = !in_flight && self.partial == Some(dispatched);
+            if self.http1 && !in_flight && !partial && self.conn.server.is_draining() {
+                // Idle while draining: one last look at the socket, then closed.
+                return Poll::Ready(Ok(Quiet::LastLook));
+            }
+            let now = Instant::now();
+            let deadline = if in_flight {
+                // No deadline while a request is answered (a handler, or a stream, takes the
+                // time it takes), but the timer comes back to look: hyper may not read again
+                // once the response is sent, and the idle time must still be kept.
+                now + self.keep_alive_timeout
+            } else if partial {
+                *self.head_deadline.get_or_insert(now + self.header_timeout)
+            } else if dispatched == 0 {
+                self.conn.accepted + self.header_timeout
+            } else {
+                self.conn.finished() + self.keep_alive_timeout
+            };
+            if !in_flight && now >= deadline {
+                return self.expire(cx, partial).map_ok(|()| Quiet::Closed);
+            }
             let timer = match &mut self.timer {
                 Some(timer) => {
                     // Moving a timer later costs a reactor operation on some runtimes, and idle
@@ -214,11 +236,8 @@ impl<S: Transport> ConnIo<S> {
                 }
             };
             ready!(Pin::new(&mut *timer).poll(cx));
-            if Instant::now() >= deadline {
-                return self.expire(cx, partial);
-            }
-            timer.reset(deadline);
-            self.armed = Some(deadline);
+            // The timer fired: look again at where the connection stands.
+            self.armed = None;
         }
     }
 
@@ -276,7 +295,28 @@ impl<S: Transport> hyper::rt::Read for ConnIo<S> {
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
-            Poll::Pending => this.poll_quiet(cx),
+            Poll::Pending => match this.poll_quiet(cx) {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
+                Poll::Ready(Ok(Quiet::Closed)) => Poll::Ready(Ok(())),
+                Poll::Ready(Ok(Quiet::LastLook)) => {
+                    // The runtime may not have seen a request that has just arrived.
+                    match this.stream.try_read_now(&mut target) {
+                        Ok(()) => {
+                            let n = target.filled().len();
+                            if n > 0 {
+                                this.arrived();
+                            }
+                            // SAFETY: `ReadBuf` reports the first `n` bytes as filled.
+                            unsafe { buf.advance(n) };
+                            Poll::Ready(Ok(()))
+                        }
+                        Err(err) if err.kind() == io::ErrorKind::WouldBlock => Poll::Ready(Ok(())),
+                        Err(err) if err.kind() == io::ErrorKind::Unsupported => Poll::Ready(Ok(())),
+                        Err(err) => Poll::Ready(Err(err)),
+                    }
+                }
+            },
         }
     }
 }

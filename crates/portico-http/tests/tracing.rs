@@ -1,0 +1,72 @@
+//! One span per request, with its method, route template, status and latency.
+
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use portico::testing::TestClient;
+use portico::{App, Path};
+
+/// Log lines of this file's tests, captured once for the process.
+fn logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || Capture(sink.clone()))
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        logs
+    })
+    .clone()
+}
+
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn item(Path(id): Path<u32>) -> String {
+    format!("item {id}")
+}
+
+#[portico::test]
+async fn each_request_has_a_span_with_its_route_status_and_latency() {
+    let logs = logs();
+    let client = TestClient::new(App::new().get("/traced/{id}", item));
+    assert_eq!(client.get("/traced/7").await.status(), 200);
+    assert_eq!(client.get("/traced/x").await.status(), 422);
+    assert_eq!(client.delete("/traced/7").await.status(), 405);
+    let logged = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    let answered: Vec<&str> = logged.lines().filter(|l| l.contains("/traced/")).collect();
+    assert!(
+        answered
+            .iter()
+            .any(|l| l.contains("request{method=GET route=/traced/{id}")
+                && l.contains("answered status=200 latency_us=")),
+        "{logged}"
+    );
+    assert!(
+        answered.iter().any(|l| l.contains("answered status=422")),
+        "{logged}"
+    );
+    assert!(
+        answered
+            .iter()
+            .any(|l| l.contains("request{method=DELETE route=/traced/{id}")
+                && l.contains("status=405")),
+        "{logged}"
+    );
+}
