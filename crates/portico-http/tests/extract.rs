@@ -575,3 +575,70 @@ async fn optional_parameters_never_fail_the_request() {
     assert_eq!(client.get("/o?page=3").await.text(), "page 3");
     assert_eq!(client.get("/o?page=x").await.text(), "no page");
 }
+
+#[derive(Deserialize, JsonSchema)]
+struct One {
+    one: Option<u8>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct Two {
+    two: Option<u8>,
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    reason = "sixteen parameters is what is tested"
+)]
+async fn sixteen(
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    ctx: portico::RequestContext,
+    Path(id): Path<u32>,
+    Query(one): Query<One>,
+    Query(two): Query<Two>,
+    Header(trace): Header<Trace>,
+    Cookie(tenant): Cookie<Tenant>,
+    State(greeting): State<Greeting>,
+    page: Option<Query<Page>>,
+    a: Option<Header<Client>>,
+    b: Option<Cookie<Session>>,
+    c: Option<Query<Search>>,
+    d: Option<Path<u32>>,
+    body: String,
+) -> String {
+    let present = [
+        page.is_some(),
+        a.is_some(),
+        b.is_some(),
+        c.is_some(),
+        d.is_some(),
+    ];
+    format!(
+        "{method} {} {} {} {id} {:?} {:?} {} {} {} {present:?} {body}",
+        uri.path(),
+        headers.len(),
+        ctx.route(),
+        one.one,
+        two.two,
+        trace.x_trace,
+        tenant.tenant,
+        greeting.0
+    )
+}
+
+#[portico::test]
+async fn handlers_take_up_to_sixteen_parameters() {
+    let client = TestClient::new(App::new().state(Greeting("hi")).post("/s/{id}", sixteen));
+    let response = client
+        .post("/s/5?one=1&two=2")
+        .header("x-trace", "9")
+        .cookie("tenant", "3")
+        .body("the body")
+        .await;
+    assert_eq!(
+        response.text(),
+        "POST /s/5 4 /s/{id} 5 Some(1) Some(2) 9 3 hi [false, false, false, false, true] the body"
+    );
+}

@@ -437,3 +437,32 @@ async fn unix_sockets_are_served_too() {
     assert!(text.ends_with("item 9"), "{text}");
     server.stop().await.unwrap();
 }
+
+#[portico::test]
+async fn a_future_of_the_application_can_start_the_shutdown() {
+    let stop = Arc::new(portico::tasks::Event::new());
+    let server = app()
+        .serve("127.0.0.1:0")
+        .signals(false)
+        .with_graceful_shutdown({
+            let stop = stop.clone();
+            async move { stop.wait().await }
+        })
+        .start()
+        .unwrap();
+    let addr = server.local_addr();
+    assert_eq!(
+        roundtrip(addr, "GET / HTTP/1.1\r\nhost: t\r\n\r\n")
+            .await
+            .status,
+        200
+    );
+    stop.set();
+    let report = rt()
+        .timeout(Duration::from_secs(5), server.stopped())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(report.is_graceful());
+    assert!(TcpStream::connect(addr).await.is_err());
+}

@@ -48,7 +48,7 @@ pub use portico_http::{
     SetCookie, ShutdownReport, Source, State, StreamBody, Text, UploadFile, cookie, http,
     schema_for,
 };
-pub use portico_macros::test;
+pub use portico_macros::{handler, test};
 pub use portico_rt as rt;
 pub use portico_tasks as tasks;
 pub use runtime::{
@@ -64,8 +64,9 @@ pub mod prelude {
     };
 }
 
-/// Testing an application without a socket: the async [`TestClient`] for
-/// `#[portico::test]` functions and the [`BlockingTestClient`] for plain tests.
+/// Testing an application without a socket: the async [`TestClient`](testing::TestClient) for
+/// `#[portico::test]` functions and the [`BlockingTestClient`](testing::BlockingTestClient) for
+/// plain tests.
 pub mod testing {
     pub use portico_http::{
         BlockingTestClient, BlockingTestRequest, MultipartForm, StreamingResponse, TestClient,
@@ -117,6 +118,7 @@ pub mod testing {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::test_runner::{TestConfig, run_sync_test, run_test};
+    pub use {schemars, serde};
 }
 
 /// Expands one synchronous `#[portico::test]` into one `#[test]` per compiled-in runtime.

@@ -1,0 +1,93 @@
+//! Single named parameters with `#[portico::handler]`, as FastAPI declares them.
+
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
+use portico::testing::TestClient;
+use portico::{App, Json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+#[derive(Serialize, Deserialize, JsonSchema)]
+struct Item {
+    name: String,
+}
+
+#[portico::handler]
+async fn read_items(
+    #[path] shop: u32,
+    #[query] q: Option<String>,
+    #[query(default = 10, ge = 1, le = 100)] limit: u32,
+    #[query(alias = "tag", default = Vec::new())] tags: Vec<String>,
+    #[header] user_agent: Option<String>,
+    #[cookie(min_length = 3)] session: Option<String>,
+    Json(item): Json<Item>,
+) -> Json<Value> {
+    Json(json!({
+        "shop": shop, "q": q, "limit": limit, "tags": tags,
+        "user_agent": user_agent, "session": session, "item": item.name,
+    }))
+}
+
+/// A plain fn works the same way (and runs on the thread pool).
+#[portico::handler]
+fn double(#[query(gt = 0, description = "what to double")] n: i64) -> String {
+    (n * 2).to_string()
+}
+
+fn app() -> App {
+    App::new()
+        .post("/shops/{shop}/items", read_items)
+        .get("/double", double)
+}
+
+#[portico::test]
+async fn single_parameters_are_read_by_name() {
+    let client = TestClient::new(app());
+    let response = client
+        .post("/shops/3/items?q=tea&tag=a&tag=b")
+        .header("user-agent", "tests")
+        .cookie("session", "abcdef")
+        .json(&json!({"name": "pot"}))
+        .await;
+    assert_eq!(response.status(), 200, "{}", response.text());
+    assert_eq!(
+        response.json::<Value>(),
+        json!({"shop": 3, "q": "tea", "limit": 10, "tags": ["a", "b"], "user_agent": "tests", "session": "abcdef", "item": "pot"})
+    );
+    assert_eq!(client.get("/double?n=21").await.text(), "42");
+}
+
+#[portico::test]
+async fn single_parameters_are_validated_together() {
+    let client = TestClient::new(app());
+    let response = client
+        .post("/shops/x/items?limit=1000")
+        .cookie("session", "ab")
+        .json(&json!({"name": 1}))
+        .await;
+    assert_eq!(response.status(), 422);
+    let detail = response.json::<Value>()["detail"].clone();
+    let summary: Vec<(Value, Value)> = detail
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["loc"].clone(), e["type"].clone()))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (json!(["path", "shop"]), json!("int_parsing")),
+            (json!(["query", "limit"]), json!("less_than_equal")),
+            (json!(["cookie", "session"]), json!("string_too_short")),
+            (json!(["body", "name"]), json!("string_type")),
+        ]
+    );
+    let missing = client.get("/double").await.json::<Value>();
+    assert_eq!(
+        missing["detail"][0],
+        json!({"type": "missing", "loc": ["query", "n"], "msg": "Field required", "input": null})
+    );
+    let negative = client.get("/double?n=-1").await.json::<Value>();
+    assert_eq!(negative["detail"][0]["ctx"], json!({"gt": 0}));
+}

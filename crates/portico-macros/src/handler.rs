@@ -1,0 +1,331 @@
+//! `#[portico::handler]`: single named parameters, as FastAPI declares them.
+//!
+//! ```ignore
+//! #[portico::handler]
+//! async fn read_items(
+//!     #[path] item_id: u64,
+//!     #[query] q: Option<String>,
+//!     #[query(default = 10, ge = 1, le = 100)] limit: u32,
+//!     #[header] user_agent: Option<String>,
+//!     body: Json<Item>,
+//! ) -> Json<Value> { ... }
+//! ```
+//!
+//! becomes a function whose first parameters are `Path<S1>`, `Query<S2>`, `Header<S3>` and
+//! `Cookie<S4>` of structs generated next to it (deriving `Deserialize` and `JsonSchema`, with
+//! the constraints as schemars attributes), destructured back into the names the function uses;
+//! the other parameters follow, in their order. Every invalid value is reported with its
+//! location, as the extractors do for hand-written structs.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Expr, FnArg, Ident, ItemFn, Lit, Meta, Pat, Token, Type};
+
+/// Where a parameter is read from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Path,
+    Query,
+    Header,
+    Cookie,
+}
+
+impl Source {
+    const ALL: [Source; 4] = [Source::Path, Source::Query, Source::Header, Source::Cookie];
+
+    fn attr(self) -> &'static str {
+        match self {
+            Source::Path => "path",
+            Source::Query => "query",
+            Source::Header => "header",
+            Source::Cookie => "cookie",
+        }
+    }
+
+    fn extractor(self) -> TokenStream {
+        match self {
+            Source::Path => quote!(::portico::Path),
+            Source::Query => quote!(::portico::Query),
+            Source::Header => quote!(::portico::Header),
+            Source::Cookie => quote!(::portico::Cookie),
+        }
+    }
+}
+
+/// One single-value parameter.
+struct Param {
+    source: Source,
+    pat: Pat,
+    name: Ident,
+    ty: Type,
+    default: Option<Expr>,
+    field_attrs: Vec<TokenStream>,
+}
+
+fn error(span: impl quote::ToTokens, message: &str) -> syn::Error {
+    syn::Error::new_spanned(span, message)
+}
+
+/// The options of `#[query(...)]` and friends, as field attributes of the generated struct.
+fn options(attr: &Attribute, source: Source) -> syn::Result<(Option<Expr>, Vec<TokenStream>)> {
+    let mut default = None;
+    let mut field_attrs = Vec::new();
+    let (mut min, mut max) = (None, None);
+    let (mut min_length, mut max_length) = (None, None);
+    let Meta::List(list) = &attr.meta else {
+        return Ok((None, field_attrs));
+    };
+    let pairs = Punctuated::<syn::MetaNameValue, Token![,]>::parse_terminated
+        .parse2(list.tokens.clone())?;
+    for pair in pairs {
+        let key = pair
+            .path
+            .get_ident()
+            .map(ToString::to_string)
+            .ok_or_else(|| error(&pair.path, "expected a name such as `default` or `ge`"))?;
+        let value = pair.value;
+        let text = || match &value {
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(text),
+                ..
+            }) => Ok(text.clone()),
+            other => Err(error(other, "expected a string literal")),
+        };
+        match key.as_str() {
+            "default" => default = Some(value),
+            "alias" => {
+                let alias = text()?;
+                field_attrs.push(quote!(#[serde(rename = #alias)]));
+            }
+            "description" => {
+                let description = text()?;
+                field_attrs.push(quote!(#[schemars(description = #description)]));
+            }
+            "ge" => min = Some(value),
+            "le" => max = Some(value),
+            "gt" => field_attrs.push(quote!(#[schemars(extend("exclusiveMinimum" = #value))])),
+            "lt" => field_attrs.push(quote!(#[schemars(extend("exclusiveMaximum" = #value))])),
+            "multiple_of" => field_attrs.push(quote!(#[schemars(extend("multipleOf" = #value))])),
+            "min_length" => min_length = Some(value),
+            "max_length" => max_length = Some(value),
+            "pattern" => {
+                let pattern = text()?;
+                field_attrs.push(quote!(#[schemars(pattern(#pattern))]));
+            }
+            other => {
+                return Err(error(
+                    &pair.path,
+                    &format!(
+                        "unknown option `{other}` of #[{}]; expected default, alias, description, ge, gt, le, lt, multiple_of, min_length, max_length or pattern",
+                        source.attr()
+                    ),
+                ));
+            }
+        }
+    }
+    match (min, max) {
+        (Some(min), Some(max)) => {
+            field_attrs.push(quote!(#[schemars(range(min = #min, max = #max))]))
+        }
+        (Some(min), None) => field_attrs.push(quote!(#[schemars(range(min = #min))])),
+        (None, Some(max)) => field_attrs.push(quote!(#[schemars(range(max = #max))])),
+        (None, None) => {}
+    }
+    match (min_length, max_length) {
+        (Some(min), Some(max)) => {
+            field_attrs.push(quote!(#[schemars(length(min = #min, max = #max))]))
+        }
+        (Some(min), None) => field_attrs.push(quote!(#[schemars(length(min = #min))])),
+        (None, Some(max)) => field_attrs.push(quote!(#[schemars(length(max = #max))])),
+        (None, None) => {}
+    }
+    Ok((default, field_attrs))
+}
+
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    if !args.is_empty() {
+        return Err(error(args, "#[portico::handler] takes no arguments"));
+    }
+    let mut func: ItemFn = syn::parse2(item)?;
+    if !func.sig.generics.params.is_empty() {
+        return Err(error(
+            &func.sig.generics,
+            "a #[portico::handler] function cannot be generic",
+        ));
+    }
+    let fn_name = func.sig.ident.clone();
+    let vis = func.vis.clone();
+    let mut params: Vec<Param> = Vec::new();
+    let mut others: Vec<FnArg> = Vec::new();
+    for arg in std::mem::take(&mut func.sig.inputs) {
+        let FnArg::Typed(mut typed) = arg else {
+            return Err(error(
+                arg,
+                "a #[portico::handler] function cannot take `self`",
+            ));
+        };
+        let mut source = None;
+        let mut found: Option<Attribute> = None;
+        let mut kept = Vec::new();
+        for attr in std::mem::take(&mut typed.attrs) {
+            match Source::ALL
+                .into_iter()
+                .find(|s| attr.path().is_ident(s.attr()))
+            {
+                Some(s) if source.is_none() => {
+                    source = Some(s);
+                    found = Some(attr);
+                }
+                Some(_) => return Err(error(attr, "a parameter comes from one place only")),
+                None => kept.push(attr),
+            }
+        }
+        typed.attrs = kept;
+        let (Some(source), Some(attr)) = (source, found) else {
+            others.push(FnArg::Typed(typed));
+            continue;
+        };
+        let Pat::Ident(ident) = &*typed.pat else {
+            return Err(error(
+                &typed.pat,
+                "a #[query], #[path], #[header] or #[cookie] parameter needs a plain name: it is the parameter's name",
+            ));
+        };
+        let name = ident.ident.clone();
+        let (default, field_attrs) = options(&attr, source)?;
+        params.push(Param {
+            source,
+            pat: (*typed.pat).clone(),
+            name,
+            ty: (*typed.ty).clone(),
+            default,
+            field_attrs,
+        });
+    }
+
+    let mut generated = TokenStream::new();
+    let mut extracted: Vec<TokenStream> = Vec::new();
+    for source in Source::ALL {
+        let mine: Vec<&Param> = params.iter().filter(|p| p.source == source).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let struct_name = format_ident!("__Portico_{}_{}", fn_name, source.attr());
+        let mut fields = Vec::new();
+        let mut bindings = Vec::new();
+        for param in &mine {
+            let Param {
+                pat,
+                name,
+                ty,
+                default,
+                field_attrs,
+                ..
+            } = param;
+            let default_attr = match default {
+                Some(expr) => {
+                    let default_fn =
+                        format_ident!("__portico_{}_{}_{}_default", fn_name, source.attr(), name);
+                    let path = default_fn.to_string();
+                    generated.extend(quote! {
+                        #[doc(hidden)]
+                        #[allow(non_snake_case)]
+                        fn #default_fn() -> #ty {
+                            #expr
+                        }
+                    });
+                    quote!(#[serde(default = #path)])
+                }
+                None => TokenStream::new(),
+            };
+            fields.push(quote! {
+                #default_attr
+                #(#field_attrs)*
+                #vis #name: #ty
+            });
+            // `name` alone when the pattern is the bare name, `name: mut name` otherwise.
+            let bare = matches!(pat, Pat::Ident(ident) if ident.mutability.is_none() && ident.by_ref.is_none() && ident.subpat.is_none());
+            bindings.push(if bare {
+                quote!(#name)
+            } else {
+                quote!(#name: #pat)
+            });
+        }
+        generated.extend(quote! {
+            #[doc(hidden)]
+            #[allow(non_camel_case_types)]
+            #[derive(::portico::__private::serde::Deserialize, ::portico::__private::schemars::JsonSchema)]
+            #[serde(crate = "::portico::__private::serde")]
+            #[schemars(crate = "::portico::__private::schemars")]
+            #vis struct #struct_name {
+                #(#fields,)*
+            }
+        });
+        let extractor = source.extractor();
+        extracted
+            .push(quote!(#extractor(#struct_name { #(#bindings),* }): #extractor<#struct_name>));
+    }
+    if extracted.is_empty() {
+        return Err(syn::Error::new(
+            Span::call_site(),
+            "#[portico::handler] found no #[path], #[query], #[header] or #[cookie] parameter",
+        ));
+    }
+    let mut inputs: Punctuated<FnArg, Token![,]> = Punctuated::new();
+    for tokens in extracted {
+        inputs.push(syn::parse2(tokens)?);
+    }
+    inputs.extend(others);
+    func.sig.inputs = inputs;
+    Ok(quote! {
+        #generated
+        #func
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+mod tests {
+    use super::*;
+
+    fn expand_str(item: &str) -> Result<String, String> {
+        expand(TokenStream::new(), item.parse().expect("tokens"))
+            .map(|tokens| tokens.to_string())
+            .map_err(|err| err.to_string())
+    }
+
+    #[test]
+    fn gathers_single_values_into_one_extractor_per_source() {
+        let out = expand_str(
+            "async fn read(#[path] id: u64, #[query] q: Option<String>, #[query(default = 10, ge = 1, le = 100)] limit: u32, body: Json<Item>) {}",
+        )
+        .unwrap();
+        assert!(out.contains("struct __Portico_read_path"), "{out}");
+        assert!(out.contains("struct __Portico_read_query"), "{out}");
+        assert!(out.contains("range (min = 1 , max = 100)"), "{out}");
+        assert!(
+            out.contains("fn __portico_read_query_limit_default () -> u32 { 10 }"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "async fn read (:: portico :: Path (__Portico_read_path { id }) : :: portico :: Path < __Portico_read_path > , :: portico :: Query (__Portico_read_query { q , limit }) : :: portico :: Query < __Portico_read_query > , body : Json < Item >)"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_name() {
+        let pattern = expand_str("async fn f(#[query] (a, b): (u8, u8)) {}").unwrap_err();
+        assert!(pattern.contains("needs a plain name"), "{pattern}");
+        let unknown = expand_str("async fn f(#[query(maximum = 3)] a: u8) {}").unwrap_err();
+        assert!(unknown.contains("unknown option `maximum`"), "{unknown}");
+        let none = expand_str("async fn f(a: u8) {}").unwrap_err();
+        assert!(none.contains("found no"), "{none}");
+        let twice = expand_str("async fn f(#[query] #[header] a: u8) {}").unwrap_err();
+        assert!(twice.contains("one place only"), "{twice}");
+    }
+}
