@@ -1,9 +1,30 @@
 //! Portico: a web framework for Rust in the spirit of FastAPI, that runs the same application on
 //! tokio or on smol.
 //!
-//! This release holds the foundation: the runtime layer ([`rt`]), the choice of runtime
-//! ([`run`], [`Builder`]) and the per-runtime test attribute ([`test`]). The HTTP layer builds on
-//! it.
+//! ```no_run
+//! use portico::prelude::*;
+//!
+//! async fn read_item(Path(item_id): Path<u64>) -> Json<serde_json::Value> {
+//!     Json(serde_json::json!({ "item_id": item_id }))
+//! }
+//!
+//! fn main() {
+//!     let app = App::new().get("/items/{item_id}", read_item);
+//!     // Serves until Ctrl-C or SIGTERM, then drains; tokio unless PORTICO_RUNTIME says smol.
+//!     portico::run(app.serve("127.0.0.1:8000")).expect("the server ran");
+//! }
+//! ```
+//!
+//! What is here:
+//!
+//! * the HTTP layer ([`App`], [`Router`], [`Route`], the extractors such as [`Path`],
+//!   [`Query`] and [`Json`], [`HttpError`], the responses, the [`Server`]), re-exported from
+//!   `portico-http`; [`prelude`] holds the common names;
+//! * [`testing`]: the test clients;
+//! * [`handler`]: single named parameters (`#[query] q: Option<String>`);
+//! * [`tasks`]: structured concurrency (task groups, cancel scopes, `to_thread`);
+//! * [`rt`]: the runtime layer, and the choice of runtime ([`run`], [`Builder`]);
+//! * [`test`]: one test per runtime.
 //!
 //! # Running an async `main`
 //!
