@@ -1,6 +1,9 @@
 //! `#[portico::handler]`: single named parameters, as FastAPI declares them.
 //!
-//! ```ignore
+//! ```
+//! # use portico::prelude::*;
+//! # #[derive(serde::Deserialize, schemars::JsonSchema)]
+//! # struct Item { name: String }
 //! #[portico::handler]
 //! async fn read_items(
 //!     #[path] item_id: u64,
@@ -8,7 +11,9 @@
 //!     #[query(default = 10, ge = 1, le = 100)] limit: u32,
 //!     #[header] user_agent: Option<String>,
 //!     body: Json<Item>,
-//! ) -> Json<Value> { ... }
+//! ) -> String {
+//!     format!("{item_id} {q:?} {limit} {user_agent:?} {}", body.0.name)
+//! }
 //! ```
 //!
 //! becomes a function whose first parameters are `Path<S1>`, `Query<S2>`, `Header<S3>` and

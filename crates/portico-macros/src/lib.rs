@@ -21,7 +21,11 @@ use proc_macro::TokenStream;
 /// `workers = n` (executor threads of an async test's runtime). Other attributes
 /// (`#[should_panic]`, `#[ignore]`) are copied onto each generated test.
 ///
-/// ```ignore
+/// ```
+/// fn app() -> portico::App {
+///     portico::App::new().get("/", || async { "Hello, World!" })
+/// }
+///
 /// #[portico::test(timeout = 5)]
 /// async fn sleeps() {
 ///     portico::rt::current().unwrap().sleep(std::time::Duration::from_millis(1)).await;
@@ -32,6 +36,7 @@ use proc_macro::TokenStream;
 ///     let client = portico::testing::blocking_client_on(rt, app());
 ///     assert_eq!(client.get("/").send().status(), 200);
 /// }
+/// # fn main() {}
 /// ```
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -53,11 +58,13 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
 /// parameter on the wire; `description` documents it. Other parameters are left as they are,
 /// after the generated ones.
 ///
-/// ```ignore
+/// ```
 /// #[portico::handler]
 /// async fn search(#[query] q: String, #[query(default = 10, le = 100)] limit: u32) -> String {
 ///     format!("{q} ({limit})")
 /// }
+///
+/// let app = portico::App::new().get("/search", search);
 /// ```
 #[proc_macro_attribute]
 pub fn handler(args: TokenStream, item: TokenStream) -> TokenStream {
