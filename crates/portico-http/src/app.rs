@@ -125,6 +125,8 @@ impl fmt::Debug for StateMap {
 pub(crate) struct AppShared {
     pub(crate) state: StateMap,
     pub(crate) config: Config,
+    /// Requests whose background tasks are still running.
+    pub(crate) background: Arc<crate::background::Pending>,
 }
 
 /// What is known of one route: its template, parameters, limits and documentation.

@@ -382,6 +382,11 @@ impl TestRequest {
             Ok(collected) => collected.to_bytes(),
             Err(err) => panic!("the response body failed while it was read: {err}"),
         };
+        // As Starlette's client does, return once the request's background tasks have run
+        // (the body, now dropped, started them).
+        if let Some(after) = head.extensions.get::<crate::background::AfterHandle>() {
+            after.0.wait().await;
+        }
         TestResponse {
             status: head.status,
             version: head.version,

@@ -24,6 +24,7 @@
 //! ```
 
 mod app;
+mod background;
 mod body;
 mod client;
 mod error;
@@ -36,6 +37,7 @@ mod service;
 mod validate;
 
 pub use app::{App, BuildError, DEFAULT_BODY_LIMIT, FormLimits, RequestHead, Route, Router};
+pub use background::{BackgroundTask, BackgroundTasks, TaskOutcome};
 pub use body::{Body, BodyError, BoxError, ResponseBody};
 pub use client::{
     BlockingTestClient, BlockingTestRequest, MultipartForm, StreamingResponse, TestClient,

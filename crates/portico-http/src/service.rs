@@ -17,6 +17,7 @@ use tracing::Span;
 use crate::app::{
     App, AppShared, BuildError, ErrorHandlers, RequestHead, RouteInfo, describe_routes,
 };
+use crate::background::{AfterBody, AfterHandle, AfterResponse};
 use crate::body::ResponseBody;
 use crate::error::{Carried, HttpError, carry, internal_error};
 use crate::extract::RequestContext;
@@ -99,6 +100,7 @@ impl AppService {
             conditions: None,
             route: None,
             start,
+            after: None,
         };
         match inner.table.find(request.method(), request.uri().path()) {
             Match::Endpoint { endpoint, params } => {
@@ -112,10 +114,16 @@ impl AppService {
                 if let Some(head) = &mut finish.request_head {
                     head.route = Some(route.clone());
                 }
+                let after = route
+                    .doc
+                    .after_response
+                    .then(|| Arc::new(AfterResponse::new(inner.shared.background.clone())));
+                finish.after = after.clone();
                 let ctx = RequestContext {
                     app: inner.shared.clone(),
                     route: route.clone(),
                     params,
+                    after,
                 };
                 let fut = endpoint.handler.call(request, ctx);
                 ResponseFuture {
@@ -143,6 +151,11 @@ impl AppService {
                 finish.start_after(carry(HttpError::not_found()), span)
             }
         }
+    }
+
+    /// Requests whose background tasks are still running.
+    pub(crate) fn background(&self) -> &crate::background::Pending {
+        &self.inner.shared.background
     }
 
     /// Every route: method, path template and what it documents, in the order they were
@@ -220,6 +233,8 @@ struct Finish {
     conditions: Option<Box<Conditions>>,
     route: Option<Arc<RouteInfo>>,
     start: Option<Instant>,
+    /// The request's background tasks, started once the response body is done with.
+    after: Option<Arc<AfterResponse>>,
 }
 
 enum Next {
@@ -244,6 +259,8 @@ impl Finish {
     /// need neither and are done at once.
     fn after(&mut self, mut response: Response) -> Next {
         if let Some(carried) = response.extensions_mut().remove::<Carried>() {
+            // A request that ended in an error runs no background tasks, as in FastAPI.
+            self.discard_after("the request ended in an error");
             let handler = self.app.as_ref().and_then(|app| {
                 app.handlers
                     .iter()
@@ -287,6 +304,11 @@ impl Finish {
             }
             *response.body_mut() = ResponseBody::empty();
         }
+        if let Some(after) = self.after.take() {
+            let body = std::mem::take(response.body_mut());
+            *response.body_mut() = AfterBody::wrap(body, after.clone());
+            response.extensions_mut().insert(AfterHandle(after));
+        }
         if let Some(start) = self.start {
             let latency = start.elapsed().as_micros() as u64;
             let status = response.status().as_u16();
@@ -297,7 +319,14 @@ impl Finish {
         response
     }
 
-    fn panicked(&self, payload: &(dyn std::any::Any + Send)) -> Response {
+    fn discard_after(&mut self, why: &str) {
+        if let Some(after) = self.after.take() {
+            after.discard(why);
+        }
+    }
+
+    fn panicked(&mut self, payload: &(dyn std::any::Any + Send)) -> Response {
+        self.discard_after("the handler panicked");
         let message = portico_rt::panic_message(payload).unwrap_or("(no message)");
         match &self.route {
             Some(route) => {

@@ -87,6 +87,8 @@ pub struct RequestContext {
     pub(crate) route: Arc<RouteInfo>,
     /// Byte ranges of the path parameters in the request path, in the route's order.
     pub(crate) params: crate::router::Params,
+    /// Where the request's background tasks go, for routes that take them.
+    pub(crate) after: Option<Arc<crate::background::AfterResponse>>,
 }
 
 impl RequestContext {
@@ -158,6 +160,8 @@ pub struct OperationDoc {
     pub problems: Vec<String>,
     /// State types the operation reads, checked when the application starts.
     pub(crate) states: Vec<(std::any::TypeId, &'static str)>,
+    /// Whether the operation queues work to run after its response.
+    pub(crate) after_response: bool,
 }
 
 impl OperationDoc {

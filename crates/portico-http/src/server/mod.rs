@@ -254,12 +254,15 @@ impl App {
 pub struct ShutdownReport {
     /// Connections still open when the grace period ended, and cut.
     pub cut_connections: usize,
+    /// Requests whose background tasks were still running when the grace period ended.
+    pub cut_background: usize,
 }
 
 impl ShutdownReport {
-    /// Whether every connection finished within the grace period.
+    /// Whether every connection, and every background task, finished within the grace
+    /// period.
     pub fn is_graceful(&self) -> bool {
-        self.cut_connections == 0
+        self.cut_connections == 0 && self.cut_background == 0
     }
 }
 
@@ -505,6 +508,7 @@ impl Server {
                 self.shutdown_timeout
             );
         }
+        let grace_ends = rt.now() + self.shutdown_timeout;
         let cut_connections = match rt.timeout(self.shutdown_timeout, server.closed()).await {
             Ok(()) => 0,
             Err(_) => {
@@ -518,7 +522,27 @@ impl Server {
                 left
             }
         };
-        Ok(ShutdownReport { cut_connections })
+        // Background tasks queued by the last requests run within the same grace period;
+        // what is left when it ends is dropped with the runtime.
+        let background = service.background();
+        let mut cut_background = 0;
+        if background.running() > 0 {
+            tracing::info!(
+                "waiting for the background tasks of {} request(s)",
+                background.running()
+            );
+            if rt.timeout_at(grace_ends, background.idle()).await.is_err() {
+                cut_background = background.running();
+                tracing::warn!(
+                    "the background tasks of {cut_background} request(s) did not finish within {:?}",
+                    self.shutdown_timeout
+                );
+            }
+        }
+        Ok(ShutdownReport {
+            cut_connections,
+            cut_background,
+        })
     }
 }
 
