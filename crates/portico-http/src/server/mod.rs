@@ -461,6 +461,7 @@ impl Server {
     ) -> io::Result<ShutdownReport> {
         let server = Arc::new(ServerShared::new(self.config, &rt));
         let slots = Arc::new(portico_tasks::Semaphore::new(self.max_connections));
+        let stop_accepting = Arc::new(portico_tasks::Event::new());
         let accepting: Vec<_> = listeners
             .into_iter()
             .map(|listener| {
@@ -470,6 +471,7 @@ impl Server {
                     server.clone(),
                     slots.clone(),
                     rt.clone(),
+                    stop_accepting.clone(),
                 ))
             })
             .collect();
@@ -498,8 +500,12 @@ impl Server {
             Some(signal) => tracing::info!("{signal:?} received: shutting down"),
             None => tracing::info!("shutting down"),
         }
-        // Stop accepting: the listeners close with their tasks.
-        drop(accepting);
+        // Stop accepting: each accept loop ends and closes its listener before the drain
+        // goes on, so a client connecting from now on is refused.
+        stop_accepting.set();
+        for task in accepting {
+            let _ = task.await;
+        }
         server.set_phase(Phase::Draining);
         let open = server.live();
         if open > 0 {
@@ -582,7 +588,20 @@ fn is_connection_error(err: &io::Error) -> bool {
 }
 
 /// Accepts connections until cancelled, each served by a task of its own.
+/// Accepts connections until `stop` is set; the listener closes when this returns.
 async fn accept(
+    listener: Listener,
+    service: AppService,
+    server: Arc<ServerShared>,
+    slots: Arc<portico_tasks::Semaphore>,
+    rt: Runtime,
+    stop: Arc<portico_tasks::Event>,
+) {
+    let serving = accept_loop(listener, service, server, slots, rt);
+    serving.or(async move { stop.wait().await }).await;
+}
+
+async fn accept_loop(
     listener: Listener,
     service: AppService,
     server: Arc<ServerShared>,
