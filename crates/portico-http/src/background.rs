@@ -12,7 +12,10 @@ use event_listener::Event;
 use http::request::Parts;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 
+use portico_tasks::CapacityLimiter;
+
 use crate::body::ResponseBody;
+use crate::depends::{CleanupEntry, CleanupJob, Outcome, Scope};
 use crate::extract::{FromRequestParts, OperationDoc, Rejection, RequestContext};
 
 type Job = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = Option<String>> + Send>> + Send>;
@@ -72,11 +75,7 @@ impl BackgroundTasks {
     /// displayable `E`; errors are logged.
     pub fn add<M, T: BackgroundTask<M>>(&self, task: T) {
         let job = task.into_job();
-        self.after
-            .jobs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(job);
+        lock(&self.after.jobs).push(job);
     }
 }
 
@@ -185,18 +184,27 @@ impl Pending {
     }
 }
 
-/// What one request runs after its response: its background tasks, in order.
+/// What one request runs after its response: its background tasks in order, then the cleanups
+/// of its dependencies in reverse order of setup.
 pub(crate) struct AfterResponse {
     jobs: Mutex<Vec<Job>>,
+    cleanups: Mutex<Vec<CleanupEntry>>,
+    outcome: Mutex<Outcome>,
+    /// The threads plain `fn` cleanups run on: not the shared limiter, so that a cleanup
+    /// giving a resource back never waits behind the work waiting for that resource.
+    cleanup_limiter: CapacityLimiter,
     pending: Arc<Pending>,
     done: Event,
     finished: std::sync::atomic::AtomicBool,
 }
 
 impl AfterResponse {
-    pub(crate) fn new(pending: Arc<Pending>) -> Self {
+    pub(crate) fn new(pending: Arc<Pending>, cleanup_limiter: CapacityLimiter) -> Self {
         AfterResponse {
             jobs: Mutex::new(Vec::new()),
+            cleanups: Mutex::new(Vec::new()),
+            outcome: Mutex::new(Outcome::Success),
+            cleanup_limiter,
             pending,
             done: Event::new(),
             finished: std::sync::atomic::AtomicBool::new(false),
@@ -204,10 +212,7 @@ impl AfterResponse {
     }
 
     fn queued(&self) -> usize {
-        self.jobs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        lock(&self.jobs).len()
     }
 
     fn finish(&self) {
@@ -215,26 +220,81 @@ impl AfterResponse {
         self.done.notify(usize::MAX);
     }
 
-    /// Drops the queued work unrun: the request failed.
-    pub(crate) fn discard(&self, why: &str) {
-        let jobs = std::mem::take(&mut *self.jobs.lock().unwrap_or_else(PoisonError::into_inner));
-        if !jobs.is_empty() {
-            tracing::debug!("{} background task(s) not run: {why}", jobs.len());
+    /// Queues a dependency's cleanup.
+    pub(crate) fn push_cleanup(&self, entry: CleanupEntry) {
+        lock(&self.cleanups).push(entry);
+    }
+
+    /// The request failed: its background tasks will not run, and its cleanups will see
+    /// `outcome` (the first failure recorded wins).
+    pub(crate) fn fail(&self, outcome: Outcome) {
+        {
+            let mut current = lock(&self.outcome);
+            if current.is_success() {
+                *current = outcome;
+            }
         }
-        self.finish();
+        let jobs = std::mem::take(&mut *lock(&self.jobs));
+        if !jobs.is_empty() {
+            tracing::debug!("{} background task(s) not run: {outcome:?}", jobs.len());
+        }
+    }
+
+    pub(crate) fn outcome(&self) -> Outcome {
+        *lock(&self.outcome)
+    }
+
+    /// Runs the cleanups of [`Scope::Function`] (in a task of their own, so that they finish
+    /// even if the request is dropped meanwhile); resolves once they ran. `None` if there are
+    /// none.
+    pub(crate) fn run_function_scope(&self) -> Option<impl Future<Output = ()> + Send + use<>> {
+        let entries: Vec<CleanupEntry> = {
+            let mut cleanups = lock(&self.cleanups);
+            if !cleanups.iter().any(|entry| entry.scope == Scope::Function) {
+                return None;
+            }
+            let (function, request) = std::mem::take(&mut *cleanups)
+                .into_iter()
+                .partition(|entry| entry.scope == Scope::Function);
+            *cleanups = request;
+            function
+        };
+        let rt = match portico_rt::current() {
+            Ok(rt) => rt,
+            Err(err) => {
+                tracing::error!("{} cleanup(s) not run: {err}", entries.len());
+                return None;
+            }
+        };
+        let ran = Arc::new(portico_tasks::Event::new());
+        let signal = ran.clone();
+        let outcome = self.outcome();
+        let limiter = self.cleanup_limiter.clone();
+        let inner = rt.clone();
+        rt.spawn(async move {
+            run_cleanups(&inner, &limiter, entries, outcome).await;
+            signal.set();
+        })
+        .detach();
+        Some(async move { ran.wait().await })
     }
 
     /// Starts the queued work, once the response is out of the way.
-    fn start(self: Arc<Self>) {
-        let jobs = std::mem::take(&mut *self.jobs.lock().unwrap_or_else(PoisonError::into_inner));
-        if jobs.is_empty() {
+    pub(crate) fn start(self: Arc<Self>) {
+        let jobs = std::mem::take(&mut *lock(&self.jobs));
+        let cleanups = std::mem::take(&mut *lock(&self.cleanups));
+        if jobs.is_empty() && cleanups.is_empty() {
             self.finish();
             return;
         }
         let rt = match portico_rt::current() {
             Ok(rt) => rt,
             Err(err) => {
-                tracing::error!("{} background task(s) dropped: {err}", jobs.len());
+                tracing::error!(
+                    "{} background task(s) and {} cleanup(s) dropped: {err}",
+                    jobs.len(),
+                    cleanups.len()
+                );
                 self.finish();
                 return;
             }
@@ -251,6 +311,8 @@ impl AfterResponse {
                     Err(err) => tracing::error!("a background task failed: {err}"),
                 }
             }
+            let outcome = self.outcome();
+            run_cleanups(&inner, &self.cleanup_limiter, cleanups, outcome).await;
             self.finish();
             if self.pending.running.fetch_sub(1, Ordering::AcqRel) == 1 {
                 self.pending.changed.notify(usize::MAX);
@@ -274,6 +336,42 @@ impl AfterResponse {
     }
 }
 
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs cleanups in reverse order of setup, each in a task of its own (a panic is logged and
+/// the next one runs); plain `fn` ones on `limiter`'s threads.
+async fn run_cleanups(
+    rt: &portico_rt::Runtime,
+    limiter: &CapacityLimiter,
+    entries: Vec<CleanupEntry>,
+    outcome: Outcome,
+) {
+    for entry in entries.into_iter().rev() {
+        let CleanupEntry {
+            name, job, permit, ..
+        } = entry;
+        let result = match job {
+            CleanupJob::Async(job) => rt.spawn(job(outcome)).await,
+            CleanupJob::Blocking(job) => {
+                let limiter = limiter.clone();
+                rt.spawn(async move {
+                    portico_tasks::to_thread_with(&limiter, move || job(outcome)).await
+                })
+                .await
+            }
+        };
+        match result {
+            Ok(None) => {}
+            Ok(Some(failure)) => tracing::error!("the cleanup of {name} failed: {failure}"),
+            Err(err) => tracing::error!("the cleanup of {name} failed: {err}"),
+        }
+        // A capped dependency's slot is free once its cleanup has run.
+        drop(permit);
+    }
+}
+
 impl fmt::Debug for AfterResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AfterResponse")
@@ -292,6 +390,8 @@ pub(crate) struct AfterHandle(pub(crate) Arc<AfterResponse>);
 pub(crate) struct AfterBody {
     inner: ResponseBody,
     after: Option<Arc<AfterResponse>>,
+    /// Whether the body was read to its end.
+    ended: bool,
 }
 
 impl AfterBody {
@@ -299,6 +399,7 @@ impl AfterBody {
         ResponseBody::stream(AfterBody {
             inner,
             after: Some(after),
+            ended: false,
         })
     }
 }
@@ -306,6 +407,10 @@ impl AfterBody {
 impl Drop for AfterBody {
     fn drop(&mut self) {
         if let Some(after) = self.after.take() {
+            if !self.ended && !self.inner.is_end_stream() {
+                // Dropped before its end: the client went away (or the stream failed).
+                after.fail(Outcome::Disconnected);
+            }
             after.start();
         }
     }
@@ -319,7 +424,11 @@ impl HttpBody for AfterBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(None) = polled {
+            self.ended = true;
+        }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {

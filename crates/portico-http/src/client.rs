@@ -152,6 +152,23 @@ impl TestClient {
         &self.service
     }
 
+    /// Runs the application's lifespan up to its `serve`; the first request does it otherwise
+    /// (and panics if it fails). Call it to see a startup error.
+    ///
+    /// # Errors
+    ///
+    /// As [`AppService::startup`].
+    pub async fn startup(&self) -> Result<(), crate::StartupError> {
+        self.service.startup().await
+    }
+
+    /// Ends the application's lifespan (its `serve` returns, background services are
+    /// cancelled) and waits for its teardown. A client dropped without it leaves the lifespan
+    /// waiting until the runtime shuts down.
+    pub async fn shutdown(&self) {
+        self.service.shutdown().await;
+    }
+
     /// A request with any method; `path` may carry a query string.
     pub fn request(&self, method: Method, path: impl AsRef<str>) -> TestRequest {
         TestRequest {
@@ -423,6 +440,10 @@ impl TestRequest {
     }
 
     async fn exchange(self) -> (http::response::Parts, ResponseBody) {
+        // The lifespan starts before the first request, as the server's does.
+        if let Err(err) = self.client.service.startup().await {
+            panic!("{err}");
+        }
         let follow = self
             .follow_redirects
             .unwrap_or(self.client.follow_redirects);
@@ -780,6 +801,40 @@ impl BlockingTestClient {
     /// The async client underneath (sharing the cookie jar).
     pub fn async_client(&self) -> &TestClient {
         &self.client
+    }
+
+    /// The application under test (to override a dependency, say).
+    pub fn service(&self) -> &AppService {
+        self.client.service()
+    }
+
+    /// Runs the application's lifespan up to its `serve` (see [`TestClient::startup`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`AppService::startup`].
+    ///
+    /// # Panics
+    ///
+    /// If the portal has stopped, or if called from async code.
+    pub fn startup(&self) -> Result<(), crate::StartupError> {
+        let service = self.client.service().clone();
+        self.portal
+            .call(async move { service.startup().await })
+            .unwrap_or_else(|err| panic!("the test client's runtime is gone: {err}"))
+    }
+
+    /// Ends the application's lifespan and waits for its teardown (see
+    /// [`TestClient::shutdown`]).
+    ///
+    /// # Panics
+    ///
+    /// As [`startup`](Self::startup).
+    pub fn shutdown(&self) {
+        let service = self.client.service().clone();
+        self.portal
+            .call(async move { service.shutdown().await })
+            .unwrap_or_else(|err| panic!("the test client's runtime is gone: {err}"));
     }
 
     /// The portal the requests go through.

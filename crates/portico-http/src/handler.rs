@@ -72,7 +72,7 @@ pub enum Blocking {}
 /// A type-erased handler, as the route table keeps it.
 pub(crate) type BoxedHandler = Box<dyn ErasedHandler>;
 
-pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = Response> + Send + 'static>>;
+pub(crate) type BoxFuture<T = Response> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 pub(crate) trait ErasedHandler: Send + Sync + 'static {
     fn call(&self, request: crate::Request, ctx: RequestContext) -> BoxFuture;
@@ -112,6 +112,22 @@ pub(crate) fn invalid(mut errors: Vec<ErrorItem>) -> Response {
     RequestValidationError::new(errors).into_response()
 }
 
+/// Produces the dependencies of a handler without parameters (those of its route, router or
+/// application), answering with their error if one fails.
+async fn route_dependencies(request: crate::Request, ctx: RequestContext) -> Result<(), Response> {
+    if ctx.deps.is_none() {
+        return Ok(());
+    }
+    let (mut parts, _body) = request.into_parts();
+    let mut errors = Vec::new();
+    crate::depends::resolve(&mut parts, &ctx, &mut errors).await?;
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(invalid(errors))
+    }
+}
+
 impl<F, Fut, R> Handler<(Async,)> for F
 where
     F: Fn() -> Fut + Clone + Send + Sync + 'static,
@@ -120,11 +136,16 @@ where
 {
     fn call(
         &self,
-        _request: crate::Request,
-        _ctx: RequestContext,
+        request: crate::Request,
+        ctx: RequestContext,
     ) -> impl Future<Output = Response> + Send + 'static {
-        let fut = self();
-        async move { fut.await.into_response() }
+        let f = self.clone();
+        async move {
+            if let Err(response) = route_dependencies(request, ctx).await {
+                return response;
+            }
+            f().await.into_response()
+        }
     }
 
     fn describe(_doc: &mut OperationDoc) {}
@@ -141,11 +162,16 @@ where
 {
     fn call(
         &self,
-        _request: crate::Request,
-        _ctx: RequestContext,
+        request: crate::Request,
+        ctx: RequestContext,
     ) -> impl Future<Output = Response> + Send + 'static {
         let f = self.clone();
-        portico_tasks::to_thread(move || f().into_response())
+        async move {
+            if let Err(response) = route_dependencies(request, ctx).await {
+                return response;
+            }
+            portico_tasks::to_thread(move || f().into_response()).await
+        }
     }
 
     fn describe(_doc: &mut OperationDoc) {}
@@ -173,6 +199,9 @@ macro_rules! handlers {
                     let (mut parts, body) = request.into_parts();
                     let mut body = Some(body);
                     let mut errors = Vec::new();
+                    if let Err(response) = crate::depends::resolve(&mut parts, &ctx, &mut errors).await {
+                        return response;
+                    }
                     $(
                         let $head = match <$head as FromRequestParts>::from_request_parts(&mut parts, &ctx).await {
                             Ok(value) => Some(value),
@@ -195,6 +224,10 @@ macro_rules! handlers {
                     let ($(Some($head),)* Some($last),) = ($($head,)* $last,) else {
                         return invalid(errors);
                     };
+                    if !errors.is_empty() {
+                        // A dependency of the route itself had invalid inputs.
+                        return invalid(errors);
+                    }
                     f($($head,)* $last).await.into_response()
                 }
             }
@@ -224,6 +257,9 @@ macro_rules! handlers {
                     let (mut parts, body) = request.into_parts();
                     let mut body = Some(body);
                     let mut errors = Vec::new();
+                    if let Err(response) = crate::depends::resolve(&mut parts, &ctx, &mut errors).await {
+                        return response;
+                    }
                     $(
                         let $head = match <$head as FromRequestParts>::from_request_parts(&mut parts, &ctx).await {
                             Ok(value) => Some(value),
@@ -246,6 +282,10 @@ macro_rules! handlers {
                     let ($(Some($head),)* Some($last),) = ($($head,)* $last,) else {
                         return invalid(errors);
                     };
+                    if !errors.is_empty() {
+                        // A dependency of the route itself had invalid inputs.
+                        return invalid(errors);
+                    }
                     portico_tasks::to_thread(move || f($($head,)* $last).into_response()).await
                 }
             }

@@ -27,16 +27,21 @@ mod app;
 mod background;
 mod body;
 mod client;
+mod depends;
 mod error;
 mod extract;
 mod handler;
+mod lifespan;
 mod response;
 mod router;
 mod server;
 mod service;
 mod validate;
 
-pub use app::{App, BuildError, DEFAULT_BODY_LIMIT, FormLimits, RequestHead, Route, Router};
+pub use app::{
+    App, BuildError, DEFAULT_BODY_LIMIT, DEFAULT_CLEANUP_THREADS, FormLimits, IntoMount,
+    RequestHead, Route, Router,
+};
 pub use background::{BackgroundTask, BackgroundTasks, TaskOutcome};
 pub use body::{Body, BodyError, BoxError, ResponseBody};
 pub use client::{
@@ -44,14 +49,16 @@ pub use client::{
     TestRequest, TestResponse,
 };
 pub use cookie;
+pub use depends::{Depends, Fresh, IntoProvider, Outcome, Provider, ProviderFn, Scope};
 pub use error::{ErrorItem, HttpError, LocPart, RequestValidationError, Source};
 pub use extract::{
     BodyDoc, BodyStream, Cookie, Form, FromRequest, FromRequestParts, Header, Multipart,
-    MultipartField, OperationDoc, ParamDoc, Path, Query, Rejection, RequestContext, State,
-    UploadFile,
+    MultipartField, OperationDoc, ParamDoc, Path, Query, Rejection, RequestContext, ResponseDoc,
+    State, UploadFile,
 };
 pub use handler::{Async, Blocking, Handler};
 pub use http;
+pub use lifespan::{Lifespan, StartupError};
 pub use response::{
     Event, EventStream, FileResponse, Html, IntoResponse, IntoResponseParts, Json, KeepAlive,
     Redirect, Response, SetCookie, StreamBody, Text,

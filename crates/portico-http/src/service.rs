@@ -5,7 +5,8 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -15,13 +16,16 @@ use http_body::Body as _;
 use tracing::Span;
 
 use crate::app::{
-    App, AppShared, BuildError, ErrorHandlers, RequestHead, RouteInfo, describe_routes,
+    App, AppParts, AppShared, BuildError, ErrorHandlers, Mount, MountService, RequestHead,
+    RouteInfo, check_lifespan_states, describe_routes,
 };
 use crate::background::{AfterBody, AfterHandle, AfterResponse};
 use crate::body::ResponseBody;
+use crate::depends::{IntoProvider, Outcome, Plan, ProviderNode, Registry, RequestDeps};
 use crate::error::{Carried, HttpError, carry, internal_error};
 use crate::extract::RequestContext;
 use crate::handler::BoxFuture;
+use crate::lifespan::{LifespanFn, LifespanShared, StartupError};
 use crate::response::file::{Conditions, PendingFile};
 use crate::response::{IntoResponse, Redirect, Response};
 use crate::router::{self, Endpoint, Match, Table};
@@ -37,6 +41,32 @@ struct AppInner {
     shared: Arc<AppShared>,
     table: Table,
     handlers: ErrorHandlers,
+    mounts: Vec<Mount>,
+    /// The providers as built.
+    registry: Registry,
+    /// Whether some provider is overridden (checked before taking the lock).
+    overridden: AtomicBool,
+    overrides: Mutex<Overrides>,
+    lifespan: Option<LifespanRunner>,
+}
+
+/// Providers swapped for tests, and the route plans they lead to.
+#[derive(Default)]
+struct Overrides {
+    providers: Vec<Arc<ProviderNode>>,
+    /// By route index.
+    plans: Vec<Option<Arc<Plan>>>,
+}
+
+/// The lifespan function, run once.
+struct LifespanRunner {
+    f: Mutex<Option<LifespanFn>>,
+    shared: Arc<LifespanShared>,
+    /// What startup came to: `None` before it ran.
+    started: portico_tasks::Lock<Option<Result<(), String>>>,
+    /// Set when the function has returned.
+    done: Arc<portico_tasks::Event>,
+    result: Mutex<Option<Result<(), String>>>,
 }
 
 impl fmt::Debug for AppService {
@@ -50,8 +80,16 @@ impl fmt::Debug for AppService {
 
 impl AppService {
     pub(crate) fn build(app: App) -> Result<Self, BuildError> {
-        let (routes, shared, handlers) = app.into_parts();
-        let (described, mut problems) = describe_routes(routes, &shared);
+        let AppParts {
+            routes,
+            mounts,
+            shared,
+            handlers,
+            registry,
+            lifespan,
+        } = app.into_parts();
+        let (described, mut problems) =
+            describe_routes(routes, &shared, &registry, lifespan.is_some());
         let endpoints = described
             .into_iter()
             .map(|(method, handler, route)| (method, Endpoint { handler, route }))
@@ -63,6 +101,17 @@ impl AppService {
                     shared: Arc::new(shared),
                     table,
                     handlers,
+                    mounts,
+                    registry,
+                    overridden: AtomicBool::new(false),
+                    overrides: Mutex::new(Overrides::default()),
+                    lifespan: lifespan.map(|f| LifespanRunner {
+                        f: Mutex::new(Some(f)),
+                        shared: Arc::new(LifespanShared::new()),
+                        started: portico_tasks::Lock::new(None),
+                        done: Arc::new(portico_tasks::Event::new()),
+                        result: Mutex::new(None),
+                    }),
                 }),
             }),
             Ok(_) => Err(BuildError { problems }),
@@ -101,6 +150,7 @@ impl AppService {
             route: None,
             start,
             after: None,
+            failed: false,
         };
         match inner.table.find(request.method(), request.uri().path()) {
             Match::Endpoint { endpoint, params } => {
@@ -114,16 +164,26 @@ impl AppService {
                 if let Some(head) = &mut finish.request_head {
                     head.route = Some(route.clone());
                 }
-                let after = route
-                    .doc
-                    .after_response
-                    .then(|| Arc::new(AfterResponse::new(inner.shared.background.clone())));
+                let plan = if inner.overridden.load(Ordering::Acquire) {
+                    inner.override_plan(route)
+                } else {
+                    route.plan.clone()
+                };
+                let after = (route.doc.after_response
+                    || plan.as_ref().is_some_and(|plan| plan.needs_after))
+                .then(|| {
+                    Arc::new(AfterResponse::new(
+                        inner.shared.background.clone(),
+                        inner.shared.cleanup_limiter.clone(),
+                    ))
+                });
                 finish.after = after.clone();
                 let ctx = RequestContext {
                     app: inner.shared.clone(),
                     route: route.clone(),
                     params,
                     after,
+                    deps: plan.map(|plan| Arc::new(RequestDeps::new(plan))),
                 };
                 let fut = endpoint.handler.call(request, ctx);
                 ResponseFuture {
@@ -138,18 +198,163 @@ impl AppService {
                     HttpError::new(StatusCode::METHOD_NOT_ALLOWED).header(ALLOW, allow.clone());
                 finish.start_after(carry(error), span)
             }
-            Match::NotFound {
-                other_slash: Some(path),
-            } => {
-                let location = match request.uri().query() {
-                    Some(query) => format!("{path}?{query}"),
-                    None => path,
-                };
-                finish.start_after(Redirect::to(location).into_response(), span)
+            Match::NotFound { other_slash } => {
+                if let Some((service, uri)) = inner.mount_of(request.uri()) {
+                    let mut request = request;
+                    *request.uri_mut() = uri;
+                    return ResponseFuture {
+                        state: State::Running(service(request)),
+                        finish,
+                        span,
+                    };
+                }
+                match other_slash {
+                    Some(path) => {
+                        let location = match request.uri().query() {
+                            Some(query) => format!("{path}?{query}"),
+                            None => path,
+                        };
+                        finish.start_after(Redirect::to(location).into_response(), span)
+                    }
+                    None => finish.start_after(carry(HttpError::not_found()), span),
+                }
             }
-            Match::NotFound { other_slash: None } => {
-                finish.start_after(carry(HttpError::not_found()), span)
+        }
+    }
+
+    /// Replaces the provider of a dependency for every route, as FastAPI's
+    /// `app.dependency_overrides[original] = fake` does: for tests, without touching handler
+    /// code. Requests that start from now on use it; [`remove_override`](Self::remove_override)
+    /// or [`clear_overrides`](Self::clear_overrides) go back to the original.
+    ///
+    /// # Panics
+    ///
+    /// If the replacement needs a dependency that has no provider, makes a cycle, or reads
+    /// state nobody registered: the message names every mistake.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use portico_http::{App, Depends, HttpError};
+    ///
+    /// struct Db(&'static str);
+    ///
+    /// async fn db() -> Result<Db, HttpError> {
+    ///     Ok(Db("production"))
+    /// }
+    ///
+    /// async fn which(Depends(db): Depends<Db>) -> &'static str {
+    ///     db.0
+    /// }
+    ///
+    /// let client = portico::testing::blocking_client(App::new().provide(db).get("/", which));
+    /// client.service().override_dependency(|| async { Ok::<_, HttpError>(Db("fake")) });
+    /// assert_eq!(client.get("/").send().text(), "fake");
+    /// client.service().clear_overrides();
+    /// assert_eq!(client.get("/").send().text(), "production");
+    /// ```
+    #[track_caller]
+    pub fn override_dependency<M, P: IntoProvider<M>>(&self, provider: P) {
+        let node = Arc::new(provider.into_provider().into_node());
+        let mut overrides = lock(&self.inner.overrides);
+        let mut providers = overrides.providers.clone();
+        providers.retain(|p| p.type_id != node.type_id);
+        providers.push(node);
+        if let Err(err) = self.inner.replan(&mut overrides, providers) {
+            panic!("{err}");
+        }
+    }
+
+    /// Goes back to the original provider of `T`.
+    pub fn remove_override<T: 'static>(&self) {
+        let mut overrides = lock(&self.inner.overrides);
+        let mut providers = overrides.providers.clone();
+        providers.retain(|p| p.type_id != std::any::TypeId::of::<T>());
+        // Removing an override cannot make a mistake the original app did not have.
+        let _ = self.inner.replan(&mut overrides, providers);
+    }
+
+    /// Goes back to every original provider.
+    pub fn clear_overrides(&self) {
+        let mut overrides = lock(&self.inner.overrides);
+        let _ = self.inner.replan(&mut overrides, Vec::new());
+    }
+
+    /// Runs the application's lifespan up to [`Lifespan::serve`](crate::Lifespan::serve): what
+    /// the server does before it accepts connections and the test client before its first
+    /// request. Runs once; later calls return what the first one came to. Does nothing for an
+    /// application without a lifespan.
+    ///
+    /// # Errors
+    ///
+    /// The lifespan's own error, or state read by handlers that it did not provide.
+    pub async fn startup(&self) -> Result<(), StartupError> {
+        let Some(runner) = &self.inner.lifespan else {
+            return Ok(());
+        };
+        let mut started = runner.started.lock().await;
+        if let Some(result) = &*started {
+            return result.clone().map_err(StartupError::new);
+        }
+        let result = self.run_startup(runner).await;
+        *started = Some(result.clone());
+        result.map_err(StartupError::new)
+    }
+
+    async fn run_startup(&self, runner: &LifespanRunner) -> Result<(), String> {
+        let Some(f) = lock(&runner.f).take() else {
+            return Err("the lifespan already ran".to_owned());
+        };
+        let rt = portico_rt::current().map_err(|err| err.to_string())?;
+        let life = runner.shared.handle();
+        let done = runner.done.clone();
+        let inner = self.inner.clone();
+        rt.spawn(async move {
+            let result = f(life).await.map_err(|err| err.to_string());
+            if let Some(runner) = &inner.lifespan {
+                *lock(&runner.result) = Some(result);
             }
+            done.set();
+        })
+        .detach();
+        futures_lite::future::or(runner.shared.started.wait(), runner.done.wait()).await;
+        if runner.done.is_set()
+            && let Some(Err(err)) = lock(&runner.result).clone()
+        {
+            return Err(err);
+        }
+        let _ = self
+            .inner
+            .shared
+            .lifespan_state
+            .set(runner.shared.take_state());
+        let problems = check_lifespan_states(
+            self.inner.table.endpoints().map(|(_, e)| &*e.route),
+            &self.inner.shared,
+        );
+        if !problems.is_empty() {
+            runner.shared.stop.set();
+            return Err(problems.join("; "));
+        }
+        Ok(())
+    }
+
+    /// Ends the lifespan: [`Lifespan::serve`](crate::Lifespan::serve) returns, background
+    /// services are cancelled and the teardown runs; resolves when the lifespan function has
+    /// returned. What the server does after its last request; a test calls it to see the
+    /// teardown. Does nothing if the lifespan never started.
+    pub async fn shutdown(&self) {
+        let Some(runner) = &self.inner.lifespan else {
+            return;
+        };
+        let started = runner.started.lock().await;
+        if !matches!(&*started, Some(Ok(()))) {
+            return;
+        }
+        runner.shared.stop.set();
+        runner.done.wait().await;
+        if let Some(Err(err)) = &*lock(&runner.result) {
+            tracing::error!("the lifespan's teardown failed: {err}");
         }
     }
 
@@ -169,6 +374,102 @@ impl AppService {
                 info: &endpoint.route,
             })
     }
+}
+
+impl AppInner {
+    /// The plan of `route` with the overrides in place.
+    fn override_plan(&self, route: &RouteInfo) -> Option<Arc<Plan>> {
+        lock(&self.overrides)
+            .plans
+            .get(route.index)
+            .cloned()
+            .unwrap_or_else(|| route.plan.clone())
+    }
+
+    /// Works out every route's plan with `providers` overriding the originals.
+    fn replan(
+        &self,
+        overrides: &mut Overrides,
+        providers: Vec<Arc<ProviderNode>>,
+    ) -> Result<(), BuildError> {
+        if providers.is_empty() {
+            self.overridden.store(false, Ordering::Release);
+            *overrides = Overrides::default();
+            return Ok(());
+        }
+        let mut registry = self.registry.clone();
+        for provider in &providers {
+            registry.insert_shared(provider.clone());
+        }
+        let mut problems = Vec::new();
+        let mut plans = Vec::new();
+        for (method, endpoint) in self.table.endpoints() {
+            let route = &endpoint.route;
+            let plan = match registry.plan(&route.roots) {
+                Ok(plan) => plan,
+                Err(found) => {
+                    for problem in found {
+                        problems.push(format!("{method} {}: {problem}", route.template));
+                    }
+                    None
+                }
+            };
+            if let Some(plan) = &plan {
+                let mut doc = crate::OperationDoc {
+                    path_params: route.doc.path_params.clone(),
+                    ..crate::OperationDoc::default()
+                };
+                crate::app::merge_provider_docs(&mut doc, plan);
+                for (id, name) in &doc.states {
+                    let known = self.shared.state.contains(*id)
+                        || self
+                            .shared
+                            .lifespan_state
+                            .get()
+                            .is_some_and(|state| state.contains(*id));
+                    if !known && self.lifespan.is_none() {
+                        problems.push(format!(
+                            "{method} {}: the override reads State<{name}>, which was never registered",
+                            route.template
+                        ));
+                    }
+                }
+            }
+            if plans.len() <= route.index {
+                plans.resize(route.index + 1, None);
+            }
+            plans[route.index] = plan;
+        }
+        if !problems.is_empty() {
+            return Err(BuildError { problems });
+        }
+        *overrides = Overrides { providers, plans };
+        self.overridden.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// The mount a request path falls under, and the URI the mounted service sees.
+    fn mount_of(&self, uri: &http::Uri) -> Option<(MountService, http::Uri)> {
+        let path = uri.path();
+        let mount = self.mounts.iter().find(|mount| {
+            path.strip_prefix(mount.prefix.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })?;
+        let rest = &path[mount.prefix.len()..];
+        let rest = if rest.is_empty() { "/" } else { rest };
+        let path_and_query = match uri.query() {
+            Some(query) => format!("{rest}?{query}"),
+            None => rest.to_owned(),
+        };
+        let mut parts = uri.clone().into_parts();
+        parts.path_and_query = Some(path_and_query.parse().ok()?);
+        let uri = http::Uri::from_parts(parts).ok()?;
+        Some((mount.service.clone(), uri))
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// One route of an [`AppService`], as the OpenAPI generator reads it.
@@ -219,6 +520,8 @@ enum State {
     Running(BoxFuture),
     /// An exception handler or a file being opened.
     After(BoxFuture),
+    /// Cleanups of function scope, before the response goes out.
+    Cleanup(BoxFuture<()>, Option<Box<Response>>),
     /// An answer known at once (404, 405, a redirect), boxed so that the usual future, a
     /// handler's, stays small.
     Ready(Option<Box<Response>>),
@@ -233,8 +536,22 @@ struct Finish {
     conditions: Option<Box<Conditions>>,
     route: Option<Arc<RouteInfo>>,
     start: Option<Instant>,
-    /// The request's background tasks, started once the response body is done with.
+    /// The request's background tasks and cleanups, started once the response body is done
+    /// with.
     after: Option<Arc<AfterResponse>>,
+    /// Whether the handler or a dependency answered with an error.
+    failed: bool,
+}
+
+impl Drop for Finish {
+    /// A request dropped before its response was ready (the client went away): its cleanups
+    /// still run, its background tasks do not.
+    fn drop(&mut self) {
+        if let Some(after) = self.after.take() {
+            after.fail(Outcome::Disconnected);
+            after.start();
+        }
+    }
 }
 
 enum Next {
@@ -259,8 +576,9 @@ impl Finish {
     /// need neither and are done at once.
     fn after(&mut self, mut response: Response) -> Next {
         if let Some(carried) = response.extensions_mut().remove::<Carried>() {
-            // A request that ended in an error runs no background tasks, as in FastAPI.
-            self.discard_after("the request ended in an error");
+            // A request that ended in an error runs no background tasks, as in FastAPI; its
+            // cleanups see the failure (with the status of the response it gets).
+            self.failed = true;
             let handler = self.app.as_ref().and_then(|app| {
                 app.handlers
                     .iter()
@@ -319,14 +637,23 @@ impl Finish {
         response
     }
 
-    fn discard_after(&mut self, why: &str) {
-        if let Some(after) = self.after.take() {
-            after.discard(why);
+    /// Records how the request went, and starts its cleanups of
+    /// [`Scope::Function`](crate::Scope::Function) if it has some: they run before the response
+    /// is sent.
+    fn before_done(&mut self, response: &Response) -> Option<BoxFuture<()>> {
+        let after = self.after.as_ref()?;
+        if self.failed {
+            after.fail(Outcome::Error(response.status()));
         }
+        after
+            .run_function_scope()
+            .map(|wait| Box::pin(wait) as BoxFuture<()>)
     }
 
     fn panicked(&mut self, payload: &(dyn std::any::Any + Send)) -> Response {
-        self.discard_after("the handler panicked");
+        if let Some(after) = &self.after {
+            after.fail(Outcome::Panicked);
+        }
         let message = portico_rt::panic_message(payload).unwrap_or("(no message)");
         match &self.route {
             Some(route) => {
@@ -366,6 +693,10 @@ impl Future for ResponseFuture {
                     };
                     match this.finish.after(response) {
                         Next::Done(response) => {
+                            if let Some(wait) = this.finish.before_done(&response) {
+                                this.state = State::Cleanup(wait, Some(Box::new(response)));
+                                continue;
+                            }
                             this.state = State::Ready(None);
                             return Poll::Ready(this.finish.done(&this.span, response));
                         }
@@ -381,6 +712,18 @@ impl Future for ResponseFuture {
                             this.finish.panicked(payload.as_ref())
                         }
                     };
+                    if let Some(wait) = this.finish.before_done(&response) {
+                        this.state = State::Cleanup(wait, Some(Box::new(response)));
+                        continue;
+                    }
+                    this.state = State::Ready(None);
+                    return Poll::Ready(this.finish.done(&this.span, response));
+                }
+                State::Cleanup(wait, response) => {
+                    if wait.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    let response = response.take().map_or_else(internal_error, |r| *r);
                     this.state = State::Ready(None);
                     return Poll::Ready(this.finish.done(&this.span, response));
                 }

@@ -6,41 +6,17 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use portico::rt::ThreadRole;
 use portico::tasks::Event;
 use portico::testing::{TestClient, blocking_client_on};
 use portico::{App, BackgroundTasks, HttpError, RuntimeKind, State};
-use support::{Conn, serve_with};
-
-/// What the tasks did, in order.
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<String>>>);
-
-impl Log {
-    fn push(&self, line: impl Into<String>) {
-        self.0.lock().unwrap().push(line.into());
-    }
-
-    fn lines(&self) -> Vec<String> {
-        self.0.lock().unwrap().clone()
-    }
-}
+use support::{Conn, Log, role, serve_with};
 
 /// Set by the test to let a task finish.
 #[derive(Clone, Default)]
 struct Release(Arc<Event>);
-
-/// Where the calling code runs: the blocking pool, or an executor thread (a tokio worker
-/// is not marked by Portico, so anything but the pool counts as the event loop).
-fn role() -> &'static str {
-    match portico::rt::thread_role() {
-        ThreadRole::Blocking(_) => "thread pool",
-        _ => "event loop",
-    }
-}
 
 async fn several(tasks: BackgroundTasks, State(log): State<Log>) -> &'static str {
     let first = log.clone();

@@ -61,13 +61,15 @@ mod test_runner;
 
 pub use portico_http::{
     App, AppService, Async, BackgroundTask, BackgroundTasks, Blocking, Body, BodyDoc, BodyError,
-    BodyStream, BoxError, BuildError, Cookie, DEFAULT_BODY_LIMIT, ErrorItem, Event, EventStream,
-    FileResponse, Form, FormLimits, FromRequest, FromRequestParts, Handler, Header, Html,
-    HttpError, IntoResponse, IntoResponseParts, Json, KeepAlive, LocPart, Multipart,
-    MultipartField, OperationDoc, ParamDoc, Path, Query, Redirect, Rejection, Request,
-    RequestContext, RequestHead, RequestValidationError, Response, ResponseBody, ResponseFuture,
-    Route, RouteRef, Router, Server, ServerHandle, SetCookie, ShutdownReport, Source, State,
-    StreamBody, TaskOutcome, Text, UploadFile, cookie, http, schema_for,
+    BodyStream, BoxError, BuildError, Cookie, DEFAULT_BODY_LIMIT, DEFAULT_CLEANUP_THREADS, Depends,
+    ErrorItem, Event, EventStream, FileResponse, Form, FormLimits, Fresh, FromRequest,
+    FromRequestParts, Handler, Header, Html, HttpError, IntoMount, IntoProvider, IntoResponse,
+    IntoResponseParts, Json, KeepAlive, Lifespan, LocPart, Multipart, MultipartField, OperationDoc,
+    Outcome, ParamDoc, Path, Provider, ProviderFn, Query, Redirect, Rejection, Request,
+    RequestContext, RequestHead, RequestValidationError, Response, ResponseBody, ResponseDoc,
+    ResponseFuture, Route, RouteRef, Router, Scope, Server, ServerHandle, SetCookie,
+    ShutdownReport, Source, StartupError, State, StreamBody, TaskOutcome, Text, UploadFile, cookie,
+    http, schema_for,
 };
 pub use portico_macros::{handler, test};
 pub use portico_rt as rt;
@@ -80,8 +82,9 @@ pub use runtime::{
 pub mod prelude {
     pub use portico_http::http::StatusCode;
     pub use portico_http::{
-        App, BackgroundTasks, Cookie, Form, Header, Html, HttpError, IntoResponse, Json, Path,
-        Query, Redirect, Response, Route, Router, State, Text, UploadFile,
+        App, BackgroundTasks, Cookie, Depends, Form, Header, Html, HttpError, IntoResponse, Json,
+        Lifespan, Outcome, Path, Provider, Query, Redirect, Response, Route, Router, State, Text,
+        UploadFile,
     };
 }
 

@@ -32,7 +32,8 @@ use crate::response::{IntoResponse, Response};
 pub struct HttpError {
     status: StatusCode,
     detail: Option<Value>,
-    headers: HeaderMap,
+    /// Boxed, so that `Result<T, HttpError>` stays small (most errors add no header).
+    headers: Option<Box<HeaderMap>>,
 }
 
 impl HttpError {
@@ -41,7 +42,7 @@ impl HttpError {
         HttpError {
             status,
             detail: None,
-            headers: HeaderMap::new(),
+            headers: None,
         }
     }
 
@@ -85,7 +86,7 @@ impl HttpError {
     ) -> Self {
         match (name.try_into(), value.try_into()) {
             (Ok(name), Ok(value)) => {
-                self.headers.append(name, value);
+                self.headers.get_or_insert_default().append(name, value);
             }
             _ => tracing::error!("an HttpError header with an invalid name or value was ignored"),
         }
@@ -106,7 +107,8 @@ impl HttpError {
 
     /// The headers added.
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        static NONE: std::sync::LazyLock<HeaderMap> = std::sync::LazyLock::new(HeaderMap::new);
+        self.headers.as_deref().unwrap_or(&NONE)
     }
 }
 
@@ -151,7 +153,9 @@ impl IntoResponse for HttpError {
                 .headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
-        response.headers_mut().extend(self.headers);
+        if let Some(headers) = self.headers {
+            response.headers_mut().extend(*headers);
+        }
         response
     }
 }

@@ -87,8 +87,10 @@ pub struct RequestContext {
     pub(crate) route: Arc<RouteInfo>,
     /// Byte ranges of the path parameters in the request path, in the route's order.
     pub(crate) params: crate::router::Params,
-    /// Where the request's background tasks go, for routes that take them.
+    /// Where the request's background tasks and cleanups go, for routes that have them.
     pub(crate) after: Option<Arc<crate::background::AfterResponse>>,
+    /// The request's dependencies, for routes that have some.
+    pub(crate) deps: Option<Arc<crate::depends::RequestDeps>>,
 }
 
 impl RequestContext {
@@ -141,6 +143,18 @@ pub struct BodyDoc {
     pub required: bool,
 }
 
+/// A response documented besides the handler's own (FastAPI's `responses=`).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ResponseDoc {
+    /// Its status.
+    pub status: http::StatusCode,
+    /// What it means.
+    pub description: String,
+    /// The JSON Schema of its body, if documented.
+    pub schema: Option<Value>,
+}
+
 /// What a path operation reads and answers, collected from its parameters and return type when
 /// the route is registered; the OpenAPI document is built from it.
 #[derive(Debug, Clone, Default)]
@@ -158,10 +172,16 @@ pub struct OperationDoc {
     /// Mistakes found while describing (a `Path<T>` that does not fit the route, say), reported
     /// when the route is registered.
     pub problems: Vec<String>,
+    /// The operation's tags, its routers' first.
+    pub tags: Vec<String>,
+    /// Responses documented by the route or its routers besides the handler's own.
+    pub responses: Vec<ResponseDoc>,
     /// State types the operation reads, checked when the application starts.
     pub(crate) states: Vec<(std::any::TypeId, &'static str)>,
     /// Whether the operation queues work to run after its response.
     pub(crate) after_response: bool,
+    /// The dependencies its parameters take.
+    pub(crate) needs: Vec<crate::depends::Need>,
 }
 
 impl OperationDoc {
@@ -331,5 +351,14 @@ impl<T: FromRequestParts> FromRequestParts for Option<T> {
         ctx: &RequestContext,
     ) -> Result<Self, Rejection> {
         Ok(T::from_request_parts(parts, ctx).await.ok())
+    }
+
+    /// As `T`, but not required.
+    fn describe(doc: &mut OperationDoc) {
+        let from = doc.params.len();
+        T::describe(doc);
+        for param in &mut doc.params[from..] {
+            param.required = false;
+        }
     }
 }

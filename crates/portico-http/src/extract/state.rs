@@ -34,7 +34,7 @@ impl<T: Clone + Send + Sync + 'static> FromRequestParts for State<T> {
         _parts: &mut Parts,
         ctx: &RequestContext,
     ) -> Result<Self, Rejection> {
-        match ctx.app.state.get::<T>() {
+        match ctx.app.state::<T>() {
             Some(value) => Ok(State(value.clone())),
             // Checked when the application starts, so this is a bug in how it was built.
             None => {

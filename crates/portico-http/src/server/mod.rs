@@ -459,6 +459,9 @@ impl Server {
         service: AppService,
         listeners: Vec<Listener>,
     ) -> io::Result<ShutdownReport> {
+        // The lifespan's startup runs before any connection is accepted; its failure stops
+        // the server (the listeners close unused).
+        service.startup().await.map_err(io::Error::other)?;
         let server = Arc::new(ServerShared::new(self.config, &rt));
         let slots = Arc::new(portico_tasks::Semaphore::new(self.max_connections));
         let stop_accepting = Arc::new(portico_tasks::Event::new());
@@ -545,6 +548,9 @@ impl Server {
                 );
             }
         }
+        // Last, the lifespan's teardown (after the background tasks, which may use what it
+        // shares).
+        service.shutdown().await;
         Ok(ShutdownReport {
             cut_connections,
             cut_background,

@@ -269,3 +269,37 @@ pub(crate) async fn h2_client(
         .detach();
     sender
 }
+
+/// What a test's handlers, dependencies and tasks did, in order.
+#[derive(Clone, Default)]
+pub(crate) struct Log(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Log {
+    pub(crate) fn push(&self, line: impl Into<String>) {
+        self.0.lock().expect("the log").push(line.into());
+    }
+
+    pub(crate) fn lines(&self) -> Vec<String> {
+        self.0.lock().expect("the log").clone()
+    }
+}
+
+/// Where the calling code runs: the blocking pool, or an executor thread (a tokio worker is
+/// not marked by Portico, so anything but the pool counts as the event loop).
+pub(crate) fn role() -> &'static str {
+    match portico::rt::thread_role() {
+        portico::rt::ThreadRole::Blocking(_) => "thread pool",
+        _ => "event loop",
+    }
+}
+
+/// Waits until `done` holds, up to 2 s.
+pub(crate) async fn eventually(mut done: impl FnMut() -> bool) {
+    let rt = portico::rt::current().expect("a runtime");
+    for _ in 0..200 {
+        if done() {
+            return;
+        }
+        rt.sleep(Duration::from_millis(10)).await;
+    }
+}

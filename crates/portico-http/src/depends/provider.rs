@@ -1,0 +1,487 @@
+//! Providers: the functions that produce dependencies, and their settings.
+
+use std::any::{Any, TypeId};
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use http::request::Parts;
+use portico_tasks::{CapacityLimiter, LimiterPermit};
+
+use super::{Need, Outcome, Scope};
+use crate::background::TaskOutcome;
+use crate::extract::{FromRequestParts, OperationDoc, Rejection, RequestContext};
+use crate::handler::{Async, Blocking};
+use crate::response::{IntoResponse, Response};
+
+/// A produced value, as the request's cache keeps it.
+pub(crate) type AnyValue = Arc<dyn Any + Send + Sync>;
+
+/// The value being produced, with the concurrency permit it holds.
+pub(crate) type Produce =
+    Pin<Box<dyn Future<Output = Result<(AnyValue, Option<LimiterPermit>), Response>> + Send>>;
+
+type PrepareFuture<'a> = Pin<Box<dyn Future<Output = Result<Produce, Rejection>> + Send + 'a>>;
+
+/// A function that produces a dependency: an `async fn` (run on the event loop) or a plain `fn`
+/// (run on the thread pool under the shared capacity limiter), of up to 12 head-only
+/// parameters (extractors such as `Header`, `Query`, `State`, and other dependencies as
+/// [`Depends`](super::Depends)), returning `Result<T, E>` where `E` answers the request when it
+/// fails.
+///
+/// `M` is a marker type inference fills in.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a dependency provider",
+    label = "not a provider",
+    note = "a provider is an `async fn` or a plain `fn` whose parameters are head-only extractors (`Header`, `Query`, `State`, `Depends<T>`, ...; at most 12) and which returns `Result<T, E>` with `E: IntoResponse`"
+)]
+pub trait ProviderFn<M>: Clone + Send + Sync + 'static {
+    /// The type produced.
+    type Value: Send + Sync + 'static;
+
+    /// Extracts the parameters and returns the production of the value, which waits for
+    /// `limiter` first when there is one.
+    #[doc(hidden)]
+    fn prepare<'a>(
+        &'a self,
+        parts: &'a mut Parts,
+        ctx: &'a RequestContext,
+        limiter: Option<CapacityLimiter>,
+    ) -> impl Future<Output = Result<Produce, Rejection>> + Send + 'a;
+
+    /// Describes the parameters (what the OpenAPI document shows for every route using it).
+    #[doc(hidden)]
+    fn describe(doc: &mut OperationDoc);
+
+    /// Whether it runs on the thread pool.
+    #[doc(hidden)]
+    fn is_blocking() -> bool;
+}
+
+async fn acquire(limiter: Option<CapacityLimiter>) -> Option<LimiterPermit> {
+    match limiter {
+        Some(limiter) => Some(limiter.acquire().await),
+        None => None,
+    }
+}
+
+macro_rules! providers {
+    ($($t:ident),*) => {
+        impl<F, Fut, V, E, $($t,)*> ProviderFn<(Async, $($t,)*)> for F
+        where
+            F: Fn($($t,)*) -> Fut + Clone + Send + Sync + 'static,
+            Fut: Future<Output = Result<V, E>> + Send + 'static,
+            V: Send + Sync + 'static,
+            E: IntoResponse + Send + 'static,
+            $($t: FromRequestParts + 'static,)*
+        {
+            type Value = V;
+
+            #[allow(non_snake_case, unused_mut, unused_variables, reason = "the type names double as bindings")]
+            fn prepare<'a>(
+                &'a self,
+                parts: &'a mut Parts,
+                ctx: &'a RequestContext,
+                limiter: Option<CapacityLimiter>,
+            ) -> impl Future<Output = Result<Produce, Rejection>> + Send + 'a {
+                async move {
+                    let mut errors = Vec::new();
+                    $(
+                        let $t = match <$t as FromRequestParts>::from_request_parts(parts, ctx).await {
+                            Ok(value) => Some(value),
+                            Err(Rejection::Invalid(found)) => {
+                                errors.extend(found);
+                                None
+                            }
+                            Err(rejection) => return Err(rejection),
+                        };
+                    )*
+                    #[allow(unreachable_patterns, reason = "a provider without parameters cannot fail here")]
+                    match ($($t,)*) {
+                        ($(Some($t),)*) => {
+                            let f = self.clone();
+                            Ok(Box::pin(async move {
+                                let permit = acquire(limiter).await;
+                                match f($($t,)*).await {
+                                    Ok(value) => Ok((Arc::new(value) as AnyValue, permit)),
+                                    Err(err) => Err(err.into_response()),
+                                }
+                            }) as Produce)
+                        }
+                        _ => Err(Rejection::Invalid(errors)),
+                    }
+                }
+            }
+
+            #[allow(unused_variables, reason = "a provider without parameters describes nothing")]
+            fn describe(doc: &mut OperationDoc) {
+                $(<$t as FromRequestParts>::describe(doc);)*
+            }
+
+            fn is_blocking() -> bool {
+                false
+            }
+        }
+
+        impl<F, V, E, $($t,)*> ProviderFn<(Blocking, $($t,)*)> for F
+        where
+            F: Fn($($t,)*) -> Result<V, E> + Clone + Send + Sync + 'static,
+            V: Send + Sync + 'static,
+            E: IntoResponse + Send + 'static,
+            $($t: FromRequestParts + 'static,)*
+        {
+            type Value = V;
+
+            #[allow(non_snake_case, unused_mut, unused_variables, reason = "the type names double as bindings")]
+            fn prepare<'a>(
+                &'a self,
+                parts: &'a mut Parts,
+                ctx: &'a RequestContext,
+                limiter: Option<CapacityLimiter>,
+            ) -> impl Future<Output = Result<Produce, Rejection>> + Send + 'a {
+                async move {
+                    let mut errors = Vec::new();
+                    $(
+                        let $t = match <$t as FromRequestParts>::from_request_parts(parts, ctx).await {
+                            Ok(value) => Some(value),
+                            Err(Rejection::Invalid(found)) => {
+                                errors.extend(found);
+                                None
+                            }
+                            Err(rejection) => return Err(rejection),
+                        };
+                    )*
+                    #[allow(unreachable_patterns, reason = "a provider without parameters cannot fail here")]
+                    match ($($t,)*) {
+                        ($(Some($t),)*) => {
+                            let f = self.clone();
+                            Ok(Box::pin(async move {
+                                // The permit is waited for here, on the event loop: waiting
+                                // holds no thread.
+                                let permit = acquire(limiter).await;
+                                match portico_tasks::to_thread(move || f($($t,)*)).await {
+                                    Ok(value) => Ok((Arc::new(value) as AnyValue, permit)),
+                                    Err(err) => Err(err.into_response()),
+                                }
+                            }) as Produce)
+                        }
+                        _ => Err(Rejection::Invalid(errors)),
+                    }
+                }
+            }
+
+            #[allow(unused_variables, reason = "a provider without parameters describes nothing")]
+            fn describe(doc: &mut OperationDoc) {
+                $(<$t as FromRequestParts>::describe(doc);)*
+            }
+
+            fn is_blocking() -> bool {
+                true
+            }
+        }
+    };
+}
+
+providers!();
+providers!(T1);
+providers!(T1, T2);
+providers!(T1, T2, T3);
+providers!(T1, T2, T3, T4);
+providers!(T1, T2, T3, T4, T5);
+providers!(T1, T2, T3, T4, T5, T6);
+providers!(T1, T2, T3, T4, T5, T6, T7);
+providers!(T1, T2, T3, T4, T5, T6, T7, T8);
+providers!(T1, T2, T3, T4, T5, T6, T7, T8, T9);
+providers!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10);
+providers!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11);
+providers!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12);
+
+/// A provider function, type-erased.
+trait ErasedPrepare: Send + Sync + 'static {
+    fn prepare<'a>(
+        &'a self,
+        parts: &'a mut Parts,
+        ctx: &'a RequestContext,
+        limiter: Option<CapacityLimiter>,
+    ) -> PrepareFuture<'a>;
+}
+
+struct Erased<F, M> {
+    f: F,
+    _marker: PhantomData<fn() -> M>,
+}
+
+impl<F: ProviderFn<M>, M: 'static> ErasedPrepare for Erased<F, M> {
+    fn prepare<'a>(
+        &'a self,
+        parts: &'a mut Parts,
+        ctx: &'a RequestContext,
+        limiter: Option<CapacityLimiter>,
+    ) -> PrepareFuture<'a> {
+        Box::pin(self.f.prepare(parts, ctx, limiter))
+    }
+}
+
+/// What an async cleanup returns: the failure to log, if any.
+type CleanupFuture = Pin<Box<dyn Future<Output = Option<String>> + Send>>;
+
+/// A cleanup, ready to run with the request's outcome.
+pub(crate) enum CleanupJob {
+    /// Run on the event loop.
+    Async(Box<dyn FnOnce(Outcome) -> CleanupFuture + Send>),
+    /// Run on a thread of the cleanup pool (never the shared limiter).
+    Blocking(Box<dyn FnOnce(Outcome) -> Option<String> + Send>),
+}
+
+/// A cleanup queued by one request: what runs, when, and the concurrency permit it frees.
+pub(crate) struct CleanupEntry {
+    pub(crate) scope: Scope,
+    pub(crate) name: &'static str,
+    pub(crate) job: CleanupJob,
+    pub(crate) permit: Option<LimiterPermit>,
+}
+
+type MakeCleanup = Arc<dyn Fn(AnyValue) -> CleanupJob + Send + Sync>;
+
+/// A registered provider, with everything known of it.
+pub(crate) struct ProviderNode {
+    pub(crate) type_id: TypeId,
+    pub(crate) type_name: &'static str,
+    prepare: Box<dyn ErasedPrepare>,
+    /// Describes its parameters into a route's documentation.
+    pub(crate) describe: fn(&mut OperationDoc),
+    /// What it needs of other providers.
+    pub(crate) needs: Vec<Need>,
+    pub(crate) blocking: bool,
+    pub(crate) scope: Scope,
+    cleanup: Option<MakeCleanup>,
+    limiter: Option<CapacityLimiter>,
+}
+
+impl fmt::Debug for ProviderNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Provider")
+            .field("type", &self.type_name)
+            .field("blocking", &self.blocking)
+            .field("scope", &self.scope)
+            .field("cleanup", &self.cleanup.is_some())
+            .field(
+                "max_concurrency",
+                &self.limiter.as_ref().map(CapacityLimiter::total_tokens),
+            )
+            .finish()
+    }
+}
+
+impl ProviderNode {
+    pub(crate) fn has_cleanup(&self) -> bool {
+        self.cleanup.is_some()
+    }
+
+    pub(crate) fn holds_permit(&self) -> bool {
+        self.limiter.is_some()
+    }
+
+    /// Extracts the provider's parameters; what is returned produces the value.
+    pub(crate) fn prepare<'a>(
+        &'a self,
+        parts: &'a mut Parts,
+        ctx: &'a RequestContext,
+    ) -> PrepareFuture<'a> {
+        self.prepare.prepare(parts, ctx, self.limiter.clone())
+    }
+
+    /// Records a produced value's cleanup with the request (or lets its permit go, when it has
+    /// no cleanup: the cap then covers production only).
+    pub(crate) fn settle(
+        &self,
+        value: &AnyValue,
+        permit: Option<LimiterPermit>,
+        ctx: &RequestContext,
+    ) {
+        let Some(cleanup) = &self.cleanup else {
+            return;
+        };
+        let entry = CleanupEntry {
+            scope: self.scope,
+            name: self.type_name,
+            job: cleanup(value.clone()),
+            permit,
+        };
+        match &ctx.after {
+            Some(after) => after.push_cleanup(entry),
+            None => tracing::error!(
+                "the cleanup of {} has nowhere to run; it runs now",
+                self.type_name
+            ),
+        }
+    }
+}
+
+/// A provider with its settings: a cleanup (FastAPI's dependencies with `yield`), its scope and
+/// a concurrency cap. Register it with [`App::provide`](crate::App::provide).
+///
+/// # Examples
+///
+/// A connection per request, committed or rolled back once the response is sent.
+///
+/// ```
+/// use std::sync::Mutex;
+/// use portico_http::{App, Depends, HttpError, Outcome, Provider};
+///
+/// struct Tx(Mutex<Vec<&'static str>>);
+///
+/// fn begin() -> Result<Tx, HttpError> {
+///     Ok(Tx(Mutex::new(vec!["begin"])))
+/// }
+///
+/// fn write(Depends(tx): Depends<Tx>) -> &'static str {
+///     tx.0.lock().unwrap().push("insert");
+///     "written"
+/// }
+///
+/// let app = App::new()
+///     .provide(Provider::new(begin).max_concurrency(10).cleanup(|tx: &Tx, outcome: Outcome| {
+///         let mut log = tx.0.lock().unwrap();
+///         log.push(if outcome.is_success() { "commit" } else { "rollback" });
+///     }))
+///     .post("/write", write);
+/// let client = portico::testing::blocking_client(app);
+/// assert_eq!(client.post("/write").send().text(), "written");
+/// ```
+pub struct Provider<T> {
+    node: ProviderNode,
+    _value: PhantomData<fn() -> T>,
+}
+
+impl<T> fmt::Debug for Provider<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.node.fmt(f)
+    }
+}
+
+impl<T: Send + Sync + 'static> Provider<T> {
+    /// A provider of `T`: an `async fn` or a plain `fn` returning `Result<T, E>` (see
+    /// [`ProviderFn`]).
+    pub fn new<M: 'static, F: ProviderFn<M, Value = T>>(f: F) -> Self {
+        let mut doc = OperationDoc::default();
+        F::describe(&mut doc);
+        Provider {
+            node: ProviderNode {
+                type_id: TypeId::of::<T>(),
+                type_name: std::any::type_name::<T>(),
+                prepare: Box::new(Erased {
+                    f,
+                    _marker: PhantomData,
+                }),
+                describe: F::describe,
+                needs: doc.needs,
+                blocking: F::is_blocking(),
+                scope: Scope::Request,
+                cleanup: None,
+                limiter: None,
+            },
+            _value: PhantomData,
+        }
+    }
+
+    /// A plain `fn` run on the value when the request is done with it (see [`Scope`]), on a
+    /// thread of the cleanup pool, which is not the shared limiter's: a cleanup that gives a
+    /// connection back can always run, however busy the pool is. It may return `()` or
+    /// `Result<(), E>`; errors and panics are logged.
+    pub fn cleanup<F, R>(mut self, f: F) -> Self
+    where
+        F: Fn(&T, Outcome) -> R + Send + Sync + 'static,
+        R: TaskOutcome,
+    {
+        let f = Arc::new(f);
+        self.node.cleanup = Some(Arc::new(move |value: AnyValue| {
+            let f = f.clone();
+            CleanupJob::Blocking(Box::new(move |outcome| match value.downcast::<T>() {
+                Ok(value) => f(&value, outcome).failure(),
+                Err(_) => Some("the value has another type".to_owned()),
+            }))
+        }));
+        self
+    }
+
+    /// As [`cleanup`](Self::cleanup), with an async function run on the event loop.
+    pub fn cleanup_async<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(Arc<T>, Outcome) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: TaskOutcome,
+    {
+        let f = Arc::new(f);
+        self.node.cleanup = Some(Arc::new(move |value: AnyValue| {
+            let f = f.clone();
+            CleanupJob::Async(Box::new(move |outcome| {
+                Box::pin(async move {
+                    match value.downcast::<T>() {
+                        Ok(value) => f(value, outcome).await.failure(),
+                        Err(_) => Some("the value has another type".to_owned()),
+                    }
+                })
+            }))
+        }));
+        self
+    }
+
+    /// When the cleanup runs: after the response (the default) or before it.
+    pub fn scope(mut self, scope: Scope) -> Self {
+        self.node.scope = scope;
+        self
+    }
+
+    /// At most `n` requests hold a value of this provider at once (FastAPI's
+    /// `Depends(max_concurrency=n)`): one with a cleanup holds its slot until the cleanup has
+    /// run, one without until it is produced. Waiting holds no thread; a second use within one
+    /// request (the cache) takes no second slot.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is 0.
+    #[track_caller]
+    pub fn max_concurrency(mut self, n: usize) -> Self {
+        assert!(n > 0, "max_concurrency must be at least 1");
+        self.node.limiter = Some(CapacityLimiter::new(n));
+        self
+    }
+
+    pub(crate) fn into_node(self) -> ProviderNode {
+        self.node
+    }
+}
+
+/// What [`App::provide`](crate::App::provide) accepts: a provider function, or a configured
+/// [`Provider`].
+pub trait IntoProvider<M> {
+    /// The type produced.
+    type Value: Send + Sync + 'static;
+
+    /// The provider.
+    fn into_provider(self) -> Provider<Self::Value>;
+}
+
+/// The marker of an already configured [`Provider`].
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Configured {}
+
+impl<F: ProviderFn<M>, M: 'static> IntoProvider<M> for F {
+    type Value = F::Value;
+
+    fn into_provider(self) -> Provider<F::Value> {
+        Provider::new(self)
+    }
+}
+
+impl<T: Send + Sync + 'static> IntoProvider<Configured> for Provider<T> {
+    type Value = T;
+
+    fn into_provider(self) -> Provider<T> {
+        self
+    }
+}
