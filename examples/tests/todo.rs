@@ -1,0 +1,192 @@
+//! The to-do example: its API through the test client on each runtime, with the database
+//! dependency swapped for an in-memory one; and the binary as a user runs it, creating its
+//! SQLite file.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "a failed unwrap is a failed test, with its location"
+)]
+
+#[path = "../todo/app.rs"]
+#[allow(dead_code, reason = "the test uses part of the example")]
+mod app;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use portico::testing::TestClient;
+use portico::{HttpError, RuntimeKind};
+use serde_json::{Value, json};
+
+#[portico::test]
+async fn the_api_on_a_fresh_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = TestClient::new(app::app(dir.path().join("todo.sqlite3")));
+    let created = client
+        .post("/todos")
+        .json(&json!({ "title": "buy tea" }))
+        .await;
+    assert_eq!(created.status(), 201);
+    assert_eq!(
+        created.json::<Value>(),
+        json!({ "id": 1, "title": "buy tea", "done": false })
+    );
+    client
+        .post("/todos")
+        .json(&json!({ "title": "brew it" }))
+        .await;
+    let updated = client
+        .patch("/todos/1")
+        .json(&json!({ "done": true }))
+        .await;
+    assert_eq!(updated.json::<Value>()["done"], json!(true));
+    assert_eq!(
+        client.get("/todos?done=true").await.json::<Value>(),
+        json!([{ "id": 1, "title": "buy tea", "done": true }])
+    );
+    assert_eq!(client.delete("/todos/2").await.status(), 204);
+    let missing = client.get("/todos/2").await;
+    assert_eq!(missing.status(), 404);
+    assert_eq!(missing.text(), r#"{"detail":"No to-do with id 2"}"#);
+    // Invalid input: FastAPI's 422.
+    let invalid = client.post("/todos").json(&json!({ "title": "" })).await;
+    assert_eq!(invalid.status(), 422);
+    assert_eq!(
+        invalid.json::<Value>()["detail"][0]["loc"],
+        json!(["body", "title"])
+    );
+    // The background task logged the creations after their responses.
+    assert_eq!(
+        client.get("/activity").await.json::<Value>(),
+        json!(["created 2", "created 1"])
+    );
+}
+
+#[portico::test]
+async fn a_failed_request_rolls_its_transaction_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = TestClient::new(app::app(dir.path().join("todo.sqlite3")));
+    client.post("/todos").json(&json!({ "title": "a" })).await;
+    // The update finds nothing and fails: nothing it did is kept.
+    assert_eq!(
+        client
+            .patch("/todos/9")
+            .json(&json!({ "done": true }))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        client
+            .get("/todos")
+            .await
+            .json::<Value>()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[portico::test]
+async fn the_database_dependency_can_be_overridden() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = TestClient::new(app::app(dir.path().join("todo.sqlite3")));
+    let memory = rusqlite::Connection::open_in_memory().unwrap();
+    app::create_schema(&memory).unwrap();
+    memory
+        .execute(
+            "INSERT INTO todos (title) VALUES ('from the test database')",
+            [],
+        )
+        .unwrap();
+    let memory = Arc::new(Mutex::new(memory));
+    let shared = memory.clone();
+    client
+        .service()
+        .override_dependency(move || Ok::<_, HttpError>(app::Db::shared(shared.clone())));
+    assert_eq!(
+        client.get("/todos").await.json::<Value>(),
+        json!([{ "id": 1, "title": "from the test database", "done": false }])
+    );
+    client
+        .post("/todos")
+        .json(&json!({ "title": "second" }))
+        .await;
+    let count: i64 = memory
+        .lock()
+        .unwrap()
+        .query_row("SELECT count(*) FROM todos", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(count, 2);
+    // Back to the file.
+    client.service().clear_overrides();
+    assert_eq!(client.get("/todos").await.json::<Value>(), json!([]));
+}
+
+/// The example's binary, which `cargo test` builds next to the test binaries.
+fn example() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
+    dir.join(format!("todo{}", std::env::consts::EXE_SUFFIX))
+}
+
+fn send(port: u16, request: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[portico::test]
+fn the_binary_serves_and_creates_its_database_file(rt: RuntimeKind) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(example())
+        .args(["--port", "0"])
+        .current_dir(dir.path())
+        .env("PORTICO_RUNTIME", rt.to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the example is built by `cargo test`");
+    let mut first_line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first_line)
+        .unwrap();
+    assert!(
+        first_line.contains(&format!("the {rt} runtime")),
+        "{first_line}"
+    );
+    let port: u16 = first_line
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("http://127.0.0.1:"))
+        .and_then(|rest| rest.trim_end_matches(',').parse().ok())
+        .unwrap_or_else(|| panic!("no port in {first_line:?}"));
+    let body = r#"{"title": "from curl"}"#;
+    let created = send(
+        port,
+        &format!(
+            "POST /todos HTTP/1.1\r\nhost: t\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(created.starts_with("HTTP/1.1 201"), "{created}");
+    let listed = send(
+        port,
+        "GET /todos HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
+    );
+    assert!(
+        listed.ends_with(r#"[{"id":1,"title":"from curl","done":false}]"#),
+        "{listed}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(dir.path().join("todo.sqlite3").exists());
+}

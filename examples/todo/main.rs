@@ -1,0 +1,98 @@
+//! A to-do API on an embedded SQLite database: plain `fn` handlers and a connection dependency
+//! on the thread pool, a router, a lifespan that creates the schema, a background task.
+//!
+//! ```text
+//! cargo run --example todo                           # tokio; creates ./todo.sqlite3
+//! PORTICO_RUNTIME=smol cargo run --example todo      # smol
+//!
+//! curl -X POST http://127.0.0.1:8000/todos -H 'content-type: application/json' -d '{"title": "buy tea"}'
+//! curl http://127.0.0.1:8000/todos
+//! curl -X PATCH http://127.0.0.1:8000/todos/1 -H 'content-type: application/json' -d '{"done": true}'
+//! curl 'http://127.0.0.1:8000/todos?done=true&limit=10'
+//! curl -X DELETE http://127.0.0.1:8000/todos/1
+//! curl http://127.0.0.1:8000/activity
+//! ```
+//!
+//! Options: `--port N` (default 8000; 0 picks a free port), `--db PATH` (default
+//! `todo.sqlite3` in the working directory). The first line printed gives the address.
+
+#![allow(
+    clippy::print_stdout,
+    reason = "an example talks to the person running it"
+)]
+
+mod app;
+
+use std::path::PathBuf;
+
+struct Args {
+    port: u16,
+    db: PathBuf,
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut parsed = Args {
+        port: 8000,
+        db: PathBuf::from("todo.sqlite3"),
+    };
+    while let Some(arg) = args.next() {
+        let (name, value) = match arg.split_once('=') {
+            Some((name, value)) => (name.to_owned(), value.to_owned()),
+            None => {
+                let value = args.next().ok_or(format!("{arg} needs a value"))?;
+                (arg, value)
+            }
+        };
+        match name.as_str() {
+            "--port" => {
+                parsed.port = value
+                    .parse()
+                    .map_err(|_| format!("--port takes a number from 0 to 65535, not {value:?}"))?;
+            }
+            "--db" => parsed.db = PathBuf::from(value),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(parsed)
+}
+
+fn main() {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("error: {message}\nusage: todo [--port N] [--db PATH]");
+            std::process::exit(2);
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let db = args.db;
+    let port = args.port;
+    let served = portico::run(async move {
+        let server = app::app(db.clone())
+            .serve(format!("127.0.0.1:{port}"))
+            .start()?;
+        let addr = server.local_addr();
+        let runtime = portico::rt::current().map(|rt| rt.name()).unwrap_or("none");
+        println!(
+            "todo: listening on http://{addr} with the {runtime} runtime, database {}; try `curl http://{addr}/todos`",
+            db.display()
+        );
+        server.stopped().await
+    });
+    match served {
+        Ok(report) if report.is_graceful() => {}
+        Ok(report) => eprintln!(
+            "todo: {} connection(s) were cut at shutdown",
+            report.cut_connections
+        ),
+        Err(err) => {
+            eprintln!("error: {err}");
+            std::process::exit(1);
+        }
+    }
+}
