@@ -15,6 +15,11 @@
 //!   does not fit
 //! * `GET /blocking` → a plain `fn` (run on the thread pool) that sleeps 1 ms and answers
 //!   `{"ok":true}`
+//! * `GET /deps` → `{"tenant":7,"session":"s-7","quota":700}` from a chain of three
+//!   dependencies: `Tenant` (async), needed by `Session` (async) and `Quota` (a plain `fn`, on
+//!   the thread pool), so produced once and shared (Portico only; compared with `/users`)
+//! * `GET /deps-async` → the same, with `Quota` produced by an `async fn`: the difference
+//!   with `/deps` is the thread hop
 //!
 //! Options: `--port N` (default 8080; 0 picks a free port), `--workers N` (executor threads;
 //! default one per CPU), `--listeners N` (`SO_REUSEPORT` accept sockets; default 1). The first
@@ -87,14 +92,74 @@ fn blocking() -> Json<Done> {
     Json(Done { ok: true })
 }
 
+struct Tenant(u64);
+struct Session(String);
+struct Quota(u64);
+
+async fn tenant() -> Result<Tenant, HttpError> {
+    Ok(Tenant(7))
+}
+
+async fn session(Depends(tenant): Depends<Tenant>) -> Result<Session, HttpError> {
+    Ok(Session(format!("s-{}", tenant.0)))
+}
+
+fn quota(Depends(tenant): Depends<Tenant>) -> Result<Quota, HttpError> {
+    Ok(Quota(tenant.0 * 100))
+}
+
+/// `Quota`'s twin produced by an `async fn`, to tell the thread hop from the rest.
+struct QuotaAsync(u64);
+
+async fn quota_async(Depends(tenant): Depends<Tenant>) -> Result<QuotaAsync, HttpError> {
+    Ok(QuotaAsync(tenant.0 * 100))
+}
+
+async fn deps_async(
+    Depends(tenant): Depends<Tenant>,
+    Depends(session): Depends<Session>,
+    Depends(quota): Depends<QuotaAsync>,
+) -> Json<Context> {
+    Json(Context {
+        tenant: tenant.0,
+        session: session.0.clone(),
+        quota: quota.0,
+    })
+}
+
+#[derive(Serialize)]
+struct Context {
+    tenant: u64,
+    session: String,
+    quota: u64,
+}
+
+async fn deps(
+    Depends(tenant): Depends<Tenant>,
+    Depends(session): Depends<Session>,
+    Depends(quota): Depends<Quota>,
+) -> Json<Context> {
+    Json(Context {
+        tenant: tenant.0,
+        session: session.0.clone(),
+        quota: quota.0,
+    })
+}
+
 /// The benchmark application.
 fn app() -> App {
     App::new()
+        .provide(tenant)
+        .provide(session)
+        .provide(quota)
+        .provide(quota_async)
         .get("/plaintext", plaintext)
         .get("/json", json)
         .get("/users/{id}", user)
         .post("/echo", echo)
         .get("/blocking", blocking)
+        .get("/deps", deps)
+        .get("/deps-async", deps_async)
 }
 
 struct Options {

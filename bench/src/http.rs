@@ -103,11 +103,14 @@ struct Endpoint {
     expect: &'static str,
     /// A request that must be refused (422 from Portico).
     invalid: Option<(&'static str, &'static str, Option<&'static str>)>,
+    /// For an endpoint only Portico serves (a feature the peers lack), the endpoint of the same
+    /// server it is compared with instead of raw hyper.
+    against: Option<&'static str>,
 }
 
 const ECHO: &str = r#"{"name":"portico","count":3,"tags":["a","b"]}"#;
 
-const ENDPOINTS: [Endpoint; 5] = [
+const ENDPOINTS: [Endpoint; 7] = [
     Endpoint {
         name: "plaintext",
         method: "GET",
@@ -115,6 +118,7 @@ const ENDPOINTS: [Endpoint; 5] = [
         body: None,
         expect: "Hello, World!",
         invalid: None,
+        against: None,
     },
     Endpoint {
         name: "json",
@@ -123,6 +127,7 @@ const ENDPOINTS: [Endpoint; 5] = [
         body: None,
         expect: r#"{"message":"Hello, World!"}"#,
         invalid: None,
+        against: None,
     },
     Endpoint {
         name: "users",
@@ -131,6 +136,7 @@ const ENDPOINTS: [Endpoint; 5] = [
         body: None,
         expect: r#"{"id":42,"verbose":true}"#,
         invalid: Some(("GET", "/users/x?verbose=maybe", None)),
+        against: None,
     },
     Endpoint {
         name: "echo",
@@ -143,6 +149,7 @@ const ENDPOINTS: [Endpoint; 5] = [
             "/echo",
             Some(r#"{"name":1,"count":"x","tags":[2]}"#),
         )),
+        against: None,
     },
     Endpoint {
         name: "blocking",
@@ -151,8 +158,34 @@ const ENDPOINTS: [Endpoint; 5] = [
         body: None,
         expect: r#"{"ok":true}"#,
         invalid: None,
+        against: None,
+    },
+    Endpoint {
+        name: "deps",
+        method: "GET",
+        path: "/deps",
+        body: None,
+        expect: r#"{"tenant":7,"session":"s-7","quota":700}"#,
+        invalid: None,
+        against: Some("users"),
+    },
+    Endpoint {
+        name: "deps-async",
+        method: "GET",
+        path: "/deps-async",
+        body: None,
+        expect: r#"{"tenant":7,"session":"s-7","quota":700}"#,
+        invalid: None,
+        against: Some("users"),
     },
 ];
+
+impl Server {
+    /// Whether the server answers `endpoint` (the peers lack Portico-only features).
+    fn serves(&self, endpoint: &Endpoint) -> bool {
+        endpoint.against.is_none() || self.name.starts_with("portico")
+    }
+}
 
 /// A running server, stopped when dropped.
 struct Running {
@@ -230,7 +263,7 @@ fn fetch(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> (u16
 
 /// Checks that a server answers every endpoint as specified.
 fn check(server: &Server, running: &Running, endpoints: &[&Endpoint]) -> Result<(), String> {
-    for endpoint in endpoints {
+    for endpoint in endpoints.iter().filter(|e| server.serves(e)) {
         let (status, body) = fetch(running.addr, endpoint.method, endpoint.path, endpoint.body);
         if status != 200 || body != endpoint.expect {
             return Err(format!(
@@ -447,6 +480,9 @@ fn main() {
         for &s in &order {
             let running = start(&servers[s], &args);
             for (e, endpoint) in endpoints.iter().enumerate() {
+                if !servers[s].serves(endpoint) {
+                    continue;
+                }
                 if args.warmup > 0 {
                     wrk(&args, &running, endpoint, args.warmup, &script);
                 }
@@ -476,23 +512,44 @@ fn main() {
         args.server_cpu,
         args.client_cpu
     );
-    println!("medians; ratios are medians of per-round ratios to hyper (tokio)\n");
+    println!(
+        "medians; ratios are medians of per-round ratios to hyper (tokio), or for a Portico-only endpoint to the same server's endpoint named in brackets\n"
+    );
     println!(
         "| endpoint | server | req/s | p99 ms | CPU µs/req | req/s ratio | p99 ratio | CPU/req ratio |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     for (e, endpoint) in endpoints.iter().enumerate() {
-        let base = &samples[&(0, e)];
         for (s, server) in servers.iter().enumerate() {
+            if !server.serves(endpoint) {
+                continue;
+            }
+            let base = match endpoint.against {
+                None => &samples[&(0, e)],
+                Some(other) => match endpoints.iter().position(|x| x.name == other) {
+                    Some(o) => &samples[&(s, o)],
+                    None => {
+                        println!(
+                            "| {} | {} | (run it with `{other}` to compare) |",
+                            endpoint.name, server.name
+                        );
+                        continue;
+                    }
+                },
+            };
             let mine = &samples[&(s, e)];
             let pick =
                 |f: fn(&Sample) -> f64, of: &[Sample]| of.iter().map(f).collect::<Vec<f64>>();
             let rps = pick(|x| x.rps, mine);
             let p99 = pick(|x| x.p99_ms, mine);
             let cpu = pick(|x| x.cpu_us, mine);
+            let name = match endpoint.against {
+                None => endpoint.name.to_owned(),
+                Some(other) => format!("{} [vs {other}]", endpoint.name),
+            };
             println!(
                 "| {} | {} | {:.0} | {:.2} | {:.2} | {:.3} | {:.3} | {:.3} |",
-                endpoint.name,
+                name,
                 server.name,
                 stats::median(&rps),
                 stats::median(&p99),

@@ -336,6 +336,17 @@ fn bench_server_answers_exactly_as_specified(runtime: RuntimeKind) {
         (blocking.status, blocking.body.as_str()),
         (200, r#"{"ok":true}"#)
     );
+
+    let deps = request(port, "GET", "/deps", None);
+    assert_eq!(
+        (deps.status, deps.json()),
+        (200, json!({ "tenant": 7, "session": "s-7", "quota": 700 }))
+    );
+    let deps = request(port, "GET", "/deps-async", None);
+    assert_eq!(
+        (deps.status, deps.json()),
+        (200, json!({ "tenant": 7, "session": "s-7", "quota": 700 }))
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Portico's HTTP core: the server on hyper 1.x (on any runtime `portico-rt` supports), the
-//! router, path operations with typed parameters, FastAPI-shaped errors, responses and the test
-//! client.
+//! router, path operations with typed parameters, dependencies ([`Depends`], [`Provider`]),
+//! routers and mounts, the application's [`Lifespan`], background tasks, FastAPI-shaped
+//! errors, responses and the test client.
 //!
 //! Most users reach it through the `portico` crate; everything here is re-exported there.
 //!

@@ -18,8 +18,9 @@
 //! What is here:
 //!
 //! * the HTTP layer ([`App`], [`Router`], [`Route`], the extractors such as [`Path`],
-//!   [`Query`] and [`Json`], [`HttpError`], the responses, the [`Server`]), re-exported from
-//!   `portico-http`; [`prelude`] holds the common names;
+//!   [`Query`] and [`Json`], [`HttpError`], the responses, the [`Server`]), dependencies
+//!   ([`Depends`], [`Provider`], [`App::provide`]), the [`Lifespan`] and [`BackgroundTasks`],
+//!   re-exported from `portico-http`; [`prelude`] holds the common names;
 //! * [`testing`]: the test clients;
 //! * [`handler`]: single named parameters (`#[query] q: Option<String>`);
 //! * [`tasks`]: structured concurrency (task groups, cancel scopes, `to_thread`);

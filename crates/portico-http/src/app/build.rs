@@ -1,0 +1,162 @@
+//! Building an application: each route's documentation, dependency plan and checks.
+
+use std::sync::Arc;
+
+use http::Method;
+
+use super::route::{Route, RouteMeta};
+use super::{AppShared, DescribedRoute, RouteInfo};
+use crate::depends::{Plan, Registry};
+use crate::extract::OperationDoc;
+use crate::router::parse_template;
+
+/// Builds the route infos of `routes`, collecting every mistake.
+pub(crate) fn describe_routes(
+    routes: Vec<Route>,
+    shared: &AppShared,
+    registry: &Registry,
+    lifespan: bool,
+) -> (Vec<DescribedRoute>, Vec<String>) {
+    let mut problems = Vec::new();
+    let mut out = Vec::with_capacity(routes.len());
+    for (index, route) in routes.into_iter().enumerate() {
+        let params = match parse_template(&route.path) {
+            Ok((_, params)) => params,
+            Err(err) => {
+                problems.push(err);
+                continue;
+            }
+        };
+        let mut doc = OperationDoc {
+            path_params: params.clone(),
+            ..OperationDoc::default()
+        };
+        (route.describe)(&mut doc);
+        let RouteMeta {
+            needs,
+            tags,
+            responses,
+        } = route.meta;
+        let mut roots = needs;
+        for need in &doc.needs {
+            if !roots.contains(need) {
+                roots.push(*need);
+            }
+        }
+        doc.tags = tags;
+        doc.responses = responses;
+        let plan = match registry.plan(&roots) {
+            Ok(plan) => plan,
+            Err(found) => {
+                for problem in found {
+                    problems.push(format!("{} {}: {problem}", route.method, route.path));
+                }
+                None
+            }
+        };
+        if let Some(plan) = &plan {
+            merge_provider_docs(&mut doc, plan);
+        }
+        for problem in &doc.problems {
+            problems.push(format!("{} {}: {problem}", route.method, route.path));
+        }
+        check_states(
+            &doc,
+            shared,
+            lifespan,
+            &route.method,
+            &route.path,
+            &mut problems,
+        );
+        let info = RouteInfo {
+            method: route.method.clone(),
+            template: route.path,
+            params,
+            body_limit: route.body_limit,
+            doc,
+            blocking: route.blocking,
+            roots,
+            plan,
+            index,
+        };
+        out.push((route.method, route.handler, Arc::new(info)));
+    }
+    (out, problems)
+}
+
+/// Adds what the route's providers read to its documentation: their parameters (once each),
+/// the state they need and the mistakes in their declarations.
+pub(crate) fn merge_provider_docs(doc: &mut OperationDoc, plan: &Plan) {
+    for node in &plan.nodes {
+        let mut own = OperationDoc {
+            path_params: doc.path_params.clone(),
+            ..OperationDoc::default()
+        };
+        (node.provider.describe)(&mut own);
+        for param in own.params {
+            if !doc
+                .params
+                .iter()
+                .any(|p| p.name == param.name && p.source == param.source)
+            {
+                doc.param(param);
+            }
+        }
+        for state in own.states {
+            if !doc.states.contains(&state) {
+                doc.states.push(state);
+            }
+        }
+        for problem in own.problems {
+            doc.problem(format!(
+                "the provider of `{}`: {problem}",
+                node.provider.type_name
+            ));
+        }
+    }
+}
+
+/// Checks that the state a route reads was registered. With a lifespan, the check waits for
+/// it to start (see [`check_lifespan_states`]).
+fn check_states(
+    doc: &OperationDoc,
+    shared: &AppShared,
+    lifespan: bool,
+    method: &Method,
+    path: &str,
+    problems: &mut Vec<String>,
+) {
+    if lifespan {
+        return;
+    }
+    for (id, name) in &doc.states {
+        if !shared.state.contains(*id) {
+            problems.push(format!(
+                "{method} {path}: the handler reads State<{name}>, but no state of that type was registered with App::state"
+            ));
+        }
+    }
+}
+
+/// The state routes read that neither `App::state` nor the lifespan provided.
+pub(crate) fn check_lifespan_states<'a>(
+    routes: impl Iterator<Item = &'a RouteInfo>,
+    shared: &AppShared,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for route in routes {
+        for (id, name) in &route.doc.states {
+            let in_lifespan = shared
+                .lifespan_state
+                .get()
+                .is_some_and(|state| state.contains(*id));
+            if !shared.state.contains(*id) && !in_lifespan {
+                problems.push(format!(
+                    "{} {}: the handler reads State<{name}>, but neither App::state nor the lifespan provided that type",
+                    route.method, route.template
+                ));
+            }
+        }
+    }
+    problems
+}
