@@ -47,7 +47,7 @@ fn nested(log: &Log) -> App {
 }
 
 #[portico::test]
-async fn nested_routers_join_prefixes_and_run_outer_dependencies_first() {
+async fn nested_routers_join_prefixes_tags_dependencies_and_responses() {
     let log = Log::default();
     let client = TestClient::new(nested(&log));
     assert_eq!(

@@ -70,8 +70,8 @@ pub(super) struct RouteMeta {
 }
 
 impl RouteMeta {
-    /// Puts `outer` (an including router's) before these: its dependencies run first and its
-    /// tags come first, as in FastAPI; a response documented here wins over the outer one.
+    /// Puts `outer` (an including router's) before these: its dependencies and tags are listed
+    /// first, as in FastAPI; a response documented here wins over the outer one.
     fn inherit(&mut self, outer: &RouteMeta) {
         let mut needs = outer.needs.clone();
         needs.extend(
@@ -269,7 +269,8 @@ macro_rules! method_shortcuts {
 /// A group of routes under a common prefix, with common settings (FastAPI's `APIRouter`):
 /// tags, dependencies run for every route, documented responses and a body limit. Include it in
 /// an application with [`App::include`], or in another router, to any depth; the outer
-/// router's prefix, tags and dependencies come first.
+/// router's prefix and tags come first, and every level's dependencies run for each route
+/// (concurrently, when they do not depend on each other).
 ///
 /// # Examples
 ///
