@@ -15,7 +15,7 @@ use bytes::Bytes;
 use portico::tasks::Event;
 use portico::testing::{TestClient, blocking_client_on};
 use portico::{
-    App, BackgroundTasks, Depends, Fresh, Header, HttpError, Outcome, Path, Provider, Query,
+    App, BackgroundTasks, Depends, Fresh, Header, HttpError, Outcome, Path, Provider, Query, Route,
     Router, RuntimeKind, Scope, State, StreamBody,
 };
 use schemars::JsonSchema;
@@ -535,9 +535,10 @@ async fn max_concurrency_caps_holders_until_their_cleanup_without_holding_thread
 
 struct Audit;
 struct Admin;
+struct RateLimit;
 
 fn effects_app(log: &Log) -> App {
-    let (audit, admin) = (log.clone(), log.clone());
+    let (audit, admin, limit) = (log.clone(), log.clone(), log.clone());
     let admin_routes = Router::new()
         .prefix("/admin")
         .dependency::<Admin>()
@@ -554,9 +555,14 @@ fn effects_app(log: &Log) -> App {
                 _ => Err(HttpError::forbidden()),
             }
         })
+        .provide(move || {
+            limit.push("rate limit");
+            Err::<RateLimit, _>(HttpError::new(http::StatusCode::TOO_MANY_REQUESTS))
+        })
         .dependency::<Audit>()
         .include(admin_routes)
         .get("/public", || async { "public" })
+        .route(Route::get("/limited", || async { "never" }).dependency::<RateLimit>())
 }
 
 #[portico::test]
@@ -584,6 +590,10 @@ async fn route_router_and_app_dependencies_run_for_their_effect() {
         "stats"
     );
     assert_eq!(ran(after_refusal), ["admin check", "audit"]);
+    // A route's own dependency.
+    let before = log.lines().len();
+    assert_eq!(client.get("/limited").await.status(), 429);
+    assert!(ran(before).contains(&"rate limit".to_owned()));
 }
 
 #[portico::test]
