@@ -11,7 +11,7 @@ use futures_lite::FutureExt;
 use portico_rt::JoinHandle;
 use portico_tasks::Event;
 
-use crate::app::StateMap;
+use crate::app::{AppShared, StateMap};
 use crate::body::BoxError;
 
 pub(crate) type LifespanFn =
@@ -163,6 +163,91 @@ impl LifespanShared {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// An application's lifespan function, run once: started by the server (or the test client)
+/// before the first request, ended after the last.
+pub(crate) struct LifespanRunner {
+    f: Mutex<Option<LifespanFn>>,
+    shared: Arc<LifespanShared>,
+    /// What startup came to: `None` before it ran.
+    started: portico_tasks::Lock<Option<Result<(), String>>>,
+    /// Set when the function has returned, with what it returned.
+    done: Arc<Event>,
+    result: Arc<Mutex<Option<Result<(), String>>>>,
+}
+
+impl LifespanRunner {
+    pub(crate) fn new(f: LifespanFn) -> Self {
+        LifespanRunner {
+            f: Mutex::new(Some(f)),
+            shared: Arc::new(LifespanShared::new()),
+            started: portico_tasks::Lock::new(None),
+            done: Arc::new(Event::new()),
+            result: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Runs the function up to `serve` (once; later calls return what the first came to), then
+    /// shares its state with the application and runs `check` (the state routes read).
+    pub(crate) async fn startup(
+        &self,
+        app: &AppShared,
+        check: impl FnOnce() -> Vec<String>,
+    ) -> Result<(), StartupError> {
+        let mut started = self.started.lock().await;
+        if let Some(result) = &*started {
+            return result.clone().map_err(StartupError::new);
+        }
+        let result = self.run_startup(app, check).await;
+        *started = Some(result.clone());
+        result.map_err(StartupError::new)
+    }
+
+    async fn run_startup(
+        &self,
+        app: &AppShared,
+        check: impl FnOnce() -> Vec<String>,
+    ) -> Result<(), String> {
+        let Some(f) = lock(&self.f).take() else {
+            return Err("the lifespan already ran".to_owned());
+        };
+        let rt = portico_rt::current().map_err(|err| err.to_string())?;
+        let life = self.shared.handle();
+        let (done, result) = (self.done.clone(), self.result.clone());
+        rt.spawn(async move {
+            let returned = f(life).await.map_err(|err| err.to_string());
+            *lock(&result) = Some(returned);
+            done.set();
+        })
+        .detach();
+        self.shared.started.wait().or(self.done.wait()).await;
+        if self.done.is_set()
+            && let Some(Err(err)) = lock(&self.result).clone()
+        {
+            return Err(err);
+        }
+        let _ = app.lifespan_state.set(self.shared.take_state());
+        let problems = check();
+        if !problems.is_empty() {
+            self.shared.stop.set();
+            return Err(problems.join("; "));
+        }
+        Ok(())
+    }
+
+    /// Ends the lifespan and waits for its teardown, if it started.
+    pub(crate) async fn shutdown(&self) {
+        let started = self.started.lock().await;
+        if !matches!(&*started, Some(Ok(()))) {
+            return;
+        }
+        self.shared.stop.set();
+        self.done.wait().await;
+        if let Some(Err(err)) = &*lock(&self.result) {
+            tracing::error!("the lifespan's teardown failed: {err}");
+        }
+    }
 }
 
 /// Why an application's lifespan failed to start.

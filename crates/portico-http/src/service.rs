@@ -5,8 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -21,11 +20,11 @@ use crate::app::{
 };
 use crate::background::{AfterBody, AfterHandle, AfterResponse};
 use crate::body::ResponseBody;
-use crate::depends::{IntoProvider, Outcome, Plan, ProviderNode, Registry, RequestDeps};
+use crate::depends::{IntoProvider, Outcome, Overrides, Registry, Replan, RequestDeps};
 use crate::error::{Carried, HttpError, carry, internal_error};
 use crate::extract::RequestContext;
 use crate::handler::BoxFuture;
-use crate::lifespan::{LifespanFn, LifespanShared, StartupError};
+use crate::lifespan::{LifespanRunner, StartupError};
 use crate::response::file::{Conditions, PendingFile};
 use crate::response::{IntoResponse, Redirect, Response};
 use crate::router::{self, Endpoint, Match, Table};
@@ -44,29 +43,9 @@ struct AppInner {
     mounts: Vec<Mount>,
     /// The providers as built.
     registry: Registry,
-    /// Whether some provider is overridden (checked before taking the lock).
-    overridden: AtomicBool,
-    overrides: Mutex<Overrides>,
+    /// Providers swapped for tests.
+    overrides: Overrides,
     lifespan: Option<LifespanRunner>,
-}
-
-/// Providers swapped for tests, and the route plans they lead to.
-#[derive(Default)]
-struct Overrides {
-    providers: Vec<Arc<ProviderNode>>,
-    /// By route index.
-    plans: Vec<Option<Arc<Plan>>>,
-}
-
-/// The lifespan function, run once.
-struct LifespanRunner {
-    f: Mutex<Option<LifespanFn>>,
-    shared: Arc<LifespanShared>,
-    /// What startup came to: `None` before it ran.
-    started: portico_tasks::Lock<Option<Result<(), String>>>,
-    /// Set when the function has returned.
-    done: Arc<portico_tasks::Event>,
-    result: Mutex<Option<Result<(), String>>>,
 }
 
 impl fmt::Debug for AppService {
@@ -103,15 +82,8 @@ impl AppService {
                     handlers,
                     mounts,
                     registry,
-                    overridden: AtomicBool::new(false),
-                    overrides: Mutex::new(Overrides::default()),
-                    lifespan: lifespan.map(|f| LifespanRunner {
-                        f: Mutex::new(Some(f)),
-                        shared: Arc::new(LifespanShared::new()),
-                        started: portico_tasks::Lock::new(None),
-                        done: Arc::new(portico_tasks::Event::new()),
-                        result: Mutex::new(None),
-                    }),
+                    overrides: Overrides::default(),
+                    lifespan: lifespan.map(LifespanRunner::new),
                 }),
             }),
             Ok(_) => Err(BuildError { problems }),
@@ -164,11 +136,7 @@ impl AppService {
                 if let Some(head) = &mut finish.request_head {
                     head.route = Some(route.clone());
                 }
-                let plan = if inner.overridden.load(Ordering::Acquire) {
-                    inner.override_plan(route)
-                } else {
-                    route.plan.clone()
-                };
+                let plan = inner.overrides.plan(route);
                 let after = (route.doc.after_response
                     || plan.as_ref().is_some_and(|plan| plan.needs_after))
                 .then(|| {
@@ -256,28 +224,36 @@ impl AppService {
     #[track_caller]
     pub fn override_dependency<M, P: IntoProvider<M>>(&self, provider: P) {
         let node = Arc::new(provider.into_provider().into_node());
-        let mut overrides = lock(&self.inner.overrides);
-        let mut providers = overrides.providers.clone();
-        providers.retain(|p| p.type_id != node.type_id);
-        providers.push(node);
-        if let Err(err) = self.inner.replan(&mut overrides, providers) {
+        if let Err(err) = self.inner.overrides.update(self.replan(), |providers| {
+            providers.retain(|p| p.type_id != node.type_id);
+            providers.push(node);
+        }) {
             panic!("{err}");
         }
     }
 
     /// Goes back to the original provider of `T`.
     pub fn remove_override<T: 'static>(&self) {
-        let mut overrides = lock(&self.inner.overrides);
-        let mut providers = overrides.providers.clone();
-        providers.retain(|p| p.type_id != std::any::TypeId::of::<T>());
         // Removing an override cannot make a mistake the original app did not have.
-        let _ = self.inner.replan(&mut overrides, providers);
+        let _ = self.inner.overrides.update(self.replan(), |providers| {
+            providers.retain(|p| p.type_id != std::any::TypeId::of::<T>());
+        });
     }
 
     /// Goes back to every original provider.
     pub fn clear_overrides(&self) {
-        let mut overrides = lock(&self.inner.overrides);
-        let _ = self.inner.replan(&mut overrides, Vec::new());
+        let _ = self.inner.overrides.update(self.replan(), Vec::clear);
+    }
+
+    /// What the overrides need to plan every route again.
+    fn replan(&self) -> Replan<'_> {
+        let inner = &self.inner;
+        Replan {
+            registry: &inner.registry,
+            routes: inner.table.endpoints().map(|(_, e)| &*e.route).collect(),
+            shared: &inner.shared,
+            lifespan: inner.lifespan.is_some(),
+        }
     }
 
     /// Runs the application's lifespan up to [`Lifespan::serve`](crate::Lifespan::serve): what
@@ -292,51 +268,15 @@ impl AppService {
         let Some(runner) = &self.inner.lifespan else {
             return Ok(());
         };
-        let mut started = runner.started.lock().await;
-        if let Some(result) = &*started {
-            return result.clone().map_err(StartupError::new);
-        }
-        let result = self.run_startup(runner).await;
-        *started = Some(result.clone());
-        result.map_err(StartupError::new)
-    }
-
-    async fn run_startup(&self, runner: &LifespanRunner) -> Result<(), String> {
-        let Some(f) = lock(&runner.f).take() else {
-            return Err("the lifespan already ran".to_owned());
-        };
-        let rt = portico_rt::current().map_err(|err| err.to_string())?;
-        let life = runner.shared.handle();
-        let done = runner.done.clone();
-        let inner = self.inner.clone();
-        rt.spawn(async move {
-            let result = f(life).await.map_err(|err| err.to_string());
-            if let Some(runner) = &inner.lifespan {
-                *lock(&runner.result) = Some(result);
-            }
-            done.set();
-        })
-        .detach();
-        futures_lite::future::or(runner.shared.started.wait(), runner.done.wait()).await;
-        if runner.done.is_set()
-            && let Some(Err(err)) = lock(&runner.result).clone()
-        {
-            return Err(err);
-        }
-        let _ = self
-            .inner
-            .shared
-            .lifespan_state
-            .set(runner.shared.take_state());
-        let problems = check_lifespan_states(
-            self.inner.table.endpoints().map(|(_, e)| &*e.route),
-            &self.inner.shared,
-        );
-        if !problems.is_empty() {
-            runner.shared.stop.set();
-            return Err(problems.join("; "));
-        }
-        Ok(())
+        let inner = &self.inner;
+        runner
+            .startup(&inner.shared, || {
+                check_lifespan_states(
+                    inner.table.endpoints().map(|(_, e)| &*e.route),
+                    &inner.shared,
+                )
+            })
+            .await
     }
 
     /// Ends the lifespan: [`Lifespan::serve`](crate::Lifespan::serve) returns, background
@@ -344,17 +284,8 @@ impl AppService {
     /// returned. What the server does after its last request; a test calls it to see the
     /// teardown. Does nothing if the lifespan never started.
     pub async fn shutdown(&self) {
-        let Some(runner) = &self.inner.lifespan else {
-            return;
-        };
-        let started = runner.started.lock().await;
-        if !matches!(&*started, Some(Ok(()))) {
-            return;
-        }
-        runner.shared.stop.set();
-        runner.done.wait().await;
-        if let Some(Err(err)) = &*lock(&runner.result) {
-            tracing::error!("the lifespan's teardown failed: {err}");
+        if let Some(runner) = &self.inner.lifespan {
+            runner.shutdown().await;
         }
     }
 
@@ -377,77 +308,6 @@ impl AppService {
 }
 
 impl AppInner {
-    /// The plan of `route` with the overrides in place.
-    fn override_plan(&self, route: &RouteInfo) -> Option<Arc<Plan>> {
-        lock(&self.overrides)
-            .plans
-            .get(route.index)
-            .cloned()
-            .unwrap_or_else(|| route.plan.clone())
-    }
-
-    /// Works out every route's plan with `providers` overriding the originals.
-    fn replan(
-        &self,
-        overrides: &mut Overrides,
-        providers: Vec<Arc<ProviderNode>>,
-    ) -> Result<(), BuildError> {
-        if providers.is_empty() {
-            self.overridden.store(false, Ordering::Release);
-            *overrides = Overrides::default();
-            return Ok(());
-        }
-        let mut registry = self.registry.clone();
-        for provider in &providers {
-            registry.insert_shared(provider.clone());
-        }
-        let mut problems = Vec::new();
-        let mut plans = Vec::new();
-        for (method, endpoint) in self.table.endpoints() {
-            let route = &endpoint.route;
-            let plan = match registry.plan(&route.roots) {
-                Ok(plan) => plan,
-                Err(found) => {
-                    for problem in found {
-                        problems.push(format!("{method} {}: {problem}", route.template));
-                    }
-                    None
-                }
-            };
-            if let Some(plan) = &plan {
-                let mut doc = crate::OperationDoc {
-                    path_params: route.doc.path_params.clone(),
-                    ..crate::OperationDoc::default()
-                };
-                crate::app::merge_provider_docs(&mut doc, plan);
-                for (id, name) in &doc.states {
-                    let known = self.shared.state.contains(*id)
-                        || self
-                            .shared
-                            .lifespan_state
-                            .get()
-                            .is_some_and(|state| state.contains(*id));
-                    if !known && self.lifespan.is_none() {
-                        problems.push(format!(
-                            "{method} {}: the override reads State<{name}>, which was never registered",
-                            route.template
-                        ));
-                    }
-                }
-            }
-            if plans.len() <= route.index {
-                plans.resize(route.index + 1, None);
-            }
-            plans[route.index] = plan;
-        }
-        if !problems.is_empty() {
-            return Err(BuildError { problems });
-        }
-        *overrides = Overrides { providers, plans };
-        self.overridden.store(true, Ordering::Release);
-        Ok(())
-    }
-
     /// The mount a request path falls under, and the URI the mounted service sees.
     fn mount_of(&self, uri: &http::Uri) -> Option<(MountService, http::Uri)> {
         let path = uri.path();
@@ -466,10 +326,6 @@ impl AppInner {
         let uri = http::Uri::from_parts(parts).ok()?;
         Some((mount.service.clone(), uri))
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// One route of an [`AppService`], as the OpenAPI generator reads it.

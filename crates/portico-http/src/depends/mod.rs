@@ -25,6 +25,7 @@
 //! * **Overrides**: [`AppService::override_dependency`](crate::AppService::override_dependency)
 //!   swaps a provider for tests.
 
+mod overrides;
 mod plan;
 mod provider;
 mod resolve;
@@ -39,6 +40,7 @@ use http::request::Parts;
 
 use crate::extract::{FromRequestParts, OperationDoc, Rejection, RequestContext};
 
+pub(crate) use overrides::{Overrides, Replan};
 pub(crate) use plan::{Plan, Registry, RequestDeps};
 pub(crate) use provider::{CleanupEntry, CleanupJob, ProviderNode};
 pub use provider::{IntoProvider, Provider, ProviderFn};

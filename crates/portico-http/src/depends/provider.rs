@@ -67,6 +67,23 @@ async fn acquire(limiter: Option<CapacityLimiter>) -> Option<LimiterPermit> {
     }
 }
 
+/// Extracts each parameter into an `Option` binding of the same name, collecting invalid
+/// inputs in `$errors`; any other rejection returns it.
+macro_rules! extract_params {
+    ($parts:ident, $ctx:ident, $errors:ident; $($t:ident),*) => {
+        $(
+            let $t = match <$t as FromRequestParts>::from_request_parts($parts, $ctx).await {
+                Ok(value) => Some(value),
+                Err(Rejection::Invalid(found)) => {
+                    $errors.extend(found);
+                    None
+                }
+                Err(rejection) => return Err(rejection),
+            };
+        )*
+    };
+}
+
 macro_rules! providers {
     ($($t:ident),*) => {
         impl<F, Fut, V, E, $($t,)*> ProviderFn<(Async, $($t,)*)> for F
@@ -88,16 +105,7 @@ macro_rules! providers {
             ) -> impl Future<Output = Result<Produce, Rejection>> + Send + 'a {
                 async move {
                     let mut errors = Vec::new();
-                    $(
-                        let $t = match <$t as FromRequestParts>::from_request_parts(parts, ctx).await {
-                            Ok(value) => Some(value),
-                            Err(Rejection::Invalid(found)) => {
-                                errors.extend(found);
-                                None
-                            }
-                            Err(rejection) => return Err(rejection),
-                        };
-                    )*
+                    extract_params!(parts, ctx, errors; $($t),*);
                     #[allow(unreachable_patterns, reason = "a provider without parameters cannot fail here")]
                     match ($($t,)*) {
                         ($(Some($t),)*) => {
@@ -143,16 +151,7 @@ macro_rules! providers {
             ) -> impl Future<Output = Result<Produce, Rejection>> + Send + 'a {
                 async move {
                     let mut errors = Vec::new();
-                    $(
-                        let $t = match <$t as FromRequestParts>::from_request_parts(parts, ctx).await {
-                            Ok(value) => Some(value),
-                            Err(Rejection::Invalid(found)) => {
-                                errors.extend(found);
-                                None
-                            }
-                            Err(rejection) => return Err(rejection),
-                        };
-                    )*
+                    extract_params!(parts, ctx, errors; $($t),*);
                     #[allow(unreachable_patterns, reason = "a provider without parameters cannot fail here")]
                     match ($($t,)*) {
                         ($(Some($t),)*) => {
