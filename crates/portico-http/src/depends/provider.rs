@@ -312,7 +312,7 @@ impl ProviderNode {
         match &ctx.after {
             Some(after) => after.push_cleanup(entry),
             None => tracing::error!(
-                "the cleanup of {} has nowhere to run; it runs now",
+                "the cleanup of {} has nowhere to run (a route planned without cleanups): skipped",
                 self.type_name
             ),
         }
