@@ -12,21 +12,22 @@ use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use event_listener::Event;
 use futures_lite::FutureExt;
-use portico_rt::{ListenOptions, Runtime, TcpListener};
+use portico_rt::{ListenOptions, Runtime};
 
 use crate::App;
 use crate::service::AppService;
 
+mod accept;
 mod conn;
 mod hyper_rt;
+mod shared;
 mod socket;
 
-use hyper_rt::{Exec, Timer};
+use accept::{Listener, accept};
+pub(crate) use shared::{Phase, ServerShared};
 
 /// Which protocols a server speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,106 +56,6 @@ impl Default for ServerConfig {
             keep_alive: true,
             max_header_size: 32 * 1024,
             protocol: Protocol::Auto,
-        }
-    }
-}
-
-/// Where a server is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Phase {
-    Serving = 0,
-    /// Not accepting; finishing what was received; long-lived streams told to end.
-    Draining = 1,
-    /// The grace period is over: connections are dropped.
-    Cut = 2,
-}
-
-/// What every connection of a server shares.
-pub(crate) struct ServerShared {
-    pub(crate) config: ServerConfig,
-    phase: AtomicU8,
-    pub(crate) phase_changed: Event,
-    /// Connections open.
-    live: AtomicUsize,
-    live_changed: Event,
-    pub(crate) http1: hyper::server::conn::http1::Builder,
-    pub(crate) http2: hyper::server::conn::http2::Builder<Exec>,
-}
-
-impl ServerShared {
-    fn new(config: ServerConfig, rt: &Runtime) -> Self {
-        let mut http1 = hyper::server::conn::http1::Builder::new();
-        http1
-            .timer(Timer(rt.clone()))
-            // The connection's socket wrapper times heads out, with a 408 (see `io`).
-            .header_read_timeout(None)
-            .keep_alive(config.keep_alive)
-            .max_header_size(config.max_header_size);
-        let mut http2 = hyper::server::conn::http2::Builder::new(Exec(rt.clone()));
-        http2
-            .timer(Timer(rt.clone()))
-            .max_header_list_size(u32::try_from(config.max_header_size).unwrap_or(u32::MAX));
-        ServerShared {
-            config,
-            phase: AtomicU8::new(Phase::Serving as u8),
-            phase_changed: Event::new(),
-            live: AtomicUsize::new(0),
-            live_changed: Event::new(),
-            http1,
-            http2,
-        }
-    }
-
-    pub(crate) fn phase(&self) -> Phase {
-        match self.phase.load(Ordering::Acquire) {
-            0 => Phase::Serving,
-            1 => Phase::Draining,
-            _ => Phase::Cut,
-        }
-    }
-
-    pub(crate) fn is_draining(&self) -> bool {
-        self.phase() != Phase::Serving
-    }
-
-    fn set_phase(&self, phase: Phase) {
-        self.phase.store(phase as u8, Ordering::Release);
-        self.phase_changed.notify(usize::MAX);
-    }
-
-    fn live(&self) -> usize {
-        self.live.load(Ordering::Acquire)
-    }
-
-    /// Waits until no connection is open.
-    async fn closed(&self) {
-        loop {
-            if self.live() == 0 {
-                return;
-            }
-            let listener = self.live_changed.listen();
-            if self.live() == 0 {
-                return;
-            }
-            listener.await;
-        }
-    }
-}
-
-/// Counts a connection as open while it lives.
-struct Live(Arc<ServerShared>);
-
-impl Live {
-    fn new(server: &Arc<ServerShared>) -> Self {
-        server.live.fetch_add(1, Ordering::AcqRel);
-        Live(server.clone())
-    }
-}
-
-impl Drop for Live {
-    fn drop(&mut self) {
-        if self.0.live.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.live_changed.notify(usize::MAX);
         }
     }
 }
@@ -565,97 +466,6 @@ impl IntoFuture for Server {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.run())
     }
-}
-
-enum Listener {
-    Tcp(TcpListener),
-    #[cfg(unix)]
-    Unix(portico_rt::UnixListener),
-}
-
-impl Listener {
-    fn local_addr(&self) -> Option<SocketAddr> {
-        match self {
-            Listener::Tcp(listener) => listener.local_addr().ok(),
-            #[cfg(unix)]
-            Listener::Unix(_) => None,
-        }
-    }
-}
-
-/// Whether an `accept` error concerns only the connection being accepted.
-fn is_connection_error(err: &io::Error) -> bool {
-    matches!(
-        err.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::Interrupted
-    )
-}
-
-/// Accepts connections until cancelled, each served by a task of its own.
-/// Accepts connections until `stop` is set; the listener closes when this returns.
-async fn accept(
-    listener: Listener,
-    service: AppService,
-    server: Arc<ServerShared>,
-    slots: Arc<portico_tasks::Semaphore>,
-    rt: Runtime,
-    stop: Arc<portico_tasks::Event>,
-) {
-    let serving = accept_loop(listener, service, server, slots, rt);
-    serving.or(async move { stop.wait().await }).await;
-}
-
-async fn accept_loop(
-    listener: Listener,
-    service: AppService,
-    server: Arc<ServerShared>,
-    slots: Arc<portico_tasks::Semaphore>,
-    rt: Runtime,
-) {
-    loop {
-        let slot = slots.acquire_arc().await;
-        let accepted = match &listener {
-            Listener::Tcp(listener) => listener
-                .accept()
-                .await
-                .map(|(stream, _)| Accepted::Tcp(stream)),
-            #[cfg(unix)]
-            Listener::Unix(listener) => listener
-                .accept()
-                .await
-                .map(|(stream, _)| Accepted::Unix(stream)),
-        };
-        match accepted {
-            Ok(stream) => {
-                let live = Live::new(&server);
-                let (service, server, rt2) = (service.clone(), server.clone(), rt.clone());
-                rt.spawn(async move {
-                    let _slot = slot;
-                    let _live = live;
-                    match stream {
-                        Accepted::Tcp(stream) => conn::serve(stream, service, server, rt2).await,
-                        #[cfg(unix)]
-                        Accepted::Unix(stream) => conn::serve(stream, service, server, rt2).await,
-                    }
-                })
-                .detach();
-            }
-            Err(err) if is_connection_error(&err) => {}
-            Err(err) => {
-                // Out of file descriptors or memory: wait a little for some to come back.
-                tracing::error!("cannot accept connections: {err}");
-                rt.sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
-}
-
-enum Accepted {
-    Tcp(portico_rt::TcpStream),
-    #[cfg(unix)]
-    Unix(portico_rt::UnixStream),
 }
 
 /// A server running in the background, from [`Server::start`]. Dropping the handle stops the

@@ -1,0 +1,104 @@
+//! Accepting connections: one loop per listener, until the server stops accepting.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_lite::FutureExt;
+use portico_rt::{Runtime, TcpListener};
+
+use super::shared::Live;
+use super::{ServerShared, conn};
+use crate::service::AppService;
+
+pub(super) enum Listener {
+    Tcp(TcpListener),
+    #[cfg(unix)]
+    Unix(portico_rt::UnixListener),
+}
+
+impl Listener {
+    pub(super) fn local_addr(&self) -> Option<SocketAddr> {
+        match self {
+            Listener::Tcp(listener) => listener.local_addr().ok(),
+            #[cfg(unix)]
+            Listener::Unix(_) => None,
+        }
+    }
+}
+
+/// Whether an `accept` error concerns only the connection being accepted.
+fn is_connection_error(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+    )
+}
+
+/// Accepts connections until cancelled, each served by a task of its own.
+/// Accepts connections until `stop` is set; the listener closes when this returns.
+pub(super) async fn accept(
+    listener: Listener,
+    service: AppService,
+    server: Arc<ServerShared>,
+    slots: Arc<portico_tasks::Semaphore>,
+    rt: Runtime,
+    stop: Arc<portico_tasks::Event>,
+) {
+    let serving = accept_loop(listener, service, server, slots, rt);
+    serving.or(async move { stop.wait().await }).await;
+}
+
+async fn accept_loop(
+    listener: Listener,
+    service: AppService,
+    server: Arc<ServerShared>,
+    slots: Arc<portico_tasks::Semaphore>,
+    rt: Runtime,
+) {
+    loop {
+        let slot = slots.acquire_arc().await;
+        let accepted = match &listener {
+            Listener::Tcp(listener) => listener
+                .accept()
+                .await
+                .map(|(stream, _)| Accepted::Tcp(stream)),
+            #[cfg(unix)]
+            Listener::Unix(listener) => listener
+                .accept()
+                .await
+                .map(|(stream, _)| Accepted::Unix(stream)),
+        };
+        match accepted {
+            Ok(stream) => {
+                let live = Live::new(&server);
+                let (service, server, rt2) = (service.clone(), server.clone(), rt.clone());
+                rt.spawn(async move {
+                    let _slot = slot;
+                    let _live = live;
+                    match stream {
+                        Accepted::Tcp(stream) => conn::serve(stream, service, server, rt2).await,
+                        #[cfg(unix)]
+                        Accepted::Unix(stream) => conn::serve(stream, service, server, rt2).await,
+                    }
+                })
+                .detach();
+            }
+            Err(err) if is_connection_error(&err) => {}
+            Err(err) => {
+                // Out of file descriptors or memory: wait a little for some to come back.
+                tracing::error!("cannot accept connections: {err}");
+                rt.sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+enum Accepted {
+    Tcp(portico_rt::TcpStream),
+    #[cfg(unix)]
+    Unix(portico_rt::UnixStream),
+}
