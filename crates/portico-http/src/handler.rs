@@ -181,6 +181,46 @@ where
     }
 }
 
+/// Produces the request's dependencies, then extracts each parameter into a binding of its
+/// type's name; returns from the enclosing future with the response when one fails (every
+/// invalid input together in one 422).
+macro_rules! extract_params {
+    ($request:ident, $ctx:ident, $m:ident; $($head:ident),*; $last:ident) => {
+        let (mut parts, body) = $request.into_parts();
+        let mut body = Some(body);
+        let mut errors = Vec::new();
+        if let Err(response) = crate::depends::resolve(&mut parts, &$ctx, &mut errors).await {
+            return response;
+        }
+        $(
+            let $head = match <$head as FromRequestParts>::from_request_parts(&mut parts, &$ctx).await {
+                Ok(value) => Some(value),
+                Err(Rejection::Invalid(found)) => {
+                    errors.extend(found);
+                    None
+                }
+                Err(Rejection::Response(response)) => return response,
+            };
+        )*
+        let $last = match <$last as FromRequest<$m>>::from_split(&mut parts, &mut body, &$ctx).await {
+            Ok(value) => Some(value),
+            Err(Rejection::Invalid(found)) => {
+                errors.extend(found);
+                None
+            }
+            Err(Rejection::Response(response)) => return response,
+        };
+        drop((parts, body, $ctx));
+        let ($(Some($head),)* Some($last),) = ($($head,)* $last,) else {
+            return invalid(errors);
+        };
+        if !errors.is_empty() {
+            // A dependency of the route itself had invalid inputs.
+            return invalid(errors);
+        }
+    };
+}
+
 macro_rules! handlers {
     ($($head:ident),* ; $last:ident) => {
         impl<F, Fut, R, M, $($head,)* $last> Handler<(Async, M, $($head,)* $last,)> for F
@@ -196,38 +236,7 @@ macro_rules! handlers {
             fn call(&self, request: crate::Request, ctx: RequestContext) -> impl Future<Output = Response> + Send + 'static {
                 let f = self.clone();
                 async move {
-                    let (mut parts, body) = request.into_parts();
-                    let mut body = Some(body);
-                    let mut errors = Vec::new();
-                    if let Err(response) = crate::depends::resolve(&mut parts, &ctx, &mut errors).await {
-                        return response;
-                    }
-                    $(
-                        let $head = match <$head as FromRequestParts>::from_request_parts(&mut parts, &ctx).await {
-                            Ok(value) => Some(value),
-                            Err(Rejection::Invalid(found)) => {
-                                errors.extend(found);
-                                None
-                            }
-                            Err(Rejection::Response(response)) => return response,
-                        };
-                    )*
-                    let $last = match <$last as FromRequest<M>>::from_split(&mut parts, &mut body, &ctx).await {
-                        Ok(value) => Some(value),
-                        Err(Rejection::Invalid(found)) => {
-                            errors.extend(found);
-                            None
-                        }
-                        Err(Rejection::Response(response)) => return response,
-                    };
-                    drop((parts, body, ctx));
-                    let ($(Some($head),)* Some($last),) = ($($head,)* $last,) else {
-                        return invalid(errors);
-                    };
-                    if !errors.is_empty() {
-                        // A dependency of the route itself had invalid inputs.
-                        return invalid(errors);
-                    }
+                    extract_params!(request, ctx, M; $($head),*; $last);
                     f($($head,)* $last).await.into_response()
                 }
             }
@@ -254,38 +263,7 @@ macro_rules! handlers {
             fn call(&self, request: crate::Request, ctx: RequestContext) -> impl Future<Output = Response> + Send + 'static {
                 let f = self.clone();
                 async move {
-                    let (mut parts, body) = request.into_parts();
-                    let mut body = Some(body);
-                    let mut errors = Vec::new();
-                    if let Err(response) = crate::depends::resolve(&mut parts, &ctx, &mut errors).await {
-                        return response;
-                    }
-                    $(
-                        let $head = match <$head as FromRequestParts>::from_request_parts(&mut parts, &ctx).await {
-                            Ok(value) => Some(value),
-                            Err(Rejection::Invalid(found)) => {
-                                errors.extend(found);
-                                None
-                            }
-                            Err(Rejection::Response(response)) => return response,
-                        };
-                    )*
-                    let $last = match <$last as FromRequest<M>>::from_split(&mut parts, &mut body, &ctx).await {
-                        Ok(value) => Some(value),
-                        Err(Rejection::Invalid(found)) => {
-                            errors.extend(found);
-                            None
-                        }
-                        Err(Rejection::Response(response)) => return response,
-                    };
-                    drop((parts, body, ctx));
-                    let ($(Some($head),)* Some($last),) = ($($head,)* $last,) else {
-                        return invalid(errors);
-                    };
-                    if !errors.is_empty() {
-                        // A dependency of the route itself had invalid inputs.
-                        return invalid(errors);
-                    }
+                    extract_params!(request, ctx, M; $($head),*; $last);
                     portico_tasks::to_thread(move || f($($head,)* $last).into_response()).await
                 }
             }
