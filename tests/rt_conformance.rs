@@ -453,7 +453,7 @@ async fn shutdown_cancels_tasks_and_leaves_no_thread_behind() {
             });
             let before = support::threads_named(&prefix);
             owned.shutdown_timeout(Duration::from_secs(5));
-            let after = support::threads_named(&prefix);
+            let after = support::threads_named_once_gone(&prefix, Duration::from_secs(2));
             let late = handle.spawn(async { 1 });
             (work, before, after, dropped.get(), pending, late)
         })

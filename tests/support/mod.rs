@@ -91,6 +91,21 @@ pub(crate) fn threads_named(prefix: &str) -> usize {
         .count()
 }
 
+/// [`threads_named`] once the threads that were joined have left the kernel's list, or after
+/// `limit` with the count still there. `pthread_join` returns when the thread clears its id, a
+/// moment before the kernel drops it from `/proc/self/task`, so a count taken right after a join
+/// can still see it. Call from a thread that may block.
+pub(crate) fn threads_named_once_gone(prefix: &str, limit: std::time::Duration) -> usize {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let count = threads_named(prefix);
+        if count == 0 || std::time::Instant::now() >= deadline {
+            return count;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 /// A directory removed when dropped.
 pub(crate) struct TempDir(PathBuf);
 
