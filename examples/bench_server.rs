@@ -36,7 +36,7 @@ use portico::prelude::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct Message {
     message: &'static str,
 }
@@ -47,7 +47,7 @@ struct Verbosity {
     verbose: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct User {
     id: u64,
     verbose: bool,
@@ -60,7 +60,7 @@ struct Echo {
     tags: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct Done {
     ok: bool,
 }
@@ -127,7 +127,7 @@ async fn deps_async(
     })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct Context {
     tenant: u64,
     session: String,
@@ -202,6 +202,12 @@ fn options(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
 }
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--openapi") {
+        // The OpenAPI document, for `cargo xtask openapi`.
+        let doc = app().openapi();
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return;
+    }
     let options = match options(std::env::args().skip(1)) {
         Ok(options) => options,
         Err(message) => {

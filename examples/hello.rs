@@ -123,6 +123,12 @@ fn port_from_args(mut args: impl Iterator<Item = String>) -> Result<u16, String>
 }
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--openapi") {
+        // The OpenAPI document, for `cargo xtask openapi`.
+        let doc = app().openapi();
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return;
+    }
     let port = match port_from_args(std::env::args().skip(1)) {
         Ok(port) => port,
         Err(message) => {

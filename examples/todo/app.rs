@@ -150,6 +150,7 @@ fn not_found(id: i64) -> HttpError {
 }
 
 /// Lists the items, oldest first.
+#[portico::handler]
 fn list_todos(
     Depends(db): Depends<Db>,
     Query(filter): Query<Filter>,
@@ -168,6 +169,7 @@ fn list_todos(
 }
 
 /// Creates an item; the activity log is written after the response, by a background task.
+#[portico::handler]
 fn create_todo(
     Depends(db): Depends<Db>,
     State(database): State<Database>,
@@ -212,11 +214,13 @@ fn find(db: &Db, id: i64) -> Result<Todo, HttpError> {
 }
 
 /// Reads one item.
+#[portico::handler]
 fn read_todo(Depends(db): Depends<Db>, Path(id): Path<i64>) -> Result<Json<Todo>, HttpError> {
     find(&db, id).map(Json)
 }
 
 /// Changes an item's title or state.
+#[portico::handler]
 fn update_todo(
     Depends(db): Depends<Db>,
     Path(id): Path<i64>,
@@ -239,6 +243,7 @@ fn update_todo(
 }
 
 /// Deletes an item.
+#[portico::handler]
 fn delete_todo(Depends(db): Depends<Db>, Path(id): Path<i64>) -> Result<StatusCode, HttpError> {
     let deleted = db
         .conn()
@@ -251,6 +256,7 @@ fn delete_todo(Depends(db): Depends<Db>, Path(id): Path<i64>) -> Result<StatusCo
 }
 
 /// The activity log, newest first.
+#[portico::handler]
 fn activity(Depends(db): Depends<Db>) -> Result<Json<Vec<String>>, HttpError> {
     let conn = db.conn();
     let mut statement = conn
@@ -266,16 +272,24 @@ fn activity(Depends(db): Depends<Db>) -> Result<Json<Vec<String>>, HttpError> {
 /// The application, on the SQLite file at `path` (created with its schema at startup).
 pub(crate) fn app(path: impl Into<PathBuf>) -> App {
     let path = path.into();
+    let not_found = |route: Route| route.response(StatusCode::NOT_FOUND, "No such to-do");
     let todos = Router::new()
         .prefix("/todos")
         .tag("todos")
-        .response(StatusCode::NOT_FOUND, "No such to-do")
         .get("/", list_todos)
-        .post("/", create_todo)
-        .get("/{id}", read_todo)
-        .patch("/{id}", update_todo)
-        .delete("/{id}", delete_todo);
+        .route(Route::post("/", create_todo).status_code(StatusCode::CREATED))
+        .route(not_found(Route::get("/{id}", read_todo)))
+        .route(not_found(Route::patch("/{id}", update_todo)))
+        .route(not_found(
+            Route::delete("/{id}", delete_todo).status_code(StatusCode::NO_CONTENT),
+        ));
     App::new()
+        .title("To-do API")
+        .version("1.0.0")
+        .description(
+            "To-do items kept in SQLite, with an activity log written after each creation.",
+        )
+        .tag_description("todos", "The to-do items")
         .lifespan(move |life: Lifespan| async move {
             let database = Database { path };
             let schema = database.clone();

@@ -95,14 +95,14 @@ pub(crate) fn threads_named(prefix: &str) -> usize {
 /// `limit` with the count still there. `pthread_join` returns when the thread clears its id, a
 /// moment before the kernel drops it from `/proc/self/task`, so a count taken right after a join
 /// can still see it. Call from a thread that may block.
-pub(crate) fn threads_named_once_gone(prefix: &str, limit: std::time::Duration) -> usize {
-    let deadline = std::time::Instant::now() + limit;
+pub(crate) fn threads_named_once_gone(prefix: &str, limit: Duration) -> usize {
+    let deadline = Instant::now() + limit;
     loop {
         let count = threads_named(prefix);
-        if count == 0 || std::time::Instant::now() >= deadline {
+        if count == 0 || Instant::now() >= deadline {
             return count;
         }
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 

@@ -148,7 +148,9 @@ where
         }
     }
 
-    fn describe(_doc: &mut OperationDoc) {}
+    fn describe(doc: &mut OperationDoc) {
+        R::describe_response(doc);
+    }
 
     fn is_blocking() -> bool {
         false
@@ -174,7 +176,9 @@ where
         }
     }
 
-    fn describe(_doc: &mut OperationDoc) {}
+    fn describe(doc: &mut OperationDoc) {
+        R::describe_response(doc);
+    }
 
     fn is_blocking() -> bool {
         true
@@ -244,6 +248,7 @@ macro_rules! handlers {
             fn describe(doc: &mut OperationDoc) {
                 $($head::describe(doc);)*
                 <$last as FromRequest<M>>::describe(doc);
+                R::describe_response(doc);
             }
 
             fn is_blocking() -> bool {
@@ -271,6 +276,7 @@ macro_rules! handlers {
             fn describe(doc: &mut OperationDoc) {
                 $($head::describe(doc);)*
                 <$last as FromRequest<M>>::describe(doc);
+                R::describe_response(doc);
             }
 
             fn is_blocking() -> bool {

@@ -33,8 +33,10 @@ mod error;
 mod extract;
 mod handler;
 mod lifespan;
+mod openapi;
 mod response;
 mod router;
+pub mod security;
 mod server;
 mod service;
 mod validate;
@@ -55,18 +57,24 @@ pub use error::{ErrorItem, HttpError, LocPart, RequestValidationError, Source};
 pub use extract::{
     BodyDoc, BodyStream, Cookie, Form, FromRequest, FromRequestParts, Header, Multipart,
     MultipartField, OperationDoc, ParamDoc, Path, Query, Rejection, RequestContext, ResponseDoc,
-    State, UploadFile,
+    ReturnDoc, SecurityDoc, State, UploadFile,
 };
 pub use handler::{Async, Blocking, Handler};
 pub use http;
 pub use lifespan::{Lifespan, StartupError};
+pub use openapi::{Contact, HandlerDoc, License, OPENAPI_VERSION};
 pub use response::{
     Event, EventStream, FileResponse, Html, IntoResponse, IntoResponseParts, Json, KeepAlive,
     Redirect, Response, SetCookie, StreamBody, Text,
 };
 pub use server::{Server, ServerHandle, ShutdownReport};
 pub use service::{AppService, ResponseFuture, RouteRef};
-pub use validate::schema_for;
+pub use validate::{doc_schema_for, schema_for};
+
+#[doc(hidden)]
+pub mod __private {
+    pub use inventory;
+}
 
 /// An HTTP request, as handlers and extractors see it.
 pub type Request = http::Request<Body>;

@@ -46,6 +46,9 @@ struct AppInner {
     /// Providers swapped for tests.
     overrides: Overrides,
     lifespan: Option<LifespanRunner>,
+    docs: crate::openapi::DocsConfig,
+    /// The OpenAPI document, built on first use (at once when a route serves it).
+    openapi: std::sync::OnceLock<serde_json::Value>,
 }
 
 impl fmt::Debug for AppService {
@@ -66,6 +69,8 @@ impl AppService {
             handlers,
             registry,
             lifespan,
+            docs,
+            document,
         } = app.into_parts();
         let (described, mut problems) =
             describe_routes(routes, &shared, &registry, lifespan.is_some());
@@ -75,17 +80,26 @@ impl AppService {
             .collect();
         let table = router::build(endpoints, shared.config.redirect_slashes);
         match table {
-            Ok(table) if problems.is_empty() => Ok(AppService {
-                inner: Arc::new(AppInner {
-                    shared: Arc::new(shared),
-                    table,
-                    handlers,
-                    mounts,
-                    registry,
-                    overrides: Overrides::default(),
-                    lifespan: lifespan.map(LifespanRunner::new),
-                }),
-            }),
+            Ok(table) if problems.is_empty() => {
+                let service = AppService {
+                    inner: Arc::new(AppInner {
+                        shared: Arc::new(shared),
+                        table,
+                        handlers,
+                        mounts,
+                        registry,
+                        overrides: Overrides::default(),
+                        lifespan: lifespan.map(LifespanRunner::new),
+                        docs,
+                        openapi: std::sync::OnceLock::new(),
+                    }),
+                };
+                if service.inner.docs.openapi_url.is_some() {
+                    let bytes = serde_json::to_vec(service.openapi()).unwrap_or_default();
+                    let _ = document.set(bytes.into());
+                }
+                Ok(service)
+            }
             Ok(_) => Err(BuildError { problems }),
             Err(problem) => {
                 problems.push(problem);
@@ -294,6 +308,22 @@ impl AppService {
         &self.inner.shared.background
     }
 
+    /// The application's OpenAPI 3.1 document (see [`App::openapi`]), built once.
+    pub fn openapi(&self) -> &serde_json::Value {
+        self.inner.openapi.get_or_init(|| {
+            let mut routes: Vec<RouteRef<'_>> = self.routes().collect();
+            routes.sort_by_key(|route| route.info.index);
+            crate::openapi::document(
+                &self.inner.docs,
+                routes.iter().map(|route| crate::openapi::Operation {
+                    method: route.method,
+                    template: &route.info.template,
+                    doc: &route.info.doc,
+                }),
+            )
+        })
+    }
+
     /// Every route: method, path template and what it documents, in the order they were
     /// added.
     pub fn routes(&self) -> impl Iterator<Item = RouteRef<'_>> {
@@ -431,6 +461,13 @@ impl Finish {
     /// Routes an error to its exception handler and opens a file response; most responses
     /// need neither and are done at once.
     fn after(&mut self, mut response: Response) -> Next {
+        if response.status() == StatusCode::OK
+            && let Some(status) = self.route.as_ref().and_then(|route| route.doc.status)
+            && !response.extensions().get::<Carried>().is_some()
+        {
+            // The route's `status_code`, for a handler that answered plain 200.
+            *response.status_mut() = status;
+        }
         if let Some(carried) = response.extensions_mut().remove::<Carried>() {
             // A request that ended in an error runs no background tasks, as in FastAPI; its
             // cleanups see the failure (with the status of the response it gets).

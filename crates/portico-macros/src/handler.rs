@@ -22,7 +22,7 @@
 //! the other parameters follow, in their order. Every invalid value is reported with its
 //! location, as the extractors do for hand-written structs.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
@@ -272,22 +272,46 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
         extracted
             .push(quote!(#extractor(#struct_name { #(#bindings),* }): #extractor<#struct_name>));
     }
-    if extracted.is_empty() {
-        return Err(syn::Error::new(
-            Span::call_site(),
-            "#[portico::handler] found no #[path], #[query], #[header] or #[cookie] parameter",
-        ));
-    }
     let mut inputs: Punctuated<FnArg, Token![,]> = Punctuated::new();
     for tokens in extracted {
         inputs.push(syn::parse2(tokens)?);
     }
     inputs.extend(others);
     func.sig.inputs = inputs;
+    let doc = doc_comment(&func.attrs);
+    let name = fn_name.to_string();
+    // The doc comment, found again by the function's path when the route is registered.
+    generated.extend(quote! {
+        ::portico::__private::inventory::submit! {
+            ::portico::__private::HandlerDoc::new(
+                ::core::concat!(::core::module_path!(), "::", #name),
+                #doc,
+            )
+        }
+    });
     Ok(quote! {
         #generated
         #func
     })
+}
+
+/// The text of the `///` comments (`#[doc = "..."]` attributes), one line each, with the one
+/// space after `///` taken off.
+fn doc_comment(attrs: &[Attribute]) -> String {
+    let mut lines = Vec::new();
+    for attr in attrs {
+        if !attr.path().is_ident("doc") {
+            continue;
+        }
+        if let Meta::NameValue(pair) = &attr.meta
+            && let Expr::Lit(lit) = &pair.value
+            && let Lit::Str(text) = &lit.lit
+        {
+            let text = text.value();
+            lines.push(text.strip_prefix(' ').unwrap_or(&text).to_owned());
+        }
+    }
+    lines.join("\n")
 }
 
 #[cfg(test)]
@@ -328,9 +352,24 @@ mod tests {
         assert!(pattern.contains("needs a plain name"), "{pattern}");
         let unknown = expand_str("async fn f(#[query(maximum = 3)] a: u8) {}").unwrap_err();
         assert!(unknown.contains("unknown option `maximum`"), "{unknown}");
-        let none = expand_str("async fn f(a: u8) {}").unwrap_err();
-        assert!(none.contains("found no"), "{none}");
         let twice = expand_str("async fn f(#[query] #[header] a: u8) {}").unwrap_err();
         assert!(twice.contains("one place only"), "{twice}");
+    }
+
+    #[test]
+    fn records_the_doc_comment_under_the_function_path() {
+        let out = expand_str(
+            "/// Reads one item.\n///\n/// From the store.\nasync fn read_item(id: Json<u8>) {}",
+        )
+        .unwrap();
+        assert!(out.contains("inventory :: submit !"), "{out}");
+        assert!(
+            out.contains(r#"HandlerDoc :: new (:: core :: concat ! (:: core :: module_path ! () , "::" , "read_item") , "Reads one item.\n\nFrom the store." ,)"#),
+            "{out}"
+        );
+        assert!(
+            out.contains("async fn read_item (id : Json < u8 >)"),
+            "{out}"
+        );
     }
 }

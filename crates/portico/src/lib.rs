@@ -62,15 +62,15 @@ mod test_runner;
 
 pub use portico_http::{
     App, AppService, Async, BackgroundTask, BackgroundTasks, Blocking, Body, BodyDoc, BodyError,
-    BodyStream, BoxError, BuildError, Cookie, DEFAULT_BODY_LIMIT, DEFAULT_CLEANUP_THREADS, Depends,
-    ErrorItem, Event, EventStream, FileResponse, Form, FormLimits, Fresh, FromRequest,
+    BodyStream, BoxError, BuildError, Contact, Cookie, DEFAULT_BODY_LIMIT, DEFAULT_CLEANUP_THREADS,
+    Depends, ErrorItem, Event, EventStream, FileResponse, Form, FormLimits, Fresh, FromRequest,
     FromRequestParts, Handler, Header, Html, HttpError, IntoMount, IntoProvider, IntoResponse,
-    IntoResponseParts, Json, KeepAlive, Lifespan, LocPart, Multipart, MultipartField, OperationDoc,
-    Outcome, ParamDoc, Path, Provider, ProviderFn, Query, Redirect, Rejection, Request,
-    RequestContext, RequestHead, RequestValidationError, Response, ResponseBody, ResponseDoc,
-    ResponseFuture, Route, RouteRef, Router, Scope, Server, ServerHandle, SetCookie,
-    ShutdownReport, Source, StartupError, State, StreamBody, TaskOutcome, Text, UploadFile, cookie,
-    http, schema_for,
+    IntoResponseParts, Json, KeepAlive, License, Lifespan, LocPart, Multipart, MultipartField,
+    OPENAPI_VERSION, OperationDoc, Outcome, ParamDoc, Path, Provider, ProviderFn, Query, Redirect,
+    Rejection, Request, RequestContext, RequestHead, RequestValidationError, Response,
+    ResponseBody, ResponseDoc, ResponseFuture, ReturnDoc, Route, RouteRef, Router, Scope,
+    SecurityDoc, Server, ServerHandle, SetCookie, ShutdownReport, Source, StartupError, State,
+    StreamBody, TaskOutcome, Text, UploadFile, cookie, doc_schema_for, http, schema_for, security,
 };
 pub use portico_macros::{handler, test};
 pub use portico_rt as rt;
@@ -143,6 +143,8 @@ pub mod testing {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::test_runner::{TestConfig, run_sync_test, run_test};
+    pub use portico_http::__private::inventory;
+    pub use portico_http::HandlerDoc;
     pub use {schemars, serde};
 }
 

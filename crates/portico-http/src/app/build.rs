@@ -20,48 +20,11 @@ pub(crate) fn describe_routes(
     let mut problems = Vec::new();
     let mut out = Vec::with_capacity(routes.len());
     for (index, route) in routes.into_iter().enumerate() {
-        let params = match parse_template(&route.path) {
-            Ok((_, params)) => params,
-            Err(err) => {
-                problems.push(err);
-                continue;
-            }
+        let Some(documented) = document_route(&route, registry, &mut problems) else {
+            continue;
         };
-        let mut doc = OperationDoc {
-            path_params: params.clone(),
-            ..OperationDoc::default()
-        };
-        (route.describe)(&mut doc);
-        let RouteMeta {
-            needs,
-            tags,
-            responses,
-        } = route.meta;
-        let mut roots = needs;
-        for need in &doc.needs {
-            if !roots.contains(need) {
-                roots.push(*need);
-            }
-        }
-        doc.tags = tags;
-        doc.responses = responses;
-        let plan = match registry.plan(&roots) {
-            Ok(plan) => plan,
-            Err(found) => {
-                for problem in found {
-                    problems.push(format!("{} {}: {problem}", route.method, route.path));
-                }
-                None
-            }
-        };
-        if let Some(plan) = &plan {
-            merge_provider_docs(&mut doc, plan);
-        }
-        for problem in &doc.problems {
-            problems.push(format!("{} {}: {problem}", route.method, route.path));
-        }
         check_states(
-            &doc,
+            &documented.doc,
             shared,
             lifespan,
             &route.method,
@@ -71,17 +34,93 @@ pub(crate) fn describe_routes(
         let info = RouteInfo {
             method: route.method.clone(),
             template: route.path,
-            params,
+            params: documented.params,
             body_limit: route.body_limit,
-            doc,
+            doc: documented.doc,
             blocking: route.blocking,
-            roots,
-            plan,
+            roots: documented.roots,
+            plan: documented.plan,
             index,
         };
         out.push((route.method, route.handler, Arc::new(info)));
     }
     (out, problems)
+}
+
+/// A route's documentation and dependency plan.
+pub(crate) struct Documented {
+    pub(crate) params: Vec<String>,
+    pub(crate) doc: OperationDoc,
+    pub(crate) roots: Vec<crate::depends::Need>,
+    pub(crate) plan: Option<Arc<Plan>>,
+}
+
+/// Describes one route: what its handler, its settings and its dependencies read and answer.
+/// Mistakes go to `problems`; `None` when its template is not valid.
+pub(crate) fn document_route(
+    route: &Route,
+    registry: &Registry,
+    problems: &mut Vec<String>,
+) -> Option<Documented> {
+    let params = match parse_template(&route.path) {
+        Ok((_, params)) => params,
+        Err(err) => {
+            problems.push(err);
+            return None;
+        }
+    };
+    let mut doc = OperationDoc {
+        path_params: params.clone(),
+        handler: Some(route.handler_type),
+        ..OperationDoc::default()
+    };
+    (route.describe)(&mut doc);
+    let RouteMeta {
+        needs,
+        tags,
+        responses,
+        scopes,
+        deprecated,
+        hidden,
+    } = route.meta.clone();
+    let mut roots = needs;
+    for need in &doc.needs {
+        if !roots.contains(need) {
+            roots.push(*need);
+        }
+    }
+    doc.tags = tags;
+    doc.responses = responses;
+    doc.scopes = scopes;
+    doc.deprecated = deprecated;
+    doc.hidden = hidden;
+    let details = route.details.clone();
+    doc.summary = details.summary;
+    doc.description = details.description;
+    doc.operation_id = details.operation_id;
+    doc.status = details.status;
+    doc.response_description = details.response_description;
+    let plan = match registry.plan(&roots) {
+        Ok(plan) => plan,
+        Err(found) => {
+            for problem in found {
+                problems.push(format!("{} {}: {problem}", route.method, route.path));
+            }
+            None
+        }
+    };
+    if let Some(plan) = &plan {
+        merge_provider_docs(&mut doc, plan);
+    }
+    for problem in &doc.problems {
+        problems.push(format!("{} {}: {problem}", route.method, route.path));
+    }
+    Some(Documented {
+        params,
+        doc,
+        roots,
+        plan,
+    })
 }
 
 /// Adds what the route's providers read to its documentation: their parameters (once each),
@@ -100,6 +139,14 @@ pub(crate) fn merge_provider_docs(doc: &mut OperationDoc, plan: &Plan) {
                 .any(|p| p.name == param.name && p.source == param.source)
             {
                 doc.param(param);
+            }
+        }
+        for requirement in own.security {
+            doc.security(requirement);
+        }
+        for scope in own.scopes.iter().chain(&node.provider.scopes) {
+            if !doc.scopes.contains(scope) {
+                doc.scopes.push(scope.clone());
             }
         }
         for state in own.states {

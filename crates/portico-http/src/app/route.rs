@@ -55,18 +55,34 @@ pub struct Route {
     pub(super) path: String,
     pub(super) handler: BoxedHandler,
     pub(super) describe: fn(&mut OperationDoc),
+    /// The handler's type name: a function's path, for its name and doc comment.
+    pub(super) handler_type: &'static str,
     pub(super) blocking: bool,
     pub(super) body_limit: Option<usize>,
     pub(super) meta: RouteMeta,
+    pub(super) details: RouteDetails,
+}
+
+/// What only a route sets about its operation.
+#[derive(Debug, Default, Clone)]
+pub(super) struct RouteDetails {
+    pub(super) summary: Option<String>,
+    pub(super) description: Option<String>,
+    pub(super) operation_id: Option<String>,
+    pub(super) status: Option<StatusCode>,
+    pub(super) response_description: Option<String>,
 }
 
 /// What a route, or a router for all of its routes, adds to the handler: dependencies run for
-/// their effect, tags and documented responses.
+/// their effect, tags, documented responses, scopes and visibility in the document.
 #[derive(Debug, Default, Clone)]
 pub(super) struct RouteMeta {
     pub(super) needs: Vec<Need>,
     pub(super) tags: Vec<String>,
     pub(super) responses: Vec<ResponseDoc>,
+    pub(super) scopes: Vec<String>,
+    pub(super) deprecated: bool,
+    pub(super) hidden: bool,
 }
 
 impl RouteMeta {
@@ -88,6 +104,15 @@ impl RouteMeta {
                 self.responses.push(response.clone());
             }
         }
+        let mut scopes = outer.scopes.clone();
+        scopes.extend(
+            self.scopes
+                .drain(..)
+                .filter(|scope| !outer.scopes.contains(scope)),
+        );
+        self.scopes = scopes;
+        self.deprecated |= outer.deprecated;
+        self.hidden |= outer.hidden;
     }
 
     pub(super) fn tag(&mut self, tag: impl Into<String>) {
@@ -132,6 +157,34 @@ macro_rules! meta_methods {
                 description: description.into(),
                 schema: None,
             });
+            self
+        }
+
+        #[doc = concat!("Requires the OAuth2 `scopes` for ", $what, ": they join the scopes of its")]
+        /// security requirements in the OpenAPI document and what [`SecurityScopes`] gives the
+        /// security dependencies that check them (FastAPI's `Security(..., scopes=[...])`).
+        ///
+        /// [`SecurityScopes`]: crate::security::SecurityScopes
+        pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+            for scope in scopes {
+                let scope = scope.into();
+                if !self.$($meta).+.scopes.contains(&scope) {
+                    self.$($meta).+.scopes.push(scope);
+                }
+            }
+            self
+        }
+
+        #[doc = concat!("Marks ", $what, " deprecated in the OpenAPI document.")]
+        pub fn deprecated(mut self) -> Self {
+            self.$($meta).+.deprecated = true;
+            self
+        }
+
+        #[doc = concat!("Leaves ", $what, " out of the OpenAPI document (FastAPI's")]
+        /// `include_in_schema=False`); it still answers requests.
+        pub fn include_in_schema(mut self, include: bool) -> Self {
+            self.$($meta).+.hidden = !include;
             self
         }
 
@@ -204,9 +257,11 @@ impl Route {
             path,
             handler: erase(handler),
             describe: H::describe,
+            handler_type: std::any::type_name::<H>(),
             blocking: H::is_blocking(),
             body_limit: None,
             meta: RouteMeta::default(),
+            details: RouteDetails::default(),
         }
     }
 
@@ -237,6 +292,54 @@ impl Route {
     }
 
     meta_methods!("this route", meta);
+
+    /// The operation's summary in the OpenAPI document, instead of the first paragraph of the
+    /// handler's doc comment (or its name).
+    pub fn summary(mut self, summary: impl Into<String>) -> Self {
+        self.details.summary = Some(summary.into());
+        self
+    }
+
+    /// The operation's description (Markdown), instead of the rest of the handler's doc
+    /// comment.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.details.description = Some(description.into());
+        self
+    }
+
+    /// The operation's `operationId`, instead of FastAPI's `{name}{path}_{method}`
+    /// (`read_item_items__item_id__get`). It must be unique in the document.
+    pub fn operation_id(mut self, id: impl Into<String>) -> Self {
+        self.details.operation_id = Some(id.into());
+        self
+    }
+
+    /// The status of a successful response (FastAPI's `status_code`): documented, and given to
+    /// the handler's response when it answers 200 (a handler that sets another status, or
+    /// fails, keeps its own).
+    ///
+    /// ```
+    /// use http::StatusCode;
+    /// use portico_http::{App, Json, Route};
+    ///
+    /// async fn create(Json(name): Json<String>) -> Json<String> {
+    ///     Json(name)
+    /// }
+    ///
+    /// let app = App::new().route(Route::post("/items", create).status_code(StatusCode::CREATED));
+    /// let client = portico::testing::blocking_client(app);
+    /// assert_eq!(client.post("/items").json(&"pen").send().status(), 201);
+    /// ```
+    pub fn status_code(mut self, status: StatusCode) -> Self {
+        self.details.status = Some(status);
+        self
+    }
+
+    /// The description of the successful response ("Successful Response" by default).
+    pub fn response_description(mut self, description: impl Into<String>) -> Self {
+        self.details.response_description = Some(description.into());
+        self
+    }
 
     /// The method.
     pub fn method(&self) -> &Method {

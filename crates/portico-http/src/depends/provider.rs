@@ -255,6 +255,8 @@ pub(crate) struct ProviderNode {
     pub(crate) needs: Vec<Need>,
     pub(crate) blocking: bool,
     pub(crate) scope: Scope,
+    /// OAuth2 scopes every route using it requires.
+    pub(crate) scopes: Vec<String>,
     cleanup: Option<MakeCleanup>,
     limiter: Option<CapacityLimiter>,
 }
@@ -379,6 +381,7 @@ impl<T: Send + Sync + 'static> Provider<T> {
                 needs: doc.needs,
                 blocking: F::is_blocking(),
                 scope: Scope::Request,
+                scopes: Vec::new(),
                 cleanup: None,
                 limiter: None,
             },
@@ -446,6 +449,19 @@ impl<T: Send + Sync + 'static> Provider<T> {
     pub fn max_concurrency(mut self, n: usize) -> Self {
         assert!(n > 0, "max_concurrency must be at least 1");
         self.node.limiter = Some(CapacityLimiter::new(n));
+        self
+    }
+
+    /// OAuth2 scopes that every route using this dependency requires (FastAPI's
+    /// `Security(dependency, scopes=[...])`): they join the route's security requirements in
+    /// the document and what [`SecurityScopes`](crate::security::SecurityScopes) gives.
+    pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        for scope in scopes {
+            let scope = scope.into();
+            if !self.node.scopes.contains(&scope) {
+                self.node.scopes.push(scope);
+            }
+        }
         self
     }
 

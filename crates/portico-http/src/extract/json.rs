@@ -107,7 +107,7 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequest for Json<T> 
         }
         doc.body(BodyDoc {
             media_type: "application/json",
-            schema: validate::schema_for::<T>(),
+            schema: validate::doc_schema_for::<T>(false),
             required: true,
         });
     }

@@ -155,6 +155,61 @@ pub struct ResponseDoc {
     pub schema: Option<Value>,
 }
 
+/// What a handler's return type says about its successful response.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub enum ReturnDoc {
+    /// Nothing is known (a `Response` built by hand, say): documented as JSON of any shape,
+    /// as FastAPI does.
+    #[default]
+    Unknown,
+    /// No body.
+    Empty,
+    /// A body of this media type, with its JSON Schema when it has one.
+    Body {
+        /// The media type, e.g. `application/json`.
+        media_type: &'static str,
+        /// The body's JSON Schema (with its definitions under `$defs`).
+        schema: Option<Value>,
+    },
+}
+
+/// A security requirement of an operation, from a security tool among its parameters or
+/// dependencies: the scheme it declares and the scopes it needs.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SecurityDoc {
+    /// The scheme's name in `components/securitySchemes` (FastAPI's: the tool's class name
+    /// unless one is given).
+    pub name: String,
+    /// The OpenAPI Security Scheme Object.
+    pub scheme: Value,
+    /// Scopes the requirement itself asks for (OAuth2).
+    pub scopes: Vec<String>,
+    /// Whether a request without the credential is refused (401) rather than let through.
+    pub required: bool,
+}
+
+impl SecurityDoc {
+    /// A requirement of the scheme `scheme` named `name`.
+    pub fn new(name: impl Into<String>, scheme: Value, required: bool) -> Self {
+        SecurityDoc {
+            name: name.into(),
+            scheme,
+            scopes: Vec::new(),
+            required,
+        }
+    }
+
+    /// Whether the scheme has scopes (OAuth2 and OpenID Connect).
+    pub(crate) fn takes_scopes(&self) -> bool {
+        matches!(
+            self.scheme.get("type").and_then(Value::as_str),
+            Some("oauth2" | "openIdConnect")
+        )
+    }
+}
+
 /// What a path operation reads and answers, collected from its parameters and return type when
 /// the route is registered; the OpenAPI document is built from it.
 #[derive(Debug, Clone, Default)]
@@ -176,6 +231,30 @@ pub struct OperationDoc {
     pub tags: Vec<String>,
     /// Responses documented by the route or its routers besides the handler's own.
     pub responses: Vec<ResponseDoc>,
+    /// The successful response, as the handler's return type describes it.
+    pub returns: ReturnDoc,
+    /// The status of a successful response, when the route sets one (FastAPI's
+    /// `status_code`); 200 otherwise.
+    pub status: Option<http::StatusCode>,
+    /// The description of the successful response ("Successful Response" by default).
+    pub response_description: Option<String>,
+    /// The summary set on the route; the handler's doc comment gives it otherwise.
+    pub summary: Option<String>,
+    /// The description set on the route; the handler's doc comment gives it otherwise.
+    pub description: Option<String>,
+    /// The `operationId` set on the route; FastAPI's `{name}{path}_{method}` otherwise.
+    pub operation_id: Option<String>,
+    /// Whether the operation is deprecated.
+    pub deprecated: bool,
+    /// Whether the operation is left out of the document (FastAPI's `include_in_schema=False`).
+    pub hidden: bool,
+    /// Security requirements of its parameters and dependencies.
+    pub security: Vec<SecurityDoc>,
+    /// Scopes the route, its routers and its dependencies require, for its OAuth2
+    /// requirements.
+    pub scopes: Vec<String>,
+    /// The handler's type name (a function's path), for its name and doc comment.
+    pub(crate) handler: Option<&'static str>,
     /// State types the operation reads, checked when the application starts.
     pub(crate) states: Vec<(std::any::TypeId, &'static str)>,
     /// Whether the operation queues work to run after its response.
@@ -195,6 +274,40 @@ impl OperationDoc {
     pub fn body(&mut self, body: BodyDoc) {
         self.validates = true;
         self.body = Some(body);
+    }
+
+    /// Records what the successful response holds.
+    pub fn returns(&mut self, returns: ReturnDoc) {
+        self.returns = returns;
+    }
+
+    /// Records a security requirement (once per scheme).
+    pub fn security(&mut self, requirement: SecurityDoc) {
+        match self
+            .security
+            .iter_mut()
+            .find(|r| r.name == requirement.name)
+        {
+            Some(existing) => {
+                for scope in requirement.scopes {
+                    if !existing.scopes.contains(&scope) {
+                        existing.scopes.push(scope);
+                    }
+                }
+                existing.required |= requirement.required;
+            }
+            None => self.security.push(requirement),
+        }
+    }
+
+    /// The handler's function name, if it is a function (not a closure).
+    pub(crate) fn handler_name(&self) -> Option<&'static str> {
+        self.handler.and_then(crate::openapi::handler_name)
+    }
+
+    /// The handler's doc comment, if `#[portico::handler]` recorded one.
+    pub(crate) fn handler_doc(&self) -> Option<&'static str> {
+        self.handler.and_then(crate::openapi::handler_doc)
     }
 
     /// Records a mistake in the operation's declaration.
@@ -353,12 +466,19 @@ impl<T: FromRequestParts> FromRequestParts for Option<T> {
         Ok(T::from_request_parts(parts, ctx).await.ok())
     }
 
-    /// As `T`, but not required.
+    /// As `T`, but not required (a security requirement included: the request may come
+    /// without the credential).
     fn describe(doc: &mut OperationDoc) {
         let from = doc.params.len();
+        let before: Vec<String> = doc.security.iter().map(|s| s.name.clone()).collect();
         T::describe(doc);
         for param in &mut doc.params[from..] {
             param.required = false;
+        }
+        for requirement in &mut doc.security {
+            if !before.contains(&requirement.name) {
+                requirement.required = false;
+            }
         }
     }
 }

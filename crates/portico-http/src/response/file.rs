@@ -112,6 +112,14 @@ impl IntoResponse for FileResponse {
         response.extensions_mut().insert(PendingFile(self));
         response
     }
+
+    /// A file of any type.
+    fn describe_response(doc: &mut crate::extract::OperationDoc) {
+        doc.returns(crate::extract::ReturnDoc::Body {
+            media_type: "*/*",
+            schema: Some(serde_json::json!({"type": "string", "format": "binary"})),
+        });
+    }
 }
 
 /// The request headers a file response depends on, captured before the handler runs.

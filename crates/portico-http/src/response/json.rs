@@ -2,13 +2,16 @@
 
 use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderValue};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{IntoResponse, Response};
 use crate::body::ResponseBody;
+use crate::extract::{OperationDoc, ReturnDoc};
 
 /// JSON: as a response, `T` serialised with serde (`application/json`); as a parameter, the
-/// request body parsed and validated into `T` (see the extractor's documentation).
+/// request body parsed and validated into `T` (see the extractor's documentation). Either way
+/// `T` derives `JsonSchema` too: its schema is what the OpenAPI document shows.
 ///
 /// # Examples
 ///
@@ -16,7 +19,7 @@ use crate::body::ResponseBody;
 /// use portico_http::Json;
 /// use serde::Serialize;
 ///
-/// #[derive(Serialize)]
+/// #[derive(Serialize, schemars::JsonSchema)]
 /// struct Message {
 ///     message: &'static str,
 /// }
@@ -42,7 +45,7 @@ impl<T> std::ops::DerefMut for Json<T> {
     }
 }
 
-impl<T: Serialize> IntoResponse for Json<T> {
+impl<T: Serialize + JsonSchema> IntoResponse for Json<T> {
     /// A value that cannot be serialised (a map with non-string keys, say) is a bug in the
     /// application: it answers 500, and the error is logged.
     fn into_response(self) -> Response {
@@ -62,9 +65,17 @@ impl<T: Serialize> IntoResponse for Json<T> {
             }
         }
     }
+
+    /// `application/json` with the schema of `T` as it serialises.
+    fn describe_response(doc: &mut OperationDoc) {
+        doc.returns(ReturnDoc::Body {
+            media_type: "application/json",
+            schema: Some(crate::validate::doc_schema_for::<T>(true)),
+        });
+    }
 }
 
-impl<T: Serialize> Json<T> {
+impl<T: Serialize + JsonSchema> Json<T> {
     /// This JSON with another status, e.g. `Json(item).with_status(StatusCode::CREATED)`.
     pub fn with_status(self, status: StatusCode) -> Response {
         let mut response = self.into_response();

@@ -12,6 +12,7 @@ use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
 
 use crate::body::ResponseBody;
+use crate::extract::{OperationDoc, ReturnDoc};
 
 mod cookie;
 pub(crate) mod file;
@@ -45,6 +46,28 @@ pub type Response = http::Response<ResponseBody>;
 pub trait IntoResponse {
     /// Makes the response.
     fn into_response(self) -> Response;
+
+    /// Describes the successful response for the OpenAPI document (see
+    /// [`OperationDoc::returns`]). Says nothing by default, which documents JSON of any shape.
+    fn describe_response(doc: &mut OperationDoc) {
+        let _ = doc;
+    }
+}
+
+/// Documents a body of `media_type` whose schema is a string.
+fn returns_text(doc: &mut OperationDoc, media_type: &'static str) {
+    doc.returns(ReturnDoc::Body {
+        media_type,
+        schema: Some(serde_json::json!({"type": "string"})),
+    });
+}
+
+/// Documents a body of raw bytes.
+fn returns_bytes(doc: &mut OperationDoc) {
+    doc.returns(ReturnDoc::Body {
+        media_type: "application/octet-stream",
+        schema: Some(serde_json::json!({"type": "string", "format": "binary"})),
+    });
 }
 
 /// Sets headers (and cookies) on a response being built: the middle parts of a
@@ -75,6 +98,10 @@ impl IntoResponse for () {
     fn into_response(self) -> Response {
         Response::new(ResponseBody::empty())
     }
+
+    fn describe_response(doc: &mut OperationDoc) {
+        doc.returns(ReturnDoc::Empty);
+    }
 }
 
 impl IntoResponse for Infallible {
@@ -87,11 +114,19 @@ impl IntoResponse for &'static str {
     fn into_response(self) -> Response {
         with_type(self, TEXT)
     }
+
+    fn describe_response(doc: &mut OperationDoc) {
+        returns_text(doc, "text/plain");
+    }
 }
 
 impl IntoResponse for String {
     fn into_response(self) -> Response {
         with_type(self, TEXT)
+    }
+
+    fn describe_response(doc: &mut OperationDoc) {
+        returns_text(doc, "text/plain");
     }
 }
 
@@ -102,11 +137,19 @@ impl IntoResponse for Cow<'static, str> {
             Cow::Owned(text) => text.into_response(),
         }
     }
+
+    fn describe_response(doc: &mut OperationDoc) {
+        returns_text(doc, "text/plain");
+    }
 }
 
 impl IntoResponse for Bytes {
     fn into_response(self) -> Response {
         with_type(self, "application/octet-stream")
+    }
+
+    fn describe_response(doc: &mut OperationDoc) {
+        returns_bytes(doc);
     }
 }
 
@@ -114,11 +157,19 @@ impl IntoResponse for Vec<u8> {
     fn into_response(self) -> Response {
         with_type(self, "application/octet-stream")
     }
+
+    fn describe_response(doc: &mut OperationDoc) {
+        returns_bytes(doc);
+    }
 }
 
 impl IntoResponse for &'static [u8] {
     fn into_response(self) -> Response {
         with_type(Bytes::from_static(self), "application/octet-stream")
+    }
+
+    fn describe_response(doc: &mut OperationDoc) {
+        returns_bytes(doc);
     }
 }
 
@@ -127,6 +178,10 @@ impl IntoResponse for StatusCode {
         let mut response = ().into_response();
         *response.status_mut() = self;
         response
+    }
+
+    fn describe_response(doc: &mut OperationDoc) {
+        doc.returns(ReturnDoc::Empty);
     }
 }
 
@@ -144,6 +199,11 @@ impl<T: IntoResponse, E: IntoResponse + Send + 'static> IntoResponse for Result<
             Ok(value) => value.into_response(),
             Err(err) => crate::error::carry(err),
         }
+    }
+
+    /// As `T`: errors are documented with the route's `response`.
+    fn describe_response(doc: &mut OperationDoc) {
+        T::describe_response(doc);
     }
 }
 
@@ -163,6 +223,10 @@ impl<T: Into<ResponseBody>> IntoResponse for Html<T> {
     fn into_response(self) -> Response {
         with_type(self.0, "text/html; charset=utf-8")
     }
+
+    fn describe_response(doc: &mut OperationDoc) {
+        returns_text(doc, "text/html");
+    }
 }
 
 /// Plain text, sent as `text/plain; charset=utf-8` (what a bare `String` gives too).
@@ -172,6 +236,10 @@ pub struct Text<T>(pub T);
 impl<T: Into<ResponseBody>> IntoResponse for Text<T> {
     fn into_response(self) -> Response {
         with_type(self.0, TEXT)
+    }
+
+    fn describe_response(doc: &mut OperationDoc) {
+        returns_text(doc, "text/plain");
     }
 }
 
@@ -226,6 +294,10 @@ macro_rules! tuple_responses {
                 $($part.apply(&mut response);)*
                 response
             }
+
+            fn describe_response(doc: &mut OperationDoc) {
+                R::describe_response(doc);
+            }
         }
 
         impl<$($part: IntoResponseParts,)* R: IntoResponse> IntoResponse for (StatusCode, $($part,)* R,) {
@@ -236,6 +308,10 @@ macro_rules! tuple_responses {
                 *response.status_mut() = status;
                 $($part.apply(&mut response);)*
                 response
+            }
+
+            fn describe_response(doc: &mut OperationDoc) {
+                R::describe_response(doc);
             }
         }
     };

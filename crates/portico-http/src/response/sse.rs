@@ -264,6 +264,13 @@ impl IntoResponse for EventStream {
         response.extensions_mut().insert(EndsOnShutdown);
         response
     }
+
+    fn describe_response(doc: &mut crate::extract::OperationDoc) {
+        doc.returns(crate::extract::ReturnDoc::Body {
+            media_type: "text/event-stream",
+            schema: Some(serde_json::json!({"type": "string"})),
+        });
+    }
 }
 
 /// Marks a response whose body ends when the server starts shutting down (an event stream:

@@ -40,6 +40,35 @@ pub fn schema_for<T: JsonSchema + ?Sized>() -> Value {
     generator.into_root_schema_for::<T>().to_value()
 }
 
+/// The JSON Schema of `T` as the OpenAPI document shows a body: a `$ref` to the type's own
+/// definition when it is a named type (a struct or an enum), the schema itself otherwise, with
+/// the definitions it refers to under `$defs`. `output` describes what serialises (a response)
+/// rather than what deserialises (a request).
+pub fn doc_schema_for<T: JsonSchema + ?Sized>(output: bool) -> Value {
+    let settings = SchemaSettings::draft2020_12();
+    let settings = if output {
+        settings.for_serialize()
+    } else {
+        settings.for_deserialize()
+    };
+    let mut generator = settings.into_generator();
+    let schema = generator.subschema_for::<T>();
+    let defs = generator.take_definitions(true);
+    let mut value = schema.to_value();
+    if !defs.is_empty() {
+        match &mut value {
+            Value::Object(map) => {
+                map.insert("$defs".to_owned(), Value::Object(defs));
+            }
+            other => {
+                // `true` / `false` schemas carry no keywords; put them in a wrapper.
+                *other = json!({ "allOf": [other.clone()], "$defs": defs });
+            }
+        }
+    }
+    value
+}
+
 /// Hashes a `TypeId` by taking the bits it already hashes to: it is a hash itself.
 #[derive(Default)]
 struct IdHasher(u64);

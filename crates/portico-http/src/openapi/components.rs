@@ -1,0 +1,204 @@
+//! `components/schemas`: every schema a route shows is taken apart into its named definitions,
+//! kept once each, and referred to by `$ref`.
+
+use serde_json::{Map, Value};
+
+const DEFS_REF: &str = "#/$defs/";
+const COMPONENTS_REF: &str = "#/components/schemas/";
+
+/// The named schemas of a document, gathered from every route.
+#[derive(Debug, Default)]
+pub(crate) struct Components {
+    schemas: Map<String, Value>,
+}
+
+impl Components {
+    /// Takes `schema` (a root schema with its `$defs`, as schemars writes it) into the document:
+    /// its definitions join `components/schemas` and the schema is returned pointing at them.
+    ///
+    /// Two types with one name but different schemas (a type that serialises differently from
+    /// how it deserialises, or two types of the same name in different modules) keep both:
+    /// the later one is renamed, `Name-Output` for a response's, `Name2` otherwise.
+    pub(crate) fn absorb(&mut self, schema: &Value, output: bool) -> Value {
+        let mut schema = schema.clone();
+        let defs = match schema.as_object_mut() {
+            Some(map) => {
+                map.remove("$schema");
+                match map.remove("$defs") {
+                    Some(Value::Object(defs)) => defs,
+                    _ => Map::new(),
+                }
+            }
+            None => Map::new(),
+        };
+        // Pick a name for each definition: its own, unless that is taken by a different schema.
+        let mut names: Vec<(String, String)> = defs
+            .keys()
+            .map(|name| (name.clone(), sanitize(name)))
+            .collect();
+        for _ in 0..3 {
+            let mut changed = false;
+            for i in 0..names.len() {
+                let (original, chosen) = names[i].clone();
+                let candidate = rewrite(&defs[&original], &names);
+                match self.schemas.get(&chosen) {
+                    Some(existing) if *existing != candidate => {
+                        let renamed = self.free_name(&sanitize(&original), &candidate, output);
+                        if renamed != chosen {
+                            names[i].1 = renamed;
+                            changed = true;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        for (original, chosen) in &names {
+            let def = rewrite(&defs[original], &names);
+            self.schemas.entry(chosen.clone()).or_insert(def);
+        }
+        rewrite(&schema, &names)
+    }
+
+    /// A name for `schema` based on `base`: one that holds this very schema already, or one
+    /// that is free.
+    fn free_name(&self, base: &str, schema: &Value, output: bool) -> String {
+        let mut candidates = Vec::new();
+        if output {
+            candidates.push(format!("{base}-Output"));
+        }
+        candidates.extend((2..).take(1000).map(|n| format!("{base}{n}")));
+        for name in candidates {
+            match self.schemas.get(&name) {
+                Some(existing) if existing == schema => return name,
+                None => return name,
+                Some(_) => {}
+            }
+        }
+        format!("{base}-{}", self.schemas.len())
+    }
+
+    /// Adds a schema under a fixed name (the validation error schemas).
+    pub(crate) fn insert(&mut self, name: &str, schema: Value) {
+        self.schemas.entry(name.to_owned()).or_insert(schema);
+    }
+
+    /// The `schemas` object, sorted by name.
+    pub(crate) fn into_value(self) -> Value {
+        let mut sorted: Vec<(String, Value)> = self.schemas.into_iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        Value::Object(sorted.into_iter().collect())
+    }
+
+    /// Whether there are no schemas.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.schemas.is_empty()
+    }
+}
+
+/// Component names may hold letters, digits, `.`, `-` and `_` only.
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// `value` with every `#/$defs/X` reference pointing at `#/components/schemas/<chosen name>`.
+fn rewrite(value: &Value, names: &[(String, String)]) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, inner)| {
+                    let inner = match (key.as_str(), inner) {
+                        ("$ref", Value::String(target)) => match target.strip_prefix(DEFS_REF) {
+                            Some(name) => {
+                                let name = unescape(name);
+                                let chosen = names
+                                    .iter()
+                                    .find(|(original, _)| *original == name)
+                                    .map_or_else(|| sanitize(&name), |(_, chosen)| chosen.clone());
+                                Value::String(format!("{COMPONENTS_REF}{chosen}"))
+                            }
+                            None => inner.clone(),
+                        },
+                        _ => rewrite(inner, names),
+                    };
+                    (key.clone(), inner)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| rewrite(v, names)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// A JSON Pointer segment back to its name (`~1` is `/`, `~0` is `~`).
+fn unescape(segment: &str) -> String {
+    segment.replace("~1", "/").replace("~0", "~")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn definitions_move_to_components_and_references_follow() {
+        let mut components = Components::default();
+        let schema = json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$ref": "#/$defs/Item",
+            "$defs": {
+                "Item": {"type": "object", "properties": {"tag": {"$ref": "#/$defs/Tag"}}},
+                "Tag": {"type": "string", "enum": ["a", "b"]}
+            }
+        });
+        let out = components.absorb(&schema, false);
+        assert_eq!(out, json!({"$ref": "#/components/schemas/Item"}));
+        let all = components.into_value();
+        assert_eq!(
+            all["Item"]["properties"]["tag"],
+            json!({"$ref": "#/components/schemas/Tag"})
+        );
+        assert_eq!(all["Tag"]["enum"], json!(["a", "b"]));
+    }
+
+    #[test]
+    fn a_name_taken_by_another_schema_is_renamed() {
+        let mut components = Components::default();
+        let input = json!({"$ref": "#/$defs/User", "$defs": {"User": {"type": "object", "required": ["name"]}}});
+        let output = json!({"$ref": "#/$defs/User", "$defs": {"User": {"type": "object", "required": ["id", "name"]}}});
+        let other = json!({"$ref": "#/$defs/User", "$defs": {"User": {"type": "string"}}});
+        assert_eq!(
+            components.absorb(&input, false),
+            json!({"$ref": "#/components/schemas/User"})
+        );
+        assert_eq!(
+            components.absorb(&output, true),
+            json!({"$ref": "#/components/schemas/User-Output"})
+        );
+        assert_eq!(
+            components.absorb(&output, true),
+            json!({"$ref": "#/components/schemas/User-Output"}),
+            "the same schema again reuses its name"
+        );
+        assert_eq!(
+            components.absorb(&other, false),
+            json!({"$ref": "#/components/schemas/User2"})
+        );
+        assert_eq!(
+            components.absorb(&input, false),
+            json!({"$ref": "#/components/schemas/User"})
+        );
+    }
+}

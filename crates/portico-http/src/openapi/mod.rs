@@ -1,0 +1,703 @@
+//! The OpenAPI 3.1 document, built from the same route table and types that answer requests,
+//! and the interactive documentation pages that show it.
+//!
+//! Every extractor, dependency, security tool and return type describes itself into the route's
+//! [`OperationDoc`] when the route is registered; [`App::openapi`](crate::App::openapi) (and the
+//! `/openapi.json` route) turn those into one document. Nothing is declared twice, so the
+//! document cannot drift from the routes.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use http::{Method, StatusCode};
+use serde_json::{Map, Value, json};
+
+use crate::extract::{OperationDoc, ReturnDoc};
+
+mod components;
+pub(crate) mod ui;
+
+use components::Components;
+
+/// The OpenAPI version of the documents Portico writes.
+pub const OPENAPI_VERSION: &str = "3.1.0";
+
+/// A handler's doc comment, recorded by `#[portico::handler]` under the function's path and
+/// found again when a route uses the function: its first paragraph becomes the operation's
+/// summary and the rest its description.
+#[derive(Debug)]
+pub struct HandlerDoc {
+    path: &'static str,
+    doc: &'static str,
+}
+
+impl HandlerDoc {
+    /// A doc comment for the function at `path` (`crate::module::name`).
+    #[doc(hidden)]
+    pub const fn new(path: &'static str, doc: &'static str) -> Self {
+        HandlerDoc { path, doc }
+    }
+}
+
+inventory::collect!(HandlerDoc);
+
+/// The doc comment recorded for the function whose type name is `type_name`.
+///
+/// A function declared inside another one (in `main`, or in a test) has a type name longer
+/// than the `module_path!()` the macro saw: `krate::module::main::handler` for `krate::module`
+/// and `handler`. Such a name matches a record of the same function name whose module is a
+/// prefix of it; when two records of one module share a name, neither is used.
+pub(crate) fn handler_doc(type_name: &str) -> Option<&'static str> {
+    type Table = HashMap<&'static str, Vec<(&'static str, &'static str)>>;
+    static BY_NAME: OnceLock<Table> = OnceLock::new();
+    let table = BY_NAME.get_or_init(|| {
+        let mut table = Table::new();
+        for entry in inventory::iter::<HandlerDoc> {
+            if let Some((module, name)) = entry.path.rsplit_once("::") {
+                table.entry(name).or_default().push((module, entry.doc));
+            }
+        }
+        table
+    });
+    let (scope, name) = type_name.rsplit_once("::")?;
+    let candidates = table.get(name)?;
+    let fits = |module: &str| {
+        scope == module
+            || scope
+                .strip_prefix(module)
+                .is_some_and(|rest| rest.starts_with("::"))
+    };
+    let best = candidates
+        .iter()
+        .filter(|(module, _)| fits(module))
+        .map(|(module, _)| module.len())
+        .max()?;
+    let mut found = candidates
+        .iter()
+        .filter(|(module, _)| fits(module) && module.len() == best);
+    let (_, doc) = found.next()?;
+    if found.next().is_some() {
+        return None;
+    }
+    Some(*doc).filter(|doc| !doc.is_empty())
+}
+
+/// The name of a handler from its type name: the last segment of a function's path, nothing
+/// for a closure.
+pub(crate) fn handler_name(type_name: &str) -> Option<&str> {
+    let last = type_name.rsplit("::").next()?;
+    let is_ident = last
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
+        && last.chars().all(|c| c.is_alphanumeric() || c == '_');
+    is_ident.then_some(last)
+}
+
+/// Whom to contact about the API (OpenAPI's `info.contact`).
+///
+/// ```
+/// use portico_http::{App, Contact};
+///
+/// let app = App::new().contact(Contact::new().name("API team").email("api@example.com"));
+/// # drop(app);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Contact {
+    name: Option<String>,
+    url: Option<String>,
+    email: Option<String>,
+}
+
+impl Contact {
+    /// An empty contact.
+    pub fn new() -> Self {
+        Contact::default()
+    }
+
+    /// The person or team.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// A web page about them.
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+
+    /// Their email address.
+    pub fn email(mut self, email: impl Into<String>) -> Self {
+        self.email = Some(email.into());
+        self
+    }
+
+    fn to_value(&self) -> Value {
+        let mut map = Map::new();
+        insert_some(&mut map, "name", self.name.as_deref());
+        insert_some(&mut map, "url", self.url.as_deref());
+        insert_some(&mut map, "email", self.email.as_deref());
+        Value::Object(map)
+    }
+}
+
+/// The API's license (OpenAPI's `info.license`): a name, with an SPDX identifier or a URL.
+///
+/// ```
+/// use portico_http::{App, License};
+///
+/// let app = App::new().license(License::new("MIT").identifier("MIT"));
+/// # drop(app);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct License {
+    name: String,
+    identifier: Option<String>,
+    url: Option<String>,
+}
+
+impl License {
+    /// A license by its name.
+    pub fn new(name: impl Into<String>) -> Self {
+        License {
+            name: name.into(),
+            identifier: None,
+            url: None,
+        }
+    }
+
+    /// Its SPDX identifier (`MIT`, `Apache-2.0`). OpenAPI allows an identifier or a URL, not
+    /// both: this clears the URL.
+    pub fn identifier(mut self, identifier: impl Into<String>) -> Self {
+        self.identifier = Some(identifier.into());
+        self.url = None;
+        self
+    }
+
+    /// Where to read it. Clears the identifier.
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self.identifier = None;
+        self
+    }
+
+    fn to_value(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("name".into(), Value::String(self.name.clone()));
+        insert_some(&mut map, "identifier", self.identifier.as_deref());
+        insert_some(&mut map, "url", self.url.as_deref());
+        Value::Object(map)
+    }
+}
+
+/// What the application says about itself in its document, and where the document and the
+/// docs pages are served.
+#[derive(Debug, Clone)]
+pub(crate) struct DocsConfig {
+    pub(crate) title: String,
+    pub(crate) version: String,
+    pub(crate) summary: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) servers: Vec<(String, Option<String>)>,
+    pub(crate) contact: Option<Contact>,
+    pub(crate) license: Option<License>,
+    pub(crate) terms_of_service: Option<String>,
+    /// Tag names with their descriptions, in the order the document lists them.
+    pub(crate) tags: Vec<(String, String)>,
+    pub(crate) openapi_url: Option<String>,
+    pub(crate) docs_url: Option<String>,
+    pub(crate) redoc_url: Option<String>,
+    pub(crate) oauth2_redirect_url: Option<String>,
+    /// Load the docs pages' scripts from a CDN rather than from the application.
+    pub(crate) cdn: bool,
+}
+
+impl Default for DocsConfig {
+    fn default() -> Self {
+        DocsConfig {
+            title: "Portico".to_owned(),
+            version: "0.1.0".to_owned(),
+            summary: None,
+            description: None,
+            servers: Vec::new(),
+            contact: None,
+            license: None,
+            terms_of_service: None,
+            tags: Vec::new(),
+            openapi_url: Some("/openapi.json".to_owned()),
+            docs_url: Some("/docs".to_owned()),
+            redoc_url: Some("/redoc".to_owned()),
+            oauth2_redirect_url: Some("/docs/oauth2-redirect".to_owned()),
+            cdn: false,
+        }
+    }
+}
+
+/// One operation as the document builder sees it.
+pub(crate) struct Operation<'a> {
+    pub(crate) method: &'a Method,
+    pub(crate) template: &'a str,
+    pub(crate) doc: &'a OperationDoc,
+}
+
+/// Builds the document.
+pub(crate) fn document<'a>(
+    config: &DocsConfig,
+    operations: impl IntoIterator<Item = Operation<'a>>,
+) -> Value {
+    let mut components = Components::default();
+    let mut schemes = Map::new();
+    let mut paths: Vec<(String, Map<String, Value>)> = Vec::new();
+    let mut ids: HashMap<String, usize> = HashMap::new();
+    for op in operations {
+        if op.doc.hidden {
+            continue;
+        }
+        let path = openapi_path(op.template);
+        let operation = operation(&op, &path, &mut components, &mut schemes, &mut ids);
+        let method = op.method.as_str().to_ascii_lowercase();
+        match paths.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, item)) => {
+                item.insert(method, operation);
+            }
+            None => {
+                let mut item = Map::new();
+                item.insert(method, operation);
+                paths.push((path, item));
+            }
+        }
+    }
+
+    let mut info = Map::new();
+    info.insert("title".into(), Value::String(config.title.clone()));
+    insert_some(&mut info, "summary", config.summary.as_deref());
+    insert_some(&mut info, "description", config.description.as_deref());
+    insert_some(
+        &mut info,
+        "termsOfService",
+        config.terms_of_service.as_deref(),
+    );
+    if let Some(contact) = &config.contact {
+        info.insert("contact".into(), contact.to_value());
+    }
+    if let Some(license) = &config.license {
+        info.insert("license".into(), license.to_value());
+    }
+    info.insert("version".into(), Value::String(config.version.clone()));
+
+    let mut doc = Map::new();
+    doc.insert("openapi".into(), Value::String(OPENAPI_VERSION.into()));
+    doc.insert("info".into(), Value::Object(info));
+    if !config.servers.is_empty() {
+        let servers = config
+            .servers
+            .iter()
+            .map(|(url, description)| {
+                let mut server = Map::new();
+                server.insert("url".into(), Value::String(url.clone()));
+                insert_some(&mut server, "description", description.as_deref());
+                Value::Object(server)
+            })
+            .collect();
+        doc.insert("servers".into(), Value::Array(servers));
+    }
+    doc.insert(
+        "paths".into(),
+        Value::Object(
+            paths
+                .into_iter()
+                .map(|(path, item)| (path, Value::Object(item)))
+                .collect(),
+        ),
+    );
+    let mut component_map = Map::new();
+    if !components.is_empty() {
+        component_map.insert("schemas".into(), components.into_value());
+    }
+    if !schemes.is_empty() {
+        component_map.insert("securitySchemes".into(), Value::Object(schemes));
+    }
+    if !component_map.is_empty() {
+        doc.insert("components".into(), Value::Object(component_map));
+    }
+    if !config.tags.is_empty() {
+        let tags = config
+            .tags
+            .iter()
+            .map(|(name, description)| json!({"name": name, "description": description}))
+            .collect();
+        doc.insert("tags".into(), Value::Array(tags));
+    }
+    Value::Object(doc)
+}
+
+/// One operation object.
+fn operation(
+    op: &Operation<'_>,
+    path: &str,
+    components: &mut Components,
+    schemes: &mut Map<String, Value>,
+    ids: &mut HashMap<String, usize>,
+) -> Value {
+    let doc = op.doc;
+    let mut out = Map::new();
+    if !doc.tags.is_empty() {
+        out.insert("tags".into(), json!(doc.tags));
+    }
+    let (summary, description) = summary_and_description(doc);
+    insert_some(&mut out, "summary", summary.as_deref());
+    insert_some(&mut out, "description", description.as_deref());
+    let operation_id = doc
+        .operation_id
+        .clone()
+        .unwrap_or_else(|| default_operation_id(doc.handler_name(), path, op.method));
+    // Unique within the document, as OpenAPI requires: a repeat gets a number.
+    let seen = ids.entry(operation_id.clone()).or_insert(0);
+    *seen += 1;
+    let operation_id = if *seen == 1 {
+        operation_id
+    } else {
+        format!("{operation_id}_{seen}")
+    };
+    out.insert("operationId".into(), Value::String(operation_id));
+    if doc.deprecated {
+        out.insert("deprecated".into(), Value::Bool(true));
+    }
+
+    let params: Vec<Value> = doc
+        .params
+        .iter()
+        .map(|param| {
+            let schema = components.absorb(&param.schema, false);
+            let mut p = Map::new();
+            p.insert("name".into(), Value::String(param.name.clone()));
+            p.insert("in".into(), Value::String(param.source.as_str().into()));
+            p.insert("required".into(), Value::Bool(param.required));
+            if let Some(description) = schema.get("description").and_then(Value::as_str) {
+                p.insert("description".into(), Value::String(description.to_owned()));
+            }
+            if schema.get("deprecated") == Some(&Value::Bool(true)) {
+                p.insert("deprecated".into(), Value::Bool(true));
+            }
+            p.insert("schema".into(), schema);
+            Value::Object(p)
+        })
+        .collect();
+    if !params.is_empty() {
+        out.insert("parameters".into(), Value::Array(params));
+    }
+
+    if let Some(body) = &doc.body {
+        let schema = components.absorb(&body.schema, false);
+        out.insert(
+            "requestBody".into(),
+            json!({
+                "content": { body.media_type: { "schema": schema } },
+                "required": body.required,
+            }),
+        );
+    }
+
+    let mut responses: Vec<(String, Value)> = Vec::new();
+    let status = doc.status.unwrap_or(StatusCode::OK);
+    let mut success = Map::new();
+    success.insert(
+        "description".into(),
+        Value::String(
+            doc.response_description
+                .clone()
+                .unwrap_or_else(|| "Successful Response".to_owned()),
+        ),
+    );
+    let no_content = status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+        || status.is_informational();
+    match &doc.returns {
+        _ if no_content => {}
+        ReturnDoc::Empty => {}
+        ReturnDoc::Unknown => {
+            success.insert(
+                "content".into(),
+                json!({"application/json": {"schema": {}}}),
+            );
+        }
+        ReturnDoc::Body { media_type, schema } => {
+            let schema = schema
+                .as_ref()
+                .map_or_else(|| json!({}), |s| components.absorb(s, true));
+            success.insert(
+                "content".into(),
+                json!({ *media_type: { "schema": schema } }),
+            );
+        }
+    }
+    responses.push((status.as_str().to_owned(), Value::Object(success)));
+
+    let mut needs_error_schema = false;
+    for response in &doc.responses {
+        let code = response.status.as_str().to_owned();
+        let mut r = Map::new();
+        r.insert(
+            "description".into(),
+            Value::String(response.description.clone()),
+        );
+        let schema = match &response.schema {
+            Some(schema) => Some(components.absorb(schema, true)),
+            None if response.status.is_client_error() || response.status.is_server_error() => {
+                needs_error_schema = true;
+                Some(json!({"$ref": "#/components/schemas/HTTPError"}))
+            }
+            None => None,
+        };
+        if let Some(schema) = schema {
+            r.insert(
+                "content".into(),
+                json!({"application/json": {"schema": schema}}),
+            );
+        }
+        match responses.iter_mut().find(|(c, _)| *c == code) {
+            Some(existing) => existing.1 = Value::Object(r),
+            None => responses.push((code, Value::Object(r))),
+        }
+    }
+
+    let mut security = Vec::new();
+    let mut answers_401 = false;
+    for requirement in &doc.security {
+        schemes
+            .entry(requirement.name.clone())
+            .or_insert_with(|| requirement.scheme.clone());
+        let scopes: Vec<&String> = if requirement.takes_scopes() {
+            let mut scopes: Vec<&String> = requirement.scopes.iter().collect();
+            for scope in &doc.scopes {
+                if !scopes.contains(&scope) {
+                    scopes.push(scope);
+                }
+            }
+            scopes
+        } else {
+            Vec::new()
+        };
+        let entry = json!({ requirement.name.clone(): scopes });
+        if !security.contains(&entry) {
+            security.push(entry);
+        }
+        answers_401 |= requirement.required;
+    }
+    if answers_401 && !responses.iter().any(|(c, _)| c == "401") {
+        needs_error_schema = true;
+        responses.push((
+            "401".into(),
+            json!({
+                "description": "Not authenticated",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPError"}}},
+            }),
+        ));
+    }
+    if !security.is_empty() {
+        out.insert("security".into(), Value::Array(security));
+    }
+
+    if doc.validates && !responses.iter().any(|(c, _)| c == "422") {
+        add_validation_schemas(components);
+        responses.push((
+            "422".into(),
+            json!({
+                "description": "Validation Error",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}},
+            }),
+        ));
+    }
+    if needs_error_schema {
+        components.insert(
+            "HTTPError",
+            json!({
+                "title": "HTTPError",
+                "type": "object",
+                "properties": {"detail": {"title": "Detail"}},
+                "required": ["detail"],
+            }),
+        );
+    }
+    responses.sort_by(|a, b| a.0.cmp(&b.0));
+    out.insert(
+        "responses".into(),
+        Value::Object(responses.into_iter().collect()),
+    );
+    Value::Object(out)
+}
+
+/// FastAPI's `HTTPValidationError` and `ValidationError`, the body of every 422.
+fn add_validation_schemas(components: &mut Components) {
+    components.insert(
+        "HTTPValidationError",
+        json!({
+            "title": "HTTPValidationError",
+            "type": "object",
+            "properties": {
+                "detail": {
+                    "title": "Detail",
+                    "type": "array",
+                    "items": {"$ref": "#/components/schemas/ValidationError"},
+                },
+            },
+        }),
+    );
+    components.insert(
+        "ValidationError",
+        json!({
+            "title": "ValidationError",
+            "type": "object",
+            "properties": {
+                "loc": {
+                    "title": "Location",
+                    "type": "array",
+                    "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+                },
+                "msg": {"title": "Message", "type": "string"},
+                "type": {"title": "Error Type", "type": "string"},
+                "input": {"title": "Input"},
+                "ctx": {"title": "Context", "type": "object"},
+            },
+            "required": ["loc", "msg", "type"],
+        }),
+    );
+}
+
+/// The summary and description: those set on the route, else the doc comment's first paragraph
+/// and the rest, else the handler's name in words (`read_item` is "Read Item").
+fn summary_and_description(doc: &OperationDoc) -> (Option<String>, Option<String>) {
+    let comment = doc.handler_doc();
+    let (first, rest) = match comment {
+        Some(text) => {
+            let text = text.trim();
+            match text.split_once("\n\n") {
+                Some((first, rest)) => (
+                    Some(first.split_whitespace().collect::<Vec<_>>().join(" ")),
+                    Some(rest.trim().to_owned()).filter(|r| !r.is_empty()),
+                ),
+                None => (
+                    Some(text.split_whitespace().collect::<Vec<_>>().join(" ")),
+                    None,
+                ),
+            }
+        }
+        None => (None, None),
+    };
+    let summary = doc
+        .summary
+        .clone()
+        .or(first)
+        .or_else(|| doc.handler_name().map(title_case));
+    let description = doc.description.clone().or(rest);
+    (summary, description)
+}
+
+/// `read_item` as "Read Item".
+fn title_case(name: &str) -> String {
+    name.split('_')
+        .filter(|word| !word.is_empty())
+        .map(|word| {
+            let mut chars = word.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// FastAPI's default `operationId`: the handler's name and the path with every character that
+/// is not a letter, digit or `_` made `_`, then the method: `read_item_items__item_id__get`.
+fn default_operation_id(name: Option<&str>, path: &str, method: &Method) -> String {
+    let raw = format!("{}{path}", name.unwrap_or_default());
+    let mut id: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let id_trimmed = id.trim_start_matches('_');
+    if id_trimmed.len() != id.len() {
+        id = id_trimmed.to_owned();
+    }
+    format!("{id}_{}", method.as_str().to_ascii_lowercase())
+}
+
+/// A route template as OpenAPI writes it: `{rest:path}` and `{*rest}` are `{rest}`; `{{` and
+/// `}}` are literal braces.
+pub(crate) fn openapi_path(template: &str) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                out.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                out.push('}');
+            }
+            '{' => {
+                let mut name = String::new();
+                for c in chars.by_ref() {
+                    if c == '}' {
+                        break;
+                    }
+                    name.push(c);
+                }
+                let name = name.trim_start_matches('*');
+                let name = name.split(':').next().unwrap_or(name);
+                out.push('{');
+                out.push_str(name);
+                out.push('}');
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn insert_some(map: &mut Map<String, Value>, key: &str, value: Option<&str>) {
+    if let Some(value) = value {
+        map.insert(key.to_owned(), Value::String(value.to_owned()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_ids_follow_fastapi() {
+        assert_eq!(
+            default_operation_id(Some("read_item"), "/items/{item_id}", &Method::GET),
+            "read_item_items__item_id__get"
+        );
+        assert_eq!(
+            default_operation_id(None, "/items/{item_id}", &Method::POST),
+            "items__item_id__post"
+        );
+    }
+
+    #[test]
+    fn templates_become_openapi_paths() {
+        assert_eq!(openapi_path("/files/{rest:path}"), "/files/{rest}");
+        assert_eq!(openapi_path("/files/{*rest}"), "/files/{rest}");
+        assert_eq!(openapi_path("/a/{id}/b"), "/a/{id}/b");
+    }
+
+    #[test]
+    fn names_come_from_functions_not_closures() {
+        assert_eq!(handler_name("todo::app::list_todos"), Some("list_todos"));
+        assert_eq!(handler_name("todo::app::main::{{closure}}"), None);
+        assert_eq!(title_case("read_own_items"), "Read Own Items");
+    }
+}
