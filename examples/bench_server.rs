@@ -147,7 +147,7 @@ async fn deps(
 }
 
 /// The benchmark application.
-fn app() -> App {
+pub(crate) fn app() -> App {
     App::new()
         .provide(tenant)
         .provide(session)

@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// The greeting, naming the runtime that serves it.
+#[portico::handler]
 async fn root() -> Json<Value> {
     let runtime = portico::rt::current().map(|rt| rt.name()).unwrap_or("none");
     Json(json!({ "message": "Hello, World!", "runtime": runtime }))
@@ -45,6 +46,7 @@ struct ItemQuery {
 }
 
 /// FastAPI's first example: a path parameter and two query parameters.
+#[portico::handler]
 async fn read_item(Path(item_id): Path<u64>, Query(query): Query<ItemQuery>) -> Json<Value> {
     let mut item = json!({ "item_id": item_id, "q": query.q });
     if !query.short {
@@ -64,6 +66,7 @@ struct Item {
 }
 
 /// A JSON body, validated: every mistake comes back in one 422.
+#[portico::handler]
 async fn create_item(Json(item): Json<Item>) -> (StatusCode, Json<Item>) {
     (StatusCode::CREATED, Json(item))
 }
@@ -75,6 +78,7 @@ struct Below {
 }
 
 /// CPU work in a plain `fn`: Portico runs it on the thread pool, never on the event loop.
+#[portico::handler]
 fn primes(Query(Below { below }): Query<Below>) -> Json<Value> {
     let count = (2..below)
         .filter(|&n| (2..).take_while(|d| d * d <= n).all(|d| n % d != 0))
@@ -89,6 +93,7 @@ struct Seconds {
 }
 
 /// A slow answer, to watch a graceful shutdown wait for it.
+#[portico::handler]
 async fn slow(Query(Seconds { seconds }): Query<Seconds>) -> Result<String, HttpError> {
     let rt = portico::rt::current().map_err(|_| HttpError::new(StatusCode::SERVICE_UNAVAILABLE))?;
     rt.sleep(Duration::from_secs_f64(seconds)).await;
@@ -96,11 +101,11 @@ async fn slow(Query(Seconds { seconds }): Query<Seconds>) -> Result<String, Http
 }
 
 /// The application.
-fn app() -> App {
+pub(crate) fn app() -> App {
     App::new()
         .get("/", root)
         .get("/items/{item_id}", read_item)
-        .post("/items", create_item)
+        .route(Route::post("/items", create_item).status_code(StatusCode::CREATED))
         .get("/primes", primes)
         .get("/slow", slow)
 }

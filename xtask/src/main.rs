@@ -4,6 +4,12 @@
 //!   test (tokio and smol), a build of each runtime feature alone and both together, and equal
 //!   numbers of `::tokio` and `::smol` tests.
 //! * `bench rt`, `bench tasks`, `bench http`: the benchmarks (see `BENCHMARKS.md`).
+//! * `openapi <example>`: prints an example application's OpenAPI document.
+//! * `openapi-validate`: validates every example's document against the official OpenAPI 3.1
+//!   schema, with the Python `openapi-spec-validator` (installed with pip under `target/`).
+//! * `docs-browser`: serves `examples/todo` on loopback and renders its `/docs` and `/redoc`
+//!   in headless Chromium (installed with apt-get when missing) with every other host
+//!   unreachable, checking that the operations show; a screenshot lands in `target/openapi/`.
 //!
 //! It depends on nothing but std, so it builds in a second.
 
@@ -27,7 +33,15 @@ commands:
   bench http [ARGS]  examples/bench_server (tokio, smol) against raw hyper, axum and actix-web
                      under wrk (installed with apt-get when missing); --check only verifies
                      that every server answers as specified
+  openapi EXAMPLE    print the OpenAPI document of an example (todo, hello, bench_server)
+  openapi-validate   validate every example's document against the OpenAPI 3.1 schema
+                     (openapi-spec-validator, installed with pip under target/)
+  docs-browser       render examples/todo's /docs and /redoc in headless Chromium with no
+                     network but loopback, and check that the operations show
 ";
+
+/// The example applications, each printing its document when given `--openapi`.
+const EXAMPLES: [&str; 3] = ["hello", "todo", "bench_server"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -41,6 +55,9 @@ fn main() -> ExitCode {
         ["bench", "rt", rest @ ..] => bench("bench-rt", rest),
         ["bench", "tasks", rest @ ..] => bench("bench-tasks", rest),
         ["bench", "http", rest @ ..] => bench_http(rest),
+        ["openapi", example] => openapi(example).map(|doc| print!("{doc}")),
+        ["openapi-validate"] => openapi_validate(),
+        ["docs-browser"] => docs_browser(),
         ["help" | "--help" | "-h"] | [] => {
             print!("{USAGE}");
             Ok(())
@@ -252,4 +269,187 @@ fn bench_http(args: &[&str]) -> Result<(), String> {
         .arg(portico)
         .args(args);
     step("bench-http", run)
+}
+
+/// The OpenAPI document of an example, as it prints it.
+fn openapi(example: &str) -> Result<String, String> {
+    if !EXAMPLES.contains(&example) {
+        return Err(format!(
+            "unknown example {example:?}; one of {}",
+            EXAMPLES.join(", ")
+        ));
+    }
+    let out = cargo()
+        .args(["run", "--quiet", "--example", example, "--", "--openapi"])
+        .output()
+        .map_err(|err| format!("cargo run --example {example}: {err}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo run --example {example} -- --openapi failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    String::from_utf8(out.stdout).map_err(|err| format!("the document is not UTF-8: {err}"))
+}
+
+/// Where the OpenAPI steps keep what they make.
+fn openapi_dir() -> Result<PathBuf, String> {
+    let dir = root().join("target/openapi");
+    std::fs::create_dir_all(&dir).map_err(|err| format!("{}: {err}", dir.display()))?;
+    Ok(dir)
+}
+
+fn openapi_validate() -> Result<(), String> {
+    let dir = openapi_dir()?;
+    let site = dir.join("python");
+    if !site.join("openapi_spec_validator").exists() {
+        let mut pip = Command::new("python3");
+        pip.args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--target",
+        ])
+        .arg(&site)
+        .arg("openapi-spec-validator==0.9.0");
+        step("pip install openapi-spec-validator", pip)?;
+    }
+    let mut files = Vec::new();
+    for example in EXAMPLES {
+        let doc = openapi(example)?;
+        let file = dir.join(format!("{example}.json"));
+        std::fs::write(&file, doc).map_err(|err| format!("{}: {err}", file.display()))?;
+        files.push(file);
+    }
+    let mut validate = Command::new("python3");
+    validate
+        .args(["-m", "openapi_spec_validator", "--schema", "3.1"])
+        .args(&files)
+        .env("PYTHONPATH", &site);
+    step("openapi-spec-validator (OpenAPI 3.1)", validate)
+}
+
+/// A child process killed when dropped.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn docs_browser() -> Result<(), String> {
+    ensure_tool("chromium", "chromium")?;
+    let dir = openapi_dir()?;
+    let mut build = cargo();
+    build.args(["build", "--quiet", "--example", "todo"]);
+    step("build examples/todo", build)?;
+    let db = dir.join("docs-browser.sqlite3");
+    let _ = std::fs::remove_file(&db);
+    let mut server = Child(
+        Command::new(root().join("target/debug/examples/todo"))
+            .args(["--port", "0", "--db"])
+            .arg(&db)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|err| format!("starting examples/todo: {err}"))?,
+    );
+    let stdout = server.0.stdout.take().ok_or("no stdout")?;
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+        .map_err(|err| format!("reading the todo example's address: {err}"))?;
+    let base = line
+        .split_whitespace()
+        .find(|word| word.starts_with("http://127.0.0.1:"))
+        .ok_or_else(|| format!("no address in {line:?}"))?
+        .trim_end_matches(',')
+        .to_owned();
+    println!("==> examples/todo at {base}");
+
+    let chromium = |extra: &[&str], url: &str| -> Result<String, String> {
+        let out = Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                // No network: every host name but the loopback address fails to resolve.
+                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+                "--virtual-time-budget=15000",
+            ])
+            .args(extra)
+            .arg(url)
+            .output()
+            .map_err(|err| format!("chromium: {err}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "chromium failed on {url}:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+
+    let expect = |page: &str, dom: &str, needles: &[&str]| -> Result<(), String> {
+        let missing: Vec<&&str> = needles.iter().filter(|n| !dom.contains(**n)).collect();
+        if missing.is_empty() {
+            println!(
+                "    {page}: rendered, with {} expected texts",
+                needles.len()
+            );
+            Ok(())
+        } else {
+            Err(format!(
+                "{page} did not render {missing:?}; the page was:\n{}",
+                &dom[..dom.len().min(4000)]
+            ))
+        }
+    };
+    let docs = chromium(&["--dump-dom"], &format!("{base}/docs"))?;
+    expect(
+        "/docs",
+        &docs,
+        &[
+            "To-do API",
+            "opblock-summary-path",
+            "/todos/{id}",
+            "/activity",
+            "Lists the items, oldest first.",
+            "HTTPValidationError",
+        ],
+    )?;
+    let redoc = chromium(&["--dump-dom"], &format!("{base}/redoc"))?;
+    expect(
+        "/redoc",
+        &redoc,
+        &["To-do API", "Lists the items, oldest first.", "/todos/{id}"],
+    )?;
+    let shot = dir.join("docs.png");
+    let _ = std::fs::remove_file(&shot);
+    chromium(
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1280,1800",
+            "--hide-scrollbars",
+        ],
+        &format!("{base}/docs"),
+    )?;
+    let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
+    if size < 10_000 {
+        return Err(format!(
+            "the screenshot {} is empty ({size} bytes)",
+            shot.display()
+        ));
+    }
+    println!("    screenshot of /docs: {} ({size} bytes)", shot.display());
+    drop(server);
+    Ok(())
 }

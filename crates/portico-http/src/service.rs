@@ -463,7 +463,7 @@ impl Finish {
     fn after(&mut self, mut response: Response) -> Next {
         if response.status() == StatusCode::OK
             && let Some(status) = self.route.as_ref().and_then(|route| route.doc.status)
-            && !response.extensions().get::<Carried>().is_some()
+            && response.extensions().get::<Carried>().is_none()
         {
             // The route's `status_code`, for a handler that answered plain 200.
             *response.status_mut() = status;

@@ -71,14 +71,16 @@ impl Components {
             candidates.push(format!("{base}-Output"));
         }
         candidates.extend((2..).take(1000).map(|n| format!("{base}{n}")));
-        for name in candidates {
-            match self.schemas.get(&name) {
-                Some(existing) if existing == schema => return name,
-                None => return name,
-                Some(_) => {}
-            }
+        if let Some(same) = candidates
+            .iter()
+            .find(|name| self.schemas.get(*name) == Some(schema))
+        {
+            return same.clone();
         }
-        format!("{base}-{}", self.schemas.len())
+        candidates
+            .into_iter()
+            .find(|name| !self.schemas.contains_key(name))
+            .unwrap_or_else(|| format!("{base}-{}", self.schemas.len()))
     }
 
     /// Adds a schema under a fixed name (the validation error schemas).

@@ -250,6 +250,17 @@ pub(crate) fn document<'a>(
     let mut schemes = Map::new();
     let mut paths: Vec<(String, Map<String, Value>)> = Vec::new();
     let mut ids: HashMap<String, usize> = HashMap::new();
+    let operations: Vec<Operation<'a>> = operations.into_iter().collect();
+    // Inputs first: a type read and written keeps its name for what it reads, and what it
+    // writes, when that differs (a defaulted field is always written), is `Name-Output`.
+    for op in operations.iter().filter(|op| !op.doc.hidden) {
+        for param in &op.doc.params {
+            components.absorb(&param.schema, false);
+        }
+        if let Some(body) = &op.doc.body {
+            components.absorb(&body.schema, false);
+        }
+    }
     for op in operations {
         if op.doc.hidden {
             continue;
