@@ -74,6 +74,17 @@ impl Body {
         }
     }
 
+    /// Whether the body is empty, when that is known without its head: for a body built in
+    /// memory, not for one arriving off the wire.
+    pub(crate) fn known_empty(&self) -> Option<bool> {
+        match &self.inner {
+            Inner::Empty => Some(true),
+            Inner::Full(bytes) => Some(bytes.as_ref().is_none_or(Bytes::is_empty)),
+            Inner::Incoming(_) => None,
+            Inner::Boxed(body) => Some(body.is_end_stream()),
+        }
+    }
+
     pub(crate) fn incoming(incoming: hyper::body::Incoming) -> Self {
         Body {
             inner: Inner::Incoming(incoming),

@@ -70,7 +70,7 @@ pub enum Async {}
 pub enum Blocking {}
 
 /// A type-erased handler, as the route table keeps it.
-pub(crate) type BoxedHandler = Box<dyn ErasedHandler>;
+pub(crate) type BoxedHandler = std::sync::Arc<dyn ErasedHandler>;
 
 pub(crate) type BoxFuture<T = Response> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
@@ -90,7 +90,7 @@ impl<H: Handler<M>, M: 'static> ErasedHandler for Erased<H, M> {
 }
 
 pub(crate) fn erase<H: Handler<M>, M: 'static>(handler: H) -> BoxedHandler {
-    Box::new(Erased {
+    std::sync::Arc::new(Erased {
         handler,
         _marker: PhantomData,
     })

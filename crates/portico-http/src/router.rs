@@ -73,6 +73,8 @@ pub(crate) struct PathEntry {
 pub(crate) struct Endpoint {
     pub(crate) handler: BoxedHandler,
     pub(crate) route: Arc<RouteInfo>,
+    /// The route's middleware around its handler, when it has some.
+    pub(crate) chain: Option<Arc<dyn crate::middleware::Chain>>,
 }
 
 /// What a request's method and path lead to.

@@ -25,6 +25,7 @@ use crate::error::{Carried, HttpError, carry, internal_error};
 use crate::extract::RequestContext;
 use crate::handler::BoxFuture;
 use crate::lifespan::{LifespanRunner, StartupError};
+use crate::middleware::Chain;
 use crate::response::file::{Conditions, PendingFile};
 use crate::response::{IntoResponse, Redirect, Response};
 use crate::router::{self, Endpoint, Match, Table};
@@ -49,6 +50,10 @@ struct AppInner {
     docs: crate::openapi::DocsConfig,
     /// The OpenAPI document, built on first use (at once when a route serves it).
     openapi: std::sync::OnceLock<serde_json::Value>,
+    /// The application's middleware, ending in its routes, when it has some.
+    middleware: Option<Arc<dyn Chain>>,
+    /// The prefix the application is served under, when it has one.
+    root_path: Option<crate::proxy::RootPath>,
 }
 
 impl fmt::Debug for AppService {
@@ -71,18 +76,35 @@ impl AppService {
             lifespan,
             docs,
             document,
+            middleware,
         } = app.into_parts();
         let (described, mut problems) =
             describe_routes(routes, &shared, &registry, lifespan.is_some());
         let endpoints = described
             .into_iter()
-            .map(|(method, handler, route)| (method, Endpoint { handler, route }))
+            .map(|(method, handler, route, chain)| {
+                (
+                    method,
+                    Endpoint {
+                        handler,
+                        route,
+                        chain,
+                    },
+                )
+            })
             .collect();
         let table = router::build(endpoints, shared.config.redirect_slashes);
         match table {
             Ok(table) if problems.is_empty() => {
+                let root_path = (!shared.config.root_path.is_empty())
+                    .then(|| crate::proxy::RootPath(shared.config.root_path.as_str().into()));
                 let service = AppService {
-                    inner: Arc::new(AppInner {
+                    inner: Arc::new_cyclic(|app| AppInner {
+                        middleware: (!middleware.is_empty()).then(|| {
+                            let routes = Arc::new(Dispatch { app: app.clone() });
+                            crate::middleware::wrap_all(routes, &middleware)
+                        }),
+                        root_path,
                         shared: Arc::new(shared),
                         table,
                         handlers,
@@ -110,16 +132,39 @@ impl AppService {
 
     /// Answers one request. The future never fails: every error, a panic included, becomes a
     /// response.
-    pub fn call(&self, request: crate::Request) -> ResponseFuture {
+    pub fn call(&self, mut request: crate::Request) -> ResponseFuture {
         let inner = &self.inner;
+        if let Some(root) = &inner.root_path {
+            strip_root_path(&mut request, &root.0);
+            request.extensions_mut().insert(root.clone());
+        }
         let span = tracing::info_span!(
             "request",
             method = %request.method(),
             route = tracing::field::Empty,
             status = tracing::field::Empty,
             latency_us = tracing::field::Empty,
+            request_id = tracing::field::Empty,
         );
         let start = (!span.is_disabled()).then(Instant::now);
+        match &inner.middleware {
+            None => self.dispatch(request, span, start),
+            Some(chain) => ResponseFuture {
+                state: State::Running(chain.call(request)),
+                finish: Finish::outer(start),
+                span,
+            },
+        }
+    }
+
+    /// Routes a request (inside the application's middleware, if any) and answers it.
+    fn dispatch(
+        &self,
+        request: crate::Request,
+        span: Span,
+        start: Option<Instant>,
+    ) -> ResponseFuture {
+        let inner = &self.inner;
         let head = (!inner.handlers.is_empty()).then(|| {
             Box::new(RequestHead {
                 method: request.method().clone(),
@@ -167,7 +212,16 @@ impl AppService {
                     after,
                     deps: plan.map(|plan| Arc::new(RequestDeps::new(plan))),
                 };
-                let fut = endpoint.handler.call(request, ctx);
+                let fut = match &endpoint.chain {
+                    None => endpoint.handler.call(request, ctx),
+                    Some(chain) => {
+                        let mut request = request;
+                        request
+                            .extensions_mut()
+                            .insert(crate::middleware::RouteCall(ctx));
+                        chain.call(request)
+                    }
+                };
                 ResponseFuture {
                     state: State::Running(fut),
                     finish,
@@ -192,9 +246,10 @@ impl AppService {
                 }
                 match other_slash {
                     Some(path) => {
+                        let root = &inner.shared.config.root_path;
                         let location = match request.uri().query() {
-                            Some(query) => format!("{path}?{query}"),
-                            None => path,
+                            Some(query) => format!("{root}{path}?{query}"),
+                            None => format!("{root}{path}"),
                         };
                         finish.start_after(Redirect::to(location).into_response(), span)
                     }
@@ -337,6 +392,44 @@ impl AppService {
     }
 }
 
+/// The end of the application's middleware: its routes.
+struct Dispatch {
+    app: std::sync::Weak<AppInner>,
+}
+
+impl Chain for Dispatch {
+    fn call(&self, request: crate::Request) -> BoxFuture {
+        match self.app.upgrade() {
+            Some(inner) => Box::pin(AppService { inner }.dispatch(request, Span::current(), None)),
+            None => Box::pin(async { internal_error() }),
+        }
+    }
+}
+
+/// Routes a request that arrived with the root path still in front (a proxy that does not
+/// strip it) as if it had been stripped, as FastAPI does.
+fn strip_root_path(request: &mut crate::Request, root: &str) {
+    let path = request.uri().path();
+    let Some(rest) = path.strip_prefix(root) else {
+        return;
+    };
+    if !(rest.is_empty() || rest.starts_with('/')) {
+        return;
+    }
+    let rest = if rest.is_empty() { "/" } else { rest };
+    let path_and_query = match request.uri().query() {
+        Some(query) => format!("{rest}?{query}"),
+        None => rest.to_owned(),
+    };
+    let mut parts = request.uri().clone().into_parts();
+    if let Ok(pq) = path_and_query.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+}
+
 impl AppInner {
     /// The mount a request path falls under, and the URI the mounted service sees.
     fn mount_of(&self, uri: &http::Uri) -> Option<(MountService, http::Uri)> {
@@ -446,6 +539,20 @@ enum Next {
 }
 
 impl Finish {
+    /// What the application's middleware needs: errors rendered, the request logged.
+    fn outer(start: Option<Instant>) -> Self {
+        Finish {
+            app: None,
+            request_head: None,
+            is_head: false,
+            conditions: None,
+            route: None,
+            start,
+            after: None,
+            failed: false,
+        }
+    }
+
     fn start_after(mut self, response: Response, span: Span) -> ResponseFuture {
         let state = match self.after(response) {
             Next::Done(response) => State::Ready(Some(Box::new(response))),
@@ -552,7 +659,7 @@ impl Finish {
             Some(route) => {
                 tracing::error!(method = %route.method, route = %route.template, "a handler panicked: {message}")
             }
-            None => tracing::error!("an exception handler panicked: {message}"),
+            None => tracing::error!("a middleware or exception handler panicked: {message}"),
         }
         internal_error()
     }

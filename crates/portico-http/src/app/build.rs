@@ -42,7 +42,9 @@ pub(crate) fn describe_routes(
             plan: documented.plan,
             index,
         };
-        out.push((route.method, route.handler, Arc::new(info)));
+        let chain = (!route.middleware.is_empty())
+            .then(|| crate::middleware::route_chain(route.handler.clone(), &route.middleware));
+        out.push((route.method, route.handler, Arc::new(info), chain));
     }
     (out, problems)
 }

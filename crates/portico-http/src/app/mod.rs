@@ -208,7 +208,12 @@ impl RequestHead {
 pub(crate) type ErrorHandlers = Vec<(TypeId, &'static str, ErrorHandler)>;
 
 /// A route ready for the table: method, handler and what is known of it.
-pub(crate) type DescribedRoute = (Method, BoxedHandler, Arc<RouteInfo>);
+pub(crate) type DescribedRoute = (
+    Method,
+    BoxedHandler,
+    Arc<RouteInfo>,
+    Option<Arc<dyn crate::middleware::Chain>>,
+);
 
 /// An exception handler, type-erased: it takes the error if it has the right type.
 pub(crate) type ErrorHandler = Arc<
@@ -242,6 +247,8 @@ pub struct App {
     registry: Registry,
     lifespan: Option<crate::lifespan::LifespanFn>,
     docs: DocsConfig,
+    /// Middleware around every request, the first added innermost.
+    pub(crate) middleware: Vec<crate::middleware::Wrap>,
 }
 
 impl fmt::Debug for App {
@@ -250,6 +257,7 @@ impl fmt::Debug for App {
             .field("routes", &self.router.routes)
             .field("state", &self.shared.state)
             .field("config", &self.shared.config)
+            .field("middleware", &self.middleware.len())
             .field(
                 "exception_handlers",
                 &self
@@ -405,6 +413,7 @@ impl App {
     pub fn root_path(mut self, prefix: impl Into<String>) -> Self {
         let prefix = prefix.into();
         self.shared.config.root_path = prefix.trim_end_matches('/').to_owned();
+        self.docs.root_path = self.shared.config.root_path.clone();
         self
     }
 
@@ -507,6 +516,7 @@ impl App {
             registry,
             lifespan,
             docs,
+            middleware,
         } = self;
         let document = crate::openapi::ui::DocumentCell::default();
         router
@@ -522,6 +532,7 @@ impl App {
             lifespan,
             docs,
             document,
+            middleware,
         }
     }
 }
@@ -537,6 +548,7 @@ pub(crate) struct AppParts {
     pub(crate) docs: DocsConfig,
     /// Filled with the document once the routes are described, for the route serving it.
     pub(crate) document: crate::openapi::ui::DocumentCell,
+    pub(crate) middleware: Vec<crate::middleware::Wrap>,
 }
 
 /// Why an application could not be built: every mistake found.

@@ -61,6 +61,8 @@ pub struct Route {
     pub(super) body_limit: Option<usize>,
     pub(super) meta: RouteMeta,
     pub(super) details: RouteDetails,
+    /// Its own middleware then its routers', innermost first.
+    pub(crate) middleware: Vec<crate::middleware::Wrap>,
 }
 
 /// What only a route sets about its operation.
@@ -262,6 +264,7 @@ impl Route {
             body_limit: None,
             meta: RouteMeta::default(),
             details: RouteDetails::default(),
+            middleware: Vec::new(),
         }
     }
 
@@ -400,13 +403,28 @@ macro_rules! method_shortcuts {
 /// let app = App::new().provide(require_admin).include(admin); // GET /admin/items/{id}
 /// # drop(app);
 /// ```
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Router {
     pub(super) prefix: String,
     pub(super) routes: Vec<Route>,
     pub(super) mounts: Vec<Mount>,
     pub(super) body_limit: Option<usize>,
     pub(super) meta: RouteMeta,
+    /// Middleware around each of its routes, innermost first.
+    pub(crate) middleware: Vec<crate::middleware::Wrap>,
+}
+
+impl fmt::Debug for Router {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Router")
+            .field("prefix", &self.prefix)
+            .field("routes", &self.routes)
+            .field("mounts", &self.mounts)
+            .field("body_limit", &self.body_limit)
+            .field("meta", &self.meta)
+            .field("middleware", &self.middleware.len())
+            .finish()
+    }
 }
 
 impl Router {
@@ -513,6 +531,7 @@ impl Router {
             mounts,
             body_limit,
             meta,
+            middleware,
         } = self;
         let routes = routes
             .into_iter()
@@ -526,6 +545,7 @@ impl Router {
                 }
                 route.body_limit = route.body_limit.or(body_limit);
                 route.meta.inherit(&meta);
+                route.middleware.extend(middleware.iter().cloned());
                 route
             })
             .collect();

@@ -207,13 +207,20 @@ impl TestRequest {
                 Payload::Bytes(bytes) => Some(Payload::Bytes(bytes.clone())),
                 Payload::Stream(_) => None,
             };
-            let request = build(
+            let mut request = build(
                 &client,
                 &method,
                 &target,
                 &headers,
                 std::mem::replace(&mut body, Payload::Empty),
             );
+            // Starlette's test client comes from port 50000 too.
+            request
+                .extensions_mut()
+                .insert(crate::proxy::ClientAddr(std::net::SocketAddr::from((
+                    [127, 0, 0, 1],
+                    50000,
+                ))));
             let response = client.service.call(request).await;
             let (parts, response_body) = response.into_parts();
             client.keep_cookies(&parts.headers);

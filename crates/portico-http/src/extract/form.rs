@@ -83,7 +83,9 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequest for Form<T> 
         let kind = match kind_of(&parts) {
             Some(kind) => kind,
             // No body at all: every required field is missing.
-            None if has_no_body(&parts) => return finish::<T>(Vec::new(), Vec::new(), Vec::new()),
+            None if has_no_body(&parts, &body) => {
+                return finish::<T>(Vec::new(), Vec::new(), Vec::new());
+            }
             None => {
                 let expected = if files_of::<T>().is_empty() {
                     "application/x-www-form-urlencoded or multipart/form-data"

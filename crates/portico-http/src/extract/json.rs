@@ -32,8 +32,13 @@ pub(crate) fn is_json(parts: &Parts) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Whether the request says it has no body (`Content-Length: 0`, or no length and no chunks).
-pub(crate) fn has_no_body(parts: &Parts) -> bool {
+/// Whether the request has no body: as its head says (`Content-Length: 0`, or no length and no
+/// chunks) for one off the wire, as the body itself says for one built in memory (by a
+/// middleware, a test or a tower service in front).
+pub(crate) fn has_no_body(parts: &Parts, body: &crate::Body) -> bool {
+    if let Some(empty) = body.known_empty() {
+        return empty;
+    }
     match parts.headers.get(CONTENT_LENGTH) {
         Some(len) => len.as_bytes() == b"0",
         None => {
@@ -75,7 +80,7 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequest for Json<T> 
         // The head is checked before the future is made, so that the future holds the body
         // alone (a smaller allocation per request).
         let (parts, body) = request.into_parts();
-        let refused = if has_no_body(&parts) {
+        let refused = if has_no_body(&parts, &body) {
             Some(missing_body())
         } else if !is_json(&parts) {
             Some(unsupported("application/json"))

@@ -111,6 +111,8 @@ pub(crate) struct DocsConfig {
     pub(crate) summary: Option<String>,
     pub(crate) description: Option<String>,
     pub(crate) servers: Vec<(String, Option<String>)>,
+    /// The application's root path: first among the servers, and in the docs pages' links.
+    pub(crate) root_path: String,
     pub(crate) contact: Option<Contact>,
     pub(crate) license: Option<License>,
     pub(crate) terms_of_service: Option<String>,
@@ -132,6 +134,7 @@ impl Default for DocsConfig {
             summary: None,
             description: None,
             servers: Vec::new(),
+            root_path: String::new(),
             contact: None,
             license: None,
             terms_of_service: None,

@@ -163,10 +163,16 @@ pub(crate) fn document<'a>(
     let mut doc = Map::new();
     doc.insert("openapi".into(), Value::String(OPENAPI_VERSION.into()));
     doc.insert("info".into(), Value::Object(info));
-    if !config.servers.is_empty() {
-        let servers = config
+    let root_server = (!config.root_path.is_empty()
+        && !config
             .servers
             .iter()
+            .any(|(url, _)| *url == config.root_path))
+    .then(|| (config.root_path.clone(), None));
+    if !config.servers.is_empty() || root_server.is_some() {
+        let servers = root_server
+            .iter()
+            .chain(&config.servers)
             .map(|(url, description)| {
                 let mut server = Map::new();
                 server.insert("url".into(), Value::String(url.clone()));

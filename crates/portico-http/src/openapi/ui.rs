@@ -29,8 +29,9 @@ struct Assets {
 
 impl Assets {
     fn of(config: &DocsConfig) -> Self {
-        let docs = config.docs_url.as_deref().unwrap_or_default();
-        let redoc = config.redoc_url.as_deref().unwrap_or_default();
+        let root = &config.root_path;
+        let docs = format!("{root}{}", config.docs_url.as_deref().unwrap_or_default());
+        let redoc = format!("{root}{}", config.redoc_url.as_deref().unwrap_or_default());
         if config.cdn {
             let swagger =
                 format!("https://cdn.jsdelivr.net/npm/swagger-ui-dist@{SWAGGER_UI_VERSION}");
@@ -81,7 +82,7 @@ pub(crate) fn swagger_html(config: &DocsConfig, openapi_url: &str) -> String {
     let redirect = match &config.oauth2_redirect_url {
         Some(url) => format!(
             "\n        oauth2RedirectUrl: window.location.origin + {},",
-            js_string(url)
+            js_string(&format!("{}{url}", config.root_path))
         ),
         None => String::new(),
     };
@@ -194,7 +195,8 @@ pub(crate) fn routes(config: &DocsConfig, document: &DocumentCell) -> Vec<Route>
         }
     }));
     if let Some(docs) = &config.docs_url {
-        let page: Arc<str> = swagger_html(config, &openapi_url).into();
+        let url = format!("{}{openapi_url}", config.root_path);
+        let page: Arc<str> = swagger_html(config, &url).into();
         routes.push(Route::get(docs, move || {
             let page = page.clone();
             async move { html(page) }
@@ -221,7 +223,8 @@ pub(crate) fn routes(config: &DocsConfig, document: &DocumentCell) -> Vec<Route>
         }
     }
     if let Some(redoc) = &config.redoc_url {
-        let page: Arc<str> = redoc_html(config, &openapi_url).into();
+        let url = format!("{}{openapi_url}", config.root_path);
+        let page: Arc<str> = redoc_html(config, &url).into();
         routes.push(Route::get(redoc, move || {
             let page = page.clone();
             async move { html(page) }

@@ -30,6 +30,7 @@ pub(crate) async fn serve<S: Transport>(
     rt: Runtime,
 ) {
     let conn = Arc::new(ConnShared::new(server.clone()));
+    let peer = stream.peer().map(crate::proxy::ClientAddr);
     let mut io = ConnIo::new(stream, conn.clone(), rt);
     let protocol = match server.config.protocol {
         Protocol::Http2 => Protocol::Http2,
@@ -47,7 +48,7 @@ pub(crate) async fn serve<S: Transport>(
     };
     // Boxed, so that a connection still waiting for its first request head holds only the
     // small state above, not hyper's connection.
-    Box::pin(serve_protocol(io, protocol, app, conn, server)).await;
+    Box::pin(serve_protocol(io, protocol, app, conn, server, peer)).await;
 }
 
 /// Serves a connection whose protocol is known.
@@ -57,10 +58,16 @@ async fn serve_protocol<S: Transport>(
     app: AppService,
     conn: Arc<ConnShared>,
     server: Arc<ServerShared>,
+    peer: Option<crate::proxy::ClientAddr>,
 ) {
     let http1 = protocol != Protocol::Http2;
     io.http1 = http1;
-    let service = ConnService { app, conn, http1 };
+    let service = ConnService {
+        app,
+        conn,
+        http1,
+        peer,
+    };
     let result = if http1 {
         let connection = server.http1.serve_connection(io, service).with_upgrades();
         drive(connection, &server, |_| {
@@ -189,6 +196,8 @@ struct ConnService {
     app: AppService,
     conn: Arc<ConnShared>,
     http1: bool,
+    /// The client's address, given to every request.
+    peer: Option<crate::proxy::ClientAddr>,
 }
 
 impl hyper::service::Service<http::Request<hyper::body::Incoming>> for ConnService {
@@ -199,8 +208,12 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for ConnServi
     fn call(&self, request: http::Request<hyper::body::Incoming>) -> Served {
         self.conn.dispatch();
         let guard = InFlight(self.conn.clone());
+        let mut request = request.map(Body::incoming);
+        if let Some(peer) = self.peer {
+            request.extensions_mut().insert(peer);
+        }
         Served {
-            response: self.app.call(request.map(Body::incoming)),
+            response: self.app.call(request),
             guard: Some(guard),
             http1: self.http1,
         }

@@ -39,6 +39,11 @@ pub(crate) trait Transport: AsyncRead + AsyncWrite + Send + Unpin + 'static {
 
     /// One non-blocking read of what the kernel holds now.
     fn try_read_now(&self, buf: &mut ReadBuf<'_>) -> io::Result<()>;
+
+    /// The address of the other end, for a TCP connection.
+    fn peer(&self) -> Option<std::net::SocketAddr> {
+        None
+    }
 }
 
 impl Transport for portico_rt::TcpStream {
@@ -52,6 +57,10 @@ impl Transport for portico_rt::TcpStream {
 
     fn try_read_now(&self, buf: &mut ReadBuf<'_>) -> io::Result<()> {
         portico_rt::TcpStream::try_read_now(self, buf)
+    }
+
+    fn peer(&self) -> Option<std::net::SocketAddr> {
+        self.peer_addr().ok()
     }
 }
 

@@ -1,0 +1,191 @@
+//! A request id for every request, and a time limit on answering.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::header::{HeaderName, HeaderValue};
+use http::request::Parts;
+
+use super::{Middleware, Next};
+use crate::error::HttpError;
+use crate::extract::{FromRequestParts, Rejection, RequestContext};
+use crate::response::IntoResponse;
+use crate::{Request, Response};
+
+/// Gives every request an id: the one its `X-Request-ID` header carries when that looks like
+/// an id (1 to 200 visible ASCII characters), a new random UUID otherwise. The id goes back in
+/// the response's header, into the request's tracing span (field `request_id`), and to
+/// handlers that take a [`RequestId`].
+///
+/// # Examples
+///
+/// ```
+/// use portico_http::App;
+/// use portico_http::middleware::{RequestId, SetRequestId};
+///
+/// async fn which(id: RequestId) -> String {
+///     id.to_string()
+/// }
+///
+/// let app = App::new().get("/", which).add_middleware(SetRequestId::new());
+/// let client = portico::testing::blocking_client(app);
+/// let response = client.get("/").header("x-request-id", "abc-123").send();
+/// assert_eq!(response.header("x-request-id"), Some("abc-123"));
+/// assert_eq!(response.text(), "abc-123");
+/// let fresh = client.get("/").send();
+/// assert_eq!(fresh.header("x-request-id").unwrap().len(), 36);
+/// ```
+#[derive(Debug, Clone)]
+pub struct SetRequestId {
+    header: HeaderName,
+}
+
+impl Default for SetRequestId {
+    fn default() -> Self {
+        SetRequestId {
+            header: HeaderName::from_static("x-request-id"),
+        }
+    }
+}
+
+impl SetRequestId {
+    /// Ids in the `X-Request-ID` header.
+    pub fn new() -> Self {
+        SetRequestId::default()
+    }
+
+    /// Ids in another header.
+    pub fn header(mut self, name: HeaderName) -> Self {
+        self.header = name;
+        self
+    }
+}
+
+/// Whether a client's id is fit to be echoed and logged.
+fn acceptable(value: &HeaderValue) -> bool {
+    let bytes = value.as_bytes();
+    !bytes.is_empty() && bytes.len() <= 200 && bytes.iter().all(|b| b.is_ascii_graphic())
+}
+
+fn new_id() -> HeaderValue {
+    let uuid = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid();
+    let mut buf = uuid::Uuid::encode_buffer();
+    HeaderValue::from_str(uuid.hyphenated().encode_lower(&mut buf))
+        .unwrap_or(HeaderValue::from_static("unknown"))
+}
+
+impl Middleware for SetRequestId {
+    fn call(&self, mut request: Request, next: Next) -> impl Future<Output = Response> + Send {
+        let id = match request.headers().get(&self.header) {
+            Some(value) if acceptable(value) => value.clone(),
+            _ => new_id(),
+        };
+        let text: Arc<str> = id.to_str().unwrap_or("unknown").into();
+        tracing::Span::current().record("request_id", &*text);
+        request.extensions_mut().insert(RequestId(text));
+        let fut = next.run(request);
+        let header = self.header.clone();
+        async move {
+            let mut response = fut.await;
+            response.headers_mut().insert(header, id);
+            response
+        }
+    }
+}
+
+/// The id [`SetRequestId`] gave the request, for a handler or a dependency.
+///
+/// Extracting it where no [`SetRequestId`] runs is a mistake in the application: the answer is
+/// 500, and the log says why.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RequestId(Arc<str>);
+
+impl RequestId {
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("RequestId").field(&&*self.0).finish()
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromRequestParts for RequestId {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _ctx: &RequestContext,
+    ) -> Result<Self, Rejection> {
+        match parts.extensions.get::<RequestId>() {
+            Some(id) => Ok(id.clone()),
+            None => {
+                tracing::error!("a handler takes a RequestId but no SetRequestId middleware runs");
+                Err(Rejection::Response(crate::error::internal_error()))
+            }
+        }
+    }
+}
+
+/// Gives up on a request that takes longer than a time limit: the handler is cancelled (its
+/// future dropped, inside a cancel scope of `portico-tasks`, so its dependencies' cleanups
+/// still run) and the client gets 504 `{"detail": "Gateway Timeout"}`.
+///
+/// A plain `fn` handler already running on the thread pool cannot be interrupted: the client
+/// gets its 504 at the deadline and the function runs to its end, its result unused.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use portico_http::App;
+/// use portico_http::middleware::Timeout;
+///
+/// async fn slow() -> &'static str {
+///     std::future::pending::<()>().await;
+///     "never"
+/// }
+///
+/// let app = App::new()
+///     .get("/slow", slow)
+///     .add_middleware(Timeout::new(Duration::from_millis(50)));
+/// let client = portico::testing::blocking_client(app);
+/// assert_eq!(client.get("/slow").send().status(), 504);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Timeout {
+    limit: Duration,
+}
+
+impl Timeout {
+    /// A limit of `limit` per request, from when the middleware sees it to when the response
+    /// head is ready (a streamed body may go on after).
+    pub fn new(limit: Duration) -> Self {
+        Timeout { limit }
+    }
+}
+
+impl Middleware for Timeout {
+    fn call(&self, request: Request, next: Next) -> impl Future<Output = Response> + Send {
+        let fut = portico_tasks::move_on_after(self.limit, next.run(request));
+        let limit = self.limit;
+        async move {
+            match fut.await {
+                Some(response) => response,
+                None => {
+                    tracing::warn!(?limit, "request timed out");
+                    HttpError::new(http::StatusCode::GATEWAY_TIMEOUT).into_response()
+                }
+            }
+        }
+    }
+}

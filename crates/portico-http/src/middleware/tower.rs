@@ -1,0 +1,208 @@
+//! Interop with tower (the `tower` feature): tower layers as middleware, and an application as
+//! a tower `Service`.
+
+use std::any::Any;
+use std::convert::Infallible;
+use std::fmt;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::Body as HttpBody;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::{Chain, Wrap};
+use crate::body::{Body, BoxError, ResponseBody};
+use crate::handler::BoxFuture;
+use crate::service::{AppService, ResponseFuture};
+use crate::{App, Request, Response, Route, Router};
+
+/// The rest of the chain as a tower [`Service`]: what a layer given to
+/// [`App::layer`](crate::App::layer) wraps. It takes requests with any body and never fails.
+#[derive(Clone)]
+pub struct NextService {
+    inner: Arc<dyn Chain>,
+}
+
+impl fmt::Debug for NextService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NextService").finish_non_exhaustive()
+    }
+}
+
+/// `value` as a `T` when it is one.
+fn same<A: 'static, T: 'static>(value: A) -> Result<T, A> {
+    let mut slot = Some(value);
+    let cast = (&mut slot as &mut dyn Any)
+        .downcast_mut::<Option<T>>()
+        .and_then(Option::take);
+    match (cast, slot) {
+        (Some(same), _) => Ok(same),
+        (None, Some(value)) => Err(value),
+        (None, None) => unreachable!("the value is in one of the two"),
+    }
+}
+
+/// A request with any body, as Portico's.
+fn into_request<B>(request: http::Request<B>) -> Request
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let (parts, body) = request.into_parts();
+    let body = match same::<B, Body>(body) {
+        Ok(body) => body,
+        Err(other) => Body::new(other),
+    };
+    Request::from_parts(parts, body)
+}
+
+impl<B> Service<http::Request<B>> for NextService
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let fut = self.inner.call(into_request(request));
+        Box::pin(async move { Ok(fut.await) })
+    }
+}
+
+/// A tower service in a chain.
+struct TowerChain<S> {
+    service: S,
+}
+
+impl<S, B> Chain for TowerChain<S>
+where
+    S: Service<Request, Response = http::Response<B>> + Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    fn call(&self, request: Request) -> BoxFuture {
+        let mut service = self.service.clone();
+        Box::pin(async move {
+            let ready: Result<(), BoxError> = poll_fn(|cx| service.poll_ready(cx))
+                .await
+                .map_err(Into::into);
+            let answer = match ready {
+                Ok(()) => service.call(request).await.map_err(Into::into),
+                Err(err) => Err(err),
+            };
+            match answer {
+                Ok(response) => response
+                    .map(|body| same::<B, ResponseBody>(body).unwrap_or_else(ResponseBody::stream)),
+                Err(err) => {
+                    tracing::error!("a tower middleware failed: {err}");
+                    crate::error::internal_error()
+                }
+            }
+        })
+    }
+}
+
+fn wrap_layer<L, B>(layer: L) -> Wrap
+where
+    L: Layer<NextService> + Send + Sync + 'static,
+    L::Service: Service<Request, Response = http::Response<B>> + Clone + Send + Sync + 'static,
+    <L::Service as Service<Request>>::Future: Send + 'static,
+    <L::Service as Service<Request>>::Error: Into<BoxError>,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    Arc::new(move |next| {
+        Arc::new(TowerChain {
+            service: layer.layer(NextService { inner: next }),
+        })
+    })
+}
+
+macro_rules! layer_methods {
+    ($ty:ident, $what:literal) => {
+        impl $ty {
+            #[doc = concat!("Runs a tower [`Layer`] around ", $what, " (feature `tower`), as a")]
+            /// middleware among the others: tower-http's layers work as they do with other
+            /// tower-based frameworks. A service that fails is answered 500, its error
+            /// logged.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use portico_http::App;
+            /// use tower_http::set_header::SetResponseHeaderLayer;
+            ///
+            /// let app = App::new().get("/", || async { "hi" }).layer(
+            ///     SetResponseHeaderLayer::overriding(
+            ///         http::header::X_FRAME_OPTIONS,
+            ///         http::HeaderValue::from_static("DENY"),
+            ///     ),
+            /// );
+            /// let client = portico::testing::blocking_client(app);
+            /// assert_eq!(client.get("/").send().header("x-frame-options"), Some("DENY"));
+            /// ```
+            pub fn layer<L, B>(mut self, layer: L) -> Self
+            where
+                L: Layer<NextService> + Send + Sync + 'static,
+                L::Service:
+                    Service<Request, Response = http::Response<B>> + Clone + Send + Sync + 'static,
+                <L::Service as Service<Request>>::Future: Send + 'static,
+                <L::Service as Service<Request>>::Error: Into<BoxError>,
+                B: HttpBody<Data = Bytes> + Send + 'static,
+                B::Error: Into<BoxError>,
+            {
+                self.middleware.push(wrap_layer(layer));
+                self
+            }
+        }
+    };
+}
+
+layer_methods!(App, "every request");
+layer_methods!(Router, "the routes of this router");
+layer_methods!(Route, "this route");
+
+/// An application as a tower [`Service`] (feature `tower`), to embed it in another
+/// tower-based server or framework. It takes requests with any body and never fails.
+impl<B> Service<http::Request<B>> for AppService
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = ServiceFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> ServiceFuture {
+        ServiceFuture(AppService::call(self, into_request(request)))
+    }
+}
+
+/// The future of [`AppService`] as a tower service.
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct ServiceFuture(ResponseFuture);
+
+impl Future for ServiceFuture {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx).map(Ok)
+    }
+}
