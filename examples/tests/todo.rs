@@ -190,3 +190,53 @@ fn the_binary_serves_and_creates_its_database_file(rt: RuntimeKind) {
     let _ = child.wait();
     assert!(dir.path().join("todo.sqlite3").exists());
 }
+
+#[portico::test]
+async fn cors_compression_and_request_ids_are_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = TestClient::new(app::app(dir.path().join("todo.sqlite3")));
+    let preflight = client
+        .options("/todos")
+        .header("origin", "http://localhost:3000")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .await;
+    assert_eq!(preflight.status(), 200);
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some("http://localhost:3000")
+    );
+    let refused = client
+        .options("/todos")
+        .header("origin", "https://elsewhere.test")
+        .header("access-control-request-method", "POST")
+        .await;
+    assert_eq!(refused.status(), 400);
+    for n in 0..20 {
+        client
+            .post("/todos")
+            .json(&json!({ "title": format!("to-do number {n}") }))
+            .await;
+    }
+    let listed = client
+        .get("/todos?limit=20")
+        .header("accept-encoding", "gzip")
+        .header("origin", "http://127.0.0.1:3000")
+        .await;
+    assert_eq!(listed.status(), 200);
+    assert_eq!(listed.header("content-encoding"), Some("gzip"));
+    assert_eq!(
+        listed.header("access-control-allow-origin"),
+        Some("http://127.0.0.1:3000")
+    );
+    assert_eq!(listed.header("x-request-id").map(str::len), Some(36));
+    let small = client
+        .get("/todos/1")
+        .header("accept-encoding", "gzip")
+        .await;
+    assert!(
+        small.header("content-encoding").is_none(),
+        "under 500 bytes"
+    );
+    assert_eq!(small.json::<Value>()["id"], json!(1));
+}

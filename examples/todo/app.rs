@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use portico::middleware::{Compression, Cors, SetRequestId};
 use portico::prelude::*;
 use portico::{BackgroundTasks, Outcome, Scope};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -302,4 +303,13 @@ pub(crate) fn app(path: impl Into<PathBuf>) -> App {
         .provide(db_provider())
         .include(todos)
         .get("/activity", activity)
+        // A front end on another origin (a dev server on port 3000) may call the API.
+        .add_middleware(
+            Cors::new()
+                .allow_origins(["http://localhost:3000", "http://127.0.0.1:3000"])
+                .allow_methods(["*"])
+                .allow_headers(["*"]),
+        )
+        .add_middleware(Compression::new())
+        .add_middleware(SetRequestId::new())
 }

@@ -15,6 +15,11 @@
 //!
 //! Options: `--port N` (default 8000; 0 picks a free port), `--db PATH` (default
 //! `todo.sqlite3` in the working directory). The first line printed gives the address.
+//!
+//! Behind a reverse proxy that serves it under a prefix (as `cargo xtask nginx` does):
+//! `--root-path /api` (links, redirects and the OpenAPI `servers` carry the prefix) and
+//! `--forwarded-allow-ips 127.0.0.1` (the proxies whose `X-Forwarded-*` headers are believed;
+//! comma-separated addresses or CIDR blocks).
 
 #![allow(
     clippy::print_stdout,
@@ -28,12 +33,16 @@ use std::path::PathBuf;
 struct Args {
     port: u16,
     db: PathBuf,
+    root_path: String,
+    proxies: Option<portico::proxy::ProxyHeaders>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut parsed = Args {
         port: 8000,
         db: PathBuf::from("todo.sqlite3"),
+        root_path: String::new(),
+        proxies: None,
     };
     while let Some(arg) = args.next() {
         let (name, value) = match arg.split_once('=') {
@@ -50,6 +59,14 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     .map_err(|_| format!("--port takes a number from 0 to 65535, not {value:?}"))?;
             }
             "--db" => parsed.db = PathBuf::from(value),
+            "--root-path" => parsed.root_path = value,
+            "--forwarded-allow-ips" => {
+                let list: Vec<&str> = value.split(',').map(str::trim).collect();
+                parsed.proxies = Some(
+                    portico::proxy::ProxyHeaders::try_new(list)
+                        .map_err(|err| format!("--forwarded-allow-ips: {err}"))?,
+                );
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -66,7 +83,9 @@ fn main() {
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(args) => args,
         Err(message) => {
-            eprintln!("error: {message}\nusage: todo [--port N] [--db PATH]");
+            eprintln!(
+                "error: {message}\nusage: todo [--port N] [--db PATH] [--root-path PREFIX] [--forwarded-allow-ips LIST]"
+            );
             std::process::exit(2);
         }
     };
@@ -78,10 +97,16 @@ fn main() {
         .init();
     let db = args.db;
     let port = args.port;
+    let mut app = app::app(db.clone());
+    if !args.root_path.is_empty() {
+        app = app.root_path(args.root_path);
+    }
+    if let Some(proxies) = args.proxies {
+        // Outermost, so that every other middleware sees what the client sent.
+        app = app.add_middleware(proxies);
+    }
     let served = portico::run(async move {
-        let server = app::app(db.clone())
-            .serve(format!("127.0.0.1:{port}"))
-            .start()?;
+        let server = app.serve(format!("127.0.0.1:{port}")).start()?;
         let addr = server.local_addr();
         let runtime = portico::rt::current().map(|rt| rt.name()).unwrap_or("none");
         println!(

@@ -10,6 +10,8 @@
 //! * `docs-browser`: serves `examples/todo` on loopback and renders its `/docs` and `/redoc`
 //!   in headless Chromium (installed with apt-get when missing) with every other host
 //!   unreachable, checking that the operations show; a screenshot lands in `target/openapi/`.
+//! * `nginx`: serves `examples/todo` behind a real nginx under `/api/` on loopback and checks,
+//!   through nginx, the API, a redirect, `/api/docs` and `/api/openapi.json`.
 //!
 //! It depends on nothing but std, so it builds in a second.
 
@@ -22,6 +24,8 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
+
+mod nginx;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -38,6 +42,8 @@ commands:
                      (openapi-spec-validator, installed with pip under target/)
   docs-browser       render examples/todo's /docs and /redoc in headless Chromium with no
                      network but loopback, and check that the operations show
+  nginx              run examples/todo behind nginx (installed with apt-get when missing)
+                     under /api/ on loopback and check routes, a redirect and the docs
 ";
 
 /// The example applications, each printing its document when given `--openapi`.
@@ -58,6 +64,7 @@ fn main() -> ExitCode {
         ["openapi", example] => openapi(example).map(|doc| print!("{doc}")),
         ["openapi-validate"] => openapi_validate(),
         ["docs-browser"] => docs_browser(),
+        ["nginx"] => nginx::check(),
         ["help" | "--help" | "-h"] | [] => {
             print!("{USAGE}");
             Ok(())
@@ -210,7 +217,7 @@ fn bench(bin: &str, args: &[&str]) -> Result<(), String> {
 }
 
 /// Installs `tool` from Debian's packages when it is missing (as root, or through sudo).
-fn ensure_tool(tool: &str, package: &str) -> Result<(), String> {
+pub(crate) fn ensure_tool(tool: &str, package: &str) -> Result<(), String> {
     let found = Command::new(tool).arg("--version").output().is_ok();
     if found {
         return Ok(());
@@ -332,7 +339,7 @@ fn openapi_validate() -> Result<(), String> {
 }
 
 /// A child process killed when dropped.
-struct Child(std::process::Child);
+pub(crate) struct Child(pub(crate) std::process::Child);
 
 impl Drop for Child {
     fn drop(&mut self) {
@@ -341,18 +348,23 @@ impl Drop for Child {
     }
 }
 
-fn docs_browser() -> Result<(), String> {
-    ensure_tool("chromium", "chromium")?;
-    let dir = openapi_dir()?;
+/// Builds and starts `examples/todo` on a free loopback port with a fresh database in `dir`;
+/// returns the process (stopped when dropped) and its base URL.
+pub(crate) fn start_todo(
+    dir: &Path,
+    name: &str,
+    extra: &[&str],
+) -> Result<(Child, String), String> {
     let mut build = cargo();
     build.args(["build", "--quiet", "--example", "todo"]);
     step("build examples/todo", build)?;
-    let db = dir.join("docs-browser.sqlite3");
+    let db = dir.join(format!("{name}.sqlite3"));
     let _ = std::fs::remove_file(&db);
     let mut server = Child(
         Command::new(root().join("target/debug/examples/todo"))
             .args(["--port", "0", "--db"])
             .arg(&db)
+            .args(extra)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -369,6 +381,13 @@ fn docs_browser() -> Result<(), String> {
         .trim_end_matches(',')
         .to_owned();
     println!("==> examples/todo at {base}");
+    Ok((server, base))
+}
+
+fn docs_browser() -> Result<(), String> {
+    ensure_tool("chromium", "chromium")?;
+    let dir = openapi_dir()?;
+    let (server, base) = start_todo(&dir, "docs-browser", &[])?;
 
     let chromium = |extra: &[&str], url: &str| -> Result<String, String> {
         let out = Command::new("chromium")

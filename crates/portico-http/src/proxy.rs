@@ -176,14 +176,26 @@ impl ProxyHeaders {
     /// If an address is neither.
     #[track_caller]
     pub fn new<S: AsRef<str>>(addresses: impl IntoIterator<Item = S>) -> Self {
+        match Self::try_new(addresses) {
+            Ok(proxies) => proxies,
+            Err(err) => panic!("{err}"),
+        }
+    }
+
+    /// As [`new`](Self::new), for addresses read from a command line or a setting.
+    ///
+    /// # Errors
+    ///
+    /// The first text that is not an IP, a CIDR block or `*`.
+    pub fn try_new<S: AsRef<str>>(addresses: impl IntoIterator<Item = S>) -> Result<Self, String> {
         let trusted = addresses
             .into_iter()
-            .map(|a| match Trusted::parse(a.as_ref()) {
-                Some(trusted) => trusted,
-                None => panic!("ProxyHeaders: `{}` is not an address", a.as_ref()),
+            .map(|a| {
+                Trusted::parse(a.as_ref())
+                    .ok_or_else(|| format!("`{}` is not an IP address or CIDR block", a.as_ref()))
             })
-            .collect();
-        ProxyHeaders { trusted }
+            .collect::<Result<_, _>>()?;
+        Ok(ProxyHeaders { trusted })
     }
 
     fn trusts(&self, ip: IpAddr) -> bool {

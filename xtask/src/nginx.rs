@@ -1,0 +1,262 @@
+//! `cargo xtask nginx`: `examples/todo` behind a real nginx, under `/api/`, on loopback.
+//!
+//! nginx strips the prefix and forwards `X-Forwarded-For` and `X-Forwarded-Proto`; the app runs
+//! with `--root-path /api --forwarded-allow-ips 127.0.0.1`. Every check goes through nginx.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{Child, ensure_tool, root, start_todo};
+
+/// A response as nginx sent it.
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One HTTP/1.0 request (so that nginx answers with a length or by closing, never chunked).
+fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    extra: &[(&str, &str)],
+    body: &str,
+) -> Result<Reply, String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))
+        .map_err(|err| format!("connecting to nginx: {err}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|err| err.to_string())?;
+    let mut head = format!("{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n");
+    for (name, value) in extra {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    head.push_str(body);
+    stream
+        .write_all(head.as_bytes())
+        .map_err(|err| err.to_string())?;
+    let mut raw = Vec::new();
+    stream
+        .read_to_end(&mut raw)
+        .map_err(|err| format!("reading from nginx: {err}"))?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("no response head in {text:?}"))?;
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("no status line in {head:?}"))?;
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    Ok(Reply {
+        status,
+        headers,
+        body: body.to_owned(),
+    })
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|err| err.to_string())?;
+    listener
+        .local_addr()
+        .map(|addr| addr.port())
+        .map_err(|err| err.to_string())
+}
+
+fn config(dir: &Path, port: u16, upstream: &str) -> String {
+    let dir = dir.display();
+    format!(
+        r#"worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log {dir}/access.log;
+    client_body_temp_path {dir}/client_body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location /api/ {{
+            proxy_pass {upstream}/;
+            proxy_http_version 1.1;
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+        }}
+    }}
+}}
+"#
+    )
+}
+
+/// Fails with what was expected, what came, and nginx's error log.
+fn expect(dir: &Path, what: &str, ok: bool, reply: &Reply) -> Result<(), String> {
+    if ok {
+        println!("    {what}: ok ({})", reply.status);
+        return Ok(());
+    }
+    let log = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
+    Err(format!(
+        "{what}: unexpected answer {} {:?}\n{}\nnginx error log:\n{log}",
+        reply.status,
+        reply.headers,
+        &reply.body[..reply.body.len().min(2000)]
+    ))
+}
+
+pub(crate) fn check() -> Result<(), String> {
+    ensure_tool("nginx", "nginx")?;
+    let dir = root().join("target/nginx");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|err| format!("{}: {err}", dir.display()))?;
+    let (app, upstream) = start_todo(
+        &dir,
+        "todo",
+        &["--root-path", "/api", "--forwarded-allow-ips", "127.0.0.1"],
+    )?;
+    let port = free_port()?;
+    let conf = dir.join("nginx.conf");
+    std::fs::write(&conf, config(&dir, port, &upstream)).map_err(|err| err.to_string())?;
+    let nginx = Child(
+        Command::new("nginx")
+            .arg("-p")
+            .arg(&dir)
+            .arg("-c")
+            .arg(&conf)
+            .arg("-e")
+            .arg(dir.join("error.log"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|err| format!("starting nginx: {err}"))?,
+    );
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if started.elapsed() > Duration::from_secs(10) {
+            let log = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
+            return Err(format!("nginx did not listen on port {port}:\n{log}"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    println!("==> nginx on http://127.0.0.1:{port}/api/ -> {upstream}");
+
+    let json = [("Content-Type", "application/json")];
+    let created = request(
+        port,
+        "POST",
+        "/api/todos",
+        &json,
+        r#"{"title":"through nginx"}"#,
+    )?;
+    expect(
+        &dir,
+        "POST /api/todos",
+        created.status == 201 && created.body.contains(r#""title":"through nginx""#),
+        &created,
+    )?;
+    let listed = request(
+        port,
+        "GET",
+        "/api/todos",
+        &[("X-Request-ID", "nginx-check-1")],
+        "",
+    )?;
+    expect(
+        &dir,
+        "GET /api/todos",
+        listed.status == 200
+            && listed.body.starts_with('[')
+            && listed.body.contains("through nginx")
+            && listed.header("x-request-id") == Some("nginx-check-1"),
+        &listed,
+    )?;
+    let one = request(port, "GET", "/api/todos/1", &[], "")?;
+    expect(
+        &dir,
+        "GET /api/todos/1",
+        one.status == 200 && one.body.contains(r#""id":1"#),
+        &one,
+    )?;
+    let missing = request(port, "GET", "/api/todos/999", &[], "")?;
+    expect(
+        &dir,
+        "GET /api/todos/999",
+        missing.status == 404 && missing.body.contains("detail"),
+        &missing,
+    )?;
+    let redirect = request(port, "GET", "/api/todos/?done=false", &[], "")?;
+    expect(
+        &dir,
+        "GET /api/todos/ (slash redirect)",
+        redirect.status == 307 && redirect.header("location") == Some("/api/todos?done=false"),
+        &redirect,
+    )?;
+    let docs = request(port, "GET", "/api/docs", &[], "")?;
+    expect(
+        &dir,
+        "GET /api/docs",
+        docs.status == 200
+            && docs.body.contains("\"/api/openapi.json\"")
+            && docs.body.contains("/api/docs/swagger-ui-bundle.js"),
+        &docs,
+    )?;
+    let script = request(port, "GET", "/api/docs/swagger-ui-bundle.js", &[], "")?;
+    expect(
+        &dir,
+        "GET /api/docs/swagger-ui-bundle.js",
+        script.status == 200 && script.body.len() > 100_000,
+        &script,
+    )?;
+    let doc = request(port, "GET", "/api/openapi.json", &[], "")?;
+    expect(
+        &dir,
+        "GET /api/openapi.json",
+        doc.status == 200
+            && doc.body.contains(r#""servers":[{"url":"/api"}]"#)
+            && doc.body.contains(r#""/todos/{id}""#),
+        &doc,
+    )?;
+    let compressed = request(
+        port,
+        "GET",
+        "/api/openapi.json",
+        &[("Accept-Encoding", "gzip")],
+        "",
+    )?;
+    expect(
+        &dir,
+        "GET /api/openapi.json, gzip",
+        compressed.header("content-encoding") == Some("gzip"),
+        &compressed,
+    )?;
+    drop(nginx);
+    drop(app);
+    println!("    nginx and examples/todo stopped");
+    Ok(())
+}
