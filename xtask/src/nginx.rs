@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{Child, ensure_tool, root, start_todo};
+use super::{ensure_tool, root, start_todo};
 
 /// A response as nginx sent it.
 struct Reply {
@@ -143,7 +143,7 @@ pub(crate) fn check() -> Result<(), String> {
     let port = free_port()?;
     let conf = dir.join("nginx.conf");
     std::fs::write(&conf, config(&dir, port, &upstream)).map_err(|err| err.to_string())?;
-    let nginx = Child(
+    let nginx = Nginx(
         Command::new("nginx")
             .arg("-p")
             .arg(&dir)
@@ -259,4 +259,25 @@ pub(crate) fn check() -> Result<(), String> {
     drop(app);
     println!("    nginx and examples/todo stopped");
     Ok(())
+}
+
+/// A running nginx, stopped as its manual says when dropped, on success or failure: SIGQUIT
+/// to the master, which ends its workers (killing the master alone would leave them behind),
+/// then SIGKILL if it has not ended within 10 s.
+struct Nginx(std::process::Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let pid = self.0.id().to_string();
+        let _ = Command::new("kill").args(["-QUIT", &pid]).status();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
