@@ -32,6 +32,7 @@
 
 use std::time::Duration;
 
+use portico::middleware::{Compression, Cors, SetRequestId};
 use portico::prelude::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -160,6 +161,15 @@ pub(crate) fn app() -> App {
         .get("/blocking", blocking)
         .get("/deps", deps)
         .get("/deps-async", deps_async)
+        // `/json` again behind the middleware an API usually has, for the cost of the chain.
+        .include(
+            Router::new()
+                .prefix("/mw")
+                .get("/json", json)
+                .add_middleware(SetRequestId::new())
+                .add_middleware(Compression::new())
+                .add_middleware(Cors::new().allow_origins(["http://bench.example"])),
+        )
 }
 
 struct Options {

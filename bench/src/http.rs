@@ -106,11 +106,13 @@ struct Endpoint {
     /// For an endpoint only Portico serves (a feature the peers lack), the endpoint of the same
     /// server it is compared with instead of raw hyper.
     against: Option<&'static str>,
+    /// Headers wrk sends with every request.
+    headers: &'static [&'static str],
 }
 
 const ECHO: &str = r#"{"name":"portico","count":3,"tags":["a","b"]}"#;
 
-const ENDPOINTS: [Endpoint; 7] = [
+const ENDPOINTS: [Endpoint; 8] = [
     Endpoint {
         name: "plaintext",
         method: "GET",
@@ -119,6 +121,7 @@ const ENDPOINTS: [Endpoint; 7] = [
         expect: "Hello, World!",
         invalid: None,
         against: None,
+        headers: &[],
     },
     Endpoint {
         name: "json",
@@ -128,6 +131,7 @@ const ENDPOINTS: [Endpoint; 7] = [
         expect: r#"{"message":"Hello, World!"}"#,
         invalid: None,
         against: None,
+        headers: &[],
     },
     Endpoint {
         name: "users",
@@ -137,6 +141,7 @@ const ENDPOINTS: [Endpoint; 7] = [
         expect: r#"{"id":42,"verbose":true}"#,
         invalid: Some(("GET", "/users/x?verbose=maybe", None)),
         against: None,
+        headers: &[],
     },
     Endpoint {
         name: "echo",
@@ -150,6 +155,7 @@ const ENDPOINTS: [Endpoint; 7] = [
             Some(r#"{"name":1,"count":"x","tags":[2]}"#),
         )),
         against: None,
+        headers: &[],
     },
     Endpoint {
         name: "blocking",
@@ -159,6 +165,7 @@ const ENDPOINTS: [Endpoint; 7] = [
         expect: r#"{"ok":true}"#,
         invalid: None,
         against: None,
+        headers: &[],
     },
     Endpoint {
         name: "deps",
@@ -168,6 +175,7 @@ const ENDPOINTS: [Endpoint; 7] = [
         expect: r#"{"tenant":7,"session":"s-7","quota":700}"#,
         invalid: None,
         against: Some("users"),
+        headers: &[],
     },
     Endpoint {
         name: "deps-async",
@@ -177,6 +185,19 @@ const ENDPOINTS: [Endpoint; 7] = [
         expect: r#"{"tenant":7,"session":"s-7","quota":700}"#,
         invalid: None,
         against: Some("users"),
+        headers: &[],
+    },
+    Endpoint {
+        name: "json-mw",
+        method: "GET",
+        path: "/mw/json",
+        body: None,
+        expect: r#"{"message":"Hello, World!"}"#,
+        invalid: None,
+        against: Some("json"),
+        // A browser's cross-origin request: CORS answers it, and the body is under the
+        // compression minimum, so it goes uncompressed.
+        headers: &["Origin: http://bench.example", "Accept-Encoding: gzip, br"],
     },
 ];
 
@@ -334,6 +355,9 @@ fn wrk(args: &Args, running: &Running, endpoint: &Endpoint, seconds: u64, script
     ]);
     if endpoint.body.is_some() {
         command.arg("-s").arg(script);
+    }
+    for header in endpoint.headers {
+        command.args(["-H", header]);
     }
     command.arg(&url);
     let before = cpu_seconds(running.child.id());

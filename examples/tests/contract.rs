@@ -186,6 +186,16 @@ async fn the_bench_server_answers_as_its_document_says() {
     contract.check("get", "/blocking", &client.get("/blocking").await);
     contract.check("get", "/deps", &client.get("/deps").await);
     contract.check("get", "/deps-async", &client.get("/deps-async").await);
+    let behind = client
+        .get("/mw/json")
+        .header("origin", "http://bench.example")
+        .await;
+    assert_eq!(
+        behind.header("access-control-allow-origin"),
+        Some("http://bench.example")
+    );
+    assert!(behind.header("x-request-id").is_some());
+    contract.check("get", "/mw/json", &behind);
     contract.assert_all_seen();
 }
 

@@ -58,6 +58,10 @@ impl FromRequestParts for ClientAddr {
             }
         }
     }
+
+    fn describe(doc: &mut crate::OperationDoc) {
+        doc.client_addr = true;
+    }
 }
 
 /// The configured root path of the application, on requests when it has one.

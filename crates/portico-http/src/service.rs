@@ -54,6 +54,9 @@ struct AppInner {
     middleware: Option<Arc<dyn Chain>>,
     /// The prefix the application is served under, when it has one.
     root_path: Option<crate::proxy::RootPath>,
+    /// Whether requests need the client's address: something reads it, or a middleware
+    /// might. Without it, the server spares every request that extension.
+    wants_client_addr: bool,
 }
 
 impl fmt::Debug for AppService {
@@ -96,6 +99,11 @@ impl AppService {
         let table = router::build(endpoints, shared.config.redirect_slashes);
         match table {
             Ok(table) if problems.is_empty() => {
+                let wants_client_addr = !middleware.is_empty()
+                    || !mounts.is_empty()
+                    || table
+                        .endpoints()
+                        .any(|(_, e)| e.chain.is_some() || e.route.doc.client_addr);
                 let root_path = (!shared.config.root_path.is_empty())
                     .then(|| crate::proxy::RootPath(shared.config.root_path.as_str().into()));
                 let service = AppService {
@@ -105,6 +113,7 @@ impl AppService {
                             crate::middleware::wrap_all(routes, &middleware)
                         }),
                         root_path,
+                        wants_client_addr,
                         shared: Arc::new(shared),
                         table,
                         handlers,
@@ -356,6 +365,11 @@ impl AppService {
         if let Some(runner) = &self.inner.lifespan {
             runner.shutdown().await;
         }
+    }
+
+    /// Whether the server should give requests the client's address.
+    pub(crate) fn wants_client_addr(&self) -> bool {
+        self.inner.wants_client_addr
     }
 
     /// Requests whose background tasks are still running.

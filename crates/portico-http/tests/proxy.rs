@@ -118,6 +118,16 @@ async fn the_client_address_is_the_peer_of_the_connection() {
     .await;
     assert_eq!(forwarded.text(), "192.0.2.1:0");
     server.stop().await.unwrap();
+    // Without any middleware: the handler's parameter is enough for the server to pass it.
+    let server = serve(App::new().get("/who", who));
+    let direct = support::roundtrip(
+        server.local_addr(),
+        "GET /who HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(direct.status, 200);
+    assert!(direct.text().starts_with("127.0.0.1:"), "{}", direct.text());
+    server.stop().await.unwrap();
 }
 
 fn under_api() -> App {

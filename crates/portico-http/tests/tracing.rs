@@ -70,3 +70,26 @@ async fn each_request_has_a_span_with_its_route_status_and_latency() {
         "{logged}"
     );
 }
+
+#[portico::test]
+async fn the_request_id_is_in_the_span_and_the_log_line_comes_after_the_middleware() {
+    use portico::middleware::SetRequestId;
+    let logs = logs();
+    let client = TestClient::new(
+        App::new()
+            .get("/with-id/{id}", item)
+            .add_middleware(SetRequestId::new()),
+    );
+    let response = client
+        .get("/with-id/3")
+        .header("x-request-id", "trace-me-123")
+        .await;
+    assert_eq!(response.status(), 200);
+    let logged = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(
+        logged.lines().any(|l| l.contains("route=/with-id/{id}")
+            && l.contains("request_id=\"trace-me-123\"")
+            && l.contains("answered status=200")),
+        "{logged}"
+    );
+}

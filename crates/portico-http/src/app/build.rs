@@ -143,6 +143,7 @@ pub(crate) fn merge_provider_docs(doc: &mut OperationDoc, plan: &Plan) {
                 doc.param(param);
             }
         }
+        doc.client_addr |= own.client_addr;
         for requirement in own.security {
             doc.security(requirement);
         }

@@ -259,6 +259,8 @@ pub struct OperationDoc {
     pub(crate) states: Vec<(std::any::TypeId, &'static str)>,
     /// Whether the operation queues work to run after its response.
     pub(crate) after_response: bool,
+    /// Whether it reads the client's address (so the server must give it to requests).
+    pub(crate) client_addr: bool,
     /// The dependencies its parameters take.
     pub(crate) needs: Vec<crate::depends::Need>,
 }

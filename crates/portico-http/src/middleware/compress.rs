@@ -121,16 +121,12 @@ impl Compression {
                 if quality <= 0.0 {
                     continue;
                 }
-                let candidates: Vec<(usize, Encoding)> = if name == "*" {
-                    self.encodings.iter().copied().enumerate().collect()
-                } else {
-                    self.encodings
-                        .iter()
-                        .copied()
-                        .enumerate()
-                        .filter(|(_, e)| e.token().eq_ignore_ascii_case(name))
-                        .collect()
-                };
+                let candidates = self
+                    .encodings
+                    .iter()
+                    .copied()
+                    .enumerate()
+                    .filter(|(_, e)| name == "*" || e.token().eq_ignore_ascii_case(name));
                 for (rank, encoding) in candidates {
                     let better = match best {
                         None => true,
@@ -151,32 +147,31 @@ fn compressible(headers: &HeaderMap) -> bool {
     let Some(kind) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return true;
     };
-    let kind = kind
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if kind == "text/event-stream" {
-        return false;
-    }
-    if kind == "image/svg+xml" {
+    let kind = kind.split(';').next().unwrap_or("").trim();
+    let is = |other: &str| kind.eq_ignore_ascii_case(other);
+    let starts = |prefix: &str| {
+        kind.get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+    };
+    if is("image/svg+xml") {
         return true;
     }
-    !(kind.starts_with("image/")
-        || kind.starts_with("audio/")
-        || kind.starts_with("video/")
-        || kind.starts_with("font/woff")
-        || matches!(
-            kind.as_str(),
-            "application/zip"
-                | "application/gzip"
-                | "application/x-gzip"
-                | "application/zstd"
-                | "application/x-bzip2"
-                | "application/x-7z-compressed"
-                | "application/x-xz"
-        ))
+    !(is("text/event-stream")
+        || starts("image/")
+        || starts("audio/")
+        || starts("video/")
+        || starts("font/woff")
+        || [
+            "application/zip",
+            "application/gzip",
+            "application/x-gzip",
+            "application/zstd",
+            "application/x-bzip2",
+            "application/x-7z-compressed",
+            "application/x-xz",
+        ]
+        .iter()
+        .any(|archive| is(archive)))
 }
 
 impl Middleware for Compression {

@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::{HeaderName, HeaderValue};
@@ -82,9 +81,8 @@ impl Middleware for SetRequestId {
             Some(value) if acceptable(value) => value.clone(),
             _ => new_id(),
         };
-        let text: Arc<str> = id.to_str().unwrap_or("unknown").into();
-        tracing::Span::current().record("request_id", &*text);
-        request.extensions_mut().insert(RequestId(text));
+        tracing::Span::current().record("request_id", id.to_str().unwrap_or("unknown"));
+        request.extensions_mut().insert(RequestId(id.clone()));
         let fut = next.run(request);
         let header = self.header.clone();
         async move {
@@ -100,24 +98,25 @@ impl Middleware for SetRequestId {
 /// Extracting it where no [`SetRequestId`] runs is a mistake in the application: the answer is
 /// 500, and the log says why.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct RequestId(Arc<str>);
+pub struct RequestId(HeaderValue);
 
 impl RequestId {
     /// The id.
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Only visible ASCII is taken or made (see `acceptable`).
+        self.0.to_str().unwrap_or("unknown")
     }
 }
 
 impl fmt::Debug for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("RequestId").field(&&*self.0).finish()
+        f.debug_tuple("RequestId").field(&self.as_str()).finish()
     }
 }
 
 impl fmt::Display for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 

@@ -30,7 +30,11 @@ pub(crate) async fn serve<S: Transport>(
     rt: Runtime,
 ) {
     let conn = Arc::new(ConnShared::new(server.clone()));
-    let peer = stream.peer().map(crate::proxy::ClientAddr);
+    let peer = app
+        .wants_client_addr()
+        .then(|| stream.peer())
+        .flatten()
+        .map(crate::proxy::ClientAddr);
     let mut io = ConnIo::new(stream, conn.clone(), rt);
     let protocol = match server.config.protocol {
         Protocol::Http2 => Protocol::Http2,
