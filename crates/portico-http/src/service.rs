@@ -54,9 +54,10 @@ struct AppInner {
     middleware: Option<Arc<dyn Chain>>,
     /// The prefix the application is served under, when it has one.
     root_path: Option<crate::proxy::RootPath>,
-    /// Whether requests need the client's address: something reads it, or a middleware
-    /// might. Without it, the server spares every request that extension.
-    wants_client_addr: bool,
+    /// Whether every request needs the client's address at once: the application's
+    /// middleware or a mounted service might read it. Otherwise only requests for routes that
+    /// read it (or have middleware) get that extension.
+    client_addr_at_entry: bool,
 }
 
 impl fmt::Debug for AppService {
@@ -99,11 +100,7 @@ impl AppService {
         let table = router::build(endpoints, shared.config.redirect_slashes);
         match table {
             Ok(table) if problems.is_empty() => {
-                let wants_client_addr = !middleware.is_empty()
-                    || !mounts.is_empty()
-                    || table
-                        .endpoints()
-                        .any(|(_, e)| e.chain.is_some() || e.route.doc.client_addr);
+                let client_addr_at_entry = !middleware.is_empty() || !mounts.is_empty();
                 let root_path = (!shared.config.root_path.is_empty())
                     .then(|| crate::proxy::RootPath(shared.config.root_path.as_str().into()));
                 let service = AppService {
@@ -113,7 +110,7 @@ impl AppService {
                             crate::middleware::wrap_all(routes, &middleware)
                         }),
                         root_path,
-                        wants_client_addr,
+                        client_addr_at_entry,
                         shared: Arc::new(shared),
                         table,
                         handlers,
@@ -141,8 +138,22 @@ impl AppService {
 
     /// Answers one request. The future never fails: every error, a panic included, becomes a
     /// response.
-    pub fn call(&self, mut request: crate::Request) -> ResponseFuture {
+    pub fn call(&self, request: crate::Request) -> ResponseFuture {
+        self.call_from(request, None)
+    }
+
+    /// As [`call`](Self::call), for a request from `peer`: the server's way in.
+    pub(crate) fn call_from(
+        &self,
+        mut request: crate::Request,
+        mut peer: Option<crate::proxy::ClientAddr>,
+    ) -> ResponseFuture {
         let inner = &self.inner;
+        if inner.client_addr_at_entry
+            && let Some(peer) = peer.take()
+        {
+            request.extensions_mut().insert(peer);
+        }
         if let Some(root) = &inner.root_path {
             strip_root_path(&mut request, &root.0);
             request.extensions_mut().insert(root.clone());
@@ -157,9 +168,9 @@ impl AppService {
         );
         let start = (!span.is_disabled()).then(Instant::now);
         match &inner.middleware {
-            None => self.dispatch(request, span, start),
+            None => self.dispatch(request, span, start, peer),
             Some(chain) => ResponseFuture {
-                state: State::Running(chain.call(request)),
+                state: State::Running(chain.call(request, None)),
                 finish: Finish::outer(start),
                 span,
             },
@@ -169,9 +180,10 @@ impl AppService {
     /// Routes a request (inside the application's middleware, if any) and answers it.
     fn dispatch(
         &self,
-        request: crate::Request,
+        mut request: crate::Request,
         span: Span,
         start: Option<Instant>,
+        peer: Option<crate::proxy::ClientAddr>,
     ) -> ResponseFuture {
         let inner = &self.inner;
         let head = (!inner.handlers.is_empty()).then(|| {
@@ -196,6 +208,11 @@ impl AppService {
             Match::Endpoint { endpoint, params } => {
                 let route = &endpoint.route;
                 span.record("route", tracing::field::display(&route.template));
+                if let Some(peer) = peer
+                    && (route.doc.client_addr || endpoint.chain.is_some())
+                {
+                    request.extensions_mut().insert(peer);
+                }
                 // Only `GET` and `HEAD` have conditions or ranges that a file response honours.
                 if matches!(*request.method(), Method::GET | Method::HEAD) {
                     finish.conditions = Conditions::capture(request.headers());
@@ -223,13 +240,7 @@ impl AppService {
                 };
                 let fut = match &endpoint.chain {
                     None => endpoint.handler.call(request, ctx),
-                    Some(chain) => {
-                        let mut request = request;
-                        request
-                            .extensions_mut()
-                            .insert(crate::middleware::RouteCall(ctx));
-                        chain.call(request)
-                    }
+                    Some(chain) => chain.call(request, Some(ctx)),
                 };
                 ResponseFuture {
                     state: State::Running(fut),
@@ -367,11 +378,6 @@ impl AppService {
         }
     }
 
-    /// Whether the server should give requests the client's address.
-    pub(crate) fn wants_client_addr(&self) -> bool {
-        self.inner.wants_client_addr
-    }
-
     /// Requests whose background tasks are still running.
     pub(crate) fn background(&self) -> &crate::background::Pending {
         &self.inner.shared.background
@@ -412,9 +418,11 @@ struct Dispatch {
 }
 
 impl Chain for Dispatch {
-    fn call(&self, request: crate::Request) -> BoxFuture {
+    fn call(&self, request: crate::Request, _ctx: Option<RequestContext>) -> BoxFuture {
         match self.app.upgrade() {
-            Some(inner) => Box::pin(AppService { inner }.dispatch(request, Span::current(), None)),
+            Some(inner) => {
+                Box::pin(AppService { inner }.dispatch(request, Span::current(), None, None))
+            }
             None => Box::pin(async { internal_error() }),
         }
     }

@@ -274,6 +274,24 @@ fn a_tower_layer_is_a_middleware(rt: RuntimeKind) {
     let missing = client.get("/missing").send();
     assert_eq!(missing.status(), 404);
     assert_eq!(missing.header("x-frame-options"), Some("DENY"));
+
+    // On one route, between function middleware: the handler still gets its parameters.
+    let app = App::new().route(
+        Route::get("/items/{id}", |portico::Path(id): portico::Path<u32>| async move {
+            format!("item {id}")
+        })
+        .middleware(tracer("inner"))
+        .layer(SetResponseHeaderLayer::overriding(
+            http::header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("SAMEORIGIN"),
+        ))
+        .middleware(tracer("outer")),
+    );
+    let client = blocking_client_on(rt, app);
+    let response = client.get("/items/7").send();
+    assert_eq!(response.text(), "item 7");
+    assert_eq!(response.header("x-frame-options"), Some("SAMEORIGIN"));
+    assert_eq!(response.header("x-out"), Some("inner,outer"));
 }
 
 #[portico::test]

@@ -81,6 +81,8 @@ pub use tower::{NextService, ServiceFuture};
 #[derive(Clone)]
 pub struct Next {
     inner: Arc<dyn Chain>,
+    /// The matched route's context, inside a route's (or router's) middleware.
+    ctx: Option<crate::extract::RequestContext>,
 }
 
 impl fmt::Debug for Next {
@@ -93,7 +95,7 @@ impl Next {
     /// Passes the request on and resolves to the response of the rest of the chain. The
     /// response is complete: errors are rendered and exception handlers have run.
     pub fn run(self, request: Request) -> impl Future<Output = Response> + Send + 'static {
-        self.inner.call(request)
+        self.inner.call(request, self.ctx)
     }
 }
 
@@ -127,7 +129,8 @@ pub trait Middleware: Send + Sync + 'static {
 
 /// The rest of a chain, type-erased.
 pub(crate) trait Chain: Send + Sync + 'static {
-    fn call(&self, request: Request) -> BoxFuture;
+    /// Answers `request`; `ctx` is the matched route's context inside a route's chain.
+    fn call(&self, request: Request, ctx: Option<crate::extract::RequestContext>) -> BoxFuture;
 }
 
 /// One middleware added somewhere: it wraps the rest of a chain into a longer one. Kept as a
@@ -139,7 +142,8 @@ pub(crate) fn wrap_all(inner: Arc<dyn Chain>, wraps: &[Wrap]) -> Arc<dyn Chain> 
     wraps.iter().fold(inner, |chain, wrap| wrap(chain))
 }
 
-/// The request's context on its way through a route's middleware to the handler.
+/// The route's context on its way through a tower layer (which passes requests only) to the
+/// handler.
 #[derive(Clone)]
 pub(crate) struct RouteCall(pub(crate) crate::extract::RequestContext);
 
@@ -149,9 +153,9 @@ struct HandlerChain {
 }
 
 impl Chain for HandlerChain {
-    fn call(&self, mut request: Request) -> BoxFuture {
-        match request.extensions_mut().remove::<RouteCall>() {
-            Some(RouteCall(ctx)) => self.handler.call(request, ctx),
+    fn call(&self, request: Request, ctx: Option<crate::extract::RequestContext>) -> BoxFuture {
+        match ctx {
+            Some(ctx) => self.handler.call(request, ctx),
             None => Box::pin(async { crate::error::internal_error() }),
         }
     }
@@ -169,10 +173,11 @@ struct Layered<M> {
 }
 
 impl<M: Middleware> Chain for Layered<M> {
-    fn call(&self, request: Request) -> BoxFuture {
+    fn call(&self, request: Request, ctx: Option<crate::extract::RequestContext>) -> BoxFuture {
         let middleware = self.middleware.clone();
         let next = Next {
             inner: self.next.clone(),
+            ctx,
         };
         Box::pin(async move { middleware.call(request, next).await })
     }

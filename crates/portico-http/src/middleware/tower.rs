@@ -74,7 +74,12 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let fut = self.inner.call(into_request(request));
+        let mut request = into_request(request);
+        let ctx = request
+            .extensions_mut()
+            .remove::<super::RouteCall>()
+            .map(|call| call.0);
+        let fut = self.inner.call(request, ctx);
         Box::pin(async move { Ok(fut.await) })
     }
 }
@@ -92,7 +97,10 @@ where
     B: HttpBody<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    fn call(&self, request: Request) -> BoxFuture {
+    fn call(&self, mut request: Request, ctx: Option<crate::extract::RequestContext>) -> BoxFuture {
+        if let Some(ctx) = ctx {
+            request.extensions_mut().insert(super::RouteCall(ctx));
+        }
         let mut service = self.service.clone();
         Box::pin(async move {
             let ready: Result<(), BoxError> = poll_fn(|cx| service.poll_ready(cx))

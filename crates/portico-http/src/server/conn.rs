@@ -30,11 +30,7 @@ pub(crate) async fn serve<S: Transport>(
     rt: Runtime,
 ) {
     let conn = Arc::new(ConnShared::new(server.clone()));
-    let peer = app
-        .wants_client_addr()
-        .then(|| stream.peer())
-        .flatten()
-        .map(crate::proxy::ClientAddr);
+    let peer = stream.peer().map(crate::proxy::ClientAddr);
     let mut io = ConnIo::new(stream, conn.clone(), rt);
     let protocol = match server.config.protocol {
         Protocol::Http2 => Protocol::Http2,
@@ -212,12 +208,8 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for ConnServi
     fn call(&self, request: http::Request<hyper::body::Incoming>) -> Served {
         self.conn.dispatch();
         let guard = InFlight(self.conn.clone());
-        let mut request = request.map(Body::incoming);
-        if let Some(peer) = self.peer {
-            request.extensions_mut().insert(peer);
-        }
         Served {
-            response: self.app.call(request),
+            response: self.app.call_from(request.map(Body::incoming), self.peer),
             guard: Some(guard),
             http1: self.http1,
         }
