@@ -439,3 +439,22 @@ fn plain_http_is_redirected_to_https(rt: RuntimeKind) {
         .send();
     assert_eq!(socket.header("location"), Some("wss://example.com/ws"));
 }
+
+#[portico::test]
+fn cors_and_compression_both_say_what_the_response_varies_on(rt: RuntimeKind) {
+    let app = compressed_app().add_middleware(Cors::new().allow_origins(["https://app.test"]));
+    let client = blocking_client_on(rt, app);
+    let response = client
+        .get("/page")
+        .header("origin", "https://app.test")
+        .header("accept-encoding", "gzip")
+        .send();
+    assert_eq!(response.header("content-encoding"), Some("gzip"));
+    let vary: Vec<&str> = response
+        .headers()
+        .get_all("vary")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(vary, ["Accept-Encoding", "Origin"]);
+}

@@ -277,9 +277,10 @@ fn a_tower_layer_is_a_middleware(rt: RuntimeKind) {
 
     // On one route, between function middleware: the handler still gets its parameters.
     let app = App::new().route(
-        Route::get("/items/{id}", |portico::Path(id): portico::Path<u32>| async move {
-            format!("item {id}")
-        })
+        Route::get(
+            "/items/{id}",
+            |portico::Path(id): portico::Path<u32>| async move { format!("item {id}") },
+        )
         .middleware(tracer("inner"))
         .layer(SetResponseHeaderLayer::overriding(
             http::header::X_FRAME_OPTIONS,

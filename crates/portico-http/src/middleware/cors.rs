@@ -6,7 +6,7 @@ use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
     ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE,
     ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, COOKIE, HeaderMap, HeaderValue,
-    ORIGIN,
+    ORIGIN, VARY,
 };
 use http::{Method, StatusCode};
 
@@ -275,9 +275,12 @@ impl Cors {
                 HeaderValue::from_static("true"),
             );
         }
-        add_vary(out, "Origin");
-        add_vary(out, "Access-Control-Request-Method");
-        add_vary(out, "Access-Control-Request-Headers");
+        out.insert(
+            VARY,
+            HeaderValue::from_static(
+                "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+            ),
+        );
         response
     }
 

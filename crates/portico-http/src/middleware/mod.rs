@@ -307,23 +307,14 @@ pub(crate) fn header_has_token(
     })
 }
 
-/// Adds `value` to the `Vary` header unless it is listed already.
+/// Adds `value` to the `Vary` header unless it is listed already, as one more `Vary` line
+/// (which HTTP reads as one comma-separated list), so that nothing is copied.
 pub(crate) fn add_vary(headers: &mut http::HeaderMap, value: &'static str) {
-    if header_has_token(headers, http::header::VARY, value)
-        || header_has_token(headers, http::header::VARY, "*")
+    let vary = http::header::VARY;
+    if header_has_token(headers, vary.clone(), value)
+        || header_has_token(headers, vary.clone(), "*")
     {
         return;
     }
-    let joined = match headers
-        .get(http::header::VARY)
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(existing) if !existing.trim().is_empty() => {
-            http::HeaderValue::from_str(&format!("{existing}, {value}")).ok()
-        }
-        _ => Some(http::HeaderValue::from_static(value)),
-    };
-    if let Some(joined) = joined {
-        headers.insert(http::header::VARY, joined);
-    }
+    headers.append(vary, http::HeaderValue::from_static(value));
 }
