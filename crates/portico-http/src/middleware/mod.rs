@@ -144,6 +144,7 @@ pub(crate) fn wrap_all(inner: Arc<dyn Chain>, wraps: &[Wrap]) -> Arc<dyn Chain> 
 
 /// The route's context on its way through a tower layer (which passes requests only) to the
 /// handler.
+#[cfg(feature = "tower")]
 #[derive(Clone)]
 pub(crate) struct RouteCall(pub(crate) crate::extract::RequestContext);
 
