@@ -163,8 +163,8 @@ fn asset(body: &'static [u8], content_type: &'static str) -> Response {
     response
 }
 
-fn html(page: Arc<str>) -> Response {
-    let mut response = Bytes::from(page.as_bytes().to_vec()).into_response();
+fn html(page: Bytes) -> Response {
+    let mut response = page.into_response();
     response.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
@@ -196,7 +196,7 @@ pub(crate) fn routes(config: &DocsConfig, document: &DocumentCell) -> Vec<Route>
     }));
     if let Some(docs) = &config.docs_url {
         let url = format!("{}{openapi_url}", config.root_path);
-        let page: Arc<str> = swagger_html(config, &url).into();
+        let page = Bytes::from(swagger_html(config, &url));
         routes.push(Route::get(docs, move || {
             let page = page.clone();
             async move { html(page) }
@@ -212,7 +212,7 @@ pub(crate) fn routes(config: &DocsConfig, document: &DocumentCell) -> Vec<Route>
         }
         if let Some(redirect) = &config.oauth2_redirect_url {
             let script = format!("{redirect}.js");
-            let page: Arc<str> = oauth2_redirect_html(&script).into();
+            let page = Bytes::from(oauth2_redirect_html(&script));
             routes.push(Route::get(redirect, move || {
                 let page = page.clone();
                 async move { html(page) }
@@ -224,7 +224,7 @@ pub(crate) fn routes(config: &DocsConfig, document: &DocumentCell) -> Vec<Route>
     }
     if let Some(redoc) = &config.redoc_url {
         let url = format!("{}{openapi_url}", config.root_path);
-        let page: Arc<str> = redoc_html(config, &url).into();
+        let page = Bytes::from(redoc_html(config, &url));
         routes.push(Route::get(redoc, move || {
             let page = page.clone();
             async move { html(page) }
