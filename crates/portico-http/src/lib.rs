@@ -41,6 +41,7 @@ mod router;
 pub mod security;
 mod server;
 mod service;
+mod staticfiles;
 mod validate;
 
 pub use app::{
@@ -71,6 +72,7 @@ pub use response::{
 };
 pub use server::{Server, ServerHandle, ShutdownReport};
 pub use service::{AppService, ResponseFuture, RouteRef};
+pub use staticfiles::StaticFiles;
 pub use validate::{doc_schema_for, schema_for};
 
 #[doc(hidden)]

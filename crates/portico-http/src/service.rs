@@ -255,9 +255,14 @@ impl AppService {
                 finish.start_after(carry(error), span)
             }
             Match::NotFound { other_slash } => {
-                if let Some((service, uri)) = inner.mount_of(request.uri()) {
-                    let mut request = request;
+                if let Some((service, uri, prefix)) = inner.mount_of(request.uri()) {
+                    if matches!(*request.method(), Method::GET | Method::HEAD) {
+                        finish.conditions = Conditions::capture(request.headers());
+                    }
                     *request.uri_mut() = uri;
+                    request
+                        .extensions_mut()
+                        .insert(crate::staticfiles::MountPrefix(prefix));
                     return ResponseFuture {
                         state: State::Running(service(request)),
                         finish,
@@ -454,7 +459,7 @@ fn strip_root_path(request: &mut crate::Request, root: &str) {
 
 impl AppInner {
     /// The mount a request path falls under, and the URI the mounted service sees.
-    fn mount_of(&self, uri: &http::Uri) -> Option<(MountService, http::Uri)> {
+    fn mount_of(&self, uri: &http::Uri) -> Option<(MountService, http::Uri, String)> {
         let path = uri.path();
         let mount = self.mounts.iter().find(|mount| {
             path.strip_prefix(mount.prefix.as_str())
@@ -469,7 +474,7 @@ impl AppInner {
         let mut parts = uri.clone().into_parts();
         parts.path_and_query = Some(path_and_query.parse().ok()?);
         let uri = http::Uri::from_parts(parts).ok()?;
-        Some((mount.service.clone(), uri))
+        Some((mount.service.clone(), uri, mount.prefix.clone()))
     }
 }
 

@@ -299,6 +299,22 @@ impl App {
         self
     }
 
+    /// Mounts `service` with a name for `url_for` (see [`Router::mount_as`]).
+    ///
+    /// # Panics
+    ///
+    /// As [`Router::mount`].
+    #[track_caller]
+    pub fn mount_as<M>(
+        mut self,
+        prefix: impl Into<String>,
+        name: impl Into<String>,
+        service: impl IntoMount<M>,
+    ) -> Self {
+        self.router = self.router.mount_as(prefix, name, service);
+        self
+    }
+
     /// Registers how the dependency `T` is produced: an `async fn` or a plain `fn` returning
     /// `Result<T, E>`, or a [`Provider`](crate::Provider) with a cleanup, a scope or a
     /// concurrency cap. Path operations and other providers then take it as

@@ -499,8 +499,30 @@ impl Router {
         assert!(!prefix.is_empty(), "a mount needs a prefix");
         self.mounts.push(Mount {
             prefix,
+            name: None,
             service: service.into_mount(),
         });
+        self
+    }
+
+    /// As [`mount`](Self::mount), with a name for `url_for` (FastAPI's
+    /// `mount(path, app, name=...)`): `url_for('static', path='/app.css')` in a template
+    /// gives `/static/app.css`.
+    ///
+    /// # Panics
+    ///
+    /// As [`mount`](Self::mount).
+    #[track_caller]
+    pub fn mount_as<M>(
+        mut self,
+        prefix: impl Into<String>,
+        name: impl Into<String>,
+        service: impl IntoMount<M>,
+    ) -> Self {
+        self = self.mount(prefix, service);
+        if let Some(mount) = self.mounts.last_mut() {
+            mount.name = Some(name.into());
+        }
         self
     }
 
@@ -571,6 +593,8 @@ fn check_prefix(prefix: &str) {
 /// A service mounted at a path prefix.
 pub(crate) struct Mount {
     pub(crate) prefix: String,
+    /// Its name for `url_for`, if it has one.
+    pub(crate) name: Option<String>,
     pub(crate) service: MountService,
 }
 
@@ -578,6 +602,7 @@ impl fmt::Debug for Mount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Mount")
             .field("prefix", &self.prefix)
+            .field("name", &self.name)
             .finish_non_exhaustive()
     }
 }
