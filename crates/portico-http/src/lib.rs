@@ -42,6 +42,7 @@ pub mod security;
 mod server;
 mod service;
 mod staticfiles;
+mod templates;
 mod validate;
 
 pub use app::{
@@ -65,6 +66,8 @@ pub use extract::{
 pub use handler::{Async, Blocking, Handler};
 pub use http;
 pub use lifespan::{Lifespan, StartupError};
+#[doc(no_inline)]
+pub use minijinja;
 pub use openapi::{Contact, HandlerDoc, License, OPENAPI_VERSION};
 pub use response::{
     Event, EventStream, FileResponse, Html, IntoResponse, IntoResponseParts, Json, KeepAlive,
@@ -73,6 +76,7 @@ pub use response::{
 pub use server::{Server, ServerHandle, ShutdownReport};
 pub use service::{AppService, ResponseFuture, RouteRef};
 pub use staticfiles::StaticFiles;
+pub use templates::{TemplateResponse, Templates};
 pub use validate::{doc_schema_for, schema_for};
 
 #[doc(hidden)]

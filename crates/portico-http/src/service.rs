@@ -101,6 +101,20 @@ impl AppService {
         match table {
             Ok(table) if problems.is_empty() => {
                 let client_addr_at_entry = !middleware.is_empty() || !mounts.is_empty();
+                let urls = crate::templates::UrlMap {
+                    root_path: shared.config.root_path.clone(),
+                    routes: table
+                        .endpoints()
+                        .filter_map(|(_, e)| {
+                            Some((e.route.name.clone()?, e.route.template.clone()))
+                        })
+                        .collect(),
+                    mounts: mounts
+                        .iter()
+                        .filter_map(|m| Some((m.name.clone()?, m.prefix.clone())))
+                        .collect(),
+                };
+                let _ = shared.urls.set(Arc::new(urls));
                 let root_path = (!shared.config.root_path.is_empty())
                     .then(|| crate::proxy::RootPath(shared.config.root_path.as_str().into()));
                 let service = AppService {
@@ -402,6 +416,42 @@ impl AppService {
                 }),
             )
         })
+    }
+
+    /// The path of the route named `name` with `params` filled in (percent-encoded), or of
+    /// `params`' `path` under the mount named `name`, after the root path: Starlette's
+    /// `url_path_for`. `None` if nothing has that name or a parameter is missing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use portico_http::{App, Path, Route};
+    ///
+    /// async fn read_item(Path(id): Path<u32>) -> String {
+    ///     id.to_string()
+    /// }
+    ///
+    /// let app = App::new()
+    ///     .get("/items/{id}", read_item)
+    ///     .route(Route::get("/about", || async { "us" }).name("about"))
+    ///     .into_service();
+    /// assert_eq!(app.url_path_for("read_item", &[("id", "a b")]).as_deref(), Some("/items/a%20b"));
+    /// assert_eq!(app.url_path_for("about", &[]).as_deref(), Some("/about"));
+    /// assert_eq!(app.url_path_for("read_item", &[]), None);
+    /// ```
+    pub fn url_path_for(&self, name: &str, params: &[(&str, &str)]) -> Option<String> {
+        let urls = self.inner.shared.urls.get()?;
+        let values: std::collections::HashMap<String, String> = params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let path = if let Some(prefix) = urls.mounts.get(name) {
+            let rest = values.get("path").map_or("", String::as_str);
+            format!("{prefix}{}", crate::templates::mount_path(rest))
+        } else {
+            crate::templates::fill(urls.routes.get(name)?, &values).ok()?
+        };
+        Some(format!("{}{path}", urls.root_path))
     }
 
     /// Every route: method, path template and what it documents, in the order they were

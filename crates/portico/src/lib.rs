@@ -70,8 +70,8 @@ pub use portico_http::{
     Rejection, Request, RequestContext, RequestHead, RequestValidationError, Response,
     ResponseBody, ResponseDoc, ResponseFuture, ReturnDoc, Route, RouteRef, Router, Scope,
     SecurityDoc, Server, ServerHandle, SetCookie, ShutdownReport, Source, StartupError, State,
-    StaticFiles, StreamBody, TaskOutcome, Text, UploadFile, cookie, doc_schema_for, http,
-    middleware, proxy, schema_for, security,
+    StaticFiles, StreamBody, TaskOutcome, TemplateResponse, Templates, Text, UploadFile, cookie,
+    doc_schema_for, http, middleware, minijinja, proxy, schema_for, security,
 };
 pub use portico_macros::{handler, test};
 pub use portico_rt as rt;

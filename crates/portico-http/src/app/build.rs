@@ -31,17 +31,21 @@ pub(crate) fn describe_routes(
             &route.path,
             &mut problems,
         );
-        let info = RouteInfo {
-            method: route.method.clone(),
-            template: route.path,
-            params: documented.params,
-            body_limit: route.body_limit,
-            doc: documented.doc,
-            blocking: route.blocking,
-            roots: documented.roots,
-            plan: documented.plan,
-            index,
-        };
+        let info =
+            RouteInfo {
+                method: route.method.clone(),
+                template: route.path,
+                params: documented.params,
+                body_limit: route.body_limit,
+                doc: documented.doc,
+                blocking: route.blocking,
+                roots: documented.roots,
+                plan: documented.plan,
+                index,
+                name: route.details.name.clone().or_else(|| {
+                    crate::openapi::handler_name(route.handler_type).map(str::to_owned)
+                }),
+            };
         let chain = (!route.middleware.is_empty())
             .then(|| crate::middleware::route_chain(route.handler.clone(), &route.middleware));
         out.push((route.method, route.handler, Arc::new(info), chain));

@@ -145,6 +145,8 @@ pub(crate) struct AppShared {
     pub(crate) background: Arc<crate::background::Pending>,
     /// The threads plain `fn` cleanups of dependencies run on.
     pub(crate) cleanup_limiter: portico_tasks::CapacityLimiter,
+    /// Named routes and mounts, for `url_for`; set when the application is built.
+    pub(crate) urls: std::sync::OnceLock<Arc<crate::templates::UrlMap>>,
 }
 
 impl Default for AppShared {
@@ -155,6 +157,7 @@ impl Default for AppShared {
             config: Config::default(),
             background: Arc::default(),
             cleanup_limiter: portico_tasks::CapacityLimiter::new(DEFAULT_CLEANUP_THREADS),
+            urls: std::sync::OnceLock::new(),
         }
     }
 }

@@ -30,6 +30,8 @@ pub(crate) struct RouteInfo {
     pub(crate) plan: Option<Arc<Plan>>,
     /// Its place among the application's routes.
     pub(crate) index: usize,
+    /// Its name for `url_for`: set on the route, or its handler function's name.
+    pub(crate) name: Option<String>,
 }
 
 /// One path operation: a method, a path template and a handler, with its settings.
@@ -73,6 +75,7 @@ pub(super) struct RouteDetails {
     pub(super) operation_id: Option<String>,
     pub(super) status: Option<StatusCode>,
     pub(super) response_description: Option<String>,
+    pub(super) name: Option<String>,
 }
 
 /// What a route, or a router for all of its routes, adds to the handler: dependencies run for
@@ -295,6 +298,14 @@ impl Route {
     }
 
     meta_methods!("this route", meta);
+
+    /// The route's name for `url_for` in templates and
+    /// [`AppService::url_path_for`](crate::AppService::url_path_for), instead of its handler
+    /// function's name (FastAPI's `name=`).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.details.name = Some(name.into());
+        self
+    }
 
     /// The operation's summary in the OpenAPI document, instead of the first paragraph of the
     /// handler's doc comment (or its name).

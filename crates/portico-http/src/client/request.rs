@@ -156,6 +156,10 @@ impl TestRequest {
         TestResponse {
             status: head.status,
             version: head.version,
+            template: head
+                .extensions
+                .get::<crate::templates::RenderedTemplate>()
+                .cloned(),
             headers: head.headers,
             body: bytes,
         }

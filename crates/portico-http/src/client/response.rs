@@ -16,9 +16,21 @@ pub struct TestResponse {
     pub(super) version: Version,
     pub(super) headers: HeaderMap,
     pub(super) body: Bytes,
+    pub(super) template: Option<crate::templates::RenderedTemplate>,
 }
 
 impl TestResponse {
+    /// The name of the template that rendered the response, if one did
+    /// ([`Templates::response`](crate::Templates::response)).
+    pub fn template(&self) -> Option<&str> {
+        self.template.as_ref().map(|t| t.name.as_str())
+    }
+
+    /// The context the template rendered with, as JSON.
+    pub fn context(&self) -> Option<&serde_json::Value> {
+        self.template.as_ref().map(|t| &t.context)
+    }
+
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status
