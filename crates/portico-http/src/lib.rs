@@ -40,6 +40,7 @@ pub mod security;
 mod server;
 mod service;
 mod validate;
+pub mod websocket;
 
 pub use app::{
     App, BuildError, DEFAULT_BODY_LIMIT, DEFAULT_CLEANUP_THREADS, FormLimits, IntoMount,
@@ -48,8 +49,9 @@ pub use app::{
 pub use background::{BackgroundTask, BackgroundTasks, TaskOutcome};
 pub use body::{Body, BodyError, BoxError, ResponseBody};
 pub use client::{
-    BlockingTestClient, BlockingTestRequest, MultipartForm, StreamingResponse, TestClient,
-    TestRequest, TestResponse,
+    BlockingTestClient, BlockingTestRequest, BlockingWebSocketTestRequest,
+    BlockingWebSocketTestSession, MultipartForm, StreamingResponse, TestClient, TestRequest,
+    TestResponse, WebSocketConnectError, WebSocketTestRequest, WebSocketTestSession,
 };
 pub use cookie;
 pub use depends::{Depends, Fresh, IntoProvider, Outcome, Provider, ProviderFn, Scope};
@@ -70,6 +72,7 @@ pub use response::{
 pub use server::{Server, ServerHandle, ShutdownReport};
 pub use service::{AppService, ResponseFuture, RouteRef};
 pub use validate::{doc_schema_for, schema_for};
+pub use websocket::{WebSocket, WebSocketDisconnect, WebSocketError};
 
 #[doc(hidden)]
 pub mod __private {

@@ -70,7 +70,8 @@ pub use portico_http::{
     Rejection, Request, RequestContext, RequestHead, RequestValidationError, Response,
     ResponseBody, ResponseDoc, ResponseFuture, ReturnDoc, Route, RouteRef, Router, Scope,
     SecurityDoc, Server, ServerHandle, SetCookie, ShutdownReport, Source, StartupError, State,
-    StreamBody, TaskOutcome, Text, UploadFile, cookie, doc_schema_for, http, schema_for, security,
+    StreamBody, TaskOutcome, Text, UploadFile, WebSocket, WebSocketDisconnect, WebSocketError,
+    cookie, doc_schema_for, http, schema_for, security, websocket,
 };
 pub use portico_macros::{handler, test};
 pub use portico_rt as rt;
@@ -85,7 +86,7 @@ pub mod prelude {
     pub use portico_http::{
         App, BackgroundTasks, Cookie, Depends, Form, Header, Html, HttpError, IntoResponse, Json,
         Lifespan, Outcome, Path, Provider, Query, Redirect, Response, Route, Router, State, Text,
-        UploadFile,
+        UploadFile, WebSocket, WebSocketDisconnect, WebSocketError,
     };
 }
 
@@ -94,8 +95,9 @@ pub mod prelude {
 /// plain tests.
 pub mod testing {
     pub use portico_http::{
-        BlockingTestClient, BlockingTestRequest, MultipartForm, StreamingResponse, TestClient,
-        TestRequest, TestResponse,
+        BlockingTestClient, BlockingTestRequest, BlockingWebSocketTestRequest,
+        BlockingWebSocketTestSession, MultipartForm, StreamingResponse, TestClient, TestRequest,
+        TestResponse, WebSocketConnectError, WebSocketTestRequest, WebSocketTestSession,
     };
 
     /// A [`BlockingTestClient`] for `app` on a runtime of its own, picked as
