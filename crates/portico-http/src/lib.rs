@@ -44,6 +44,7 @@ mod service;
 mod staticfiles;
 mod templates;
 mod validate;
+pub mod websocket;
 
 pub use app::{
     App, BuildError, DEFAULT_BODY_LIMIT, DEFAULT_CLEANUP_THREADS, FormLimits, IntoMount,
@@ -52,8 +53,9 @@ pub use app::{
 pub use background::{BackgroundTask, BackgroundTasks, TaskOutcome};
 pub use body::{Body, BodyError, BoxError, ResponseBody};
 pub use client::{
-    BlockingTestClient, BlockingTestRequest, MultipartForm, StreamingResponse, TestClient,
-    TestRequest, TestResponse,
+    BlockingTestClient, BlockingTestRequest, BlockingWebSocketTestRequest,
+    BlockingWebSocketTestSession, MultipartForm, StreamingResponse, TestClient, TestRequest,
+    TestResponse, WebSocketConnectError, WebSocketTestRequest, WebSocketTestSession,
 };
 pub use cookie;
 pub use depends::{Depends, Fresh, IntoProvider, Outcome, Provider, ProviderFn, Scope};
@@ -78,6 +80,7 @@ pub use service::{AppService, ResponseFuture, RouteRef};
 pub use staticfiles::StaticFiles;
 pub use templates::{TemplateResponse, Templates};
 pub use validate::{doc_schema_for, schema_for};
+pub use websocket::{WebSocket, WebSocketDisconnect, WebSocketError};
 
 #[doc(hidden)]
 pub mod __private {

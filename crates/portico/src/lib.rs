@@ -70,8 +70,9 @@ pub use portico_http::{
     Rejection, Request, RequestContext, RequestHead, RequestValidationError, Response,
     ResponseBody, ResponseDoc, ResponseFuture, ReturnDoc, Route, RouteRef, Router, Scope,
     SecurityDoc, Server, ServerHandle, SetCookie, ShutdownReport, Source, StartupError, State,
-    StaticFiles, StreamBody, TaskOutcome, TemplateResponse, Templates, Text, UploadFile, cookie,
-    doc_schema_for, http, middleware, minijinja, proxy, schema_for, security,
+    StaticFiles, StreamBody, TaskOutcome, TemplateResponse, Templates, Text, UploadFile,
+    WebSocket, WebSocketDisconnect, WebSocketError, cookie, doc_schema_for, http, middleware,
+    minijinja, proxy, schema_for, security, websocket,
 };
 pub use portico_macros::{handler, test};
 pub use portico_rt as rt;
@@ -86,7 +87,7 @@ pub mod prelude {
     pub use portico_http::{
         App, BackgroundTasks, Cookie, Depends, Form, Header, Html, HttpError, IntoResponse, Json,
         Lifespan, Outcome, Path, Provider, Query, Redirect, Response, Route, Router, State, Text,
-        UploadFile,
+        UploadFile, WebSocket, WebSocketDisconnect, WebSocketError,
     };
 }
 
@@ -95,8 +96,9 @@ pub mod prelude {
 /// plain tests.
 pub mod testing {
     pub use portico_http::{
-        BlockingTestClient, BlockingTestRequest, MultipartForm, StreamingResponse, TestClient,
-        TestRequest, TestResponse,
+        BlockingTestClient, BlockingTestRequest, BlockingWebSocketTestRequest,
+        BlockingWebSocketTestSession, MultipartForm, StreamingResponse, TestClient, TestRequest,
+        TestResponse, WebSocketConnectError, WebSocketTestRequest, WebSocketTestSession,
     };
 
     /// A [`BlockingTestClient`] for `app` on a runtime of its own, picked as

@@ -86,6 +86,7 @@ pub(crate) struct Config {
     pub(crate) redirect_slashes: bool,
     /// The prefix the application is served under (no trailing slash; empty for none).
     pub(crate) root_path: String,
+    pub(crate) websocket: crate::websocket::WebSocketConfig,
 }
 
 impl Default for Config {
@@ -95,6 +96,7 @@ impl Default for Config {
             form_limits: FormLimits::default(),
             redirect_slashes: true,
             root_path: String::new(),
+            websocket: crate::websocket::WebSocketConfig::default(),
         }
     }
 }
@@ -525,6 +527,11 @@ impl App {
             Ok(service) => service,
             Err(err) => panic!("{err}"),
         }
+    }
+
+    /// The settings, for builder methods defined in other modules.
+    pub(crate) fn config_mut(&mut self) -> &mut Config {
+        &mut self.shared.config
     }
 
     pub(crate) fn into_parts(self) -> AppParts {

@@ -263,8 +263,13 @@ mod request;
 mod blocking;
 mod multipart;
 mod response;
+#[macro_use]
+mod websocket;
+mod websocket_blocking;
 
 pub use blocking::{BlockingTestClient, BlockingTestRequest};
 pub use multipart::MultipartForm;
 pub use request::TestRequest;
 pub use response::{StreamingResponse, TestResponse};
+pub use websocket::{WebSocketConnectError, WebSocketTestRequest, WebSocketTestSession};
+pub use websocket_blocking::{BlockingWebSocketTestRequest, BlockingWebSocketTestSession};

@@ -205,9 +205,14 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for ConnServi
     type Error = Infallible;
     type Future = Served;
 
-    fn call(&self, request: http::Request<hyper::body::Incoming>) -> Served {
+    fn call(&self, mut request: http::Request<hyper::body::Incoming>) -> Served {
         self.conn.dispatch();
         let guard = InFlight(self.conn.clone());
+        if self.http1 && request.headers().contains_key(http::header::UPGRADE) {
+            // A connection that may become a WebSocket keeps in touch with the server.
+            let link = super::ServerLink::new(&self.conn);
+            request.extensions_mut().insert(link);
+        }
         Served {
             response: self.app.call_from(request.map(Body::incoming), self.peer),
             guard: Some(guard),

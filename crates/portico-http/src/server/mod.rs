@@ -25,9 +25,11 @@ mod conn;
 mod hyper_rt;
 mod shared;
 mod socket;
+mod upgrade;
 
 use accept::{Listener, accept};
 pub(crate) use shared::{Phase, ServerShared};
+pub(crate) use upgrade::ServerLink;
 
 /// Which protocols a server speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
