@@ -62,7 +62,10 @@ impl Room {
 }
 
 /// Passes every message said to every visitor, forgetting those who left.
-async fn broadcast(mut heard: MemoryReceiver<Arc<str>>, members: Arc<Mutex<Vec<MemorySender<Arc<str>>>>>) {
+async fn broadcast(
+    mut heard: MemoryReceiver<Arc<str>>,
+    members: Arc<Mutex<Vec<MemorySender<Arc<str>>>>>,
+) {
     while let Ok(message) = heard.recv().await {
         let mut members = members.lock().unwrap_or_else(PoisonError::into_inner);
         members.retain(|member| match member.try_send(message.clone()) {
@@ -94,7 +97,8 @@ async fn index(templates: Templates) -> TemplateResponse {
 async fn chat(ws: WebSocket, State(room): State<Room>) -> Result<(), WebSocketError> {
     ws.accept().await?;
     let mut heard = room.join();
-    room.say(format!("* someone joined ({} here)", room.size())).await;
+    room.say(format!("* someone joined ({} here)", room.size()))
+        .await;
     let (sender, receiver) = ws.split();
     let listen = async {
         while let Ok(text) = receiver.receive_text().await {
@@ -112,8 +116,11 @@ async fn chat(ws: WebSocket, State(room): State<Room>) -> Result<(), WebSocketEr
     // Whichever ends first (the visitor left, or the room closed) ends the visit.
     futures_lite::future::or(listen, tell).await;
     drop(heard);
-    room.say(format!("* someone left ({} here)", room.size().saturating_sub(1)))
-        .await;
+    room.say(format!(
+        "* someone left ({} here)",
+        room.size().saturating_sub(1)
+    ))
+    .await;
     Ok(())
 }
 

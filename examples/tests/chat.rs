@@ -32,7 +32,7 @@ async fn next_said(session: &mut portico::testing::WebSocketTestSession) -> Stri
 async fn the_page_its_files_and_the_room() {
     let client = TestClient::new(app::app(&app::assets()));
     let page = client.get("/").await;
-    assert_eq!(page.status(), 200);
+    assert_eq!(page.status(), 200, "{}", page.text());
     assert_eq!(page.template(), Some("index.html"));
     let html = page.text();
     assert!(html.contains("<title>Portico chat</title>"), "{html}");
@@ -157,7 +157,10 @@ async fn two_visitors_chat_through_the_binary() {
     let mut alice = open(&addr).await;
     let mut bob = open(&addr).await;
     while !next_text(&mut alice, false).await.contains("2 here") {}
-    alice.send(Message::text("alice: over the wire")).await.unwrap();
+    alice
+        .send(Message::text("alice: over the wire"))
+        .await
+        .unwrap();
     assert_eq!(next_text(&mut bob, true).await, "alice: over the wire");
     assert_eq!(next_text(&mut alice, true).await, "alice: over the wire");
     bob.send(Message::text("bob: and back")).await.unwrap();

@@ -58,7 +58,7 @@ pub struct Route {
     pub(super) handler: BoxedHandler,
     pub(super) describe: fn(&mut OperationDoc),
     /// The handler's type name: a function's path, for its name and doc comment.
-    pub(super) handler_type: &'static str,
+    pub(crate) handler_type: &'static str,
     pub(super) blocking: bool,
     pub(super) body_limit: Option<usize>,
     pub(super) meta: RouteMeta,

@@ -136,7 +136,11 @@ impl Route {
     /// If `path` is not a valid template (see [`Route::new`]).
     #[track_caller]
     pub fn websocket<H: Handler<M>, M: 'static>(path: impl Into<String>, handler: H) -> Self {
-        Route::new(Method::GET, path, route::WsRoute::new(handler)).include_in_schema(false)
+        let mut route =
+            Route::new(Method::GET, path, route::WsRoute::new(handler)).include_in_schema(false);
+        // Named after the handler function, as other routes are, for `url_for`.
+        route.handler_type = std::any::type_name::<H>();
+        route
     }
 }
 
