@@ -1,4 +1,5 @@
-//! One span per request, with its method, route template, status and latency.
+//! One span per request, with its method, route template, status and latency; one per
+//! WebSocket, with its route and close code.
 
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
@@ -6,7 +7,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use portico::testing::TestClient;
-use portico::{App, Path};
+use portico::{App, Path, WebSocket, WebSocketError};
 
 /// Log lines of this file's tests, captured once for the process.
 fn logs() -> Arc<Mutex<Vec<u8>>> {
@@ -90,6 +91,46 @@ async fn the_request_id_is_in_the_span_and_the_log_line_comes_after_the_middlewa
         logged.lines().any(|l| l.contains("route=/with-id/{id}")
             && l.contains("request_id=\"trace-me-123\"")
             && l.contains("answered status=200")),
+        "{logged}"
+    );
+}
+
+async fn traced_socket(ws: WebSocket) -> Result<(), WebSocketError> {
+    ws.accept().await?;
+    ws.close(4321, "traced").await
+}
+
+#[portico::test]
+async fn each_websocket_has_a_span_with_its_route_and_close_code() {
+    let logs = logs();
+    let client = TestClient::new(App::new().websocket("/traced-socket", traced_socket));
+    let mut ws = client.websocket_connect("/traced-socket").await.unwrap();
+    assert!(ws.receive().await.unwrap_err().is_disconnect());
+    let rt = portico::rt::current().unwrap();
+    let mut logged = String::new();
+    for _ in 0..200 {
+        logged = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+        if logged.contains("closed close_code=4321") {
+            break;
+        }
+        rt.sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let lines: Vec<&str> = logged
+        .lines()
+        .filter(|l| l.contains("/traced-socket"))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("request{method=GET route=/traced-socket")
+                && l.contains("answered status=101")),
+        "{logged}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("websocket{route=/traced-socket")
+                && l.contains("closed close_code=4321")),
         "{logged}"
     );
 }

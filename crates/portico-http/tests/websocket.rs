@@ -496,6 +496,16 @@ async fn a_dependencys_cleanup_waits_for_the_websocket_to_end() {
     );
 }
 
+async fn misplaced(_ws: WebSocket) -> &'static str {
+    "unreachable"
+}
+
+#[portico::test]
+async fn a_websocket_parameter_on_a_plain_route_is_a_server_error() {
+    let client = TestClient::new(App::new().get("/misplaced", misplaced));
+    assert_eq!(client.get("/misplaced").await.status(), 500);
+}
+
 #[test]
 fn websocket_routes_are_left_out_of_the_openapi_document() {
     let app = App::new()

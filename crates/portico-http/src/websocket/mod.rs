@@ -5,7 +5,9 @@
 //!   handler is an `async fn` taking a [`WebSocket`] and any other parameter a path operation
 //!   takes (`Path`, `Query`, `Header`, `Cookie`, `Depends`, `State`...), extracted from the
 //!   opening handshake. A parameter that fails validation closes the WebSocket with 1008
-//!   (policy violation) and the errors as the reason, as FastAPI does; a dependency that
+//!   (policy violation) and the errors as the reason, as FastAPI does (the handshake
+//!   completes first, so that a client over the network sees the code and reason, where
+//!   uvicorn answers a bare 403; the reason is cut to fit a close frame); a dependency that
 //!   refuses with an [`HttpError`](crate::HttpError) (a 401, say) answers the handshake with
 //!   that HTTP response instead.
 //! * A closed WebSocket is a typed error: [`WebSocketError::Disconnected`] with the
@@ -20,6 +22,12 @@
 //! * WebSocket routes are left out of the OpenAPI document, as FastAPI leaves them out.
 //! * The test client opens WebSockets in-process (`websocket_connect`), over an in-memory
 //!   pipe that carries the real protocol.
+//!
+//! What it does not do (yet): WebSockets over HTTP/2 (RFC 8441), compression
+//! (`permessage-deflate`), keep-alive pings sent by the server on its own, and a plain `GET`
+//! route on the same path as a WebSocket route (both are `GET` routes). Exception handlers
+//! apply to a refused handshake, not to errors after the WebSocket is accepted. An open
+//! WebSocket does not count towards the server's `max_connections`.
 //!
 //! # Examples
 //!

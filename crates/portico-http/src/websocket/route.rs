@@ -325,7 +325,7 @@ async fn run(handler: BoxFuture, core: Arc<Core>, link: Option<ServerLink>, mut 
     };
     let code = core.disconnect().code;
     tracing::Span::current().record("close_code", code);
-    tracing::debug!(close_code = code, "WebSocket ended");
+    tracing::info!(close_code = code, "closed");
     after.end(outcome).await;
     drop(link);
 }
