@@ -34,7 +34,6 @@ async function main() {
             console.log(`    the ${who} tab shows the first tab's message`);
         }
         await bob.fill("#name", "bob");
-        await bob.press("#text", "a");
         await bob.fill("#text", "and back from the second");
         await bob.press("#text", "Enter");
         await alice.waitForSelector("#messages li:text('bob: and back from the second')", {

@@ -10,6 +10,8 @@
 //! * `docs-browser`: serves `examples/todo` on loopback and renders its `/docs` and `/redoc`
 //!   in headless Chromium (installed with apt-get when missing) with every other host
 //!   unreachable, checking that the operations show; a screenshot lands in `target/openapi/`.
+//! * `chat-browser`: two tabs of headless Chromium chat through `examples/chat`, on each
+//!   runtime (playwright-core from npm drives them; installed under `target/`).
 //! * `nginx`: serves `examples/todo` behind a real nginx under `/api/` on loopback and checks,
 //!   through nginx, the API, a redirect, `/api/docs` and `/api/openapi.json`.
 //!
@@ -25,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
+mod chat;
 mod nginx;
 
 const USAGE: &str = "\
@@ -42,6 +45,8 @@ commands:
                      (openapi-spec-validator, installed with pip under target/)
   docs-browser       render examples/todo's /docs and /redoc in headless Chromium with no
                      network but loopback, and check that the operations show
+  chat-browser       two headless Chromium tabs (driven by playwright-core from npm, under
+                     target/) chat through examples/chat, on tokio and on smol
   nginx              run examples/todo behind nginx (installed with apt-get when missing)
                      under /api/ on loopback and check routes, a redirect and the docs
 ";
@@ -65,6 +70,7 @@ fn main() -> ExitCode {
         ["openapi-validate"] => openapi_validate(),
         ["docs-browser"] => docs_browser(),
         ["nginx"] => nginx::check(),
+        ["chat-browser"] => chat::check(),
         ["help" | "--help" | "-h"] | [] => {
             print!("{USAGE}");
             Ok(())
@@ -81,21 +87,21 @@ fn main() -> ExitCode {
 }
 
 /// The workspace root: the parent of this crate's directory.
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default()
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     let mut cmd = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(root());
     cmd
 }
 
 /// Runs one step, printing its name and how long it took.
-fn step(name: &str, mut cmd: Command) -> Result<(), String> {
+pub(crate) fn step(name: &str, mut cmd: Command) -> Result<(), String> {
     println!("==> {name}");
     let start = Instant::now();
     let status = cmd
