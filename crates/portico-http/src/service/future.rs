@@ -24,7 +24,7 @@ use crate::handler::BoxFuture;
 use crate::response::Response;
 use crate::response::file::{Conditions, PendingFile};
 
-/// The future of one response, from [`AppService::call`].
+/// The future of one response, from [`AppService::call`](super::AppService::call).
 #[must_use = "futures do nothing unless polled"]
 pub struct ResponseFuture {
     pub(super) state: State,
