@@ -48,19 +48,15 @@ pub struct ClientAddr(pub SocketAddr);
 impl FromRequestParts for ClientAddr {
     async fn from_request_parts(
         parts: &mut Parts,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
     ) -> Result<Self, Rejection> {
-        match parts.extensions.get::<ClientAddr>() {
+        match parts.extensions.get::<ClientAddr>().or(ctx.peer.as_ref()) {
             Some(addr) => Ok(*addr),
             None => {
                 tracing::error!("a handler takes a ClientAddr but the connection has no address");
                 Err(Rejection::Response(crate::error::internal_error()))
             }
         }
-    }
-
-    fn describe(doc: &mut crate::OperationDoc) {
-        doc.client_addr = true;
     }
 }
 
@@ -294,6 +290,8 @@ fn parse_node(text: &str) -> Option<SocketAddr> {
 }
 
 impl Middleware for ProxyHeaders {
+    const READS_CLIENT_ADDR: bool = true;
+
     fn call(&self, mut request: Request, next: Next) -> impl Future<Output = Response> + Send {
         let peer = request.extensions().get::<ClientAddr>().map(|c| c.0.ip());
         if peer.is_some_and(|ip| self.trusts(ip)) {

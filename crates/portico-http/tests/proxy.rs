@@ -169,3 +169,56 @@ fn declared_servers_follow_the_root_path() {
     let plain = App::new().get("/", || async { "hi" }).openapi();
     assert!(plain.get("servers").is_none());
 }
+
+async fn peer_header(
+    request: portico::Request,
+    next: portico::middleware::Next,
+) -> portico::Response {
+    let seen = request
+        .extensions()
+        .get::<ClientAddr>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
+    let mut response = next.run(request).await;
+    response
+        .headers_mut()
+        .insert("x-peer", seen.parse().unwrap());
+    response
+}
+
+#[portico::test]
+async fn the_client_address_reaches_handlers_and_function_middleware_through_any_chain() {
+    // Typed middleware that do not read it: the handler still gets the peer.
+    let app = App::new()
+        .get("/who", who)
+        .add_middleware(portico::middleware::Cors::new().allow_origins(["http://a.test"]))
+        .include(
+            portico::Router::new()
+                .prefix("/r")
+                .get("/who", who)
+                .add_middleware(portico::middleware::SetRequestId::new()),
+        );
+    let server = serve(app);
+    for path in ["/who", "/r/who"] {
+        let response = support::roundtrip(
+            server.local_addr(),
+            &format!("GET {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n"),
+        )
+        .await;
+        assert!(
+            response.text().starts_with("127.0.0.1:"),
+            "{path}: {}",
+            response.text()
+        );
+    }
+    server.stop().await.unwrap();
+    // A function middleware reads it from the request.
+    let server = serve(App::new().get("/who", who).middleware(peer_header));
+    let response = support::roundtrip(
+        server.local_addr(),
+        "GET /who HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(response.header("x-peer"), Some("127.0.0.1"));
+    server.stop().await.unwrap();
+}

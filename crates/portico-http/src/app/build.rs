@@ -46,8 +46,12 @@ pub(crate) fn describe_routes(
                     crate::openapi::handler_name(route.handler_type).map(str::to_owned)
                 }),
             };
-        let chain = (!route.middleware.is_empty())
-            .then(|| crate::middleware::route_chain(route.handler.clone(), &route.middleware));
+        let chain = (!route.middleware.is_empty()).then(|| {
+            (
+                crate::middleware::route_chain(route.handler.clone(), &route.middleware),
+                route.middleware.iter().any(|wrap| wrap.reads_peer),
+            )
+        });
         out.push((route.method, route.handler, Arc::new(info), chain));
     }
     (out, problems)
@@ -147,7 +151,6 @@ pub(crate) fn merge_provider_docs(doc: &mut OperationDoc, plan: &Plan) {
                 doc.param(param);
             }
         }
-        doc.client_addr |= own.client_addr;
         for requirement in own.security {
             doc.security(requirement);
         }

@@ -91,6 +91,8 @@ pub struct RequestContext {
     pub(crate) after: Option<Arc<crate::background::AfterResponse>>,
     /// The request's dependencies, for routes that have some.
     pub(crate) deps: Option<Arc<crate::depends::RequestDeps>>,
+    /// The connection's peer, when the request came over TCP.
+    pub(crate) peer: Option<crate::proxy::ClientAddr>,
 }
 
 impl RequestContext {
@@ -259,8 +261,6 @@ pub struct OperationDoc {
     pub(crate) states: Vec<(std::any::TypeId, &'static str)>,
     /// Whether the operation queues work to run after its response.
     pub(crate) after_response: bool,
-    /// Whether it reads the client's address (so the server must give it to requests).
-    pub(crate) client_addr: bool,
     /// The dependencies its parameters take.
     pub(crate) needs: Vec<crate::depends::Need>,
 }

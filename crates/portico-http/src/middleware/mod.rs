@@ -83,6 +83,8 @@ pub struct Next {
     inner: Arc<dyn Chain>,
     /// The matched route's context, inside a route's (or router's) middleware.
     ctx: Option<crate::extract::RequestContext>,
+    /// The connection's peer, for the handler's [`ClientAddr`](crate::proxy::ClientAddr).
+    peer: Option<crate::proxy::ClientAddr>,
 }
 
 impl fmt::Debug for Next {
@@ -95,7 +97,7 @@ impl Next {
     /// Passes the request on and resolves to the response of the rest of the chain. The
     /// response is complete: errors are rendered and exception handlers have run.
     pub fn run(self, request: Request) -> impl Future<Output = Response> + Send + 'static {
-        self.inner.call(request, self.ctx)
+        self.inner.call(request, self.ctx, self.peer)
     }
 }
 
@@ -123,23 +125,57 @@ impl Next {
 /// assert_eq!(client.get("/").send().header("x-served-by"), Some("portico"));
 /// ```
 pub trait Middleware: Send + Sync + 'static {
+    /// Whether it reads the client's address from the request's extensions
+    /// (`request.extensions().get::<ClientAddr>()`), as
+    /// [`ProxyHeaders`](crate::proxy::ProxyHeaders) does. Off by default: requests then carry
+    /// the address only to the handlers that take a [`ClientAddr`](crate::proxy::ClientAddr),
+    /// which spares every other request an allocation. (Function middleware and tower layers
+    /// always get it.)
+    const READS_CLIENT_ADDR: bool = false;
+
     /// Answers `request`, usually by passing it to `next` and adjusting what comes back.
     fn call(&self, request: Request, next: Next) -> impl Future<Output = Response> + Send;
 }
 
 /// The rest of a chain, type-erased.
 pub(crate) trait Chain: Send + Sync + 'static {
-    /// Answers `request`; `ctx` is the matched route's context inside a route's chain.
-    fn call(&self, request: Request, ctx: Option<crate::extract::RequestContext>) -> BoxFuture;
+    /// Answers `request`; `ctx` is the matched route's context inside a route's chain, `peer`
+    /// the connection's.
+    fn call(
+        &self,
+        request: Request,
+        ctx: Option<crate::extract::RequestContext>,
+        peer: Option<crate::proxy::ClientAddr>,
+    ) -> BoxFuture;
 }
 
 /// One middleware added somewhere: it wraps the rest of a chain into a longer one. Kept as a
 /// function so that one middleware serves every route of a router.
-pub(crate) type Wrap = Arc<dyn Fn(Arc<dyn Chain>) -> Arc<dyn Chain> + Send + Sync>;
+#[derive(Clone)]
+pub(crate) struct Wrap {
+    wrap: Arc<WrapFn>,
+    /// Whether it reads the client's address from the request's extensions.
+    pub(crate) reads_peer: bool,
+}
+
+/// What a [`Wrap`] does to the rest of a chain.
+type WrapFn = dyn Fn(Arc<dyn Chain>) -> Arc<dyn Chain> + Send + Sync;
 
 /// Wraps `inner` in `wraps`, the first added innermost.
 pub(crate) fn wrap_all(inner: Arc<dyn Chain>, wraps: &[Wrap]) -> Arc<dyn Chain> {
-    wraps.iter().fold(inner, |chain, wrap| wrap(chain))
+    wraps.iter().fold(inner, |chain, wrap| (wrap.wrap)(chain))
+}
+
+impl Wrap {
+    pub(crate) fn new(
+        reads_peer: bool,
+        wrap: impl Fn(Arc<dyn Chain>) -> Arc<dyn Chain> + Send + Sync + 'static,
+    ) -> Self {
+        Wrap {
+            wrap: Arc::new(wrap),
+            reads_peer,
+        }
+    }
 }
 
 /// The route's context on its way through a tower layer (which passes requests only) to the
@@ -154,7 +190,12 @@ struct HandlerChain {
 }
 
 impl Chain for HandlerChain {
-    fn call(&self, request: Request, ctx: Option<crate::extract::RequestContext>) -> BoxFuture {
+    fn call(
+        &self,
+        request: Request,
+        ctx: Option<crate::extract::RequestContext>,
+        _peer: Option<crate::proxy::ClientAddr>,
+    ) -> BoxFuture {
         match ctx {
             Some(ctx) => self.handler.call(request, ctx),
             None => Box::pin(async { crate::error::internal_error() }),
@@ -174,19 +215,29 @@ struct Layered<M> {
 }
 
 impl<M: Middleware> Chain for Layered<M> {
-    fn call(&self, request: Request, ctx: Option<crate::extract::RequestContext>) -> BoxFuture {
+    fn call(
+        &self,
+        request: Request,
+        ctx: Option<crate::extract::RequestContext>,
+        peer: Option<crate::proxy::ClientAddr>,
+    ) -> BoxFuture {
         let middleware = self.middleware.clone();
         let next = Next {
             inner: self.next.clone(),
             ctx,
+            peer,
         };
         Box::pin(async move { middleware.call(request, next).await })
     }
 }
 
 pub(crate) fn wrap_middleware<M: Middleware>(middleware: M) -> Wrap {
+    wrap_middleware_reading(M::READS_CLIENT_ADDR, middleware)
+}
+
+fn wrap_middleware_reading<M: Middleware>(reads_peer: bool, middleware: M) -> Wrap {
     let middleware = Arc::new(middleware);
-    Arc::new(move |next| {
+    Wrap::new(reads_peer, move |next| {
         Arc::new(Layered {
             middleware: middleware.clone(),
             next,
@@ -215,7 +266,8 @@ where
     Fut: Future<Output = R> + Send + 'static,
     R: IntoResponse,
 {
-    wrap_middleware(FnMiddleware(f))
+    // A function may read anything from the request: it gets the client's address.
+    wrap_middleware_reading(true, FnMiddleware(f))
 }
 
 /// Reads the whole request body (at most `limit` bytes) and gives back the request with the

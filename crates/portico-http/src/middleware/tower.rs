@@ -79,7 +79,11 @@ where
             .extensions_mut()
             .remove::<super::RouteCall>()
             .map(|call| call.0);
-        let fut = self.inner.call(request, ctx);
+        let peer = request
+            .extensions()
+            .get::<crate::proxy::ClientAddr>()
+            .copied();
+        let fut = self.inner.call(request, ctx, peer);
         Box::pin(async move { Ok(fut.await) })
     }
 }
@@ -97,7 +101,12 @@ where
     B: HttpBody<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    fn call(&self, mut request: Request, ctx: Option<crate::extract::RequestContext>) -> BoxFuture {
+    fn call(
+        &self,
+        mut request: Request,
+        ctx: Option<crate::extract::RequestContext>,
+        _peer: Option<crate::proxy::ClientAddr>,
+    ) -> BoxFuture {
         if let Some(ctx) = ctx {
             request.extensions_mut().insert(super::RouteCall(ctx));
         }
@@ -131,7 +140,8 @@ where
     B: HttpBody<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    Arc::new(move |next| {
+    // A tower service may read anything from the request: it gets the client's address.
+    Wrap::new(true, move |next| {
         Arc::new(TowerChain {
             service: layer.layer(NextService { inner: next }),
         })

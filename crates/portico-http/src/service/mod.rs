@@ -86,12 +86,14 @@ impl AppService {
         let endpoints = described
             .into_iter()
             .map(|(method, handler, route, chain)| {
+                let (chain, chain_reads_peer) = chain.unzip();
                 (
                     method,
                     Endpoint {
                         handler,
                         route,
                         chain,
+                        chain_reads_peer: chain_reads_peer.unwrap_or(false),
                     },
                 )
             })
@@ -99,7 +101,8 @@ impl AppService {
         let table = router::build(endpoints, shared.config.redirect_slashes);
         match table {
             Ok(table) if problems.is_empty() => {
-                let client_addr_at_entry = !middleware.is_empty() || !mounts.is_empty();
+                let client_addr_at_entry =
+                    !mounts.is_empty() || middleware.iter().any(|wrap| wrap.reads_peer);
                 let urls = crate::templates::UrlMap {
                     root_path: shared.config.root_path.clone(),
                     routes: table
@@ -183,7 +186,7 @@ impl AppService {
         match &inner.middleware {
             None => self.dispatch(request, span, start, peer),
             Some(chain) => ResponseFuture {
-                state: State::Running(chain.call(request, None)),
+                state: State::Running(chain.call(request, None, peer)),
                 finish: Finish::outer(start),
                 span,
             },
@@ -222,7 +225,7 @@ impl AppService {
                 let route = &endpoint.route;
                 span.record("route", tracing::field::display(&route.template));
                 if let Some(peer) = peer
-                    && (route.doc.client_addr || endpoint.chain.is_some())
+                    && endpoint.chain_reads_peer
                 {
                     request.extensions_mut().insert(peer);
                 }
@@ -250,10 +253,11 @@ impl AppService {
                     params,
                     after,
                     deps: plan.map(|plan| Arc::new(RequestDeps::new(plan))),
+                    peer,
                 };
                 let fut = match &endpoint.chain {
                     None => endpoint.handler.call(request, ctx),
-                    Some(chain) => chain.call(request, Some(ctx)),
+                    Some(chain) => chain.call(request, Some(ctx), peer),
                 };
                 ResponseFuture {
                     state: State::Running(fut),
@@ -472,10 +476,15 @@ struct Dispatch {
 }
 
 impl Chain for Dispatch {
-    fn call(&self, request: crate::Request, _ctx: Option<RequestContext>) -> BoxFuture {
+    fn call(
+        &self,
+        request: crate::Request,
+        _ctx: Option<RequestContext>,
+        peer: Option<crate::proxy::ClientAddr>,
+    ) -> BoxFuture {
         match self.app.upgrade() {
             Some(inner) => {
-                Box::pin(AppService { inner }.dispatch(request, Span::current(), None, None))
+                Box::pin(AppService { inner }.dispatch(request, Span::current(), None, peer))
             }
             None => Box::pin(async { internal_error() }),
         }
