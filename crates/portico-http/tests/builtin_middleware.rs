@@ -249,6 +249,13 @@ fn compression_follows_accept_encoding(rt: RuntimeKind) {
         .header("accept-encoding", "identity, gzip;q=0")
         .send();
     assert!(refused.header("content-encoding").is_none());
+    // Several header lines are one list.
+    let lines = client
+        .get("/page")
+        .header("accept-encoding", "zstd;q=0.2")
+        .header("accept-encoding", "br;q=0.9, gzip;q=0.5")
+        .send();
+    assert_eq!(lines.header("content-encoding"), Some("br"));
 
     // Under the minimum size, and types that do not compress, go as they are.
     let small = client
@@ -257,6 +264,8 @@ fn compression_follows_accept_encoding(rt: RuntimeKind) {
         .send();
     assert!(small.header("content-encoding").is_none());
     assert_eq!(small.text(), "tiny");
+    // As Starlette: no `Vary`, since it goes the same to every client.
+    assert!(small.header("vary").is_none());
     let png = client.get("/png").header("accept-encoding", "gzip").send();
     assert!(png.header("content-encoding").is_none());
     assert_eq!(png.bytes().len(), 4096);
@@ -283,8 +292,14 @@ fn streamed_bodies_are_compressed_as_they_go(rt: RuntimeKind) {
             .send();
         assert_eq!(response.header("content-encoding"), Some(coding));
         assert!(response.header("content-length").is_none());
+        assert_eq!(response.header("vary"), Some("Accept-Encoding"));
         assert_eq!(decode(coding, response.bytes()), expected.as_bytes());
     }
+    // A streamed body's size is unknown: it could have been compressed.
+    let plain = client.get("/stream").send();
+    assert!(plain.header("content-encoding").is_none());
+    assert_eq!(plain.header("vary"), Some("Accept-Encoding"));
+    assert_eq!(plain.text(), expected);
 }
 
 #[portico::test]

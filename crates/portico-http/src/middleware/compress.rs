@@ -47,12 +47,13 @@ impl Encoding {
 ///
 /// The coding is the client's most preferred one by `Accept-Encoding` quality, ties going to
 /// zstd, then brotli, then gzip. A body smaller than the minimum size (500 bytes by default)
-/// is sent as it is; a streamed body, whose size is unknown, is compressed chunk by chunk,
+/// is sent as it is, as Starlette sends it (without `Vary`: it would go the same whatever the
+/// client accepts); a streamed body, whose size is unknown, is compressed chunk by chunk,
 /// each chunk flushed so that the client gets it at once. Left alone: responses that already
 /// have a `Content-Encoding`, partial content (206), event streams, and images, audio, video
-/// and archives, which compress badly. Every response that could have been compressed says
-/// `Vary: Accept-Encoding`; a compressed one loses its `Content-Length` and its `ETag` becomes
-/// weak.
+/// and archives, which compress badly. Every other response says `Vary: Accept-Encoding`,
+/// compressed or not (it would have been compressed for another client); a compressed one
+/// loses its `Content-Length` and its `ETag` becomes weak.
 ///
 /// Compression runs on the task that sends the response: very large bodies cost event-loop
 /// time in proportion to their size.
@@ -106,10 +107,24 @@ impl Compression {
         self
     }
 
-    /// The coding to answer with, from the request's `Accept-Encoding`.
-    fn choose(&self, headers: &HeaderMap) -> Option<Encoding> {
+    /// What the request accepts, read now only if it spans several header lines.
+    fn accept(&self, request: &Request) -> Accept {
+        if request.method() == Method::HEAD {
+            return Accept::Chosen(None);
+        }
+        let lines = request.headers().get_all(ACCEPT_ENCODING);
+        let mut iter = lines.iter();
+        match (iter.next(), iter.next()) {
+            (None, _) => Accept::Chosen(None),
+            (Some(line), None) => Accept::Line(line.clone()),
+            (Some(_), Some(_)) => Accept::Chosen(self.choose(lines)),
+        }
+    }
+
+    /// The coding to answer with, from the request's `Accept-Encoding` lines.
+    fn choose<'a>(&self, lines: impl IntoIterator<Item = &'a HeaderValue>) -> Option<Encoding> {
         let mut best: Option<(Encoding, f32, usize)> = None;
-        for value in headers.get_all(ACCEPT_ENCODING) {
+        for value in lines {
             let Ok(value) = value.to_str() else { continue };
             for item in value.split(',') {
                 let mut parts = item.split(';');
@@ -174,13 +189,17 @@ fn compressible(headers: &HeaderMap) -> bool {
         .any(|archive| is(archive)))
 }
 
+/// A request's `Accept-Encoding`, kept to be read only for a body worth compressing.
+enum Accept {
+    /// One header line.
+    Line(HeaderValue),
+    /// The coding chosen already (none for `HEAD`, or without the header).
+    Chosen(Option<Encoding>),
+}
+
 impl Middleware for Compression {
     fn call(&self, request: Request, next: Next) -> impl Future<Output = Response> + Send {
-        let encoding = if request.method() == Method::HEAD {
-            None
-        } else {
-            self.choose(request.headers())
-        };
+        let accept = self.accept(&request);
         let fut = next.run(request);
         async move {
             let mut response = fut.await;
@@ -194,14 +213,18 @@ impl Middleware for Compression {
             {
                 return response;
             }
-            add_vary(response.headers_mut(), "Accept-Encoding");
-            let Some(encoding) = encoding else {
-                return response;
-            };
             let hint = response.body().size_hint();
             if hint.exact().is_some_and(|size| size < self.minimum_size) {
                 return response;
             }
+            add_vary(response.headers_mut(), "Accept-Encoding");
+            let encoding = match accept {
+                Accept::Line(line) => self.choose([&line]),
+                Accept::Chosen(encoding) => encoding,
+            };
+            let Some(encoding) = encoding else {
+                return response;
+            };
             let headers = response.headers_mut();
             headers.insert(CONTENT_ENCODING, HeaderValue::from_static(encoding.token()));
             headers.remove(CONTENT_LENGTH);
