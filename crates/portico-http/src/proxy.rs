@@ -50,7 +50,11 @@ impl FromRequestParts for ClientAddr {
         parts: &mut Parts,
         ctx: &RequestContext,
     ) -> Result<Self, Rejection> {
-        match parts.extensions.get::<ClientAddr>().or(ctx.peer.as_ref()) {
+        match parts
+            .extensions
+            .get::<ClientAddr>()
+            .or(ctx.locals.peer.as_ref())
+        {
             Some(addr) => Ok(*addr),
             None => {
                 tracing::error!("a handler takes a ClientAddr but the connection has no address");
@@ -290,7 +294,7 @@ fn parse_node(text: &str) -> Option<SocketAddr> {
 }
 
 impl Middleware for ProxyHeaders {
-    const READS_CLIENT_ADDR: bool = true;
+    const READS_EXTENSIONS: bool = true;
 
     fn call(&self, mut request: Request, next: Next) -> impl Future<Output = Response> + Send {
         let peer = request.extensions().get::<ClientAddr>().map(|c| c.0.ip());

@@ -75,8 +75,6 @@ pub(crate) struct Endpoint {
     pub(crate) route: Arc<RouteInfo>,
     /// The route's middleware around its handler, when it has some.
     pub(crate) chain: Option<Arc<dyn crate::middleware::Chain>>,
-    /// Whether one of them reads the client's address from the request's extensions.
-    pub(crate) chain_reads_peer: bool,
 }
 
 /// What a request's method and path lead to.

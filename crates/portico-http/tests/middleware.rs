@@ -6,6 +6,7 @@
 
 mod support;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -177,6 +178,49 @@ fn errors_and_panics_in_middleware_become_responses(rt: RuntimeKind) {
     assert_eq!(client.get("/").header("x-token", "t").send().text(), "in");
 }
 
+/// A middleware that panics before it has a future: in the code that builds it.
+struct ExplodeAtOnce;
+
+impl portico::middleware::Middleware for ExplodeAtOnce {
+    #[allow(unreachable_code, reason = "the panic is the point")]
+    fn call(&self, _request: Request, _next: Next) -> impl Future<Output = Response> + Send {
+        panic!("middleware boom before its future");
+        async { Response::default() }
+    }
+}
+
+#[portico::test]
+fn a_panic_before_a_middleware_has_a_future_is_a_500_too(rt: RuntimeKind) {
+    let app = App::new()
+        .get("/", || async { "in" })
+        .route(Route::get("/route", || async { "never" }).add_middleware(ExplodeAtOnce))
+        .include(
+            Router::new()
+                .prefix("/router")
+                .get("/", || async { "never" })
+                .add_middleware(ExplodeAtOnce),
+        )
+        .route(Route::get("/fn", || async { "never" }).middleware(
+            |_request: Request, _next: Next| -> futures_lite::future::Boxed<Response> {
+                panic!("function middleware boom before its future")
+            },
+        ));
+    let client = blocking_client_on(rt, app);
+    for path in ["/route", "/router", "/fn"] {
+        let response = client.get(path).send();
+        assert_eq!(response.status(), 500, "{path}");
+        assert_eq!(response.text(), "Internal Server Error", "{path}");
+    }
+    assert_eq!(client.get("/").send().text(), "in");
+    // On the application: every request.
+    let app = App::new()
+        .get("/", || async { "never" })
+        .add_middleware(ExplodeAtOnce);
+    let client = blocking_client_on(rt, app);
+    assert_eq!(client.get("/").send().status(), 500);
+    assert_eq!(client.get("/missing").send().status(), 500);
+}
+
 #[portico::test]
 async fn a_middleware_panic_over_a_socket_keeps_the_connection() {
     let app = App::new()
@@ -248,6 +292,101 @@ fn request_ids_are_taken_or_made_and_echoed(rt: RuntimeKind) {
     assert_ne!(odd.header("x-request-id"), Some("a b"));
     assert_eq!(odd.header("x-request-id").unwrap().len(), 36);
     assert!(client.get("/no-id").send().header("x-request-id").is_some());
+}
+
+/// A function middleware that reports the request id it finds in the request's extensions.
+async fn seen_id(request: Request, next: Next) -> Response {
+    let seen = request
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| id.to_string())
+        .unwrap_or_else(|| "none".to_owned());
+    let mut response = next.run(request).await;
+    response
+        .headers_mut()
+        .insert("x-seen-id", HeaderValue::from_str(&seen).unwrap());
+    response
+}
+
+#[portico::test]
+fn the_request_id_reaches_handlers_function_middleware_and_tower_layers(rt: RuntimeKind) {
+    use tower_http::set_header::SetResponseHeaderLayer;
+    let routers = App::new()
+        // Only typed middleware, which keep the id beside the request.
+        .include(
+            Router::new()
+                .prefix("/typed")
+                .get("/", which_id)
+                .add_middleware(SetRequestId::new())
+                .add_middleware(portico::middleware::Cors::new().allow_origins(["http://a.test"])),
+        )
+        // A function middleware inside a router's SetRequestId.
+        .include(
+            Router::new()
+                .prefix("/fn")
+                .get("/", which_id)
+                .middleware(seen_id)
+                .add_middleware(SetRequestId::new()),
+        )
+        // A tower layer between a route's SetRequestId and its handler.
+        .route(
+            Route::get("/tower", which_id)
+                .layer(SetResponseHeaderLayer::overriding(
+                    http::header::X_FRAME_OPTIONS,
+                    HeaderValue::from_static("DENY"),
+                ))
+                .add_middleware(SetRequestId::new()),
+        );
+    // A function middleware inside the application's SetRequestId.
+    let app_wide = App::new()
+        .get("/", which_id)
+        .middleware(seen_id)
+        .add_middleware(SetRequestId::new());
+    for (app, paths) in [
+        (routers, &["/typed", "/fn", "/tower"][..]),
+        (app_wide, &["/"]),
+    ] {
+        let client = blocking_client_on(rt, app);
+        for path in paths {
+            let given = client.get(path).header("x-request-id", "req-7").send();
+            assert_eq!(given.text(), "req-7", "{path}");
+            assert_eq!(given.header("x-request-id"), Some("req-7"), "{path}");
+            let made = client.get(path).send();
+            let id = made.header("x-request-id").unwrap().to_owned();
+            assert_eq!(made.text(), id, "{path}");
+            assert_eq!(id.len(), 36, "{path}");
+            if *path == "/fn" || *path == "/" {
+                assert_eq!(made.header("x-seen-id"), Some(id.as_str()), "{path}");
+            }
+            if *path == "/tower" {
+                assert_eq!(made.header("x-frame-options"), Some("DENY"));
+            }
+        }
+    }
+}
+
+/// Two `SetRequestId`, the outer one ahead of a function middleware: the handler sees the
+/// innermost id, wherever the outer one left its own.
+#[portico::test]
+fn the_innermost_request_id_is_the_handlers(rt: RuntimeKind) {
+    let app = App::new()
+        .include(
+            Router::new()
+                .prefix("/r")
+                .get("/", which_id)
+                .add_middleware(
+                    SetRequestId::new().header(http::HeaderName::from_static("x-inner-id")),
+                ),
+        )
+        .middleware(seen_id)
+        .add_middleware(SetRequestId::new());
+    let client = blocking_client_on(rt, app);
+    let response = client.get("/r").send();
+    let outer = response.header("x-request-id").unwrap();
+    let inner = response.header("x-inner-id").unwrap();
+    assert_ne!(outer, inner);
+    assert_eq!(response.header("x-seen-id"), Some(outer));
+    assert_eq!(response.text(), inner);
 }
 
 #[test]

@@ -212,7 +212,7 @@ async fn the_client_address_reaches_handlers_and_function_middleware_through_any
         );
     }
     server.stop().await.unwrap();
-    // A function middleware reads it from the request.
+    // A function middleware reads it from the request, on the application or on a route.
     let server = serve(App::new().get("/who", who).middleware(peer_header));
     let response = support::roundtrip(
         server.local_addr(),
@@ -220,5 +220,38 @@ async fn the_client_address_reaches_handlers_and_function_middleware_through_any
     )
     .await;
     assert_eq!(response.header("x-peer"), Some("127.0.0.1"));
+    assert!(
+        response.text().starts_with("127.0.0.1:"),
+        "{}",
+        response.text()
+    );
+    server.stop().await.unwrap();
+    let server = serve(
+        App::new()
+            .route(portico::Route::get("/who", who).middleware(peer_header))
+            // A mounted application reads it too.
+            .mount("/sub", App::new().get("/who", who)),
+    );
+    let response = support::roundtrip(
+        server.local_addr(),
+        "GET /who HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(response.header("x-peer"), Some("127.0.0.1"));
+    assert!(
+        response.text().starts_with("127.0.0.1:"),
+        "{}",
+        response.text()
+    );
+    let response = support::roundtrip(
+        server.local_addr(),
+        "GET /sub/who HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(
+        response.text().starts_with("127.0.0.1:"),
+        "{}",
+        response.text()
+    );
     server.stop().await.unwrap();
 }

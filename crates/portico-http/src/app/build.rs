@@ -46,12 +46,8 @@ pub(crate) fn describe_routes(
                     crate::openapi::handler_name(route.handler_type).map(str::to_owned)
                 }),
             };
-        let chain = (!route.middleware.is_empty()).then(|| {
-            (
-                crate::middleware::route_chain(route.handler.clone(), &route.middleware),
-                route.middleware.iter().any(|wrap| wrap.reads_peer),
-            )
-        });
+        let chain = (!route.middleware.is_empty())
+            .then(|| crate::middleware::route_chain(route.handler.clone(), &route.middleware));
         out.push((route.method, route.handler, Arc::new(info), chain));
     }
     (out, problems)

@@ -217,7 +217,7 @@ pub(crate) type DescribedRoute = (
     Method,
     BoxedHandler,
     Arc<RouteInfo>,
-    Option<(Arc<dyn crate::middleware::Chain>, bool)>,
+    Option<Arc<dyn crate::middleware::Chain>>,
 );
 
 /// An exception handler, type-erased: it takes the error if it has the right type.

@@ -91,8 +91,8 @@ pub struct RequestContext {
     pub(crate) after: Option<Arc<crate::background::AfterResponse>>,
     /// The request's dependencies, for routes that have some.
     pub(crate) deps: Option<Arc<crate::depends::RequestDeps>>,
-    /// The connection's peer, when the request came over TCP.
-    pub(crate) peer: Option<crate::proxy::ClientAddr>,
+    /// What travels beside the request: the connection's peer, the request id.
+    pub(crate) locals: crate::middleware::Locals,
 }
 
 impl RequestContext {

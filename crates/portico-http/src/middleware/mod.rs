@@ -81,10 +81,8 @@ pub use tower::{NextService, ServiceFuture};
 #[derive(Clone)]
 pub struct Next {
     inner: Arc<dyn Chain>,
-    /// The matched route's context, inside a route's (or router's) middleware.
-    ctx: Option<crate::extract::RequestContext>,
-    /// The connection's peer, for the handler's [`ClientAddr`](crate::proxy::ClientAddr).
-    peer: Option<crate::proxy::ClientAddr>,
+    /// What travels beside the request.
+    carry: Carry,
 }
 
 impl fmt::Debug for Next {
@@ -97,7 +95,62 @@ impl Next {
     /// Passes the request on and resolves to the response of the rest of the chain. The
     /// response is complete: errors are rendered and exception handlers have run.
     pub fn run(self, request: Request) -> impl Future<Output = Response> + Send + 'static {
-        self.inner.call(request, self.ctx, self.peer)
+        self.inner.call(request, self.carry)
+    }
+
+    /// What travels beside the request.
+    pub(crate) fn locals_mut(&mut self) -> &mut Locals {
+        self.carry.locals_mut()
+    }
+}
+
+/// What travels beside a request through a chain.
+#[derive(Clone)]
+pub(crate) enum Carry {
+    /// Before routing (in the application's middleware): the locals.
+    Entry(Locals),
+    /// In a route's (or router's) middleware: the matched route's context, which holds the
+    /// locals.
+    Route(crate::extract::RequestContext),
+}
+
+impl Carry {
+    pub(crate) fn locals_mut(&mut self) -> &mut Locals {
+        match self {
+            Carry::Entry(locals) => locals,
+            Carry::Route(ctx) => &mut ctx.locals,
+        }
+    }
+
+    pub(crate) fn into_locals(self) -> Locals {
+        match self {
+            Carry::Entry(locals) => locals,
+            Carry::Route(ctx) => ctx.locals,
+        }
+    }
+}
+
+/// What Portico carries beside a request, out of its extensions (whose map costs allocations
+/// on the first entry): the client's address and the request id. Middleware that reads the
+/// request's extensions (function middleware, tower layers, mounted services, and types that
+/// set [`Middleware::READS_EXTENSIONS`]) gets them moved there first; extractors look in both.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Locals {
+    /// The connection's peer, for [`ClientAddr`](crate::proxy::ClientAddr).
+    pub(crate) peer: Option<crate::proxy::ClientAddr>,
+    /// The id [`SetRequestId`] gave the request.
+    pub(crate) request_id: Option<RequestId>,
+}
+
+impl Locals {
+    /// Moves what it holds into the request's extensions, for code that reads them there.
+    pub(crate) fn move_into(&mut self, extensions: &mut http::Extensions) {
+        if let Some(peer) = self.peer.take() {
+            extensions.insert(peer);
+        }
+        if let Some(id) = self.request_id.take() {
+            extensions.insert(id);
+        }
     }
 }
 
@@ -125,13 +178,15 @@ impl Next {
 /// assert_eq!(client.get("/").send().header("x-served-by"), Some("portico"));
 /// ```
 pub trait Middleware: Send + Sync + 'static {
-    /// Whether it reads the client's address from the request's extensions
-    /// (`request.extensions().get::<ClientAddr>()`), as
-    /// [`ProxyHeaders`](crate::proxy::ProxyHeaders) does. Off by default: requests then carry
-    /// the address only to the handlers that take a [`ClientAddr`](crate::proxy::ClientAddr),
-    /// which spares every other request an allocation. (Function middleware and tower layers
-    /// always get it.)
-    const READS_CLIENT_ADDR: bool = false;
+    /// Whether it reads what Portico carries beside the request from the request's
+    /// extensions: the client's address (`request.extensions().get::<ClientAddr>()`, as
+    /// [`ProxyHeaders`](crate::proxy::ProxyHeaders) does) and the [`RequestId`]. When set,
+    /// they are moved into the extensions before the middleware runs, and stay there for the
+    /// rest of the chain. Off by default: they then reach the handlers that take a
+    /// [`ClientAddr`](crate::proxy::ClientAddr) or a [`RequestId`] without the extensions,
+    /// whose map costs every request allocations. (Function middleware, tower layers and
+    /// mounted services always get them there.)
+    const READS_EXTENSIONS: bool = false;
 
     /// Answers `request`, usually by passing it to `next` and adjusting what comes back.
     fn call(&self, request: Request, next: Next) -> impl Future<Output = Response> + Send;
@@ -139,14 +194,8 @@ pub trait Middleware: Send + Sync + 'static {
 
 /// The rest of a chain, type-erased.
 pub(crate) trait Chain: Send + Sync + 'static {
-    /// Answers `request`; `ctx` is the matched route's context inside a route's chain, `peer`
-    /// the connection's.
-    fn call(
-        &self,
-        request: Request,
-        ctx: Option<crate::extract::RequestContext>,
-        peer: Option<crate::proxy::ClientAddr>,
-    ) -> BoxFuture;
+    /// Answers `request`, with what travels beside it.
+    fn call(&self, request: Request, carry: Carry) -> BoxFuture;
 }
 
 /// One middleware added somewhere: it wraps the rest of a chain into a longer one. Kept as a
@@ -154,8 +203,6 @@ pub(crate) trait Chain: Send + Sync + 'static {
 #[derive(Clone)]
 pub(crate) struct Wrap {
     wrap: Arc<WrapFn>,
-    /// Whether it reads the client's address from the request's extensions.
-    pub(crate) reads_peer: bool,
 }
 
 /// What a [`Wrap`] does to the rest of a chain.
@@ -168,12 +215,10 @@ pub(crate) fn wrap_all(inner: Arc<dyn Chain>, wraps: &[Wrap]) -> Arc<dyn Chain> 
 
 impl Wrap {
     pub(crate) fn new(
-        reads_peer: bool,
         wrap: impl Fn(Arc<dyn Chain>) -> Arc<dyn Chain> + Send + Sync + 'static,
     ) -> Self {
         Wrap {
             wrap: Arc::new(wrap),
-            reads_peer,
         }
     }
 }
@@ -190,15 +235,10 @@ struct HandlerChain {
 }
 
 impl Chain for HandlerChain {
-    fn call(
-        &self,
-        request: Request,
-        ctx: Option<crate::extract::RequestContext>,
-        _peer: Option<crate::proxy::ClientAddr>,
-    ) -> BoxFuture {
-        match ctx {
-            Some(ctx) => self.handler.call(request, ctx),
-            None => Box::pin(async { crate::error::internal_error() }),
+    fn call(&self, request: Request, carry: Carry) -> BoxFuture {
+        match carry {
+            Carry::Route(ctx) => self.handler.call(request, ctx),
+            Carry::Entry(_) => Box::pin(async { crate::error::internal_error() }),
         }
     }
 }
@@ -212,35 +252,67 @@ pub(crate) fn route_chain(handler: crate::handler::BoxedHandler, wraps: &[Wrap])
 struct Layered<M> {
     middleware: Arc<M>,
     next: Arc<dyn Chain>,
+    /// Whether the middleware reads the locals from the request's extensions.
+    reads_extensions: bool,
 }
 
 impl<M: Middleware> Chain for Layered<M> {
-    fn call(
-        &self,
-        request: Request,
-        ctx: Option<crate::extract::RequestContext>,
-        peer: Option<crate::proxy::ClientAddr>,
-    ) -> BoxFuture {
-        let middleware = self.middleware.clone();
+    fn call(&self, mut request: Request, mut carry: Carry) -> BoxFuture {
+        if self.reads_extensions {
+            carry.locals_mut().move_into(request.extensions_mut());
+        }
         let next = Next {
             inner: self.next.clone(),
-            ctx,
-            peer,
+            carry,
         };
-        Box::pin(async move { middleware.call(request, next).await })
+        let middleware = Arc::clone(&self.middleware);
+        // SAFETY: the reference points into the `Arc`'s allocation, which `Held` keeps alive
+        // (and in place) for as long as the future that borrows it: the future is `Held`'s
+        // first field, so it is dropped before the `Arc`, and it never leaves `Held`. Calling
+        // the middleware at once, rather than in an `async` block that owns the `Arc`, keeps
+        // the request and `next` out of the boxed future: they are moved once, not three
+        // times. `call` is written for any lifetime of `&self`, so it cannot make use of the
+        // `'static` given here beyond the future's own life.
+        let borrowed: &'static M = unsafe { &*Arc::as_ptr(&middleware) };
+        Box::pin(Held {
+            future: borrowed.call(request, next),
+            _middleware: middleware,
+        })
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A middleware's future, with the middleware it borrows from. Fields drop in order: the
+    /// future first.
+    struct Held<F, M> {
+        #[pin]
+        future: F,
+        _middleware: Arc<M>,
+    }
+}
+
+impl<F: Future, M> Future for Held<F, M> {
+    type Output = F::Output;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        self.project().future.poll(cx)
     }
 }
 
 pub(crate) fn wrap_middleware<M: Middleware>(middleware: M) -> Wrap {
-    wrap_middleware_reading(M::READS_CLIENT_ADDR, middleware)
+    wrap_middleware_reading(M::READS_EXTENSIONS, middleware)
 }
 
-fn wrap_middleware_reading<M: Middleware>(reads_peer: bool, middleware: M) -> Wrap {
+fn wrap_middleware_reading<M: Middleware>(reads_extensions: bool, middleware: M) -> Wrap {
     let middleware = Arc::new(middleware);
-    Wrap::new(reads_peer, move |next| {
+    Wrap::new(move |next| {
         Arc::new(Layered {
             middleware: middleware.clone(),
             next,
+            reads_extensions,
         })
     })
 }
@@ -266,7 +338,7 @@ where
     Fut: Future<Output = R> + Send + 'static,
     R: IntoResponse,
 {
-    // A function may read anything from the request: it gets the client's address.
+    // A function may read anything from the request: it gets the locals in its extensions.
     wrap_middleware_reading(true, FnMiddleware(f))
 }
 
@@ -345,29 +417,18 @@ middleware_methods!(App, "every request", middleware);
 middleware_methods!(Router, "the routes of this router", middleware);
 middleware_methods!(Route, "this route", middleware);
 
-/// Whether a request header holds `token` in a comma-separated list, ignoring case.
-pub(crate) fn header_has_token(
-    headers: &http::HeaderMap,
-    name: http::HeaderName,
-    token: &str,
-) -> bool {
-    headers.get_all(name).iter().any(|value| {
-        value.to_str().is_ok_and(|value| {
-            value
-                .split(',')
-                .any(|item| item.trim().eq_ignore_ascii_case(token))
-        })
-    })
-}
-
-/// Adds `value` to the `Vary` header unless it is listed already, as one more `Vary` line
-/// (which HTTP reads as one comma-separated list), so that nothing is copied.
+/// Adds `value` to the `Vary` header unless it is listed already (or `*` is), as one more
+/// `Vary` line (which HTTP reads as one comma-separated list), so that nothing is copied.
 pub(crate) fn add_vary(headers: &mut http::HeaderMap, value: &'static str) {
-    let vary = http::header::VARY;
-    if header_has_token(headers, vary.clone(), value)
-        || header_has_token(headers, vary.clone(), "*")
-    {
-        return;
+    let listed = headers.get_all(http::header::VARY).iter().any(|line| {
+        line.to_str().is_ok_and(|line| {
+            line.split(',').any(|item| {
+                let item = item.trim();
+                item == "*" || item.eq_ignore_ascii_case(value)
+            })
+        })
+    });
+    if !listed {
+        headers.append(http::header::VARY, http::HeaderValue::from_static(value));
     }
-    headers.append(vary, http::HeaderValue::from_static(value));
 }

@@ -68,21 +68,30 @@ fn acceptable(value: &HeaderValue) -> bool {
     !bytes.is_empty() && bytes.len() <= 200 && bytes.iter().all(|b| b.is_ascii_graphic())
 }
 
+/// A random UUID (v4), in one shared allocation: the copies for the request and the response
+/// are reference counts.
 fn new_id() -> HeaderValue {
     let uuid = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid();
-    let mut buf = uuid::Uuid::encode_buffer();
-    HeaderValue::from_str(uuid.hyphenated().encode_lower(&mut buf))
+    let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
+    uuid.hyphenated().encode_lower(&mut text);
+    HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(text))
         .unwrap_or(HeaderValue::from_static("unknown"))
 }
 
 impl Middleware for SetRequestId {
-    fn call(&self, mut request: Request, next: Next) -> impl Future<Output = Response> + Send {
+    fn call(&self, mut request: Request, mut next: Next) -> impl Future<Output = Response> + Send {
         let id = match request.headers().get(&self.header) {
             Some(value) if acceptable(value) => value.clone(),
             _ => new_id(),
         };
         tracing::Span::current().record("request_id", id.to_str().unwrap_or("unknown"));
-        request.extensions_mut().insert(RequestId(id.clone()));
+        // Beside the request rather than in its extensions, whose map would cost three
+        // allocations; middleware that reads the extensions finds it there (`Locals`). Where
+        // an outer one's id is in the extensions already, this one replaces it there.
+        match request.extensions_mut().get_mut::<RequestId>() {
+            Some(outer) => *outer = RequestId(id.clone()),
+            None => next.locals_mut().request_id = Some(RequestId(id.clone())),
+        }
         let fut = next.run(request);
         let header = self.header.clone();
         async move {
@@ -96,7 +105,9 @@ impl Middleware for SetRequestId {
 /// The id [`SetRequestId`] gave the request, for a handler or a dependency.
 ///
 /// Extracting it where no [`SetRequestId`] runs is a mistake in the application: the answer is
-/// 500, and the log says why.
+/// 500, and the log says why. A function middleware (or a tower layer) inside
+/// [`SetRequestId`] finds it in the request's extensions,
+/// `request.extensions().get::<RequestId>()`.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct RequestId(HeaderValue);
 
@@ -123,9 +134,13 @@ impl fmt::Display for RequestId {
 impl FromRequestParts for RequestId {
     async fn from_request_parts(
         parts: &mut Parts,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
     ) -> Result<Self, Rejection> {
-        match parts.extensions.get::<RequestId>() {
+        match parts
+            .extensions
+            .get::<RequestId>()
+            .or(ctx.locals.request_id.as_ref())
+        {
             Some(id) => Ok(id.clone()),
             None => {
                 tracing::error!("a handler takes a RequestId but no SetRequestId middleware runs");

@@ -75,15 +75,12 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let mut request = into_request(request);
-        let ctx = request
-            .extensions_mut()
-            .remove::<super::RouteCall>()
-            .map(|call| call.0);
-        let peer = request
-            .extensions()
-            .get::<crate::proxy::ClientAddr>()
-            .copied();
-        let fut = self.inner.call(request, ctx, peer);
+        // The locals are in the request's extensions (`TowerChain` put them there).
+        let carry = match request.extensions_mut().remove::<super::RouteCall>() {
+            Some(call) => super::Carry::Route(call.0),
+            None => super::Carry::Entry(super::Locals::default()),
+        };
+        let fut = self.inner.call(request, carry);
         Box::pin(async move { Ok(fut.await) })
     }
 }
@@ -101,13 +98,11 @@ where
     B: HttpBody<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    fn call(
-        &self,
-        mut request: Request,
-        ctx: Option<crate::extract::RequestContext>,
-        _peer: Option<crate::proxy::ClientAddr>,
-    ) -> BoxFuture {
-        if let Some(ctx) = ctx {
+    fn call(&self, mut request: Request, mut carry: super::Carry) -> BoxFuture {
+        // A tower service may read anything from the request: the locals go into its
+        // extensions.
+        carry.locals_mut().move_into(request.extensions_mut());
+        if let super::Carry::Route(ctx) = carry {
             request.extensions_mut().insert(super::RouteCall(ctx));
         }
         let mut service = self.service.clone();
@@ -140,8 +135,7 @@ where
     B: HttpBody<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    // A tower service may read anything from the request: it gets the client's address.
-    Wrap::new(true, move |next| {
+    Wrap::new(move |next| {
         Arc::new(TowerChain {
             service: layer.layer(NextService { inner: next }),
         })

@@ -19,7 +19,7 @@ use crate::error::{HttpError, carry, internal_error};
 use crate::extract::RequestContext;
 use crate::handler::BoxFuture;
 use crate::lifespan::{LifespanRunner, StartupError};
-use crate::middleware::Chain;
+use crate::middleware::{Carry, Chain, Locals};
 use crate::response::file::Conditions;
 use crate::response::{IntoResponse, Redirect};
 use crate::router::{self, Endpoint, Match, Table};
@@ -53,10 +53,6 @@ struct AppInner {
     middleware: Option<Arc<dyn Chain>>,
     /// The prefix the application is served under, when it has one.
     root_path: Option<crate::proxy::RootPath>,
-    /// Whether every request needs the client's address at once: the application's
-    /// middleware or a mounted service might read it. Otherwise only requests for routes that
-    /// read it (or have middleware) get that extension.
-    client_addr_at_entry: bool,
 }
 
 impl fmt::Debug for AppService {
@@ -86,14 +82,12 @@ impl AppService {
         let endpoints = described
             .into_iter()
             .map(|(method, handler, route, chain)| {
-                let (chain, chain_reads_peer) = chain.unzip();
                 (
                     method,
                     Endpoint {
                         handler,
                         route,
                         chain,
-                        chain_reads_peer: chain_reads_peer.unwrap_or(false),
                     },
                 )
             })
@@ -101,8 +95,6 @@ impl AppService {
         let table = router::build(endpoints, shared.config.redirect_slashes);
         match table {
             Ok(table) if problems.is_empty() => {
-                let client_addr_at_entry =
-                    !mounts.is_empty() || middleware.iter().any(|wrap| wrap.reads_peer);
                 let urls = crate::templates::UrlMap {
                     root_path: shared.config.root_path.clone(),
                     routes: table
@@ -126,7 +118,6 @@ impl AppService {
                             crate::middleware::wrap_all(routes, &middleware)
                         }),
                         root_path,
-                        client_addr_at_entry,
                         shared: Arc::new(shared),
                         table,
                         handlers,
@@ -162,14 +153,13 @@ impl AppService {
     pub(crate) fn call_from(
         &self,
         mut request: crate::Request,
-        mut peer: Option<crate::proxy::ClientAddr>,
+        peer: Option<crate::proxy::ClientAddr>,
     ) -> ResponseFuture {
         let inner = &self.inner;
-        if inner.client_addr_at_entry
-            && let Some(peer) = peer.take()
-        {
-            request.extensions_mut().insert(peer);
-        }
+        let locals = Locals {
+            peer,
+            request_id: None,
+        };
         if let Some(root) = &inner.root_path {
             strip_root_path(&mut request, &root.0);
             request.extensions_mut().insert(root.clone());
@@ -184,9 +174,9 @@ impl AppService {
         );
         let start = (!span.is_disabled()).then(Instant::now);
         match &inner.middleware {
-            None => self.dispatch(request, span, start, peer),
+            None => self.dispatch(request, span, start, locals),
             Some(chain) => ResponseFuture {
-                state: State::Running(chain.call(request, None, peer)),
+                state: State::Running(guarded(&span, || chain.call(request, Carry::Entry(locals)))),
                 finish: Finish::outer(start),
                 span,
             },
@@ -199,7 +189,7 @@ impl AppService {
         mut request: crate::Request,
         span: Span,
         start: Option<Instant>,
-        peer: Option<crate::proxy::ClientAddr>,
+        mut locals: Locals,
     ) -> ResponseFuture {
         let inner = &self.inner;
         let head = (!inner.handlers.is_empty()).then(|| {
@@ -224,11 +214,6 @@ impl AppService {
             Match::Endpoint { endpoint, params } => {
                 let route = &endpoint.route;
                 span.record("route", tracing::field::display(&route.template));
-                if let Some(peer) = peer
-                    && endpoint.chain_reads_peer
-                {
-                    request.extensions_mut().insert(peer);
-                }
                 // Only `GET` and `HEAD` have conditions or ranges that a file response honours.
                 if matches!(*request.method(), Method::GET | Method::HEAD) {
                     finish.conditions = Conditions::capture(request.headers());
@@ -253,11 +238,11 @@ impl AppService {
                     params,
                     after,
                     deps: plan.map(|plan| Arc::new(RequestDeps::new(plan))),
-                    peer,
+                    locals,
                 };
                 let fut = match &endpoint.chain {
-                    None => endpoint.handler.call(request, ctx),
-                    Some(chain) => chain.call(request, Some(ctx), peer),
+                    None => guarded(&span, || endpoint.handler.call(request, ctx)),
+                    Some(chain) => guarded(&span, || chain.call(request, Carry::Route(ctx))),
                 };
                 ResponseFuture {
                     state: State::Running(fut),
@@ -277,11 +262,13 @@ impl AppService {
                         finish.conditions = Conditions::capture(request.headers());
                     }
                     *request.uri_mut() = uri;
+                    // A mounted service reads what it needs from the extensions.
+                    locals.move_into(request.extensions_mut());
                     request
                         .extensions_mut()
                         .insert(crate::staticfiles::MountPrefix(prefix));
                     return ResponseFuture {
-                        state: State::Running(service(request)),
+                        state: State::Running(guarded(&span, || service(request))),
                         finish,
                         span,
                     };
@@ -470,22 +457,29 @@ impl AppService {
     }
 }
 
+/// Calls `start`, the synchronous first step of a handler, a chain of middleware or a mounted
+/// service (a middleware's code before its future), in the request's span, as the rest runs.
+/// A panic there is raised again from the future it returns, where the response future turns
+/// it into a 500 as any other.
+fn guarded(span: &Span, start: impl FnOnce() -> BoxFuture) -> BoxFuture {
+    span.in_scope(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(start)))
+        .unwrap_or_else(|payload| Box::pin(async move { std::panic::resume_unwind(payload) }))
+}
+
 /// The end of the application's middleware: its routes.
 struct Dispatch {
     app: std::sync::Weak<AppInner>,
 }
 
 impl Chain for Dispatch {
-    fn call(
-        &self,
-        request: crate::Request,
-        _ctx: Option<RequestContext>,
-        peer: Option<crate::proxy::ClientAddr>,
-    ) -> BoxFuture {
+    fn call(&self, request: crate::Request, carry: Carry) -> BoxFuture {
         match self.app.upgrade() {
-            Some(inner) => {
-                Box::pin(AppService { inner }.dispatch(request, Span::current(), None, peer))
-            }
+            Some(inner) => Box::pin(AppService { inner }.dispatch(
+                request,
+                Span::current(),
+                None,
+                carry.into_locals(),
+            )),
             None => Box::pin(async { internal_error() }),
         }
     }
