@@ -186,6 +186,22 @@ async fn peer_header(
     response
 }
 
+/// `GET path` over a socket; the response, after checking that the handler saw the test's
+/// own address.
+async fn get_who(addr: std::net::SocketAddr, path: &str) -> support::Raw {
+    let response = support::roundtrip(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n"),
+    )
+    .await;
+    assert!(
+        response.text().starts_with("127.0.0.1:"),
+        "{path}: {}",
+        response.text()
+    );
+    response
+}
+
 #[portico::test]
 async fn the_client_address_reaches_handlers_and_function_middleware_through_any_chain() {
     // Typed middleware that do not read it: the handler still gets the peer.
@@ -200,31 +216,13 @@ async fn the_client_address_reaches_handlers_and_function_middleware_through_any
         );
     let server = serve(app);
     for path in ["/who", "/r/who"] {
-        let response = support::roundtrip(
-            server.local_addr(),
-            &format!("GET {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n"),
-        )
-        .await;
-        assert!(
-            response.text().starts_with("127.0.0.1:"),
-            "{path}: {}",
-            response.text()
-        );
+        get_who(server.local_addr(), path).await;
     }
     server.stop().await.unwrap();
     // A function middleware reads it from the request, on the application or on a route.
     let server = serve(App::new().get("/who", who).middleware(peer_header));
-    let response = support::roundtrip(
-        server.local_addr(),
-        "GET /who HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
-    )
-    .await;
+    let response = get_who(server.local_addr(), "/who").await;
     assert_eq!(response.header("x-peer"), Some("127.0.0.1"));
-    assert!(
-        response.text().starts_with("127.0.0.1:"),
-        "{}",
-        response.text()
-    );
     server.stop().await.unwrap();
     let server = serve(
         App::new()
@@ -232,26 +230,8 @@ async fn the_client_address_reaches_handlers_and_function_middleware_through_any
             // A mounted application reads it too.
             .mount("/sub", App::new().get("/who", who)),
     );
-    let response = support::roundtrip(
-        server.local_addr(),
-        "GET /who HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
-    )
-    .await;
+    let response = get_who(server.local_addr(), "/who").await;
     assert_eq!(response.header("x-peer"), Some("127.0.0.1"));
-    assert!(
-        response.text().starts_with("127.0.0.1:"),
-        "{}",
-        response.text()
-    );
-    let response = support::roundtrip(
-        server.local_addr(),
-        "GET /sub/who HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
-    )
-    .await;
-    assert!(
-        response.text().starts_with("127.0.0.1:"),
-        "{}",
-        response.text()
-    );
+    get_who(server.local_addr(), "/sub/who").await;
     server.stop().await.unwrap();
 }
