@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-use http::{HeaderValue, Method};
+use http::{HeaderMap, HeaderValue, Method};
 
 use crate::app::RouteInfo;
 use crate::handler::BoxedHandler;
@@ -63,6 +63,9 @@ fn slot_of(method: &Method) -> Option<usize> {
 pub(crate) struct PathEntry {
     slots: [Option<Endpoint>; 9],
     other: Vec<(Method, Endpoint)>,
+    /// The WebSocket route here: it answers a `GET` that opens a WebSocket, and every `GET`
+    /// when the path has no plain `GET` route.
+    websocket: Option<Endpoint>,
     /// The `Allow` header of a 405 here.
     allow: HeaderValue,
     /// The path template, as written.
@@ -238,6 +241,7 @@ pub(crate) fn build(
                 entries.push(PathEntry {
                     slots: Default::default(),
                     other: Vec::new(),
+                    websocket: None,
                     allow: HeaderValue::from_static(""),
                     template: Arc::from(endpoint.route.template.as_str()),
                 });
@@ -245,6 +249,12 @@ pub(crate) fn build(
             }
         };
         let entry = &mut entries[index];
+        if endpoint.route.websocket {
+            if entry.websocket.replace(endpoint).is_some() {
+                return Err(format!("two WebSocket handlers for {}", by_template[index]));
+            }
+            continue;
+        }
         let taken = match slot_of(&method) {
             Some(slot) => entry.slots[slot].replace(endpoint).is_some(),
             None => {
@@ -260,8 +270,9 @@ pub(crate) fn build(
     for entry in &mut entries {
         let mut allowed: Vec<&str> = Vec::new();
         for (slot, method) in METHODS.iter().enumerate() {
-            let has_get = slot == 5 && entry.slots[0].is_some();
-            if entry.slots[slot].is_some() || has_get {
+            let head_by_get = slot == 5 && entry.slots[0].is_some();
+            let get_by_websocket = slot == 0 && entry.websocket.is_some();
+            if entry.slots[slot].is_some() || head_by_get || get_by_websocket {
                 allowed.push(method.as_str());
             }
         }
@@ -278,11 +289,12 @@ pub(crate) fn build(
 }
 
 impl Table {
-    /// Finds what answers `method` on `path`.
-    pub(crate) fn find(&self, method: &Method, path: &str) -> Match<'_> {
+    /// Finds what answers `method` on `path`; `headers` tell a `GET` that opens a WebSocket
+    /// from a plain one, where a path has both kinds of route.
+    pub(crate) fn find(&self, method: &Method, path: &str, headers: &HeaderMap) -> Match<'_> {
         // A path with no parameters needs no tree walk.
         if let Some(&index) = self.statics.get(path) {
-            return self.endpoint(&self.entries[index], method, Params::default());
+            return self.endpoint(&self.entries[index], method, headers, Params::default());
         }
         let Ok(matched) = self.matcher.at(path) else {
             return Match::NotFound {
@@ -296,12 +308,34 @@ impl Table {
             let start = (value.as_ptr() as usize).saturating_sub(base);
             params.push(start, start + value.len());
         }
-        self.endpoint(&self.entries[*matched.value], method, params)
+        self.endpoint(&self.entries[*matched.value], method, headers, params)
     }
 
     /// The handler of `entry` for `method`.
-    fn endpoint<'a>(&'a self, entry: &'a PathEntry, method: &Method, params: Params) -> Match<'a> {
+    fn endpoint<'a>(
+        &'a self,
+        entry: &'a PathEntry,
+        method: &Method,
+        headers: &HeaderMap,
+        params: Params,
+    ) -> Match<'a> {
         let endpoint = match slot_of(method) {
+            Some(0) => match (&entry.slots[0], &entry.websocket) {
+                (Some(get), Some(websocket)) => {
+                    if crate::websocket::is_handshake(headers) {
+                        websocket
+                    } else {
+                        get
+                    }
+                }
+                (Some(endpoint), None) | (None, Some(endpoint)) => endpoint,
+                (None, None) => {
+                    return Match::MethodNotAllowed {
+                        allow: &entry.allow,
+                        template: &entry.template,
+                    };
+                }
+            },
             // HEAD falls back to GET, as HTTP asks.
             Some(5) => match (&entry.slots[5], &entry.slots[0]) {
                 (Some(endpoint), _) | (None, Some(endpoint)) => endpoint,
@@ -355,6 +389,7 @@ impl Table {
                 .iter()
                 .zip(METHODS.iter())
                 .filter_map(|(slot, method)| slot.as_ref().map(|e| (method, e)))
+                .chain(entry.websocket.iter().map(|e| (&METHODS[0], e)))
                 .chain(entry.other.iter().map(|(m, e)| (m, e)))
         })
     }

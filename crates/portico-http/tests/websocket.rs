@@ -1,7 +1,8 @@
 //! WebSocket routes through the test client, in-process: messages both ways, pings, the
 //! subprotocol, closes both ways, the disconnect a handler sees, parameters and dependencies
 //! from the handshake, 1008 for an invalid one, 1009 for a message too large, refusals, a
-//! handler that sends while another task receives, and the OpenAPI document. (The same
+//! handler that sends while another task receives, a WebSocket and a page on one path, and
+//! the OpenAPI document. (The same
 //! routes over a real server are in `websocket_server.rs`.)
 
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
@@ -496,6 +497,57 @@ async fn a_dependencys_cleanup_waits_for_the_websocket_to_end() {
     );
 }
 
+async fn page() -> portico::Html<&'static str> {
+    portico::Html("<p>the page that opens the socket</p>")
+}
+
+#[portico::test]
+async fn a_websocket_and_a_plain_get_share_a_path() {
+    // Either order of adding them gives the same routes.
+    for app in [
+        App::new().get("/chat", page).websocket("/chat", echo),
+        App::new().websocket("/chat", echo).get("/chat", page),
+    ] {
+        let (state, _ended) = ended();
+        let client = TestClient::new(app.state(state));
+        let response = client.get("/chat").await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.text(), "<p>the page that opens the socket</p>");
+        let response = client.head("/chat").await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.text(), "");
+        let mut ws = client.websocket_connect("/chat").await.unwrap();
+        ws.send_text("hello").await.unwrap();
+        assert_eq!(ws.receive_text().await.unwrap(), "echo: hello");
+        let response = client.post("/chat").await;
+        assert_eq!(response.status(), 405);
+        assert_eq!(response.header("allow"), Some("GET, HEAD"));
+    }
+}
+
+#[portico::test]
+async fn a_path_with_only_a_websocket_allows_get_alone() {
+    let (state, _ended) = ended();
+    let client = TestClient::new(App::new().state(state).websocket("/echo", echo));
+    for response in [client.head("/echo").await, client.delete("/echo").await] {
+        assert_eq!(response.status(), 405);
+        assert_eq!(response.header("allow"), Some("GET"));
+    }
+}
+
+#[test]
+fn two_websocket_routes_on_one_path_are_refused_when_the_app_is_built() {
+    let app = App::new()
+        .websocket("/ws", reluctant)
+        .websocket("/ws", broken);
+    let err = app.try_into_service().unwrap_err();
+    let problems = err.problems().join("\n");
+    assert!(
+        problems.contains("two WebSocket handlers for /ws"),
+        "{problems}"
+    );
+}
+
 async fn misplaced(_ws: WebSocket) -> &'static str {
     "unreachable"
 }
@@ -510,10 +562,16 @@ async fn a_websocket_parameter_on_a_plain_route_is_a_server_error() {
 fn websocket_routes_are_left_out_of_the_openapi_document() {
     let app = App::new()
         .websocket("/ws", reluctant)
-        .get("/plain", undecided);
+        .get("/plain", undecided)
+        .websocket("/both", reluctant)
+        .get("/both", page);
     let service = app.into_service();
     let paths = service.openapi()["paths"].as_object().unwrap();
-    assert_eq!(paths.keys().collect::<Vec<_>>(), ["/plain"]);
+    assert_eq!(paths.keys().collect::<Vec<_>>(), ["/plain", "/both"]);
+    // Of a path with both, only the plain `GET` is documented.
+    let both = paths["/both"].as_object().unwrap();
+    assert_eq!(both.keys().collect::<Vec<_>>(), ["get"]);
+    assert_eq!(both["get"]["operationId"], "page_both_get");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! WebSockets over a real server on loopback, with a real WebSocket client: a round trip, the
-//! 1008 close of an invalid parameter after the upgrade, and graceful shutdown (1001 to open
-//! WebSockets, within the grace period).
+//! 1008 close of an invalid parameter after the upgrade, graceful shutdown (1001 to open
+//! WebSockets, within the grace period), a page and a WebSocket on one path, and open
+//! WebSockets counted under `max_connections`.
 
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
@@ -62,12 +63,19 @@ async fn sleeper(ws: WebSocket) -> Result<(), WebSocketError> {
     Ok(())
 }
 
+/// The page of a room, on the room's WebSocket path.
+async fn lobby_page(Path(room): Path<String>) -> String {
+    format!("the page of {room}")
+}
+
 fn app() -> (App, MemoryReceiver<WebSocketDisconnect>) {
     let (sender, receiver) = memory_stream(8);
     let app = App::new()
         .state(Ended(sender))
         .websocket("/rooms/{room}", room)
-        .websocket("/sleep", sleeper);
+        .websocket("/sleep", sleeper)
+        .websocket("/both/{room}", room)
+        .get("/both/{room}", lobby_page);
     (app, receiver)
 }
 
@@ -202,4 +210,66 @@ async fn shutdown_does_not_wait_forever_for_a_websocket() {
     let report = server.stop().await.unwrap();
     assert_eq!(report.cut_connections, 1);
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[portico::test]
+async fn a_page_and_a_websocket_share_a_path_over_the_real_server() {
+    let (app, _ends) = app();
+    let server = serve_with(app, |server| server);
+    let (mut ws, response) = connect(server.local_addr(), "/both/lobby?greeting=hi").await;
+    assert_eq!(response.status(), 101);
+    assert_eq!(next(&mut ws).await, Some(Message::text("hi from lobby")));
+    let mut conn = support::Conn::open(server.local_addr()).await;
+    conn.send(b"GET /both/lobby HTTP/1.1\r\nhost: t\r\n\r\n")
+        .await;
+    let page = conn.response().await.unwrap();
+    assert_eq!(page.status, 200);
+    assert_eq!(page.text(), "the page of lobby");
+    // A request that says `Upgrade: websocket` without `Connection: upgrade` is not a
+    // handshake: the page answers it.
+    conn.send(b"GET /both/lobby HTTP/1.1\r\nhost: t\r\nupgrade: websocket\r\n\r\n")
+        .await;
+    assert_eq!(conn.response().await.unwrap().status, 200);
+    ws.close(None).await.unwrap();
+    drop((ws, conn));
+    assert!(server.stop().await.unwrap().is_graceful());
+}
+
+#[portico::test]
+async fn open_websockets_count_towards_max_connections() {
+    let (app, mut ends) = app();
+    let server = serve_with(app, |server| server.max_connections(1));
+    let addr = server.local_addr();
+    let (mut ws, _) = connect(addr, "/rooms/lobby?greeting=hi").await;
+    assert_eq!(next(&mut ws).await, Some(Message::text("hi from lobby")));
+    // The WebSocket holds the only place: a second connection waits in the kernel's queue.
+    let mut conn = support::Conn::open(addr).await;
+    conn.send(b"GET /both/lobby HTTP/1.1\r\nhost: t\r\n\r\n")
+        .await;
+    let rt = portico::rt::current().unwrap();
+    let waited = rt
+        .timeout(Duration::from_millis(300), conn.response())
+        .await;
+    assert!(
+        waited.is_err(),
+        "a connection was served past the cap while a WebSocket was open"
+    );
+    ws.close(Some(CloseFrame {
+        code: CloseCode::Normal,
+        reason: "bye".into(),
+    }))
+    .await
+    .unwrap();
+    assert!(matches!(next(&mut ws).await, Some(Message::Close(_))));
+    assert_eq!(next(&mut ws).await, None);
+    assert_eq!(next_end(&mut ends).await.code, close_code::NORMAL_CLOSURE);
+    // Once the WebSocket's connection is gone, its place goes to the waiting one.
+    let page = rt
+        .timeout(Duration::from_secs(10), conn.response())
+        .await
+        .expect("the waiting connection is served once the WebSocket closed")
+        .unwrap();
+    assert_eq!(page.status, 200);
+    drop(conn);
+    assert!(server.stop().await.unwrap().is_graceful());
 }

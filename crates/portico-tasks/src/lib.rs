@@ -29,7 +29,7 @@ pub use stream::{
     MemoryReceiver, MemorySender, RecvError, SendError, StreamStatistics, TryRecvError,
     TrySendError, memory_stream,
 };
-pub use sync::{Condition, Event, Lock, LockGuard, Semaphore, SemaphoreGuard};
+pub use sync::{Condition, Event, Lock, LockGuard, Semaphore, SemaphoreGuard, SemaphoreGuardArc};
 pub use thread::{
     DEFAULT_THREAD_TOKENS, FromThreadError, default_thread_limiter, from_thread, thread_limiter,
     to_thread, to_thread_with,

@@ -30,6 +30,9 @@ pub use async_lock::MutexGuard as LockGuard;
 pub use async_lock::Semaphore;
 /// A permit of a [`Semaphore`], given back when dropped.
 pub use async_lock::SemaphoreGuard;
+/// A permit of a [`Semaphore`] held through an `Arc` (from [`Semaphore::acquire_arc`]), so
+/// that it can move into another task or structure; given back when dropped.
+pub use async_lock::SemaphoreGuardArc;
 
 /// A flag that tasks wait on until it is set; once set, it stays set (AnyIO's `Event`, which
 /// is not reusable either: make a new one).

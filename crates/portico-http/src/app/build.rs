@@ -45,6 +45,7 @@ pub(crate) fn describe_routes(
                 name: route.details.name.clone().or_else(|| {
                     crate::openapi::handler_name(route.handler_type).map(str::to_owned)
                 }),
+                websocket: route.websocket,
             };
         let chain = (!route.middleware.is_empty())
             .then(|| crate::middleware::route_chain(route.handler.clone(), &route.middleware));

@@ -32,6 +32,8 @@ pub(crate) struct RouteInfo {
     pub(crate) index: usize,
     /// Its name for `url_for`: set on the route, or its handler function's name.
     pub(crate) name: Option<String>,
+    /// Whether it is a WebSocket route (a `GET` route that opens WebSockets).
+    pub(crate) websocket: bool,
 }
 
 /// One path operation: a method, a path template and a handler, with its settings.
@@ -65,6 +67,8 @@ pub struct Route {
     pub(super) details: RouteDetails,
     /// Its own middleware then its routers', innermost first.
     pub(crate) middleware: Vec<crate::middleware::Wrap>,
+    /// Whether it is a WebSocket route.
+    pub(crate) websocket: bool,
 }
 
 /// What only a route sets about its operation.
@@ -268,6 +272,7 @@ impl Route {
             meta: RouteMeta::default(),
             details: RouteDetails::default(),
             middleware: Vec::new(),
+            websocket: false,
         }
     }
 

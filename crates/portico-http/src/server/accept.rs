@@ -77,12 +77,15 @@ async fn accept_loop(
                 let live = Live::new(&server);
                 let (service, server, rt2) = (service.clone(), server.clone(), rt.clone());
                 rt.spawn(async move {
-                    let _slot = slot;
                     let _live = live;
                     match stream {
-                        Accepted::Tcp(stream) => conn::serve(stream, service, server, rt2).await,
+                        Accepted::Tcp(stream) => {
+                            conn::serve(stream, service, server, rt2, slot).await;
+                        }
                         #[cfg(unix)]
-                        Accepted::Unix(stream) => conn::serve(stream, service, server, rt2).await,
+                        Accepted::Unix(stream) => {
+                            conn::serve(stream, service, server, rt2, slot).await;
+                        }
                     }
                 })
                 .detach();

@@ -28,8 +28,9 @@ pub(crate) async fn serve<S: Transport>(
     app: AppService,
     server: Arc<ServerShared>,
     rt: Runtime,
+    slot: portico_tasks::SemaphoreGuardArc,
 ) {
-    let conn = Arc::new(ConnShared::new(server.clone()));
+    let conn = Arc::new(ConnShared::new(server.clone(), slot));
     let peer = stream.peer().map(crate::proxy::ClientAddr);
     let mut io = ConnIo::new(stream, conn.clone(), rt);
     let protocol = match server.config.protocol {

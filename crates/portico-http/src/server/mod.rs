@@ -223,8 +223,8 @@ impl Server {
         self
     }
 
-    /// The most connections open at once (10,000 by default). Past it, new connections wait
-    /// in the kernel's queue until one closes.
+    /// The most connections open at once (10,000 by default), open WebSockets included.
+    /// Past it, new connections wait in the kernel's queue until one closes.
     pub fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = max.max(1);
         self

@@ -25,6 +25,7 @@ use bytes::{Buf, Bytes};
 use futures_io::{AsyncRead, AsyncWrite};
 use hyper::rt::ReadBufCursor;
 use portico_rt::{ReadBuf, Runtime};
+use portico_tasks::SemaphoreGuardArc;
 
 use super::ServerShared;
 
@@ -90,16 +91,21 @@ pub(crate) struct ConnShared {
     /// When the last response was sent in full, in nanoseconds after `accepted`.
     finished: AtomicU64,
     pub(crate) server: Arc<ServerShared>,
+    /// The connection's place under the server's `max_connections`, given back when the
+    /// last holder lets go: hyper's connection task, or the upgraded connection (a
+    /// WebSocket) that outlives it.
+    _slot: SemaphoreGuardArc,
 }
 
 impl ConnShared {
-    pub(crate) fn new(server: Arc<ServerShared>) -> Self {
+    pub(crate) fn new(server: Arc<ServerShared>, slot: SemaphoreGuardArc) -> Self {
         ConnShared {
             in_flight: AtomicUsize::new(0),
             dispatched: AtomicU64::new(0),
             accepted: Instant::now(),
             finished: AtomicU64::new(0),
             server,
+            _slot: slot,
         }
     }
 

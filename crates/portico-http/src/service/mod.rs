@@ -210,7 +210,10 @@ impl AppService {
             after: None,
             failed: false,
         };
-        match inner.table.find(request.method(), request.uri().path()) {
+        match inner
+            .table
+            .find(request.method(), request.uri().path(), request.headers())
+        {
             Match::Endpoint { endpoint, params } => {
                 let route = &endpoint.route;
                 span.record("route", tracing::field::display(&route.template));

@@ -23,11 +23,13 @@
 //! * The test client opens WebSockets in-process (`websocket_connect`), over an in-memory
 //!   pipe that carries the real protocol.
 //!
+//! * A path may have a WebSocket route and a plain `GET` route: a request that opens a
+//!   WebSocket (`Upgrade: websocket`) goes to the first, any other `GET` to the second. On a
+//!   path with only a WebSocket route, a plain `GET` gets `426 Upgrade Required`.
+//!
 //! What it does not do (yet): WebSockets over HTTP/2 (RFC 8441), compression
-//! (`permessage-deflate`), keep-alive pings sent by the server on its own, and a plain `GET`
-//! route on the same path as a WebSocket route (both are `GET` routes). Exception handlers
-//! apply to a refused handshake, not to errors after the WebSocket is accepted. An open
-//! WebSocket does not count towards the server's `max_connections`.
+//! (`permessage-deflate`) and keep-alive pings sent by the server on its own. Exception handlers
+//! apply to a refused handshake, not to errors after the WebSocket is accepted.
 //!
 //! # Examples
 //!
@@ -83,7 +85,7 @@ mod socket;
 
 pub(crate) use io::{Duplex, MemoryUpgrade, duplex};
 pub use message::{Message, WebSocketDisconnect, WebSocketError, close_code};
-pub(crate) use route::ClosedBeforeAccept;
+pub(crate) use route::{ClosedBeforeAccept, is_handshake};
 pub use socket::{WebSocket, WebSocketReceiver, WebSocketSender};
 
 /// The largest message a WebSocket accepts by default: 16 MiB, as uvicorn's `ws_max_size`.
@@ -136,8 +138,8 @@ impl WebSocketConfig {
 impl Route {
     /// A WebSocket route on `path`: `handler` is an `async fn` taking a [`WebSocket`] and any
     /// other parameters (see the [module docs](crate::websocket)). It answers `GET` requests
-    /// that open a WebSocket; a plain `GET` gets `426 Upgrade Required`. It is left out of the
-    /// OpenAPI document.
+    /// that open a WebSocket; a plain `GET` goes to the path's `GET` route when it has one,
+    /// and gets `426 Upgrade Required` otherwise. It is left out of the OpenAPI document.
     ///
     /// # Panics
     ///
@@ -148,6 +150,7 @@ impl Route {
             Route::new(Method::GET, path, route::WsRoute::new(handler)).include_in_schema(false);
         // Named after the handler function, as other routes are, for `url_for`.
         route.handler_type = std::any::type_name::<H>();
+        route.websocket = true;
         route
     }
 }

@@ -159,6 +159,13 @@ async fn handshake(mut request: crate::Request, mut ctx: RequestContext, call: C
     }
 }
 
+/// Whether a request's headers ask to open a WebSocket (`Upgrade: websocket` and
+/// `Connection: upgrade`), which picks the WebSocket route of a path that has a plain `GET`
+/// route too.
+pub(crate) fn is_handshake(headers: &HeaderMap) -> bool {
+    has_token(headers, UPGRADE, "websocket") && has_token(headers, CONNECTION, "upgrade")
+}
+
 /// Whether a header holds `token` in its comma-separated list (case-insensitively).
 fn has_token(headers: &HeaderMap, name: http::header::HeaderName, token: &str) -> bool {
     headers.get_all(name).iter().any(|value| {
@@ -174,7 +181,7 @@ fn has_token(headers: &HeaderMap, name: http::header::HeaderName, token: &str) -
 /// answer it with, or the refusal.
 fn check(request: &crate::Request) -> Result<String, Box<Response>> {
     let headers = request.headers();
-    if !has_token(headers, UPGRADE, "websocket") || !has_token(headers, CONNECTION, "upgrade") {
+    if !is_handshake(headers) {
         return Err(Box::new(upgrade_required(
             "This path is a WebSocket: open it with a WebSocket client",
         )));
