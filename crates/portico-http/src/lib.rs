@@ -78,7 +78,7 @@ pub use response::{
 pub use server::{Server, ServerHandle, ShutdownReport};
 pub use service::{AppService, ResponseFuture, RouteRef};
 pub use staticfiles::StaticFiles;
-pub use templates::{TemplateResponse, Templates};
+pub use templates::{TemplateError, TemplateResponse, Templates};
 pub use validate::{doc_schema_for, schema_for};
 pub use websocket::{WebSocket, WebSocketDisconnect, WebSocketError};
 

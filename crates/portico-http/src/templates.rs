@@ -34,7 +34,8 @@ const INLINE_SOURCE_LIMIT: usize = 32 * 1024;
 ///   blocking pool for larger ones, so a big page never stalls other requests.
 /// * A template that fails (missing, a syntax error, an undefined filter) is logged with
 ///   `tracing::error!` and answered 500; with [`debug`](Templates::debug) the 500 shows
-///   minijinja's report, with the template's name and line.
+///   minijinja's report, with the template's name and line. An exception handler for
+///   [`TemplateError`] answers with a page of the application's own instead.
 /// * The test client tells which template rendered with which context
 ///   ([`TestResponse::template`](crate::TestResponse::template)).
 ///
@@ -214,22 +215,89 @@ pub(crate) struct RenderedTemplate {
 #[must_use]
 pub struct TemplateResponse {
     status: StatusCode,
-    outcome: Result<String, Failure>,
+    outcome: Result<String, TemplateError>,
     rendered: Option<RenderedTemplate>,
 }
 
-#[derive(Debug)]
-struct Failure {
+/// A template that failed to render: missing, a syntax error, an undefined filter, a
+/// `url_for` that cannot be built. A failed [`TemplateResponse`] answers with it.
+///
+/// Its own response is a bare 500, or minijinja's report with
+/// [`Templates::debug`]; the failure is logged either way. Register an exception handler for
+/// it ([`App::exception_handler`](crate::App::exception_handler)) to answer with an error
+/// page of the application's own.
+///
+/// # Examples
+///
+/// ```
+/// use http::StatusCode;
+/// use portico_http::{App, Html, RequestHead, TemplateError, TemplateResponse, Templates};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// std::fs::write(dir.path().join("page.html"), "{% if %}").unwrap();
+///
+/// async fn page(templates: Templates) -> TemplateResponse {
+///     templates.response("page.html", serde_json::json!({})).await
+/// }
+///
+/// let app = App::new()
+///     .state(Templates::new(dir.path()))
+///     .get("/", page)
+///     .exception_handler(|err: TemplateError, _: RequestHead| async move {
+///         let page = format!("<h1>Sorry</h1><p>{} is broken.</p>", err.name());
+///         (StatusCode::INTERNAL_SERVER_ERROR, Html(page))
+///     });
+/// let client = portico::testing::blocking_client(app);
+/// let response = client.get("/").send();
+/// assert_eq!(response.status(), 500);
+/// assert_eq!(response.text(), "<h1>Sorry</h1><p>page.html is broken.</p>");
+/// ```
+#[derive(Debug, Clone)]
+pub struct TemplateError {
     name: String,
     report: String,
     debug: bool,
+}
+
+impl TemplateError {
+    /// The template's name, as given to [`Templates::response`].
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// minijinja's report: what failed, with the template's name and line where it has them.
+    pub fn report(&self) -> &str {
+        &self.report
+    }
+}
+
+impl fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "template {} failed: {}", self.name, self.report)
+    }
+}
+
+impl std::error::Error for TemplateError {}
+
+impl IntoResponse for TemplateError {
+    /// A bare 500, or with [`Templates::debug`] the report as plain text.
+    fn into_response(self) -> Response {
+        if self.debug {
+            let text = format!("template {} failed:\n\n{}", self.name, self.report);
+            let mut response = crate::error::plain(StatusCode::INTERNAL_SERVER_ERROR, "");
+            *response.body_mut() = crate::ResponseBody::from(text);
+            response
+        } else {
+            crate::error::internal_error()
+        }
+    }
 }
 
 impl TemplateResponse {
     fn failed(name: &str, report: String, debug: bool) -> Self {
         TemplateResponse {
             status: StatusCode::INTERNAL_SERVER_ERROR,
-            outcome: Err(Failure {
+            outcome: Err(TemplateError {
                 name: name.to_owned(),
                 report,
                 debug,
@@ -250,6 +318,11 @@ impl TemplateResponse {
     pub fn is_ok(&self) -> bool {
         self.outcome.is_ok()
     }
+
+    /// Why the template did not render, if it failed.
+    pub fn error(&self) -> Option<&TemplateError> {
+        self.outcome.as_ref().err()
+    }
 }
 
 impl IntoResponse for TemplateResponse {
@@ -264,14 +337,8 @@ impl IntoResponse for TemplateResponse {
             }
             Err(failure) => {
                 tracing::error!(template = %failure.name, "the template failed: {}", failure.report);
-                if failure.debug {
-                    let text = format!("template {} failed:\n\n{}", failure.name, failure.report);
-                    let mut response = crate::error::plain(StatusCode::INTERNAL_SERVER_ERROR, "");
-                    *response.body_mut() = crate::ResponseBody::from(text);
-                    response
-                } else {
-                    crate::error::internal_error()
-                }
+                // Its own response, unless an exception handler for it answers instead.
+                crate::error::carry(failure)
             }
         }
     }

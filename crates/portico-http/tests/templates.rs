@@ -1,13 +1,18 @@
 //! Templates: autoescaping, `url_for` for routes and mounts under a root path, what the test
-//! client sees, errors in production and debug mode, and large templates off the event loop.
+//! client sees, errors in production and debug mode and through an exception handler, and
+//! large templates off the event loop.
 
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 use std::path::Path as FsPath;
 
+use portico::http::StatusCode;
 use portico::minijinja::{Environment, path_loader};
 use portico::testing::blocking_client_on;
-use portico::{App, HttpError, Path, Route, RuntimeKind, StaticFiles, TemplateResponse, Templates};
+use portico::{
+    App, Html, HttpError, Path, RequestHead, Route, RuntimeKind, StaticFiles, TemplateError,
+    TemplateResponse, Templates,
+};
 use serde::Serialize;
 use serde_json::json;
 
@@ -160,6 +165,38 @@ fn template_errors_are_a_500_with_a_report_only_in_debug(rt: RuntimeKind) {
         "{}",
         bad.text()
     );
+}
+
+#[portico::test]
+fn an_exception_handler_answers_template_errors_with_its_own_page(rt: RuntimeKind) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = site(dir.path(), false).exception_handler(
+        |err: TemplateError, head: RequestHead| async move {
+            let page = format!(
+                "<h1>Sorry</h1><p>{} broke at {}</p>",
+                err.name(),
+                head.uri().path()
+            );
+            (StatusCode::SERVICE_UNAVAILABLE, Html(page))
+        },
+    );
+    let client = blocking_client_on(rt, app);
+    let broken = client.get("/broken").send();
+    assert_eq!(broken.status(), 503);
+    assert_eq!(
+        broken.text(),
+        "<h1>Sorry</h1><p>broken.html broke at /broken</p>"
+    );
+    let missing = client.get("/missing").send();
+    assert_eq!(missing.status(), 503);
+    assert_eq!(
+        missing.text(),
+        "<h1>Sorry</h1><p>nowhere.html broke at /missing</p>"
+    );
+    // A template that renders is left alone.
+    let item = client.get("/items/1").send();
+    assert_eq!(item.status(), 200);
+    assert_eq!(item.template(), Some("item.html"));
 }
 
 #[test]

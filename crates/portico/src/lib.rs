@@ -70,9 +70,9 @@ pub use portico_http::{
     Rejection, Request, RequestContext, RequestHead, RequestValidationError, Response,
     ResponseBody, ResponseDoc, ResponseFuture, ReturnDoc, Route, RouteRef, Router, Scope,
     SecurityDoc, Server, ServerHandle, SetCookie, ShutdownReport, Source, StartupError, State,
-    StaticFiles, StreamBody, TaskOutcome, TemplateResponse, Templates, Text, UploadFile, WebSocket,
-    WebSocketDisconnect, WebSocketError, cookie, doc_schema_for, http, middleware, minijinja,
-    proxy, schema_for, security, websocket,
+    StaticFiles, StreamBody, TaskOutcome, TemplateError, TemplateResponse, Templates, Text,
+    UploadFile, WebSocket, WebSocketDisconnect, WebSocketError, cookie, doc_schema_for, http,
+    middleware, minijinja, proxy, schema_for, security, websocket,
 };
 pub use portico_macros::{handler, test};
 pub use portico_rt as rt;
