@@ -1,7 +1,7 @@
 //! WebSockets over a real server on loopback, with a real WebSocket client: a round trip, the
 //! 1008 close of an invalid parameter after the upgrade, graceful shutdown (1001 to open
-//! WebSockets, within the grace period), a page and a WebSocket on one path, and open
-//! WebSockets counted under `max_connections`.
+//! WebSockets, within the grace period), a page and a WebSocket on one path, open
+//! WebSockets counted under `max_connections`, and the server's keepalive pings.
 
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
@@ -15,10 +15,10 @@ use async_tungstenite::tungstenite::client::IntoClientRequest;
 use async_tungstenite::tungstenite::protocol::CloseFrame;
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::{self, Message};
-use futures_lite::StreamExt;
+use futures_lite::{AsyncReadExt, AsyncWriteExt, StreamExt};
 use portico::rt::TcpStream;
 use portico::tasks::{MemoryReceiver, MemorySender, memory_stream};
-use portico::websocket::close_code;
+use portico::websocket::{WebSocketConfig, close_code};
 use portico::{App, Path, Query, State, WebSocket, WebSocketDisconnect, WebSocketError};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -271,5 +271,166 @@ async fn open_websockets_count_towards_max_connections() {
         .unwrap();
     assert_eq!(page.status, 200);
     drop(conn);
+    assert!(server.stop().await.unwrap().is_graceful());
+}
+
+/// Tells the client about every ping and pong it receives, and echoes text.
+async fn watcher(ws: WebSocket) -> Result<(), WebSocketError> {
+    ws.accept().await?;
+    loop {
+        match ws.receive().await? {
+            portico::websocket::Message::Text(text) => {
+                ws.send_text(format!("echo: {text}")).await?;
+            }
+            other => ws.send_text(format!("saw {}", other.kind())).await?,
+        }
+    }
+}
+
+/// Receives nothing for a while, then one text message.
+async fn late_reader(ws: WebSocket) -> Result<(), WebSocketError> {
+    ws.accept().await?;
+    portico::rt::current()
+        .unwrap()
+        .sleep(Duration::from_millis(600))
+        .await;
+    let text = ws.receive_text().await?;
+    ws.send_text(format!("late: {text}")).await?;
+    ws.receive().await.map(drop)
+}
+
+fn pinging(interval: Duration, timeout: Duration) -> (App, MemoryReceiver<WebSocketDisconnect>) {
+    let (app, ends) = app();
+    let config = WebSocketConfig::default()
+        .ping_interval(Some(interval))
+        .ping_timeout(timeout)
+        .close_timeout(Duration::from_millis(300));
+    let app = app
+        .websocket_config(config)
+        .websocket("/watch", watcher)
+        .websocket("/late", late_reader);
+    (app, ends)
+}
+
+/// Reads for `period`, as a client that answers pings does; what came.
+async fn read_for(ws: &mut Client, period: Duration) -> Vec<Message> {
+    let rt = portico::rt::current().unwrap();
+    let started = Instant::now();
+    let mut got = Vec::new();
+    while let Some(left) = period.checked_sub(started.elapsed()) {
+        match rt.timeout(left, ws.next()).await {
+            Ok(Some(message)) => got.push(message.unwrap()),
+            Ok(None) => panic!("the server ended the connection; got {got:?}"),
+            Err(_) => break,
+        }
+    }
+    got
+}
+
+fn is_keepalive_ping(message: &Message) -> bool {
+    matches!(message, Message::Ping(payload) if !payload.is_empty())
+}
+
+#[portico::test]
+async fn a_peer_that_answers_pings_stays_open_and_the_handler_never_sees_them() {
+    let (app, _ends) = pinging(Duration::from_millis(100), Duration::from_secs(1));
+    let server = serve_with(app, |server| server);
+    let (mut ws, _) = connect(server.local_addr(), "/watch").await;
+    // Past the ping timeout: a peer that did not answer would have been closed by now.
+    let got = read_for(&mut ws, Duration::from_millis(2500)).await;
+    let pings = got.iter().filter(|m| is_keepalive_ping(m)).count();
+    assert!(pings >= 3, "the server pings every 100 ms: {got:?}");
+    // The pongs went back, and the handler was not told of them.
+    assert!(got.iter().all(is_keepalive_ping), "{got:?}");
+    ws.send(Message::text("still here")).await.unwrap();
+    let got = read_for(&mut ws, Duration::from_millis(300)).await;
+    assert!(got.contains(&Message::text("echo: still here")), "{got:?}");
+    // A ping of the client's own still reaches the handler.
+    ws.send(Message::Ping("mine".into())).await.unwrap();
+    let got = read_for(&mut ws, Duration::from_millis(300)).await;
+    assert!(got.contains(&Message::text("saw ping")), "{got:?}");
+    assert!(!got.contains(&Message::text("saw pong")), "{got:?}");
+    drop(ws);
+    server.stop().await.unwrap();
+}
+
+#[portico::test]
+async fn the_server_reads_ahead_for_a_handler_that_is_not_receiving() {
+    let (app, _ends) = pinging(Duration::from_millis(100), Duration::from_secs(1));
+    // `/sleep` never ends by itself: the shutdown cuts it.
+    let server = serve_with(app, |server| {
+        server.shutdown_timeout(Duration::from_millis(300))
+    });
+    for path in ["/late", "/sleep"] {
+        let (mut ws, _) = connect(server.local_addr(), path).await;
+        ws.send(Message::text("early")).await.unwrap();
+        // The handler is not receiving, yet the pongs are heard: the WebSocket stays open
+        // past the ping timeout.
+        let got = read_for(&mut ws, Duration::from_millis(2500)).await;
+        assert!(
+            got.iter().filter(|m| is_keepalive_ping(m)).count() >= 3,
+            "{got:?}"
+        );
+        assert!(!got.iter().any(Message::is_close), "{got:?}");
+        if path == "/late" {
+            // What was read ahead is the handler's first message, when it asks.
+            assert!(got.contains(&Message::text("late: early")), "{got:?}");
+        }
+    }
+    server.stop().await.unwrap();
+}
+
+#[portico::test]
+async fn a_silent_peer_is_closed_with_1011() {
+    let (app, mut ends) = pinging(Duration::from_millis(100), Duration::from_millis(200));
+    let server = serve_with(app, |server| server.max_connections(2));
+    let addr = server.local_addr();
+    let (mut ws, _) = connect(addr, "/rooms/lobby?greeting=hi").await;
+    assert_eq!(next(&mut ws).await, Some(Message::text("hi from lobby")));
+    // A client that never answers anything, to a handler that never receives.
+    let mut asleep = TcpStream::connect(addr).await.unwrap();
+    asleep
+        .write_all(
+            b"GET /sleep HTTP/1.1\r\nhost: t\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\
+              sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    // Neither client reads, so neither answers the pings: the handler waiting in `receive`
+    // is told...
+    let ended = next_end(&mut ends).await;
+    assert_eq!(
+        ended,
+        WebSocketDisconnect::new(close_code::INTERNAL_ERROR, "keepalive ping timeout")
+    );
+    let frame = close_frame(&mut ws).await;
+    assert_eq!(u16::from(frame.code), close_code::INTERNAL_ERROR);
+    assert_eq!(frame.reason.as_str(), "keepalive ping timeout");
+    let rt = portico::rt::current().unwrap();
+    let end = rt.timeout(Duration::from_secs(10), async {
+        while let Some(Ok(_)) = ws.next().await {}
+    });
+    end.await.expect("the server ends the connection");
+    // ...and the one that never receives is dropped after the close timeout: the server
+    // switched protocols, pinged, closed with 1011 and ended the connection.
+    let mut raw = Vec::new();
+    rt.timeout(Duration::from_secs(10), asleep.read_to_end(&mut raw))
+        .await
+        .expect("the server ends the silent connection")
+        .unwrap();
+    assert!(raw.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
+    let ping = [&[0x89, 17][..], b"portico keepalive"].concat();
+    assert!(raw.windows(ping.len()).any(|w| w == ping));
+    let close = [&[0x88, 24, 0x03, 0xf3][..], b"keepalive ping timeout"].concat();
+    assert!(raw.ends_with(&close), "{:?}", String::from_utf8_lossy(&raw));
+    // Both places under max_connections are free again.
+    let mut conns = Vec::new();
+    for _ in 0..2 {
+        let mut conn = support::Conn::open(addr).await;
+        conn.send(b"GET /both/x HTTP/1.1\r\nhost: t\r\n\r\n").await;
+        assert_eq!(conn.response().await.unwrap().status, 200);
+        conns.push(conn);
+    }
+    drop(conns);
     assert!(server.stop().await.unwrap().is_graceful());
 }

@@ -1,17 +1,20 @@
 //! [`Core`]: what every handle on one WebSocket shares: its handshake until it is decided,
 //! then its stream, split into a sending and a receiving half so that one task can receive
-//! while another sends, and how it closed.
+//! while another sends, how it closed, and the keepalive that pings the peer.
 
+use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use async_tungstenite::tungstenite::{self, error::ProtocolError};
 use async_tungstenite::{WebSocketReceiver, WebSocketSender, WebSocketStream};
 use futures_core::Stream;
+use futures_lite::FutureExt;
 use portico_tasks::{Event, Lock, MemorySender};
 
 use super::io::{BoxIo, Upgrade};
@@ -40,6 +43,25 @@ struct Halves {
     receiver: Lock<WebSocketReceiver<BoxIo>>,
 }
 
+/// What the stream gave: a frame, a failure, or its end (`None`).
+type Read = Option<Result<tungstenite::Message, tungstenite::Error>>;
+
+/// The payload of the keepalive's pings; the peer's pongs with it are not reported.
+const KEEPALIVE: &[u8] = b"portico keepalive";
+
+/// The most frames the keepalive reads ahead for a handler that is not receiving; past it,
+/// it reads no more, and a peer it cannot hear is given up (as the websockets library does
+/// when its queue is full).
+const MAX_READ_AHEAD: usize = 16;
+
+/// How often the server pings an open WebSocket, and how long it waits to hear from the
+/// peer after a ping before closing with 1011.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Keepalive {
+    pub(crate) interval: Duration,
+    pub(crate) timeout: Duration,
+}
+
 /// How the WebSocket closed, as far as it has.
 #[derive(Default)]
 struct Closed {
@@ -61,6 +83,13 @@ pub(crate) struct Core {
     max_message_size: usize,
     /// How long this side waits for the peer's answer to a close frame.
     close_timeout: Duration,
+    keepalive: Option<Keepalive>,
+    /// What the keepalive read while nobody was receiving, for the next `receive`.
+    read_ahead: Mutex<VecDeque<Read>>,
+    /// How many frames were read so far: the keepalive's sign of life from the peer.
+    heard: AtomicU64,
+    /// Set when the keepalive gave up on the peer: sends and receives end at once.
+    given_up: Event,
 }
 
 impl std::fmt::Debug for Core {
@@ -83,6 +112,7 @@ impl Core {
         offered: Vec<String>,
         max_message_size: usize,
         close_timeout: Duration,
+        keepalive: Option<Keepalive>,
     ) -> Self {
         Core {
             pending: Mutex::new(Some(Pending { decide, upgrade })),
@@ -92,6 +122,10 @@ impl Core {
             offered,
             max_message_size,
             close_timeout,
+            keepalive,
+            read_ahead: Mutex::new(VecDeque::new()),
+            heard: AtomicU64::new(0),
+            given_up: Event::new(),
         }
     }
 
@@ -212,10 +246,18 @@ impl Core {
         if self.is_closed() {
             return Err(WebSocketError::Disconnected(self.disconnect()));
         }
-        let mut sender = halves.sender.lock().await;
-        match sender.send(message.into_tungstenite()).await {
-            Ok(()) => Ok(()),
-            Err(err) => {
+        let sent = async {
+            let mut sender = halves.sender.lock().await;
+            Some(sender.send(message.into_tungstenite()).await)
+        };
+        let gave_up = async {
+            self.given_up.wait().await;
+            None
+        };
+        match sent.or(gave_up).await {
+            None => Err(WebSocketError::Disconnected(self.disconnect())),
+            Some(Ok(())) => Ok(()),
+            Some(Err(err)) => {
                 tracing::debug!("a WebSocket message could not be sent: {err}");
                 self.record_peer(WebSocketDisconnect::abnormal());
                 Err(WebSocketError::Disconnected(self.disconnect()))
@@ -228,10 +270,24 @@ impl Core {
         let halves = self.halves().await?;
         let mut receiver = halves.receiver.lock().await;
         loop {
-            if lock(&self.closed).by_peer.is_some() {
+            if lock(&self.closed).by_peer.is_some() || self.given_up.is_set() {
                 return Err(WebSocketError::Disconnected(self.disconnect()));
             }
-            let next = poll_fn(|cx| Pin::new(&mut *receiver).poll_next(cx)).await;
+            let read_ahead = lock(&self.read_ahead).pop_front();
+            let next = match read_ahead {
+                Some(next) => next,
+                None => {
+                    let read = async { Some(self.read(&mut receiver).await) };
+                    let gave_up = async {
+                        self.given_up.wait().await;
+                        None
+                    };
+                    match read.or(gave_up).await {
+                        Some(next) => next,
+                        None => return Err(WebSocketError::Disconnected(self.disconnect())),
+                    }
+                }
+            };
             match next {
                 Some(Ok(tungstenite::Message::Close(frame))) => {
                     self.record_peer(WebSocketDisconnect::from_frame(frame.as_ref()));
@@ -244,8 +300,9 @@ impl Core {
                     return Err(WebSocketError::Disconnected(self.disconnect()));
                 }
                 Some(Ok(message)) => {
-                    if self.closed_by_us() {
-                        // Past this side's close frame, only the peer's answer matters.
+                    if self.closed_by_us() || is_keepalive_pong(&message) {
+                        // Past this side's close frame, only the peer's answer matters; the
+                        // keepalive's pongs are the server's own business.
                         continue;
                     }
                     if let Some(message) = Message::from_tungstenite(message) {
@@ -261,6 +318,116 @@ impl Core {
                     return Err(WebSocketError::Disconnected(self.disconnect()));
                 }
             }
+        }
+    }
+
+    /// Reads the next frame off the stream, counting it as a sign of life.
+    async fn read(&self, receiver: &mut WebSocketReceiver<BoxIo>) -> Read {
+        let next = poll_fn(|cx| Pin::new(&mut *receiver).poll_next(cx)).await;
+        self.heard.fetch_add(1, Ordering::Relaxed);
+        next
+    }
+
+    /// Pings the peer every interval once the WebSocket is open, and gives it up when
+    /// nothing comes back within the timeout (uvicorn's `ws_ping_interval` and
+    /// `ws_ping_timeout`). Any frame counts as an answer, so a peer busy sending is not taken
+    /// for gone. When the handler is not receiving, the keepalive reads for it and keeps
+    /// what it read for its next `receive`. Returns when the WebSocket closed, or once it
+    /// gave the peer up.
+    pub(crate) async fn keep_alive(&self) {
+        let (Some(keepalive), Ok(rt)) = (self.keepalive, portico_rt::current()) else {
+            return;
+        };
+        self.settled.wait().await;
+        let Some(halves) = self.open.get() else {
+            return;
+        };
+        loop {
+            rt.sleep(keepalive.interval).await;
+            if self.is_closed() {
+                return;
+            }
+            let before = self.heard.load(Ordering::Relaxed);
+            let started = Instant::now();
+            let ping = async {
+                let mut sender = halves.sender.lock().await;
+                sender
+                    .send(tungstenite::Message::Ping(KEEPALIVE.into()))
+                    .await
+            };
+            match rt.timeout(keepalive.timeout, ping).await {
+                // The send path reports a connection that failed.
+                Ok(Err(_)) => return,
+                Ok(Ok(())) => {}
+                Err(_) => return self.give_up(halves, keepalive.timeout).await,
+            }
+            loop {
+                if self.heard.load(Ordering::Relaxed) != before {
+                    break;
+                }
+                if self.is_closed() {
+                    return;
+                }
+                let left = keepalive.timeout.saturating_sub(started.elapsed());
+                if left.is_zero() {
+                    return self.give_up(halves, keepalive.timeout).await;
+                }
+                let room = lock(&self.read_ahead).len() < MAX_READ_AHEAD;
+                match halves.receiver.try_lock().filter(|_| room) {
+                    // Nobody is receiving: read for the handler, until a frame comes.
+                    Some(mut receiver) => {
+                        let Ok(next) = rt.timeout(left, self.read(&mut receiver)).await else {
+                            continue;
+                        };
+                        let ends = !matches!(next, Some(Ok(ref m)) if !m.is_close());
+                        if !matches!(next, Some(Ok(ref m)) if is_keepalive_pong(m)) {
+                            lock(&self.read_ahead).push_back(next);
+                        }
+                        if ends {
+                            // A close frame, a failure or the end: the next `receive` sees it.
+                            return;
+                        }
+                    }
+                    // A `receive` is reading (and counting what comes); look again shortly.
+                    None => rt.sleep(left.min(Duration::from_millis(50))).await,
+                }
+            }
+        }
+    }
+
+    /// Runs the keepalive; resolves only if it gave the peer up, once the handler has had the
+    /// close timeout to end on its own (its sends and receives fail at once by then).
+    pub(crate) async fn unanswered(&self) {
+        self.keep_alive().await;
+        if self.given_up.is_set()
+            && let Ok(rt) = portico_rt::current()
+        {
+            rt.sleep(self.close_timeout).await;
+            return;
+        }
+        std::future::pending::<()>().await;
+    }
+
+    /// The peer did not answer a ping in time: closes with 1011, as uvicorn does, and ends
+    /// every send and receive in progress with that disconnect.
+    async fn give_up(&self, halves: &Halves, timeout: Duration) {
+        tracing::debug!("no answer to a ping within {timeout:?}: closing the WebSocket");
+        let disconnect =
+            WebSocketDisconnect::new(close_code::INTERNAL_ERROR, "keepalive ping timeout");
+        let frame = disconnect.to_frame();
+        let first = {
+            let mut closed = lock(&self.closed);
+            let first = closed.by_us.is_none() && closed.by_peer.is_none();
+            if first {
+                closed.by_us = Some(disconnect);
+            }
+            first
+        };
+        self.given_up.set();
+        if first && let Ok(rt) = portico_rt::current() {
+            // A peer that is gone may not take even this; the connection ends either way.
+            let close = async { halves.sender.lock().await.close(Some(frame)).await };
+            let _ = rt.timeout(self.close_timeout, close).await;
         }
     }
 
@@ -328,7 +495,7 @@ impl Core {
     /// After this side's close frame, reads until the peer answers it (or the close timeout
     /// runs out), so that the connection ends cleanly.
     pub(crate) async fn await_close_answer(&self) {
-        if !self.is_open() || lock(&self.closed).by_peer.is_some() {
+        if !self.is_open() || lock(&self.closed).by_peer.is_some() || self.given_up.is_set() {
             return;
         }
         let Ok(rt) = portico_rt::current() else {
@@ -340,4 +507,9 @@ impl Core {
             })
             .await;
     }
+}
+
+/// Whether `message` is the peer's answer to a keepalive ping.
+fn is_keepalive_pong(message: &tungstenite::Message) -> bool {
+    matches!(message, tungstenite::Message::Pong(payload) if payload.as_ref() == KEEPALIVE)
 }

@@ -27,8 +27,11 @@
 //!   WebSocket (`Upgrade: websocket`) goes to the first, any other `GET` to the second. On a
 //!   path with only a WebSocket route, a plain `GET` gets `426 Upgrade Required`.
 //!
-//! What it does not do (yet): WebSockets over HTTP/2 (RFC 8441), compression
-//! (`permessage-deflate`) and keep-alive pings sent by the server on its own. Exception handlers
+//! * The server pings open WebSockets every 20 s and closes with 1011 those whose peer sent
+//!   nothing within 20 s more, as uvicorn does (see [`WebSocketConfig::ping_interval`]).
+//!
+//! What it does not do (yet): WebSockets over HTTP/2 (RFC 8441) and compression
+//! (`permessage-deflate`). Exception handlers
 //! apply to a refused handshake, not to errors after the WebSocket is accepted.
 //!
 //! # Examples
@@ -106,6 +109,8 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
 pub struct WebSocketConfig {
     pub(crate) max_message_size: usize,
     pub(crate) close_timeout: Duration,
+    pub(crate) ping_interval: Option<Duration>,
+    pub(crate) ping_timeout: Duration,
 }
 
 impl Default for WebSocketConfig {
@@ -115,6 +120,9 @@ impl Default for WebSocketConfig {
             // As long as the websockets library's (which uvicorn uses) waits by default, less
             // than its 10 s: a peer that does not answer a close frame has gone.
             close_timeout: Duration::from_secs(5),
+            // uvicorn's `ws_ping_interval` and `ws_ping_timeout`.
+            ping_interval: Some(Duration::from_secs(20)),
+            ping_timeout: Duration::from_secs(20),
         }
     }
 }
@@ -131,6 +139,27 @@ impl WebSocketConfig {
     /// connection (5 s by default).
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.close_timeout = timeout;
+        self
+    }
+
+    /// How often the server pings an open WebSocket (every 20 s by default, as uvicorn);
+    /// `None` sends no pings. A peer that sends nothing at all, not even the pong, within
+    /// the [`ping_timeout`](Self::ping_timeout) is taken for gone: the WebSocket closes with
+    /// 1011 (`keepalive ping timeout`), which the handler's `send` and `receive` report, and
+    /// the connection ends. This is what frees a connection whose peer vanished without a
+    /// word (a phone that lost its network, a cut cable).
+    ///
+    /// The pongs are not reported to the handler. While the handler is not receiving, the
+    /// server reads ahead for it, up to 16 messages, to hear the pong.
+    pub fn ping_interval(mut self, interval: Option<Duration>) -> Self {
+        self.ping_interval = interval.filter(|interval| !interval.is_zero());
+        self
+    }
+
+    /// How long the peer has to answer a ping (20 s by default); see
+    /// [`ping_interval`](Self::ping_interval).
+    pub fn ping_timeout(mut self, timeout: Duration) -> Self {
+        self.ping_timeout = timeout;
         self
     }
 }

@@ -21,7 +21,7 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use tracing::Instrument as _;
 
-use super::core::{Core, Decision};
+use super::core::{Core, Decision, Keepalive};
 use super::io::Upgrade;
 use super::message::{CloseWith, MAX_REASON, close_code, truncate_reason};
 use super::socket::Slot;
@@ -120,6 +120,10 @@ async fn handshake(mut request: crate::Request, mut ctx: RequestContext, call: C
         offered(request.headers()),
         settings.max_message_size,
         settings.close_timeout,
+        settings.ping_interval.map(|interval| Keepalive {
+            interval,
+            timeout: settings.ping_timeout,
+        }),
     ));
     request.extensions_mut().insert(Slot(core.clone()));
     // Cleanups and background tasks of the handler's dependencies wait for the WebSocket to
@@ -284,7 +288,18 @@ impl Drop for AfterGuard {
     }
 }
 
-/// The WebSocket's task: the handler, watched by the server's shutdown, then the end.
+/// How a WebSocket's handler ended.
+enum Ended {
+    /// It returned, or panicked.
+    Handler(std::thread::Result<Response>),
+    /// It outlived the shutdown's grace period.
+    Cut,
+    /// The peer stopped answering pings, and the handler did not end in the close timeout.
+    Unanswered,
+}
+
+/// The WebSocket's task: the handler, watched by the server's shutdown and the keepalive,
+/// then the end.
 async fn run(handler: BoxFuture, core: Arc<Core>, link: Option<ServerLink>, mut after: AfterGuard) {
     let watch = async {
         match &link {
@@ -299,13 +314,17 @@ async fn run(handler: BoxFuture, core: Arc<Core>, link: Option<ServerLink>, mut 
             None => std::future::pending::<()>().await,
         }
     };
-    let handled = async { Some(AssertUnwindSafe(handler).catch_unwind().await) };
+    let handled = async { Ended::Handler(AssertUnwindSafe(handler).catch_unwind().await) };
     let watched = async {
         watch.await;
-        None
+        Ended::Cut
     };
-    let outcome = match handled.or(watched).await {
-        Some(Ok(response)) => {
+    let unanswered = async {
+        core.unanswered().await;
+        Ended::Unanswered
+    };
+    let outcome = match handled.or(watched).or(unanswered).await {
+        Ended::Handler(Ok(response)) => {
             let cut = async {
                 match &link {
                     Some(link) => link.cut().await,
@@ -315,7 +334,7 @@ async fn run(handler: BoxFuture, core: Arc<Core>, link: Option<ServerLink>, mut 
             };
             finish(&core, response).or(cut).await
         }
-        Some(Err(payload)) => {
+        Ended::Handler(Err(payload)) => {
             let message = portico_rt::panic_message(payload.as_ref()).unwrap_or("(no message)");
             tracing::error!("a WebSocket handler panicked: {message}");
             if core.is_pending() {
@@ -325,8 +344,14 @@ async fn run(handler: BoxFuture, core: Arc<Core>, link: Option<ServerLink>, mut 
             }
             Outcome::Panicked
         }
-        None => {
+        Ended::Cut => {
             tracing::warn!("a WebSocket outlived the shutdown's grace period: dropping it");
+            Outcome::Disconnected
+        }
+        Ended::Unanswered => {
+            tracing::warn!(
+                "a WebSocket's handler went on after its peer stopped answering pings: dropping it"
+            );
             Outcome::Disconnected
         }
     };
