@@ -229,6 +229,16 @@ async fn timeout_gives_the_value_or_elapsed() {
     assert!(rt.now() >= deadline);
 }
 
+#[portico::test]
+async fn a_duration_too_long_for_the_clock_waits_as_good_as_forever() {
+    let rt = runtime();
+    // `Duration::MAX` cannot be added to an `Instant`: no panic, no overflow to the past.
+    assert_eq!(rt.timeout(Duration::MAX, async { 7 }).await, Ok(7));
+    let forever = rt.sleep(Duration::MAX);
+    let waited = rt.timeout(Duration::from_millis(30), forever).await;
+    assert!(waited.is_err(), "a sleep of Duration::MAX ended at once");
+}
+
 #[portico::test(timeout = 120)]
 async fn tcp_echo_with_a_thousand_concurrent_connections() {
     const CONNECTIONS: usize = 1000;

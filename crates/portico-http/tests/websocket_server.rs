@@ -434,3 +434,60 @@ async fn a_silent_peer_is_closed_with_1011() {
     drop(conns);
     assert!(server.stop().await.unwrap().is_graceful());
 }
+
+/// Does not receive for a second, then sends, and reports how that went.
+async fn slow_sender(ws: WebSocket, State(ended): State<Ended>) -> Result<(), WebSocketError> {
+    ws.accept().await?;
+    portico::rt::current()
+        .unwrap()
+        .sleep(Duration::from_secs(1))
+        .await;
+    let sent = ws.send_text("too late").await;
+    let _ = ended
+        .0
+        .send(sent.unwrap_err().disconnect().unwrap().clone())
+        .await;
+    Ok(())
+}
+
+#[portico::test]
+async fn a_peer_that_closes_while_the_handler_is_not_receiving_is_answered() {
+    // A handler that never receives: the server answers the close frame and, a close timeout
+    // later, ends the connection (the handler is dropped).
+    let (app, _ends) = pinging(Duration::from_millis(100), Duration::from_secs(1));
+    let server = serve_with(app, |server| server);
+    let (mut ws, _) = connect(server.local_addr(), "/sleep").await;
+    ws.close(Some(CloseFrame {
+        code: CloseCode::Away,
+        reason: "tab closed".into(),
+    }))
+    .await
+    .unwrap();
+    let frame = close_frame(&mut ws).await;
+    assert_eq!(u16::from(frame.code), close_code::GOING_AWAY);
+    assert_eq!(next(&mut ws).await, None);
+    server.stop().await.unwrap();
+
+    // A handler that sends later learns how the peer closed.
+    let (sender, mut ends) = memory_stream(8);
+    let config = WebSocketConfig::default()
+        .ping_interval(Some(Duration::from_millis(100)))
+        .close_timeout(Duration::from_secs(5));
+    let app = App::new()
+        .state(Ended(sender))
+        .websocket_config(config)
+        .websocket("/slow", slow_sender);
+    let server = serve_with(app, |server| server);
+    let (mut ws, _) = connect(server.local_addr(), "/slow").await;
+    ws.close(Some(CloseFrame {
+        code: CloseCode::Away,
+        reason: "tab closed".into(),
+    }))
+    .await
+    .unwrap();
+    assert_eq!(
+        next_end(&mut ends).await,
+        WebSocketDisconnect::new(close_code::GOING_AWAY, "tab closed")
+    );
+    assert!(server.stop().await.unwrap().is_graceful());
+}

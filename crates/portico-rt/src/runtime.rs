@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 use crate::backend::Backend;
 use crate::current::EnterGuard;
 use crate::raw::{BlockingTask, LargeTask, MediumTask, RawTask, SmallTask};
+
+/// How far off a sleep too long for the clock is set: about thirty years.
+const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
 use crate::signal::ShutdownSignal;
 use crate::task::JoinHandle;
 use crate::tcp::{TcpListener, TcpStream};
@@ -175,9 +178,14 @@ impl Runtime {
 
     /// Waits until `duration` has passed.
     ///
-    /// Dropping the [`Sleep`] cancels the timer.
+    /// A duration past what the clock can count (`Duration::MAX`, say) waits as good as
+    /// forever: about thirty years, as tokio does. Dropping the [`Sleep`] cancels the timer.
     pub fn sleep(&self, duration: Duration) -> Sleep {
-        self.sleep_until(self.now() + duration)
+        let now = self.now();
+        let deadline = now
+            .checked_add(duration)
+            .unwrap_or_else(|| now + FAR_FUTURE);
+        self.sleep_until(deadline)
     }
 
     /// Waits until `deadline`; completes at once if it has passed.

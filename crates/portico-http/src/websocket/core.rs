@@ -7,7 +7,7 @@ use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
@@ -45,6 +45,9 @@ struct Halves {
 
 /// What the stream gave: a frame, a failure, or its end (`None`).
 type Read = Option<Result<tungstenite::Message, tungstenite::Error>>;
+
+/// The receiving half, locked.
+type LockGuard<'a, T> = portico_tasks::LockGuard<'a, T>;
 
 /// The payload of the keepalive's pings; the peer's pongs with it are not reported.
 const KEEPALIVE: &[u8] = b"portico keepalive";
@@ -84,8 +87,8 @@ pub(crate) struct Core {
     /// How long this side waits for the peer's answer to a close frame.
     close_timeout: Duration,
     keepalive: Option<Keepalive>,
-    /// What the keepalive read while nobody was receiving, for the next `receive`.
-    read_ahead: Mutex<VecDeque<Read>>,
+    /// Messages the keepalive read while nobody was receiving, for the next `receive`.
+    read_ahead: Mutex<VecDeque<tungstenite::Message>>,
     /// How many frames were read so far: the keepalive's sign of life from the peer.
     heard: AtomicU64,
     /// Set when the keepalive gave up on the peer: sends and receives end at once.
@@ -270,13 +273,14 @@ impl Core {
         let halves = self.halves().await?;
         let mut receiver = halves.receiver.lock().await;
         loop {
-            if lock(&self.closed).by_peer.is_some() || self.given_up.is_set() {
-                return Err(WebSocketError::Disconnected(self.disconnect()));
-            }
+            // What was read ahead came before anything that ended the WebSocket.
             let read_ahead = lock(&self.read_ahead).pop_front();
             let next = match read_ahead {
-                Some(next) => next,
+                Some(message) => Some(Ok(message)),
                 None => {
+                    if lock(&self.closed).by_peer.is_some() || self.given_up.is_set() {
+                        return Err(WebSocketError::Disconnected(self.disconnect()));
+                    }
                     let read = async { Some(self.read(&mut receiver).await) };
                     let gave_up = async {
                         self.given_up.wait().await;
@@ -289,17 +293,7 @@ impl Core {
                 }
             };
             match next {
-                Some(Ok(tungstenite::Message::Close(frame))) => {
-                    self.record_peer(WebSocketDisconnect::from_frame(frame.as_ref()));
-                    // One more read sends the answer to the peer's close frame (or, when this
-                    // side closed first, sees the end of the stream).
-                    let flush = poll_fn(|cx| Pin::new(&mut *receiver).poll_next(cx));
-                    if let Ok(rt) = portico_rt::current() {
-                        let _ = rt.timeout(self.close_timeout, flush).await;
-                    }
-                    return Err(WebSocketError::Disconnected(self.disconnect()));
-                }
-                Some(Ok(message)) => {
+                Some(Ok(message)) if !message.is_close() => {
                     if self.closed_by_us() || is_keepalive_pong(&message) {
                         // Past this side's close frame, only the peer's answer matters; the
                         // keepalive's pongs are the server's own business.
@@ -309,14 +303,40 @@ impl Core {
                         return Ok(message);
                     }
                 }
-                Some(Err(err)) => {
-                    drop(receiver);
-                    return Err(WebSocketError::Disconnected(self.failed(err).await));
+                end => {
+                    return Err(WebSocketError::Disconnected(
+                        self.ended(end, receiver).await,
+                    ));
                 }
-                None => {
-                    self.record_peer(WebSocketDisconnect::abnormal());
-                    return Err(WebSocketError::Disconnected(self.disconnect()));
+            }
+        }
+    }
+
+    /// Takes in what ended the stream: the peer's close frame (answered), a failure (closed
+    /// with the code that says why) or the end of the connection; how the WebSocket ended.
+    async fn ended(
+        &self,
+        end: Read,
+        mut receiver: LockGuard<'_, WebSocketReceiver<BoxIo>>,
+    ) -> WebSocketDisconnect {
+        match end {
+            Some(Ok(tungstenite::Message::Close(frame))) => {
+                self.record_peer(WebSocketDisconnect::from_frame(frame.as_ref()));
+                // One more read sends the answer to the peer's close frame (or, when this
+                // side closed first, sees the end of the stream).
+                let flush = poll_fn(|cx| Pin::new(&mut *receiver).poll_next(cx));
+                if let Ok(rt) = portico_rt::current() {
+                    let _ = rt.timeout(self.close_timeout, flush).await;
                 }
+                self.disconnect()
+            }
+            Some(Err(err)) => {
+                drop(receiver);
+                self.failed(err).await
+            }
+            Some(Ok(_)) | None => {
+                self.record_peer(WebSocketDisconnect::abnormal());
+                self.disconnect()
             }
         }
     }
@@ -329,48 +349,50 @@ impl Core {
     }
 
     /// Pings the peer every interval once the WebSocket is open, and gives it up when
-    /// nothing comes back within the timeout (uvicorn's `ws_ping_interval` and
+    /// nothing comes back within the timeout after a ping (uvicorn's `ws_ping_interval` and
     /// `ws_ping_timeout`). Any frame counts as an answer, so a peer busy sending is not taken
     /// for gone. When the handler is not receiving, the keepalive reads for it and keeps
-    /// what it read for its next `receive`. Returns when the WebSocket closed, or once it
-    /// gave the peer up.
-    pub(crate) async fn keep_alive(&self) {
+    /// what it read for its next `receive`; if what it reads ends the WebSocket (a close
+    /// frame, a failure, the end of the connection), it takes that in as `receive` would.
+    ///
+    /// Returns `true` once the peer is gone that way or given up, `false` when the WebSocket
+    /// closed otherwise (or has no keepalive).
+    async fn keep_alive(&self) -> bool {
         let (Some(keepalive), Ok(rt)) = (self.keepalive, portico_rt::current()) else {
-            return;
+            return false;
         };
         self.settled.wait().await;
         let Some(halves) = self.open.get() else {
-            return;
+            return false;
         };
         loop {
             rt.sleep(keepalive.interval).await;
             if self.is_closed() {
-                return;
+                return false;
             }
             let before = self.heard.load(Ordering::Relaxed);
-            let started = Instant::now();
-            let ping = async {
-                let mut sender = halves.sender.lock().await;
-                sender
-                    .send(tungstenite::Message::Ping(KEEPALIVE.into()))
-                    .await
-            };
-            match rt.timeout(keepalive.timeout, ping).await {
-                // The send path reports a connection that failed.
-                Ok(Err(_)) => return,
-                Ok(Ok(())) => {}
-                Err(_) => return self.give_up(halves, keepalive.timeout).await,
+            // As uvicorn's, the ping waits for a send in progress; the timeout starts after.
+            let ping = tungstenite::Message::Ping(KEEPALIVE.into());
+            if let Err(err) = halves.sender.lock().await.send(ping).await {
+                if self.is_closed() {
+                    return false;
+                }
+                tracing::debug!("a keepalive ping could not be sent: {err}");
+                self.record_peer(WebSocketDisconnect::abnormal());
+                return true;
             }
+            let started = rt.now();
             loop {
                 if self.heard.load(Ordering::Relaxed) != before {
                     break;
                 }
                 if self.is_closed() {
-                    return;
+                    return false;
                 }
-                let left = keepalive.timeout.saturating_sub(started.elapsed());
+                let left = keepalive.timeout.saturating_sub(rt.now() - started);
                 if left.is_zero() {
-                    return self.give_up(halves, keepalive.timeout).await;
+                    self.give_up(halves, keepalive.timeout).await;
+                    return true;
                 }
                 let room = lock(&self.read_ahead).len() < MAX_READ_AHEAD;
                 match halves.receiver.try_lock().filter(|_| room) {
@@ -379,13 +401,20 @@ impl Core {
                         let Ok(next) = rt.timeout(left, self.read(&mut receiver)).await else {
                             continue;
                         };
-                        let ends = !matches!(next, Some(Ok(ref m)) if !m.is_close());
-                        if !matches!(next, Some(Ok(ref m)) if is_keepalive_pong(m)) {
-                            lock(&self.read_ahead).push_back(next);
-                        }
-                        if ends {
-                            // A close frame, a failure or the end: the next `receive` sees it.
-                            return;
+                        match next {
+                            Some(Ok(message)) if !message.is_close() => {
+                                if !is_keepalive_pong(&message) {
+                                    lock(&self.read_ahead).push_back(message);
+                                }
+                            }
+                            end => {
+                                let disconnect = self.ended(end, receiver).await;
+                                tracing::debug!(
+                                    code = disconnect.code,
+                                    "the WebSocket ended while its handler was not receiving"
+                                );
+                                return true;
+                            }
                         }
                     }
                     // A `receive` is reading (and counting what comes); look again shortly.
@@ -395,11 +424,11 @@ impl Core {
         }
     }
 
-    /// Runs the keepalive; resolves only if it gave the peer up, once the handler has had the
-    /// close timeout to end on its own (its sends and receives fail at once by then).
-    pub(crate) async fn unanswered(&self) {
-        self.keep_alive().await;
-        if self.given_up.is_set()
+    /// Runs the keepalive; resolves only once the peer is gone (given up, or ended while the
+    /// handler was not receiving) and the handler has had the close timeout to end on its
+    /// own: its sends and receives report the disconnect by then.
+    pub(crate) async fn peer_gone(&self) {
+        if self.keep_alive().await
             && let Ok(rt) = portico_rt::current()
         {
             rt.sleep(self.close_timeout).await;
@@ -485,9 +514,18 @@ impl Core {
             }
             closed.by_us = Some(WebSocketDisconnect::new(code, frame.reason.as_str()));
         }
-        let mut sender = halves.sender.lock().await;
-        if let Err(err) = sender.close(Some(frame)).await {
-            tracing::debug!("the WebSocket's close frame could not be sent: {err}");
+        let send = async { halves.sender.lock().await.close(Some(frame)).await };
+        // A peer that stopped reading may never take the frame: the close timeout bounds it.
+        let sent = match portico_rt::current() {
+            Ok(rt) => rt.timeout(self.close_timeout, send).await.ok(),
+            Err(_) => Some(send.await),
+        };
+        match sent {
+            Some(Ok(())) => {}
+            Some(Err(err)) => {
+                tracing::debug!("the WebSocket's close frame could not be sent: {err}")
+            }
+            None => tracing::debug!("the peer did not take the close frame in time"),
         }
         Ok(())
     }

@@ -150,7 +150,10 @@ impl WebSocketConfig {
     /// word (a phone that lost its network, a cut cable).
     ///
     /// The pongs are not reported to the handler. While the handler is not receiving, the
-    /// server reads ahead for it, up to 16 messages, to hear the pong.
+    /// server reads ahead for it, up to 16 messages, to hear the pong; if what it reads ends
+    /// the WebSocket (the peer closed, or left), the handler's next `send` or `receive` says
+    /// so, and a handler still running a close timeout later is dropped. The test client's
+    /// in-process WebSockets are not pinged.
     pub fn ping_interval(mut self, interval: Option<Duration>) -> Self {
         self.ping_interval = interval.filter(|interval| !interval.is_zero());
         self

@@ -105,6 +105,7 @@ async fn handshake(mut request: crate::Request, mut ctx: RequestContext, call: C
         return upgrade_required("This connection cannot switch to WebSocket: use HTTP/1.1");
     };
     let link = request.extensions_mut().remove::<ServerLink>();
+    let upgrade_is_memory = matches!(upgrade, Upgrade::Memory(_));
     let rt = match portico_rt::current() {
         Ok(rt) => rt,
         Err(err) => {
@@ -120,10 +121,14 @@ async fn handshake(mut request: crate::Request, mut ctx: RequestContext, call: C
         offered(request.headers()),
         settings.max_message_size,
         settings.close_timeout,
-        settings.ping_interval.map(|interval| Keepalive {
-            interval,
-            timeout: settings.ping_timeout,
-        }),
+        // The test client's in-memory pipe has no peer to lose.
+        settings
+            .ping_interval
+            .filter(|_| !upgrade_is_memory)
+            .map(|interval| Keepalive {
+                interval,
+                timeout: settings.ping_timeout,
+            }),
     ));
     request.extensions_mut().insert(Slot(core.clone()));
     // Cleanups and background tasks of the handler's dependencies wait for the WebSocket to
@@ -294,8 +299,9 @@ enum Ended {
     Handler(std::thread::Result<Response>),
     /// It outlived the shutdown's grace period.
     Cut,
-    /// The peer stopped answering pings, and the handler did not end in the close timeout.
-    Unanswered,
+    /// The peer is gone (it stopped answering pings, or closed while the handler was not
+    /// receiving), and the handler did not end in the close timeout.
+    PeerGone,
 }
 
 /// The WebSocket's task: the handler, watched by the server's shutdown and the keepalive,
@@ -319,11 +325,11 @@ async fn run(handler: BoxFuture, core: Arc<Core>, link: Option<ServerLink>, mut 
         watch.await;
         Ended::Cut
     };
-    let unanswered = async {
-        core.unanswered().await;
-        Ended::Unanswered
+    let gone = async {
+        core.peer_gone().await;
+        Ended::PeerGone
     };
-    let outcome = match handled.or(watched).or(unanswered).await {
+    let outcome = match handled.or(watched).or(gone).await {
         Ended::Handler(Ok(response)) => {
             let cut = async {
                 match &link {
@@ -348,10 +354,8 @@ async fn run(handler: BoxFuture, core: Arc<Core>, link: Option<ServerLink>, mut 
             tracing::warn!("a WebSocket outlived the shutdown's grace period: dropping it");
             Outcome::Disconnected
         }
-        Ended::Unanswered => {
-            tracing::warn!(
-                "a WebSocket's handler went on after its peer stopped answering pings: dropping it"
-            );
+        Ended::PeerGone => {
+            tracing::warn!("a WebSocket's handler went on after its peer was gone: dropping it");
             Outcome::Disconnected
         }
     };
