@@ -450,6 +450,15 @@ async fn slow_sender(ws: WebSocket, State(ended): State<Ended>) -> Result<(), We
     Ok(())
 }
 
+/// Closes as a browser tab that goes away does: 1001.
+async fn close_tab(ws: &mut Client) {
+    let frame = CloseFrame {
+        code: CloseCode::Away,
+        reason: "tab closed".into(),
+    };
+    ws.close(Some(frame)).await.unwrap();
+}
+
 #[portico::test]
 async fn a_peer_that_closes_while_the_handler_is_not_receiving_is_answered() {
     // A handler that never receives: the server answers the close frame and, a close timeout
@@ -457,12 +466,7 @@ async fn a_peer_that_closes_while_the_handler_is_not_receiving_is_answered() {
     let (app, _ends) = pinging(Duration::from_millis(100), Duration::from_secs(1));
     let server = serve_with(app, |server| server);
     let (mut ws, _) = connect(server.local_addr(), "/sleep").await;
-    ws.close(Some(CloseFrame {
-        code: CloseCode::Away,
-        reason: "tab closed".into(),
-    }))
-    .await
-    .unwrap();
+    close_tab(&mut ws).await;
     let frame = close_frame(&mut ws).await;
     assert_eq!(u16::from(frame.code), close_code::GOING_AWAY);
     assert_eq!(next(&mut ws).await, None);
@@ -479,12 +483,7 @@ async fn a_peer_that_closes_while_the_handler_is_not_receiving_is_answered() {
         .websocket("/slow", slow_sender);
     let server = serve_with(app, |server| server);
     let (mut ws, _) = connect(server.local_addr(), "/slow").await;
-    ws.close(Some(CloseFrame {
-        code: CloseCode::Away,
-        reason: "tab closed".into(),
-    }))
-    .await
-    .unwrap();
+    close_tab(&mut ws).await;
     assert_eq!(
         next_end(&mut ends).await,
         WebSocketDisconnect::new(close_code::GOING_AWAY, "tab closed")
