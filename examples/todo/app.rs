@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use portico::middleware::{Compression, Cors, SetRequestId};
 use portico::prelude::*;
-use portico::{BackgroundTasks, Outcome, Scope};
+use portico::{BackgroundTasks, CleanupScope, Outcome};
 use rusqlite::{Connection, OptionalExtension, params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -94,12 +94,12 @@ fn close_db(db: &Db, outcome: Outcome) -> Result<(), rusqlite::Error> {
 /// The provider of [`Db`], with its cleanup; at most 16 connections at once.
 ///
 /// The transaction ends right after the handler returns, before the response is sent
-/// (`Scope::Function`): a client that gets `201 Created` knows the row is committed, and the
+/// (`CleanupScope::Function`): a client that gets `201 Created` knows the row is committed, and the
 /// background tasks, which run after the response, see it and are not locked out by it.
 pub(crate) fn db_provider() -> Provider<Db> {
     Provider::new(open_db)
         .cleanup(close_db)
-        .scope(Scope::Function)
+        .scope(CleanupScope::Function)
         .max_concurrency(16)
 }
 

@@ -1,4 +1,5 @@
-//! Request and response bodies.
+//! [`Body`]: the body of a request (what the client sends, read as it arrives) and of a
+//! response (empty, bytes in memory, or a stream): one type for both, as in hyper.
 
 use std::fmt;
 use std::pin::Pin;
@@ -13,7 +14,18 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 type BoxBody = Pin<Box<dyn HttpBody<Data = Bytes, Error = BoxError> + Send + 'static>>;
 
-/// The body of a request: what the client sent, read as it arrives.
+/// The body of a request or a response: empty, bytes in memory, what the client is sending,
+/// or any stream of bytes.
+///
+/// # Examples
+///
+/// ```
+/// use portico_http::Body;
+///
+/// let body = Body::from("hello");
+/// assert_eq!(body.as_bytes(), Some(&b"hello"[..]));
+/// assert!(!body.is_stream());
+/// ```
 pub struct Body {
     inner: Inner,
 }
@@ -51,7 +63,7 @@ impl Body {
         }
     }
 
-    /// A body holding `bytes`.
+    /// A body holding `bytes` (an empty body when there are none).
     pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
         let bytes = bytes.into();
         if bytes.is_empty() {
@@ -60,6 +72,13 @@ impl Body {
             Body {
                 inner: Inner::Full(Some(bytes)),
             }
+        }
+    }
+
+    /// A body holding `bytes`, sent in one piece.
+    pub fn full(bytes: impl Into<Bytes>) -> Self {
+        Body {
+            inner: Inner::Full(Some(bytes.into())),
         }
     }
 
@@ -72,6 +91,29 @@ impl Body {
         Body {
             inner: Inner::Boxed(Box::pin(body.map_err(Into::into))),
         }
+    }
+
+    /// A body streamed as `body` produces it (the same as [`new`](Self::new)).
+    pub fn stream<B>(body: B) -> Self
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        Body::new(body)
+    }
+
+    /// The bytes of a body held in memory (`None` for a stream or a body still arriving).
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match &self.inner {
+            Inner::Empty => Some(&[]),
+            Inner::Full(bytes) => Some(bytes.as_deref().unwrap_or_default()),
+            Inner::Incoming(_) | Inner::Boxed(_) => None,
+        }
+    }
+
+    /// Whether the body is a stream (sent as it is produced, or read as it arrives).
+    pub fn is_stream(&self) -> bool {
+        matches!(self.inner, Inner::Incoming(_) | Inner::Boxed(_))
     }
 
     /// Whether the body is empty, when that is known without its head: for a body built in
@@ -208,125 +250,33 @@ impl std::error::Error for BodyError {
     }
 }
 
-/// The body of a response: empty, bytes in memory, or a stream.
-pub struct ResponseBody {
-    inner: Out,
-}
+/// The body of a response: the same type as a request's.
+#[deprecated(
+    since = "0.2.0",
+    note = "requests and responses share one body type: use `Body`"
+)]
+pub type ResponseBody = Body;
 
-enum Out {
-    Empty,
-    Full(Option<Bytes>),
-    Stream(BoxBody),
-}
-
-impl fmt::Debug for ResponseBody {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match &self.inner {
-            Out::Empty => "empty",
-            Out::Full(_) => "full",
-            Out::Stream(_) => "stream",
-        };
-        f.debug_tuple("ResponseBody").field(&kind).finish()
-    }
-}
-
-impl Default for ResponseBody {
-    fn default() -> Self {
-        ResponseBody::empty()
-    }
-}
-
-impl ResponseBody {
-    /// An empty body.
-    pub fn empty() -> Self {
-        ResponseBody { inner: Out::Empty }
-    }
-
-    /// A body holding `bytes`.
-    pub fn full(bytes: impl Into<Bytes>) -> Self {
-        ResponseBody {
-            inner: Out::Full(Some(bytes.into())),
-        }
-    }
-
-    /// A streamed body.
-    pub fn stream<B>(body: B) -> Self
-    where
-        B: HttpBody<Data = Bytes> + Send + 'static,
-        B::Error: Into<BoxError>,
-    {
-        ResponseBody {
-            inner: Out::Stream(Box::pin(body.map_err(Into::into))),
-        }
-    }
-
-    /// The bytes of a body held in memory (`None` for a stream).
-    pub fn as_bytes(&self) -> Option<&[u8]> {
-        match &self.inner {
-            Out::Empty => Some(&[]),
-            Out::Full(bytes) => Some(bytes.as_deref().unwrap_or_default()),
-            Out::Stream(_) => None,
-        }
-    }
-
-    /// Whether the body is a stream (sent as it is produced).
-    pub fn is_stream(&self) -> bool {
-        matches!(self.inner, Out::Stream(_))
-    }
-}
-
-impl HttpBody for ResponseBody {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        match &mut self.inner {
-            Out::Empty => Poll::Ready(None),
-            Out::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Out::Stream(body) => body.as_mut().poll_frame(cx),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match &self.inner {
-            Out::Empty => true,
-            Out::Full(bytes) => bytes.is_none(),
-            Out::Stream(body) => body.is_end_stream(),
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match &self.inner {
-            Out::Empty => SizeHint::with_exact(0),
-            Out::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
-            Out::Stream(body) => body.size_hint(),
-        }
-    }
-}
-
-impl From<Bytes> for ResponseBody {
+impl From<Bytes> for Body {
     fn from(bytes: Bytes) -> Self {
-        ResponseBody::full(bytes)
+        Body::full(bytes)
     }
 }
 
-impl From<String> for ResponseBody {
+impl From<String> for Body {
     fn from(text: String) -> Self {
-        ResponseBody::full(text)
+        Body::full(text)
     }
 }
 
-impl From<&'static str> for ResponseBody {
+impl From<&'static str> for Body {
     fn from(text: &'static str) -> Self {
-        ResponseBody::full(Bytes::from_static(text.as_bytes()))
+        Body::full(Bytes::from_static(text.as_bytes()))
     }
 }
 
-impl From<Vec<u8>> for ResponseBody {
+impl From<Vec<u8>> for Body {
     fn from(bytes: Vec<u8>) -> Self {
-        ResponseBody::full(bytes)
+        Body::full(bytes)
     }
 }

@@ -27,63 +27,108 @@
 mod app;
 mod background;
 mod body;
-mod client;
+mod context;
 mod depends;
 mod error;
 mod extract;
+mod files;
 mod handler;
 mod lifespan;
 pub mod middleware;
-mod openapi;
-pub mod proxy;
 mod response;
-mod router;
+mod routing;
 pub mod security;
 mod server;
 mod service;
-mod staticfiles;
+mod spec;
+mod strategy;
+mod teardown;
 mod templates;
+mod testing;
 mod validate;
 pub mod websocket;
 
-pub use app::{
-    App, BuildError, DEFAULT_BODY_LIMIT, DEFAULT_CLEANUP_THREADS, FormLimits, IntoMount,
-    RequestHead, Route, Router,
-};
+pub use app::{App, BuildError, IntoMount, Route, Router};
 pub use background::{BackgroundTask, BackgroundTasks, TaskOutcome};
-pub use body::{Body, BodyError, BoxError, ResponseBody};
-pub use client::{
-    BlockingTestClient, BlockingTestRequest, BlockingWebSocketTestRequest,
-    BlockingWebSocketTestSession, MultipartForm, StreamingResponse, TestClient, TestRequest,
-    TestResponse, WebSocketConnectError, WebSocketTestRequest, WebSocketTestSession,
-};
+#[allow(deprecated, reason = "the old name stays available")]
+pub use body::ResponseBody;
+pub use body::{Body, BodyError, BoxError};
+pub use context::{DEFAULT_BODY_LIMIT, DEFAULT_CLEANUP_THREADS, FormLimits, RequestContext};
 pub use cookie;
-pub use depends::{Depends, Fresh, IntoProvider, Outcome, Provider, ProviderFn, Scope};
-pub use error::{ErrorItem, HttpError, LocPart, RequestValidationError, Source};
+pub use depends::{Depends, Fresh, IntoProvider, Provider, ProviderFn};
+pub use error::{ErrorItem, HttpError, LocPart, RequestHead, RequestValidationError};
 pub use extract::{
-    BodyDoc, BodyStream, Cookie, Form, FromRequest, FromRequestParts, Header, Multipart,
-    MultipartField, OperationDoc, ParamDoc, Path, Query, Rejection, RequestContext, ResponseDoc,
-    ReturnDoc, SecurityDoc, State, UploadFile,
+    BodyStream, Cookie, Form, FromRequest, FromRequestParts, Header, Multipart, MultipartField,
+    Path, Query, Rejection, State, UploadFile,
 };
-pub use handler::{Async, Blocking, Handler};
+pub use files::{FileResponse, StaticFiles};
+pub use handler::{Handler, HandlerDoc};
 pub use http;
 pub use lifespan::{Lifespan, StartupError};
 #[doc(no_inline)]
 pub use minijinja;
-pub use openapi::{Contact, HandlerDoc, License, OPENAPI_VERSION};
+pub use portico_openapi::{
+    BodyDoc, Contact, License, OPENAPI_VERSION, OperationDoc, ParamDoc, ResponseDoc, ReturnDoc,
+    SecurityDoc, Source, doc_schema_for, schema_for,
+};
+#[allow(deprecated, reason = "the old name stays available")]
+pub use response::sse::Event;
 pub use response::{
-    Event, EventStream, FileResponse, Html, IntoResponse, IntoResponseParts, Json, KeepAlive,
-    Redirect, Response, SetCookie, StreamBody, Text,
+    EventStream, Html, IntoResponse, IntoResponseParts, Json, KeepAlive, Redirect, Response,
+    ServerSentEvent, SetCookie, StreamBody, Text,
 };
 pub use server::{Server, ServerHandle, ShutdownReport};
+#[cfg(feature = "tower")]
+pub use service::ServiceFuture;
 pub use service::{AppService, ResponseFuture, RouteRef};
-pub use staticfiles::StaticFiles;
+pub use spec::RouteSpec;
+pub use strategy::{Async, Blocking};
+#[allow(deprecated, reason = "the old name stays available")]
+pub use teardown::Scope;
+pub use teardown::{CleanupScope, Outcome};
 pub use templates::{TemplateError, TemplateResponse, Templates};
-pub use validate::{doc_schema_for, schema_for};
+pub use testing::{
+    BlockingTestClient, BlockingTestRequest, BlockingWebSocketTestRequest,
+    BlockingWebSocketTestSession, MultipartForm, StreamingResponse, TestClient, TestRequest,
+    TestResponse, WebSocketConnectError, WebSocketTestRequest, WebSocketTestSession,
+};
 pub use websocket::{WebSocket, WebSocketDisconnect, WebSocketError};
+
+/// Running behind a proxy: the client's address, forwarded headers from trusted proxies, and
+/// the root path the application is served under.
+///
+/// A reverse proxy (nginx, a load balancer) connects to the application itself, so the
+/// connection's peer is the proxy, the scheme is plain `http` even when the client used TLS,
+/// and the `Host` may be the proxy's upstream name. The proxy says what the client used in
+/// `Forwarded` (RFC 7239) or `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Forwarded-Host`;
+/// [`ProxyHeaders`](proxy::ProxyHeaders) believes them only from the proxies it is told to
+/// trust, since any client can send them. With [`App::root_path`] an application reached under
+/// a prefix (`/api`) builds its redirects, `url_for` links and OpenAPI `servers` with it.
+///
+/// # Examples
+///
+/// ```
+/// use portico_http::App;
+/// use portico_http::proxy::{ClientAddr, ProxyHeaders};
+///
+/// async fn who(client: ClientAddr) -> String {
+///     client.0.ip().to_string()
+/// }
+///
+/// let app = App::new()
+///     .root_path("/api")
+///     .get("/who", who)
+///     .add_middleware(ProxyHeaders::new(["127.0.0.1"]));
+/// # drop(app);
+/// ```
+pub mod proxy {
+    pub use crate::extract::ClientAddr;
+    pub use crate::middleware::ProxyHeaders;
+}
 
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::handler::type_id_of;
     pub use inventory;
 }
 

@@ -11,8 +11,8 @@ use futures_lite::FutureExt;
 use portico_rt::JoinHandle;
 use portico_tasks::Event;
 
-use crate::app::{AppShared, StateMap};
 use crate::body::BoxError;
+use crate::context::{AppShared, StateMap};
 
 pub(crate) type LifespanFn =
     Box<dyn FnOnce(Lifespan) -> Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>> + Send>;

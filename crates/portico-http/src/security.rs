@@ -70,7 +70,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::error::HttpError;
-use crate::extract::{FromRequestParts, OperationDoc, Rejection, RequestContext, SecurityDoc};
+use portico_openapi::{OperationDoc, SecurityDoc};
+
+use crate::extract::{FromRequestParts, Rejection, RequestContext};
 
 /// Whether two secrets are equal, in a time that depends on their lengths only, not on where
 /// they differ (Python's `secrets.compare_digest`): use it to check passwords, API keys and
@@ -249,7 +251,7 @@ impl FromRequestParts for SecurityScopes {
         ctx: &RequestContext,
     ) -> Result<Self, Rejection> {
         Ok(SecurityScopes {
-            scopes: ctx.route.doc.scopes.clone(),
+            scopes: ctx.route.scopes.clone(),
         })
     }
 }

@@ -11,8 +11,12 @@ use minijinja::value::{Kwargs, Serde};
 use minijinja::{Environment, ErrorKind};
 use serde::Serialize;
 
-use crate::extract::{FromRequestParts, OperationDoc, Rejection, RequestContext};
+use portico_openapi::OperationDoc;
+
+use crate::extract::{FromRequestParts, Rejection, RequestContext};
 use crate::response::{Html, IntoResponse, Response};
+use crate::routing::{UrlError, UrlMap};
+use crate::spec::RouteSpec;
 
 /// Templates whose source is larger than this are rendered on the blocking pool.
 const INLINE_SOURCE_LIMIT: usize = 32 * 1024;
@@ -169,8 +173,7 @@ impl Render {
         let urls = self.urls.clone();
         let url_for = minijinja::Value::from_function(move |name: &str, params: Kwargs| {
             // A path built here is safe to put in an attribute as it is.
-            urls.url_for(name, &params)
-                .map(minijinja::Value::from_safe_string)
+            url_for(&urls, name, &params).map(minijinja::Value::from_safe_string)
         });
         let template = self.env.get_template(&self.name)?;
         let html = template.render(minijinja::context! {
@@ -192,14 +195,13 @@ impl FromRequestParts for Templates {
                 templates.urls = ctx.app.urls.get().cloned();
                 Ok(templates)
             }
-            // Checked when the application is built (see `describe`).
-            None => Err(Rejection::Response(crate::error::internal_error())),
+            // Checked when the application is built (see `spec`).
+            None => Err(Rejection::Response(crate::response::internal_error())),
         }
     }
 
-    fn describe(doc: &mut OperationDoc) {
-        doc.states
-            .push((std::any::TypeId::of::<Templates>(), "portico::Templates"));
+    fn spec(spec: &mut RouteSpec) {
+        spec.state::<Templates>();
     }
 }
 
@@ -284,11 +286,11 @@ impl IntoResponse for TemplateError {
     fn into_response(self) -> Response {
         if self.debug {
             let text = format!("template {} failed:\n\n{}", self.name, self.report);
-            let mut response = crate::error::plain(StatusCode::INTERNAL_SERVER_ERROR, "");
-            *response.body_mut() = crate::ResponseBody::from(text);
+            let mut response = crate::response::plain(StatusCode::INTERNAL_SERVER_ERROR, "");
+            *response.body_mut() = crate::Body::from(text);
             response
         } else {
-            crate::error::internal_error()
+            crate::response::internal_error()
         }
     }
 }
@@ -338,7 +340,7 @@ impl IntoResponse for TemplateResponse {
             Err(failure) => {
                 tracing::error!(template = %failure.name, "the template failed: {}", failure.report);
                 // Its own response, unless an exception handler for it answers instead.
-                crate::error::carry(failure)
+                crate::error::caught(failure)
             }
         }
     }
@@ -348,93 +350,21 @@ impl IntoResponse for TemplateResponse {
     }
 }
 
-/// The application's named routes and mounts, for `url_for`.
-#[derive(Debug, Default)]
-pub(crate) struct UrlMap {
-    pub(crate) root_path: String,
-    /// Route name -> path template.
-    pub(crate) routes: HashMap<String, String>,
-    /// Mount name -> prefix.
-    pub(crate) mounts: HashMap<String, String>,
-}
-
-impl UrlMap {
-    fn url_for(&self, name: &str, params: &Kwargs) -> Result<String, minijinja::Error> {
-        let given: Vec<&str> = params.args().collect();
-        let path = if let Some(prefix) = self.mounts.get(name) {
-            let rest: String = params.get::<Option<String>>("path")?.unwrap_or_default();
-            format!("{prefix}{}", mount_path(&rest))
-        } else if let Some(template) = self.routes.get(name) {
-            let mut values = HashMap::new();
-            for key in &given {
-                let value: minijinja::Value = params.get(key)?;
-                values.insert((*key).to_owned(), value.to_string());
-            }
-            fill(template, &values).map_err(|missing| {
-                minijinja::Error::new(
-                    ErrorKind::InvalidOperation,
-                    format!("url_for('{name}') needs the parameter `{missing}`"),
-                )
-            })?
-        } else {
-            return Err(minijinja::Error::new(
-                ErrorKind::InvalidOperation,
-                format!("url_for: no route or mount is named `{name}`"),
-            ));
-        };
-        Ok(format!("{}{path}", self.root_path))
+/// `url_for(name, **params)` in a template.
+fn url_for(urls: &UrlMap, name: &str, params: &Kwargs) -> Result<String, minijinja::Error> {
+    let mut values = HashMap::new();
+    for key in params.args() {
+        let value: minijinja::Value = params.get(key)?;
+        values.insert(key.to_owned(), value.to_string());
     }
-}
-
-/// A file's path under a mount: percent-encoded but for its slashes, starting with one.
-pub(crate) fn mount_path(rest: &str) -> String {
-    const PATH: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'/')
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b'~');
-    let encoded = percent_encoding::utf8_percent_encode(rest, PATH).to_string();
-    if encoded.is_empty() || encoded.starts_with('/') {
-        encoded
-    } else {
-        format!("/{encoded}")
-    }
-}
-
-/// A path template with its parameters filled in (percent-encoded, except a `:path` one);
-/// `Err` names a parameter without a value.
-pub(crate) fn fill(template: &str, values: &HashMap<String, String>) -> Result<String, String> {
-    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b'~');
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        if rest[open..].starts_with("{{") {
-            out.push_str(&rest[..open + 1]);
-            rest = &rest[open + 2..];
-            continue;
-        }
-        out.push_str(&rest[..open]);
-        let Some(close) = rest[open..].find('}') else {
-            break;
-        };
-        let inner = &rest[open + 1..open + close];
-        let (name, whole_path) = match inner.strip_suffix(":path") {
-            Some(name) => (name, true),
-            None => (inner.trim_start_matches('*'), inner.starts_with('*')),
-        };
-        let value = values.get(name).ok_or_else(|| name.to_owned())?;
-        if whole_path {
-            out.push_str(value.trim_start_matches('/'));
-        } else {
-            out.extend(percent_encoding::utf8_percent_encode(value, SEGMENT));
-        }
-        rest = &rest[open + close + 1..];
-    }
-    out.push_str(&rest.replace("}}", "}"));
-    Ok(out)
+    urls.path_for(name, &values).map_err(|err| match err {
+        UrlError::Unknown => minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!("url_for: no route or mount is named `{name}`"),
+        ),
+        UrlError::Missing(missing) => minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!("url_for('{name}') needs the parameter `{missing}`"),
+        ),
+    })
 }

@@ -15,8 +15,8 @@ use bytes::Bytes;
 use portico::tasks::Event;
 use portico::testing::{TestClient, blocking_client_on};
 use portico::{
-    App, BackgroundTasks, Depends, Fresh, Header, HttpError, Outcome, Path, Provider, Query, Route,
-    Router, RuntimeKind, Scope, State, StreamBody,
+    App, BackgroundTasks, CleanupScope, Depends, Fresh, Header, HttpError, Outcome, Path, Provider,
+    Query, Route, Router, RuntimeKind, State, StreamBody,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -245,7 +245,7 @@ fn teardown_app(log: &Log) -> App {
                 c.push("setup early");
                 Ok::<_, HttpError>(Early)
             })
-            .scope(Scope::Function)
+            .scope(CleanupScope::Function)
             .cleanup(move |_: &Early, outcome: Outcome| {
                 c2.push(format!("cleanup early {outcome:?}"))
             }),
@@ -650,7 +650,7 @@ fn cycles_missing_providers_and_scope_mistakes_are_found_when_the_app_is_built()
     let err = App::new()
         .provide(
             Provider::new(|| async { Ok::<_, HttpError>(Early) })
-                .scope(Scope::Function)
+                .scope(CleanupScope::Function)
                 .cleanup(|_: &Early, _: Outcome| {}),
         )
         .provide(

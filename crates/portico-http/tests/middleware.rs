@@ -15,7 +15,7 @@ use bytes::Bytes;
 use http::HeaderValue;
 use portico::middleware::{Next, RequestId, SetRequestId, Timeout, read_body};
 use portico::testing::blocking_client_on;
-use portico::{App, HttpError, Json, Request, Response, Route, Router, RuntimeKind};
+use portico::{App, BodyError, HttpError, Json, Request, Response, Route, Router, RuntimeKind};
 use serde_json::{Value, json};
 use support::{roundtrip, serve};
 
@@ -96,7 +96,7 @@ async fn echo_json(Json(value): Json<Value>) -> Json<Value> {
     Json(value)
 }
 
-async fn count_body(request: Request, next: Next) -> Result<Response, HttpError> {
+async fn count_body(request: Request, next: Next) -> Result<Response, BodyError> {
     let (request, body) = read_body(request, 64 * 1024).await?;
     let size = body.len().to_string();
     let mut response = next.run(request).await;

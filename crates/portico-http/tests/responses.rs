@@ -10,8 +10,8 @@ use http::StatusCode;
 use portico::cookie::Cookie;
 use portico::testing::TestClient;
 use portico::{
-    App, Event, EventStream, FileResponse, Html, Json, KeepAlive, Path, Redirect, SetCookie,
-    StreamBody, Text,
+    App, EventStream, FileResponse, Html, Json, KeepAlive, Path, Redirect, ServerSentEvent,
+    SetCookie, StreamBody, Text,
 };
 use serde_json::{Value, json};
 
@@ -230,19 +230,21 @@ async fn streamed_bodies_arrive_chunk_by_chunk() {
 
 async fn ticks() -> EventStream {
     let events = futures_lite::stream::iter(vec![
-        Event::default().data("first"),
-        Event::default()
+        ServerSentEvent::default().data("first"),
+        ServerSentEvent::default()
             .event("update")
             .id("2")
             .data("line one\nline two"),
-        Event::default().json_data(&json!({"n": 3})).unwrap(),
+        ServerSentEvent::default()
+            .json_data(&json!({"n": 3}))
+            .unwrap(),
     ]);
     let rt = portico::rt::current().unwrap();
     let then_wait = futures_lite::StreamExt::chain(
         events,
         futures_lite::stream::once_future(async move {
             rt.sleep(Duration::from_secs(3600)).await;
-            Event::default().data("never")
+            ServerSentEvent::default().data("never")
         }),
     );
     EventStream::new(then_wait).keep_alive(

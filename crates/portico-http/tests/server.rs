@@ -14,7 +14,7 @@ use bytes::Bytes;
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use http_body_util::{BodyExt, Full};
 use portico::rt::TcpStream;
-use portico::{App, Event, EventStream, Json, Path, Route};
+use portico::{App, EventStream, Json, Path, Route, ServerSentEvent};
 use serde_json::{Value, json};
 use support::{Conn, roundtrip, serve, serve_with};
 
@@ -331,7 +331,7 @@ async fn shutdown_closes_idle_keep_alive_connections_at_once() {
 }
 
 async fn ticks() -> EventStream {
-    let first = futures_lite::stream::once(Event::default().data("hello"));
+    let first = futures_lite::stream::once(ServerSentEvent::default().data("hello"));
     EventStream::new(futures_lite::StreamExt::chain(
         first,
         futures_lite::stream::pending(),

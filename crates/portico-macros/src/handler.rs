@@ -280,15 +280,19 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
     func.sig.inputs = inputs;
     let doc = doc_comment(&func.attrs);
     let name = fn_name.to_string();
-    // The doc comment, found again by the function's path when the route is registered.
-    generated.extend(quote! {
-        ::portico::__private::inventory::submit! {
-            ::portico::__private::HandlerDoc::new(
-                ::core::concat!(::core::module_path!(), "::", #name),
-                #doc,
-            )
-        }
-    });
+    // The name and doc comment, found again by the function's type when a route uses it. A
+    // generic function has no one type to record.
+    if func.sig.generics.params.is_empty() {
+        generated.extend(quote! {
+            ::portico::__private::inventory::submit! {
+                ::portico::__private::HandlerDoc::new(
+                    || ::portico::__private::type_id_of(&#fn_name),
+                    #name,
+                    #doc,
+                )
+            }
+        });
+    }
     Ok(quote! {
         #generated
         #func
@@ -357,14 +361,14 @@ mod tests {
     }
 
     #[test]
-    fn records_the_doc_comment_under_the_function_path() {
+    fn records_the_name_and_doc_comment_under_the_function_type() {
         let out = expand_str(
             "/// Reads one item.\n///\n/// From the store.\nasync fn read_item(id: Json<u8>) {}",
         )
         .unwrap();
         assert!(out.contains("inventory :: submit !"), "{out}");
         assert!(
-            out.contains(r#"HandlerDoc :: new (:: core :: concat ! (:: core :: module_path ! () , "::" , "read_item") , "Reads one item.\n\nFrom the store." ,)"#),
+            out.contains(r#"HandlerDoc :: new (|| :: portico :: __private :: type_id_of (& read_item) , "read_item" , "Reads one item.\n\nFrom the store." ,)"#),
             "{out}"
         );
         assert!(

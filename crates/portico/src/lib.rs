@@ -62,19 +62,24 @@ mod test_runner;
 
 pub use portico_http::{
     App, AppService, Async, BackgroundTask, BackgroundTasks, Blocking, Body, BodyDoc, BodyError,
-    BodyStream, BoxError, BuildError, Contact, Cookie, DEFAULT_BODY_LIMIT, DEFAULT_CLEANUP_THREADS,
-    Depends, ErrorItem, Event, EventStream, FileResponse, Form, FormLimits, Fresh, FromRequest,
-    FromRequestParts, Handler, Header, Html, HttpError, IntoMount, IntoProvider, IntoResponse,
-    IntoResponseParts, Json, KeepAlive, License, Lifespan, LocPart, Multipart, MultipartField,
-    OPENAPI_VERSION, OperationDoc, Outcome, ParamDoc, Path, Provider, ProviderFn, Query, Redirect,
-    Rejection, Request, RequestContext, RequestHead, RequestValidationError, Response,
-    ResponseBody, ResponseDoc, ResponseFuture, ReturnDoc, Route, RouteRef, Router, Scope,
-    SecurityDoc, Server, ServerHandle, SetCookie, ShutdownReport, Source, StartupError, State,
-    StaticFiles, StreamBody, TaskOutcome, TemplateError, TemplateResponse, Templates, Text,
-    UploadFile, WebSocket, WebSocketDisconnect, WebSocketError, cookie, doc_schema_for, http,
-    middleware, minijinja, proxy, schema_for, security, websocket,
+    BodyStream, BoxError, BuildError, CleanupScope, Contact, Cookie, DEFAULT_BODY_LIMIT,
+    DEFAULT_CLEANUP_THREADS, Depends, ErrorItem, EventStream, FileResponse, Form, FormLimits,
+    Fresh, FromRequest, FromRequestParts, Handler, Header, Html, HttpError, IntoMount,
+    IntoProvider, IntoResponse, IntoResponseParts, Json, KeepAlive, License, Lifespan, LocPart,
+    Multipart, MultipartField, OPENAPI_VERSION, OperationDoc, Outcome, ParamDoc, Path, Provider,
+    ProviderFn, Query, Redirect, Rejection, Request, RequestContext, RequestHead,
+    RequestValidationError, Response, ResponseDoc, ResponseFuture, ReturnDoc, Route, RouteRef,
+    RouteSpec, Router, SecurityDoc, Server, ServerHandle, ServerSentEvent, SetCookie,
+    ShutdownReport, Source, StartupError, State, StaticFiles, StreamBody, TaskOutcome,
+    TemplateError, TemplateResponse, Templates, Text, UploadFile, WebSocket, WebSocketDisconnect,
+    WebSocketError, cookie, doc_schema_for, http, middleware, minijinja, proxy, schema_for,
+    security, websocket,
 };
+#[allow(deprecated, reason = "the old names stay available")]
+pub use portico_http::{Event, ResponseBody, Scope};
 pub use portico_macros::{handler, test};
+/// The OpenAPI model: what the document is built from (see `portico-openapi`).
+pub use portico_openapi as openapi;
 pub use portico_rt as rt;
 pub use portico_tasks as tasks;
 pub use runtime::{
@@ -146,7 +151,7 @@ pub mod testing {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::test_runner::{TestConfig, run_sync_test, run_test};
-    pub use portico_http::__private::inventory;
+    pub use portico_http::__private::{inventory, type_id_of};
     pub use portico_http::HandlerDoc;
     pub use {schemars, serde};
 }

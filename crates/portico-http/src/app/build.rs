@@ -1,74 +1,149 @@
-//! Building an application: each route's documentation, dependency plan and checks.
+//! Building an application into its service, once: each route declares itself (its
+//! documentation and what it needs to run), its dependencies are planned, the route table is
+//! made, and every mistake found along the way is reported together.
 
+use std::fmt;
 use std::sync::Arc;
 
-use http::Method;
+use portico_openapi::OperationDoc;
 
-use super::route::{Route, RouteMeta};
-use super::{AppShared, DescribedRoute, RouteInfo};
+use super::docs::{self, DocumentCell};
+use super::route::Route;
+use super::{App, Mount};
+use crate::context::AppShared;
 use crate::depends::{Plan, Registry};
-use crate::extract::OperationDoc;
-use crate::router::parse_template;
+use crate::routing::{self, Entry, UrlMap, parse_template};
+use crate::service::{AppService, Built, Endpoint};
+use crate::spec::RouteSpec;
 
-/// Builds the route infos of `routes`, collecting every mistake.
-pub(crate) fn describe_routes(
-    routes: Vec<Route>,
-    shared: &AppShared,
-    registry: &Registry,
-    lifespan: bool,
-) -> (Vec<DescribedRoute>, Vec<String>) {
-    let mut problems = Vec::new();
-    let mut out = Vec::with_capacity(routes.len());
-    for (index, route) in routes.into_iter().enumerate() {
-        let Some(documented) = document_route(&route, registry, &mut problems) else {
-            continue;
-        };
-        check_states(
-            &documented.doc,
-            shared,
-            lifespan,
-            &route.method,
-            &route.path,
-            &mut problems,
-        );
-        let info =
-            RouteInfo {
-                method: route.method.clone(),
-                template: route.path,
-                params: documented.params,
-                body_limit: route.body_limit,
-                doc: documented.doc,
-                blocking: route.blocking,
-                roots: documented.roots,
-                plan: documented.plan,
-                index,
-                name: route.details.name.clone().or_else(|| {
-                    crate::openapi::handler_name(route.handler_type).map(str::to_owned)
-                }),
-                websocket: route.websocket,
-            };
-        let chain = (!route.middleware.is_empty())
-            .then(|| crate::middleware::route_chain(route.handler.clone(), &route.middleware));
-        out.push((route.method, route.handler, Arc::new(info), chain));
-    }
-    (out, problems)
+/// Why an application could not be built: every mistake found.
+#[derive(Debug, Clone)]
+pub struct BuildError {
+    pub(crate) problems: Vec<String>,
 }
 
-/// A route's documentation and dependency plan.
-pub(crate) struct Documented {
-    pub(crate) params: Vec<String>,
+impl BuildError {
+    /// Each mistake, as a sentence naming its route.
+    pub fn problems(&self) -> &[String] {
+        &self.problems
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the application has {} mistake(s):", self.problems.len())?;
+        for problem in &self.problems {
+            write!(f, "\n  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// Builds `app` into its service.
+pub(super) fn build(app: App) -> Result<AppService, BuildError> {
+    let App {
+        mut router,
+        shared,
+        registry,
+        lifespan,
+        docs,
+        middleware,
+    } = app;
+    let document = DocumentCell::default();
+    router.routes.extend(docs::routes(&docs, &document));
+    let (routes, mounts) = router.flatten();
+    let mut problems = Vec::new();
+    let mut entries = Vec::with_capacity(routes.len());
+    let mut route_docs = Vec::with_capacity(routes.len());
+    for (index, route) in routes.into_iter().enumerate() {
+        let Some(Declared { spec, doc, plan }) = declare(&route, index, &registry, &mut problems)
+        else {
+            continue;
+        };
+        if lifespan.is_none() {
+            problems.extend(missing_states(
+                &spec,
+                &shared,
+                "no state of that type was registered with App::state",
+            ));
+        }
+        let spec = Arc::new(spec);
+        let chain = (!route.middleware.is_empty())
+            .then(|| crate::middleware::route_chain(route.handler.clone(), &route.middleware));
+        entries.push(Entry {
+            method: route.method,
+            template: Arc::from(route.path.as_str()),
+            websocket: route.websocket,
+            endpoint: Endpoint {
+                handler: route.handler,
+                spec,
+                chain,
+                plan,
+            },
+        });
+        route_docs.push(doc);
+    }
+    let table = match routing::build(entries, shared.config.redirect_slashes) {
+        Ok(table) => table,
+        Err(problem) => {
+            problems.push(problem);
+            return Err(BuildError { problems });
+        }
+    };
+    if !problems.is_empty() {
+        return Err(BuildError { problems });
+    }
+    let urls = url_map(&table, &mounts, &shared);
+    let _ = shared.urls.set(Arc::new(urls));
+    let service = AppService::new(Built {
+        shared,
+        table,
+        route_docs,
+        mounts,
+        registry,
+        lifespan,
+        docs,
+        middleware,
+    });
+    if service.serves_document() {
+        let bytes = serde_json::to_vec(service.openapi()).unwrap_or_default();
+        let _ = document.set(bytes.into());
+    }
+    Ok(service)
+}
+
+/// The named routes and mounts, for `url_for`.
+fn url_map(table: &routing::Table<Endpoint>, mounts: &[Mount], shared: &AppShared) -> UrlMap {
+    UrlMap {
+        root_path: shared.config.root_path.clone(),
+        routes: table
+            .endpoints()
+            .filter_map(|(_, e)| Some((e.spec.name.clone()?, e.spec.template.clone())))
+            .collect(),
+        mounts: mounts
+            .iter()
+            .filter_map(|m| Some((m.name.clone()?, m.prefix.clone())))
+            .collect(),
+    }
+}
+
+/// What a route declares of itself once built.
+pub(crate) struct Declared {
+    pub(crate) spec: RouteSpec,
     pub(crate) doc: OperationDoc,
-    pub(crate) roots: Vec<crate::depends::Need>,
     pub(crate) plan: Option<Arc<Plan>>,
 }
 
-/// Describes one route: what its handler, its settings and its dependencies read and answer.
-/// Mistakes go to `problems`; `None` when its template is not valid.
-pub(crate) fn document_route(
+/// Has one route declare itself: what its handler, its settings and its dependencies read,
+/// answer and need. Mistakes go to `problems`; `None` when its template is not valid.
+pub(crate) fn declare(
     route: &Route,
+    index: usize,
     registry: &Registry,
     problems: &mut Vec<String>,
-) -> Option<Documented> {
+) -> Option<Declared> {
     let params = match parse_template(&route.path) {
         Ok((_, params)) => params,
         Err(err) => {
@@ -76,38 +151,46 @@ pub(crate) fn document_route(
             return None;
         }
     };
-    let mut doc = OperationDoc {
-        path_params: params.clone(),
-        handler: Some(route.handler_type),
-        ..OperationDoc::default()
-    };
-    (route.describe)(&mut doc);
-    let RouteMeta {
-        needs,
-        tags,
-        responses,
-        scopes,
-        deprecated,
-        hidden,
-    } = route.meta.clone();
-    let mut roots = needs;
-    for need in &doc.needs {
-        if !roots.contains(need) {
-            roots.push(*need);
+    let mut doc = OperationDoc::default();
+    doc.path_params = params.clone();
+    (route.declare.describe)(&mut doc);
+    let mut spec = RouteSpec::new(route.method.clone(), route.path.clone(), params);
+    (route.declare.spec)(&mut spec);
+
+    let settings = &route.settings;
+    let recorded = crate::handler::recorded(route.declare.type_id);
+    let function = recorded
+        .map(|(name, _)| name)
+        .or_else(|| function_name(route.declare.type_name));
+    doc.handler_name = function.map(str::to_owned);
+    doc.handler_doc = recorded.and_then(|(_, doc)| doc).map(str::to_owned);
+    doc.tags = settings.tags.clone();
+    doc.responses = settings.responses.clone();
+    doc.scopes = settings.scopes.clone();
+    doc.deprecated = settings.deprecated;
+    doc.hidden = settings.hidden;
+    doc.summary = settings.summary.clone();
+    doc.description = settings.description.clone();
+    doc.operation_id = settings.operation_id.clone();
+    doc.status = settings.status;
+    doc.response_description = settings.response_description.clone();
+
+    // The route's and its routers' dependencies come first, then the handler's.
+    let mut needs = settings.needs.clone();
+    for need in spec.needs.drain(..) {
+        if !needs.contains(&need) {
+            needs.push(need);
         }
     }
-    doc.tags = tags;
-    doc.responses = responses;
-    doc.scopes = scopes;
-    doc.deprecated = deprecated;
-    doc.hidden = hidden;
-    let details = route.details.clone();
-    doc.summary = details.summary;
-    doc.description = details.description;
-    doc.operation_id = details.operation_id;
-    doc.status = details.status;
-    doc.response_description = details.response_description;
-    let plan = match registry.plan(&roots) {
+    spec.needs = needs;
+    spec.index = index;
+    spec.name = settings.name.clone().or(function.map(str::to_owned));
+    spec.body_limit = route.body_limit;
+    spec.status = settings.status;
+    spec.blocking = route.blocking;
+    spec.websocket = route.websocket;
+
+    let plan = match registry.plan(&spec.needs) {
         Ok(plan) => plan,
         Err(found) => {
             for problem in found {
@@ -117,100 +200,73 @@ pub(crate) fn document_route(
         }
     };
     if let Some(plan) = &plan {
-        merge_provider_docs(&mut doc, plan);
-    }
-    for problem in &doc.problems {
-        problems.push(format!("{} {}: {problem}", route.method, route.path));
-    }
-    Some(Documented {
-        params,
-        doc,
-        roots,
-        plan,
-    })
-}
-
-/// Adds what the route's providers read to its documentation: their parameters (once each),
-/// the state they need and the mistakes in their declarations.
-pub(crate) fn merge_provider_docs(doc: &mut OperationDoc, plan: &Plan) {
-    for node in &plan.nodes {
-        let mut own = OperationDoc {
-            path_params: doc.path_params.clone(),
-            ..OperationDoc::default()
-        };
-        (node.provider.describe)(&mut own);
-        for param in own.params {
-            if !doc
-                .params
-                .iter()
-                .any(|p| p.name == param.name && p.source == param.source)
-            {
-                doc.param(param);
-            }
-        }
-        for requirement in own.security {
-            doc.security(requirement);
-        }
-        for scope in own.scopes.iter().chain(&node.provider.scopes) {
-            if !doc.scopes.contains(scope) {
-                doc.scopes.push(scope.clone());
-            }
-        }
-        for state in own.states {
-            if !doc.states.contains(&state) {
-                doc.states.push(state);
-            }
-        }
-        for problem in own.problems {
-            doc.problem(format!(
-                "the provider of `{}`: {problem}",
-                node.provider.type_name
-            ));
-        }
-    }
-}
-
-/// Checks that the state a route reads was registered. With a lifespan, the check waits for
-/// it to start (see [`check_lifespan_states`]).
-fn check_states(
-    doc: &OperationDoc,
-    shared: &AppShared,
-    lifespan: bool,
-    method: &Method,
-    path: &str,
-    problems: &mut Vec<String>,
-) {
-    if lifespan {
-        return;
-    }
-    for (id, name) in &doc.states {
-        if !shared.state.contains(*id) {
-            problems.push(format!(
-                "{method} {path}: the handler reads State<{name}>, but no state of that type was registered with App::state"
-            ));
-        }
-    }
-}
-
-/// The state routes read that neither `App::state` nor the lifespan provided.
-pub(crate) fn check_lifespan_states<'a>(
-    routes: impl Iterator<Item = &'a RouteInfo>,
-    shared: &AppShared,
-) -> Vec<String> {
-    let mut problems = Vec::new();
-    for route in routes {
-        for (id, name) in &route.doc.states {
-            let in_lifespan = shared
-                .lifespan_state
-                .get()
-                .is_some_and(|state| state.contains(*id));
-            if !shared.state.contains(*id) && !in_lifespan {
-                problems.push(format!(
-                    "{} {}: the handler reads State<{name}>, but neither App::state nor the lifespan provided that type",
-                    route.method, route.template
+        for node in &plan.nodes {
+            let mut own = OperationDoc::default();
+            own.path_params = doc.path_params.clone();
+            (node.provider.describe)(&mut own);
+            own.scopes.extend(node.provider.scopes.iter().cloned());
+            doc.merge(
+                own,
+                &format!("the provider of `{}`", node.provider.type_name),
+            );
+            spec.absorb(&node.provider.spec);
+            for problem in &node.provider.spec.problems {
+                spec.problem(format!(
+                    "the provider of `{}`: {problem}",
+                    node.provider.type_name
                 ));
             }
         }
     }
-    problems
+    spec.scopes = doc.scopes.clone();
+    for problem in doc.problems.iter().chain(&spec.problems) {
+        problems.push(format!("{} {}: {problem}", route.method, route.path));
+    }
+    Some(Declared { spec, doc, plan })
+}
+
+/// The name of a handler without `#[portico::handler]`: the last segment of its type's name
+/// when that is a function's path (`todo::app::list_todos`), nothing for a closure. The type
+/// name is the only place Rust tells a function's name; `#[portico::handler]` records it
+/// exactly instead, and a route's `name` or `operation_id` overrides both.
+fn function_name(type_name: &str) -> Option<&str> {
+    let last = type_name.rsplit("::").next()?;
+    let is_ident = last
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
+        && last.chars().all(|c| c.is_alphanumeric() || c == '_');
+    is_ident.then_some(last)
+}
+
+/// The state `spec` reads that the application does not hold, as problems that end with
+/// `why`.
+pub(crate) fn missing_states(spec: &RouteSpec, shared: &AppShared, why: &str) -> Vec<String> {
+    spec.states
+        .iter()
+        .filter(|(id, _)| {
+            let in_lifespan = shared
+                .lifespan_state
+                .get()
+                .is_some_and(|state| state.contains(*id));
+            !shared.state.contains(*id) && !in_lifespan
+        })
+        .map(|(_, name)| {
+            format!(
+                "{} {}: the handler reads State<{name}>, but {why}",
+                spec.method, spec.template
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::function_name;
+
+    #[test]
+    fn names_come_from_functions_not_closures() {
+        assert_eq!(function_name("todo::app::list_todos"), Some("list_todos"));
+        assert_eq!(function_name("todo::app::main::{{closure}}"), None);
+    }
 }

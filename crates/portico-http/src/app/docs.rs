@@ -1,49 +1,57 @@
-//! The application's settings for its OpenAPI document and docs pages.
+//! The application's settings for its OpenAPI document and docs pages, and the routes that
+//! serve them (the pages' HTML and files come from `portico-openapi`).
 
-use crate::openapi::{Contact, License};
+use std::sync::{Arc, OnceLock};
 
-use super::{App, build};
+use bytes::Bytes;
+use http::HeaderValue;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use portico_openapi::ui::Pages;
+use portico_openapi::{Contact, Info, License};
+
+use super::{App, Route, build};
+use crate::response::{Html, IntoResponse, Response};
 
 impl App {
     /// The API's title in the document and on the docs pages ("Portico" by default).
     pub fn title(mut self, title: impl Into<String>) -> Self {
-        self.docs.title = title.into();
+        self.docs.info.title = title.into();
         self
     }
 
     /// The API's version in the document ("0.1.0" by default), not the OpenAPI version.
     pub fn version(mut self, version: impl Into<String>) -> Self {
-        self.docs.version = version.into();
+        self.docs.info.version = version.into();
         self
     }
 
     /// A short summary of the API.
     pub fn summary(mut self, summary: impl Into<String>) -> Self {
-        self.docs.summary = Some(summary.into());
+        self.docs.info.summary = Some(summary.into());
         self
     }
 
     /// A description of the API (Markdown).
     pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.docs.description = Some(description.into());
+        self.docs.info.description = Some(description.into());
         self
     }
 
     /// The API's terms of service, a URL.
     pub fn terms_of_service(mut self, url: impl Into<String>) -> Self {
-        self.docs.terms_of_service = Some(url.into());
+        self.docs.info.terms_of_service = Some(url.into());
         self
     }
 
     /// Whom to contact about the API.
     pub fn contact(mut self, contact: Contact) -> Self {
-        self.docs.contact = Some(contact);
+        self.docs.info.contact = Some(contact);
         self
     }
 
     /// The API's license.
     pub fn license(mut self, license: License) -> Self {
-        self.docs.license = Some(license);
+        self.docs.info.license = Some(license);
         self
     }
 
@@ -51,6 +59,7 @@ impl App {
     /// description; the docs pages send their requests there.
     pub fn server(mut self, url: impl Into<String>, description: Option<&str>) -> Self {
         self.docs
+            .info
             .servers
             .push((url.into(), description.map(str::to_owned)));
         self
@@ -65,9 +74,15 @@ impl App {
     ) -> Self {
         let tag = tag.into();
         let description = description.into();
-        match self.docs.tags.iter_mut().find(|(name, _)| *name == tag) {
+        match self
+            .docs
+            .info
+            .tags
+            .iter_mut()
+            .find(|(name, _)| *name == tag)
+        {
             Some(entry) => entry.1 = description,
-            None => self.docs.tags.push((tag, description)),
+            None => self.docs.info.tags.push((tag, description)),
         }
         self
     }
@@ -133,24 +148,127 @@ impl App {
     /// ```
     pub fn openapi(&self) -> serde_json::Value {
         let mut problems = Vec::new();
-        let documented: Vec<_> = self
+        let declared: Vec<_> = self
             .router
             .routes
             .iter()
             .filter_map(|route| {
-                build::document_route(route, &self.registry, &mut problems)
-                    .map(|documented| (route, documented))
+                build::declare(route, 0, &self.registry, &mut problems)
+                    .map(|declared| (route, declared))
             })
             .collect();
-        crate::openapi::document(
-            &self.docs,
-            documented
+        portico_openapi::document(
+            &self.docs.info,
+            declared
                 .iter()
-                .map(|(route, documented)| crate::openapi::Operation {
+                .map(|(route, declared)| portico_openapi::Operation {
                     method: &route.method,
                     template: &route.path,
-                    doc: &documented.doc,
+                    doc: &declared.doc,
                 }),
         )
     }
+}
+
+/// What the application says about itself in its document, and where the document and the
+/// docs pages are served.
+#[derive(Debug, Clone)]
+pub(crate) struct DocsConfig {
+    pub(crate) info: Info,
+    pub(crate) openapi_url: Option<String>,
+    pub(crate) docs_url: Option<String>,
+    pub(crate) redoc_url: Option<String>,
+    pub(crate) oauth2_redirect_url: Option<String>,
+    /// Load the docs pages' scripts from a CDN rather than from the application.
+    pub(crate) cdn: bool,
+}
+
+impl Default for DocsConfig {
+    fn default() -> Self {
+        DocsConfig {
+            info: Info::default(),
+            openapi_url: Some("/openapi.json".to_owned()),
+            docs_url: Some("/docs".to_owned()),
+            redoc_url: Some("/redoc".to_owned()),
+            oauth2_redirect_url: Some("/docs/oauth2-redirect".to_owned()),
+            cdn: false,
+        }
+    }
+}
+
+/// The document, once the application is built, shared with the route that serves it.
+pub(crate) type DocumentCell = Arc<OnceLock<Bytes>>;
+
+/// A fixed body with its content type, cached by browsers for a day.
+fn asset(body: &'static [u8], content_type: &'static str) -> Response {
+    let mut response = Bytes::from_static(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    response
+}
+
+/// A route serving a page.
+fn page(path: &str, html: String) -> Route {
+    let page = Bytes::from(html);
+    Route::get(path, move || {
+        let page = page.clone();
+        async move { Html(page).into_response() }
+    })
+}
+
+/// The routes that serve the document and the docs pages, left out of the document themselves;
+/// none when `openapi_url` is off.
+pub(crate) fn routes(config: &DocsConfig, document: &DocumentCell) -> Vec<Route> {
+    let Some(openapi_url) = config.openapi_url.clone() else {
+        return Vec::new();
+    };
+    let mut routes = Vec::new();
+    let cell = document.clone();
+    routes.push(Route::get(&openapi_url, move || {
+        let cell = cell.clone();
+        async move {
+            let body = cell.get().cloned().unwrap_or_default();
+            let mut response = body.into_response();
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
+        }
+    }));
+    let root = &config.info.root_path;
+    let rooted = |url: &Option<String>| url.as_ref().map(|url| format!("{root}{url}"));
+    let pages = Pages::new(config.info.title.clone(), format!("{root}{openapi_url}"))
+        .docs_url(rooted(&config.docs_url).as_deref())
+        .redoc_url(rooted(&config.redoc_url).as_deref())
+        .oauth2_redirect_url(
+            config
+                .docs_url
+                .as_ref()
+                .and(rooted(&config.oauth2_redirect_url))
+                .as_deref(),
+        )
+        .cdn(config.cdn);
+    if let Some(docs) = &config.docs_url {
+        routes.push(page(docs, pages.swagger_html()));
+        if let Some(redirect) = &config.oauth2_redirect_url {
+            routes.push(page(redirect, pages.oauth2_redirect_html()));
+        }
+    }
+    if let Some(redoc) = &config.redoc_url {
+        routes.push(page(redoc, pages.redoc_html()));
+    }
+    for file in pages.assets(root) {
+        let (body, content_type) = (file.body, file.content_type);
+        routes.push(Route::get(file.path, move || async move {
+            asset(body, content_type)
+        }));
+    }
+    routes
+        .into_iter()
+        .map(|route| route.include_in_schema(false))
+        .collect()
 }

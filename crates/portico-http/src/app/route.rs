@@ -1,40 +1,16 @@
-//! Routes and routers: path operations with their settings, groups of them under a prefix,
-//! and services mounted at a prefix.
+//! [`Route`]: one path operation being declared, with its settings, and the settings a
+//! route shares with its routers and its application.
 
+use std::any::TypeId;
 use std::fmt;
-use std::future::Future;
-use std::sync::Arc;
 
 use http::{Method, StatusCode};
+use portico_openapi::{OperationDoc, ResponseDoc};
 
-use super::App;
-use crate::depends::{Need, Plan};
-use crate::extract::{OperationDoc, ResponseDoc};
-use crate::handler::{BoxFuture, BoxedHandler, Handler, erase};
-use crate::response::IntoResponse;
-use crate::router::parse_template;
-use crate::service::AppService;
-
-/// What is known of one route: its template, parameters, limits and documentation.
-#[derive(Debug)]
-pub(crate) struct RouteInfo {
-    pub(crate) method: Method,
-    pub(crate) template: String,
-    pub(crate) params: Vec<String>,
-    pub(crate) body_limit: Option<usize>,
-    pub(crate) doc: OperationDoc,
-    pub(crate) blocking: bool,
-    /// The dependencies the route, its routers and its handler take, in that order.
-    pub(crate) roots: Vec<Need>,
-    /// How its dependencies are produced, when it has some.
-    pub(crate) plan: Option<Arc<Plan>>,
-    /// Its place among the application's routes.
-    pub(crate) index: usize,
-    /// Its name for `url_for`: set on the route, or its handler function's name.
-    pub(crate) name: Option<String>,
-    /// Whether it is a WebSocket route (a `GET` route that opens WebSockets).
-    pub(crate) websocket: bool,
-}
+use crate::handler::{BoxedHandler, Handler, erase};
+use crate::middleware::Wrap;
+use crate::routing::parse_template;
+use crate::spec::{Need, RouteSpec};
 
 /// One path operation: a method, a path template and a handler, with its settings.
 ///
@@ -58,22 +34,51 @@ pub struct Route {
     pub(super) method: Method,
     pub(super) path: String,
     pub(super) handler: BoxedHandler,
-    pub(super) describe: fn(&mut OperationDoc),
-    /// The handler's type name: a function's path, for its name and doc comment.
-    pub(crate) handler_type: &'static str,
+    /// What the handler declares of itself, when the route is built.
+    pub(crate) declare: Declare,
+    /// Whether the handler is a plain `fn`, run on the thread pool.
     pub(super) blocking: bool,
     pub(super) body_limit: Option<usize>,
-    pub(super) meta: RouteMeta,
-    pub(super) details: RouteDetails,
+    pub(super) settings: RouteSettings,
     /// Its own middleware then its routers', innermost first.
-    pub(crate) middleware: Vec<crate::middleware::Wrap>,
+    pub(super) middleware: Vec<Wrap>,
     /// Whether it is a WebSocket route.
     pub(crate) websocket: bool,
 }
 
-/// What only a route sets about its operation.
+/// How a handler declares itself: its documentation, what it needs to run, and its function's
+/// type (for the name and doc comment `#[portico::handler]` recorded) and name.
+#[derive(Clone, Copy)]
+pub(crate) struct Declare {
+    pub(crate) describe: fn(&mut OperationDoc),
+    pub(crate) spec: fn(&mut RouteSpec),
+    pub(crate) type_id: TypeId,
+    pub(crate) type_name: &'static str,
+}
+
+impl Declare {
+    pub(crate) fn of<H: Handler<M>, M: 'static>() -> Self {
+        Declare {
+            describe: H::describe,
+            spec: H::spec,
+            type_id: TypeId::of::<H>(),
+            type_name: std::any::type_name::<H>(),
+        }
+    }
+}
+
+/// What a route's declaration sets: dependencies run for their effect, tags, documented
+/// responses, scopes and visibility in the document (which a router or the application can
+/// set for all of its routes too), and what only a route sets (its name, summary,
+/// description, operation id, success status).
 #[derive(Debug, Default, Clone)]
-pub(super) struct RouteDetails {
+pub(super) struct RouteSettings {
+    pub(super) needs: Vec<Need>,
+    pub(super) tags: Vec<String>,
+    pub(super) responses: Vec<ResponseDoc>,
+    pub(super) scopes: Vec<String>,
+    pub(super) deprecated: bool,
+    pub(super) hidden: bool,
     pub(super) summary: Option<String>,
     pub(super) description: Option<String>,
     pub(super) operation_id: Option<String>,
@@ -82,22 +87,11 @@ pub(super) struct RouteDetails {
     pub(super) name: Option<String>,
 }
 
-/// What a route, or a router for all of its routes, adds to the handler: dependencies run for
-/// their effect, tags, documented responses, scopes and visibility in the document.
-#[derive(Debug, Default, Clone)]
-pub(super) struct RouteMeta {
-    pub(super) needs: Vec<Need>,
-    pub(super) tags: Vec<String>,
-    pub(super) responses: Vec<ResponseDoc>,
-    pub(super) scopes: Vec<String>,
-    pub(super) deprecated: bool,
-    pub(super) hidden: bool,
-}
-
-impl RouteMeta {
+impl RouteSettings {
     /// Puts `outer` (an including router's) before these: its dependencies and tags are listed
-    /// first, as in FastAPI; a response documented here wins over the outer one.
-    fn inherit(&mut self, outer: &RouteMeta) {
+    /// first, as in FastAPI; a response documented here wins over the outer one. What only a
+    /// route sets is not inherited.
+    pub(super) fn inherit(&mut self, outer: &RouteSettings) {
         let mut needs = outer.needs.clone();
         needs.extend(
             self.needs
@@ -137,15 +131,16 @@ impl RouteMeta {
     }
 }
 
-/// Adds the builder methods of [`RouteMeta`] to `Route`, `Router` and `App`.
-macro_rules! meta_methods {
+/// Adds the builder methods of what routers and the application can set for their routes to
+/// `Route`, `Router` and `App`.
+macro_rules! settings_methods {
     ($what:literal, $($meta:ident).+) => {
         #[doc = concat!("Runs the dependency `T` for ", $what, " for its effect (an auth check, a rate")]
         /// limit) before the handler, without a handler parameter: FastAPI's
         /// `dependencies=[Depends(...)]`. Its failure answers the request; its value is cached for
         /// the request like any other.
         pub fn dependency<T: Send + Sync + 'static>(mut self) -> Self {
-            let need = Need::of::<T>(false);
+            let need = crate::spec::Need::of::<T>(false);
             if !self.$($meta).+.needs.contains(&need) {
                 self.$($meta).+.needs.push(need);
             }
@@ -160,12 +155,8 @@ macro_rules! meta_methods {
 
         #[doc = concat!("Documents a response ", $what, " may give besides its own (FastAPI's `responses`),")]
         /// such as a 404 raised by a dependency.
-        pub fn response(mut self, status: StatusCode, description: impl Into<String>) -> Self {
-            self.$($meta).+.response(ResponseDoc {
-                status,
-                description: description.into(),
-                schema: None,
-            });
+        pub fn response(mut self, status: http::StatusCode, description: impl Into<String>) -> Self {
+            self.$($meta).+.response(portico_openapi::ResponseDoc::new(status, description));
             self
         }
 
@@ -190,6 +181,64 @@ macro_rules! meta_methods {
             self
         }
 
+        #[doc = concat!("Runs `f`, an `async fn(request, next) -> response`, around ", $what, ":")]
+        /// FastAPI's `@app.middleware("http")`. The last one added is the outermost (see the
+        /// [`middleware`](crate::middleware) module for the order and an example).
+        pub fn middleware<F, Fut, R>(mut self, f: F) -> Self
+        where
+            F: Fn(crate::Request, crate::middleware::Next) -> Fut + Send + Sync + 'static,
+            Fut: std::future::Future<Output = R> + Send + 'static,
+            R: crate::IntoResponse,
+        {
+            self.middleware.push(crate::middleware::wrap_fn(f));
+            self
+        }
+
+        #[doc = concat!("Runs a [`Middleware`](crate::middleware::Middleware) around ", $what, ", such as")]
+        /// [`Cors`](crate::middleware::Cors) or [`Compression`](crate::middleware::Compression):
+        /// Starlette's `add_middleware`. The last one added is the outermost.
+        pub fn add_middleware<W: crate::middleware::Middleware>(mut self, middleware: W) -> Self {
+            self.middleware.push(crate::middleware::wrap_middleware(middleware));
+            self
+        }
+
+        #[doc = concat!("Runs a tower [`Layer`](tower_layer::Layer) around ", $what, " (feature `tower`),")]
+        /// as a middleware among the others: tower-http's layers work as they do with other
+        /// tower-based frameworks. A service that fails is answered 500, its error logged.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use portico_http::App;
+        /// use tower_http::set_header::SetResponseHeaderLayer;
+        ///
+        /// let app = App::new().get("/", || async { "hi" }).layer(
+        ///     SetResponseHeaderLayer::overriding(
+        ///         http::header::X_FRAME_OPTIONS,
+        ///         http::HeaderValue::from_static("DENY"),
+        ///     ),
+        /// );
+        /// let client = portico::testing::blocking_client(app);
+        /// assert_eq!(client.get("/").send().header("x-frame-options"), Some("DENY"));
+        /// ```
+        #[cfg(feature = "tower")]
+        pub fn layer<L, B>(mut self, layer: L) -> Self
+        where
+            L: tower_layer::Layer<crate::middleware::NextService> + Send + Sync + 'static,
+            L::Service: tower_service::Service<crate::Request, Response = http::Response<B>>
+                + Clone
+                + Send
+                + Sync
+                + 'static,
+            <L::Service as tower_service::Service<crate::Request>>::Future: Send + 'static,
+            <L::Service as tower_service::Service<crate::Request>>::Error: Into<crate::BoxError>,
+            B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+            B::Error: Into<crate::BoxError>,
+        {
+            self.middleware.push(crate::middleware::wrap_layer(layer));
+            self
+        }
+
         #[doc = concat!("Leaves ", $what, " out of the OpenAPI document (FastAPI's")]
         /// `include_in_schema=False`); it still answers requests.
         pub fn include_in_schema(mut self, include: bool) -> Self {
@@ -200,14 +249,12 @@ macro_rules! meta_methods {
         /// As [`response`](Self::response), with the JSON Schema of its body.
         pub fn response_json<B: schemars::JsonSchema>(
             mut self,
-            status: StatusCode,
+            status: http::StatusCode,
             description: impl Into<String>,
         ) -> Self {
-            self.$($meta).+.response(ResponseDoc {
-                status,
-                description: description.into(),
-                schema: Some(crate::validate::schema_for::<B>()),
-            });
+            self.$($meta).+.response(
+                portico_openapi::ResponseDoc::new(status, description).schema(portico_openapi::schema_for::<B>()),
+            );
             self
         }
     };
@@ -265,12 +312,10 @@ impl Route {
             method,
             path,
             handler: erase(handler),
-            describe: H::describe,
-            handler_type: std::any::type_name::<H>(),
+            declare: Declare::of::<H, M>(),
             blocking: H::is_blocking(),
             body_limit: None,
-            meta: RouteMeta::default(),
-            details: RouteDetails::default(),
+            settings: RouteSettings::default(),
             middleware: Vec::new(),
             websocket: false,
         }
@@ -302,34 +347,34 @@ impl Route {
         self
     }
 
-    meta_methods!("this route", meta);
+    settings_methods!("this route", settings);
 
     /// The route's name for `url_for` in templates and
     /// [`AppService::url_path_for`](crate::AppService::url_path_for), instead of its handler
     /// function's name (FastAPI's `name=`).
     pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.details.name = Some(name.into());
+        self.settings.name = Some(name.into());
         self
     }
 
     /// The operation's summary in the OpenAPI document, instead of the first paragraph of the
     /// handler's doc comment (or its name).
     pub fn summary(mut self, summary: impl Into<String>) -> Self {
-        self.details.summary = Some(summary.into());
+        self.settings.summary = Some(summary.into());
         self
     }
 
     /// The operation's description (Markdown), instead of the rest of the handler's doc
     /// comment.
     pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.details.description = Some(description.into());
+        self.settings.description = Some(description.into());
         self
     }
 
     /// The operation's `operationId`, instead of FastAPI's `{name}{path}_{method}`
     /// (`read_item_items__item_id__get`). It must be unique in the document.
     pub fn operation_id(mut self, id: impl Into<String>) -> Self {
-        self.details.operation_id = Some(id.into());
+        self.settings.operation_id = Some(id.into());
         self
     }
 
@@ -350,13 +395,13 @@ impl Route {
     /// assert_eq!(client.post("/items").json(&"pen").send().status(), 201);
     /// ```
     pub fn status_code(mut self, status: StatusCode) -> Self {
-        self.details.status = Some(status);
+        self.settings.status = Some(status);
         self
     }
 
     /// The description of the successful response ("Successful Response" by default).
     pub fn response_description(mut self, description: impl Into<String>) -> Self {
-        self.details.response_description = Some(description.into());
+        self.settings.response_description = Some(description.into());
         self
     }
 
@@ -368,306 +413,5 @@ impl Route {
     /// The path template.
     pub fn path(&self) -> &str {
         &self.path
-    }
-}
-
-/// Adds the per-method shortcuts to a type that has `fn route(self, Route) -> Self`.
-macro_rules! method_shortcuts {
-    ($($(#[$doc:meta])* $name:ident;)*) => {
-        $(
-            $(#[$doc])*
-            ///
-            /// # Panics
-            ///
-            /// If `path` is not a valid template (see [`Route::new`]).
-            #[track_caller]
-            pub fn $name<H: Handler<M>, M: 'static>(self, path: impl Into<String>, handler: H) -> Self {
-                self.route(Route::$name(path, handler))
-            }
-        )*
-    };
-}
-
-/// A group of routes under a common prefix, with common settings (FastAPI's `APIRouter`):
-/// tags, dependencies run for every route, documented responses and a body limit. Include it in
-/// an application with [`App::include`], or in another router, to any depth; the outer
-/// router's prefix and tags come first, and every level's dependencies run for each route
-/// (concurrently, when they do not depend on each other).
-///
-/// # Examples
-///
-/// ```
-/// use http::StatusCode;
-/// use portico_http::{App, Path, Router};
-///
-/// struct Admin;
-///
-/// async fn require_admin() -> Result<Admin, portico_http::HttpError> {
-///     Ok(Admin)
-/// }
-///
-/// async fn read(Path(id): Path<u64>) -> String {
-///     id.to_string()
-/// }
-///
-/// let items = Router::new()
-///     .prefix("/items")
-///     .tag("items")
-///     .response(StatusCode::NOT_FOUND, "No such item")
-///     .get("/{id}", read);
-/// let admin = Router::new().prefix("/admin").dependency::<Admin>().include(items);
-/// let app = App::new().provide(require_admin).include(admin); // GET /admin/items/{id}
-/// # drop(app);
-/// ```
-#[derive(Default)]
-pub struct Router {
-    pub(super) prefix: String,
-    pub(super) routes: Vec<Route>,
-    pub(super) mounts: Vec<Mount>,
-    pub(super) body_limit: Option<usize>,
-    pub(super) meta: RouteMeta,
-    /// Middleware around each of its routes, innermost first.
-    pub(crate) middleware: Vec<crate::middleware::Wrap>,
-}
-
-impl fmt::Debug for Router {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Router")
-            .field("prefix", &self.prefix)
-            .field("routes", &self.routes)
-            .field("mounts", &self.mounts)
-            .field("body_limit", &self.body_limit)
-            .field("meta", &self.meta)
-            .field("middleware", &self.middleware.len())
-            .finish()
-    }
-}
-
-impl Router {
-    /// An empty router.
-    pub fn new() -> Self {
-        Router::default()
-    }
-
-    /// Puts every route of this router under `prefix` (which starts with `/` and does not end
-    /// with one; it may hold path parameters).
-    ///
-    /// # Panics
-    ///
-    /// If the prefix does not start with `/` or ends with one.
-    #[track_caller]
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        let prefix = prefix.into();
-        check_prefix(&prefix);
-        self.prefix = prefix;
-        self
-    }
-
-    /// The body limit of this router's routes that set none themselves.
-    pub fn body_limit(mut self, bytes: usize) -> Self {
-        self.body_limit = Some(bytes);
-        self
-    }
-
-    meta_methods!("every route of this router", meta);
-
-    /// Adds a route.
-    pub fn route(mut self, route: Route) -> Self {
-        self.routes.push(route);
-        self
-    }
-
-    /// Adds every route (and mount) of `other`, under this router's prefix and with its
-    /// settings.
-    pub fn include(mut self, other: Router) -> Self {
-        let (routes, mounts) = other.flatten();
-        self.routes.extend(routes);
-        self.mounts.extend(mounts);
-        self
-    }
-
-    /// Hands every request under `prefix` to `service` (FastAPI's `mount`): another
-    /// application, or any async function from request to response. The service sees the path
-    /// without the prefix; routes of this application win over a mount.
-    ///
-    /// # Panics
-    ///
-    /// If the prefix does not start with `/`, ends with one or is empty, or if `service` is an
-    /// [`App`] with mistakes.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use portico_http::{App, Request, Router};
-    ///
-    /// let legacy = App::new().get("/users", || async { "the old users" });
-    /// let echo = |request: Request| async move { request.uri().path().to_owned() };
-    /// let app = App::new().mount("/v1", legacy).include(Router::new().mount("/echo", echo));
-    ///
-    /// let client = portico::testing::blocking_client(app);
-    /// assert_eq!(client.get("/v1/users").send().text(), "the old users");
-    /// assert_eq!(client.get("/echo/a/b").send().text(), "/a/b");
-    /// ```
-    #[track_caller]
-    pub fn mount<M>(mut self, prefix: impl Into<String>, service: impl IntoMount<M>) -> Self {
-        let prefix = prefix.into();
-        check_prefix(&prefix);
-        assert!(!prefix.is_empty(), "a mount needs a prefix");
-        self.mounts.push(Mount {
-            prefix,
-            name: None,
-            service: service.into_mount(),
-        });
-        self
-    }
-
-    /// As [`mount`](Self::mount), with a name for `url_for` (FastAPI's
-    /// `mount(path, app, name=...)`): `url_for('static', path='/app.css')` in a template
-    /// gives `/static/app.css`.
-    ///
-    /// # Panics
-    ///
-    /// As [`mount`](Self::mount).
-    #[track_caller]
-    pub fn mount_as<M>(
-        mut self,
-        prefix: impl Into<String>,
-        name: impl Into<String>,
-        service: impl IntoMount<M>,
-    ) -> Self {
-        self = self.mount(prefix, service);
-        if let Some(mount) = self.mounts.last_mut() {
-            mount.name = Some(name.into());
-        }
-        self
-    }
-
-    method_shortcuts! {
-        /// Adds a `GET` route (which answers `HEAD` too).
-        get;
-        /// Adds a `POST` route.
-        post;
-        /// Adds a `PUT` route.
-        put;
-        /// Adds a `DELETE` route.
-        delete;
-        /// Adds a `PATCH` route.
-        patch;
-        /// Adds a `HEAD` route.
-        head;
-        /// Adds an `OPTIONS` route.
-        options;
-        /// Adds a `TRACE` route.
-        trace;
-    }
-
-    /// The routes and mounts with the prefix and the router's settings applied.
-    pub(super) fn flatten(self) -> (Vec<Route>, Vec<Mount>) {
-        let Router {
-            prefix,
-            routes,
-            mounts,
-            body_limit,
-            meta,
-            middleware,
-        } = self;
-        let routes = routes
-            .into_iter()
-            .map(|mut route| {
-                if !prefix.is_empty() {
-                    route.path = if route.path == "/" {
-                        prefix.clone()
-                    } else {
-                        format!("{prefix}{}", route.path)
-                    };
-                }
-                route.body_limit = route.body_limit.or(body_limit);
-                route.meta.inherit(&meta);
-                route.middleware.extend(middleware.iter().cloned());
-                route
-            })
-            .collect();
-        let mounts = mounts
-            .into_iter()
-            .map(|mut mount| {
-                mount.prefix = format!("{prefix}{}", mount.prefix);
-                mount
-            })
-            .collect();
-        (routes, mounts)
-    }
-}
-
-#[track_caller]
-fn check_prefix(prefix: &str) {
-    assert!(
-        prefix.is_empty() || (prefix.starts_with('/') && !prefix.ends_with('/')),
-        "a prefix must start with `/` and not end with one, got `{prefix}`"
-    );
-}
-
-/// A service mounted at a path prefix.
-pub(crate) struct Mount {
-    pub(crate) prefix: String,
-    /// Its name for `url_for`, if it has one.
-    pub(crate) name: Option<String>,
-    pub(crate) service: MountService,
-}
-
-impl fmt::Debug for Mount {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Mount")
-            .field("prefix", &self.prefix)
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A mounted service, type-erased.
-pub(crate) type MountService = Arc<dyn Fn(crate::Request) -> BoxFuture + Send + Sync>;
-
-/// What [`Router::mount`] and [`App::mount`] accept: an [`App`] (built when mounted), an
-/// [`AppService`], or an async function from [`Request`](crate::Request) to something
-/// [`IntoResponse`].
-pub trait IntoMount<M> {
-    /// The service, type-erased.
-    #[doc(hidden)]
-    fn into_mount(self) -> MountService;
-}
-
-/// The marker of applications mounted in others.
-#[doc(hidden)]
-#[derive(Debug)]
-pub enum MountApp {}
-
-/// The marker of functions mounted as services.
-#[doc(hidden)]
-#[derive(Debug)]
-pub enum MountFn {}
-
-impl IntoMount<MountApp> for AppService {
-    fn into_mount(self) -> MountService {
-        Arc::new(move |request| Box::pin(self.call(request)) as BoxFuture)
-    }
-}
-
-impl IntoMount<MountApp> for App {
-    #[track_caller]
-    fn into_mount(self) -> MountService {
-        self.into_service().into_mount()
-    }
-}
-
-impl<F, Fut, R> IntoMount<MountFn> for F
-where
-    F: Fn(crate::Request) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = R> + Send + 'static,
-    R: IntoResponse,
-{
-    fn into_mount(self) -> MountService {
-        Arc::new(move |request| {
-            let fut = self(request);
-            Box::pin(async move { fut.await.into_response() }) as BoxFuture
-        })
     }
 }

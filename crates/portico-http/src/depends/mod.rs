@@ -15,15 +15,19 @@
 //! * **Checked when the app is built**: a missing provider or a cycle is a build error naming
 //!   the route, not a failure at request time.
 //! * **Teardown**: [`Provider::cleanup`] runs after the response has been sent and after the
-//!   request's background tasks ([`Scope::Request`]), or right after the handler returns
-//!   ([`Scope::Function`]); cleanups run in reverse order of setup, see the request's
-//!   [`Outcome`], and run when the handler errors or panics or the client goes away. Plain `fn`
+//!   request's background tasks ([`CleanupScope::Request`]), or right after the handler returns
+//!   ([`CleanupScope::Function`]); cleanups run in reverse order of setup, see the request's
+//!   [`Outcome`](crate::Outcome), and run when the handler errors or panics or the client goes away. Plain `fn`
 //!   cleanups run on threads of their own, never waiting for a token of the shared limiter (the
 //!   deadlock of fastapi#3205).
 //! * **Limits**: [`Provider::max_concurrency`] caps how many requests hold the value at once;
 //!   waiting holds no thread.
 //! * **Overrides**: [`AppService::override_dependency`](crate::AppService::override_dependency)
 //!   swaps a provider for tests.
+
+//!
+//! [`CleanupScope::Request`]: crate::CleanupScope::Request
+//! [`CleanupScope::Function`]: crate::CleanupScope::Function
 
 mod overrides;
 mod plan;
@@ -35,14 +39,14 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use http::StatusCode;
 use http::request::Parts;
 
-use crate::extract::{FromRequestParts, OperationDoc, Rejection, RequestContext};
+use crate::extract::{FromRequestParts, Rejection, RequestContext};
+use crate::spec::RouteSpec;
 
 pub(crate) use overrides::{Overrides, Replan};
 pub(crate) use plan::{Plan, Registry, RequestDeps};
-pub(crate) use provider::{CleanupEntry, CleanupJob, ProviderNode};
+pub(crate) use provider::ProviderNode;
 pub use provider::{IntoProvider, Provider, ProviderFn};
 pub(crate) use resolve::resolve;
 
@@ -116,66 +120,11 @@ macro_rules! wrapper_impls {
 wrapper_impls!(Depends);
 wrapper_impls!(Fresh);
 
-/// When a dependency's cleanup runs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub enum Scope {
-    /// After the response has been sent and after the request's background tasks (the
-    /// default, FastAPI's `scope="request"`): a streaming response keeps the value open until
-    /// its last chunk.
-    #[default]
-    Request,
-    /// Right after the handler returns, before the response is sent (FastAPI's
-    /// `scope="function"`). A request-scoped dependency may not depend on a function-scoped
-    /// one.
-    Function,
-}
-
-/// How the request went, as a cleanup sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Outcome {
-    /// The handler answered, whatever status it chose.
-    Success,
-    /// The handler or a dependency answered with an error (`Err`, an invalid input, an
-    /// `HttpError`); the status is the error's.
-    Error(StatusCode),
-    /// The handler or a dependency panicked (the client got a 500).
-    Panicked,
-    /// The client went away before the whole response was sent.
-    Disconnected,
-}
-
-impl Outcome {
-    /// Whether the request succeeded (commit rather than roll back).
-    pub fn is_success(&self) -> bool {
-        matches!(self, Outcome::Success)
-    }
-}
-
-/// What a parameter asks of the dependency graph, recorded when it describes itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Need {
-    pub(crate) type_id: TypeId,
-    pub(crate) name: &'static str,
-    /// Produced anew ([`Fresh`]) rather than taken from the cache.
-    pub(crate) fresh: bool,
-}
-
-impl Need {
-    pub(crate) fn of<T: 'static>(fresh: bool) -> Self {
-        Need {
-            type_id: TypeId::of::<T>(),
-            name: std::any::type_name::<T>(),
-            fresh,
-        }
-    }
-}
-
 /// The request's dependency state, or the 500 of an application built wrong.
 fn request_deps(ctx: &RequestContext) -> Result<&RequestDeps, Box<Rejection>> {
     ctx.deps.as_deref().ok_or_else(|| {
         tracing::error!("a dependency was asked for by a route without a dependency plan");
-        Box::new(Rejection::Response(crate::error::internal_error()))
+        Box::new(Rejection::Response(crate::response::internal_error()))
     })
 }
 
@@ -192,8 +141,8 @@ impl<T: Send + Sync + 'static> FromRequestParts for Depends<T> {
         }
     }
 
-    fn describe(doc: &mut OperationDoc) {
-        doc.needs.push(Need::of::<T>(false));
+    fn spec(spec: &mut RouteSpec) {
+        spec.depends::<T>();
     }
 }
 
@@ -206,11 +155,11 @@ impl<T: Send + Sync + 'static> FromRequestParts for Fresh<T> {
         let value = deps.produce_fresh(TypeId::of::<T>(), parts, ctx).await?;
         match value.downcast::<T>() {
             Ok(value) => Ok(Fresh(value)),
-            Err(_) => Err(Rejection::Response(crate::error::internal_error())),
+            Err(_) => Err(Rejection::Response(crate::response::internal_error())),
         }
     }
 
-    fn describe(doc: &mut OperationDoc) {
-        doc.needs.push(Need::of::<T>(true));
+    fn spec(spec: &mut RouteSpec) {
+        spec.depends_fresh::<T>();
     }
 }

@@ -5,9 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{Plan, ProviderNode, Registry};
-use crate::BuildError;
-use crate::app::{AppShared, RouteInfo, merge_provider_docs};
-use crate::extract::OperationDoc;
+use crate::context::AppShared;
+use crate::spec::RouteSpec;
 
 /// The overrides of one application.
 #[derive(Default)]
@@ -28,23 +27,23 @@ struct State {
 /// What planning the routes again needs of the application.
 pub(crate) struct Replan<'a> {
     pub(crate) registry: &'a Registry,
-    pub(crate) routes: Vec<&'a RouteInfo>,
+    pub(crate) routes: Vec<&'a RouteSpec>,
     pub(crate) shared: &'a AppShared,
     pub(crate) lifespan: bool,
 }
 
 impl Overrides {
     /// The plan of `route`, with the overrides in place.
-    pub(crate) fn plan(&self, route: &RouteInfo) -> Option<Arc<Plan>> {
+    pub(crate) fn plan(&self, route: &RouteSpec, built: Option<&Arc<Plan>>) -> Option<Arc<Plan>> {
         if !self.active.load(Ordering::Acquire) {
-            return route.plan.clone();
+            return built.cloned();
         }
         let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state
             .plans
             .get(route.index)
             .cloned()
-            .unwrap_or_else(|| route.plan.clone())
+            .unwrap_or_else(|| built.cloned())
     }
 
     /// Changes the overriding providers with `change`, and plans every route again.
@@ -56,7 +55,7 @@ impl Overrides {
         &self,
         app: Replan<'_>,
         change: impl FnOnce(&mut Vec<Arc<ProviderNode>>),
-    ) -> Result<(), BuildError> {
+    ) -> Result<(), Vec<String>> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let mut providers = state.providers.clone();
         change(&mut providers);
@@ -72,7 +71,7 @@ impl Overrides {
         let mut problems = Vec::new();
         let mut plans = Vec::new();
         for route in &app.routes {
-            let plan = match registry.plan(&route.roots) {
+            let plan = match registry.plan(&route.needs) {
                 Ok(plan) => plan,
                 Err(found) => {
                     for problem in found {
@@ -90,7 +89,7 @@ impl Overrides {
             plans[route.index] = plan;
         }
         if !problems.is_empty() {
-            return Err(BuildError { problems });
+            return Err(problems);
         }
         *state = State { providers, plans };
         self.active.store(true, Ordering::Release);
@@ -99,21 +98,18 @@ impl Overrides {
 }
 
 /// Checks the state an overriding provider reads (with a lifespan, at startup instead).
-fn check_states(route: &RouteInfo, plan: &Plan, app: &Replan<'_>, problems: &mut Vec<String>) {
+fn check_states(route: &RouteSpec, plan: &Plan, app: &Replan<'_>, problems: &mut Vec<String>) {
     if app.lifespan {
         return;
     }
-    let mut doc = OperationDoc {
-        path_params: route.doc.path_params.clone(),
-        ..OperationDoc::default()
-    };
-    merge_provider_docs(&mut doc, plan);
-    for (id, name) in &doc.states {
-        if !app.shared.state.contains(*id) {
-            problems.push(format!(
-                "{} {}: the override reads State<{name}>, which was never registered",
-                route.method, route.template
-            ));
+    for node in &plan.nodes {
+        for (id, name) in &node.provider.spec.states {
+            if !app.shared.state.contains(*id) {
+                problems.push(format!(
+                    "{} {}: the override reads State<{name}>, which was never registered",
+                    route.method, route.template
+                ));
+            }
         }
     }
 }

@@ -8,9 +8,12 @@ use std::sync::{Arc, OnceLock};
 
 use http::request::Parts;
 
+use super::ProviderNode;
 use super::provider::AnyValue;
-use super::{Need, ProviderNode, Scope};
 use crate::extract::{Rejection, RequestContext};
+use crate::spec::Need;
+use crate::teardown::CleanupScope;
+use crate::validate::Shapes;
 
 /// Every provider of an application, by the type it produces.
 #[derive(Debug, Default, Clone)]
@@ -157,16 +160,16 @@ impl Builder<'_> {
         self.stack.push((need.type_id, need.name));
         let by = format!("the provider of `{}`", provider.type_name);
         let mut targets = Vec::new();
-        for sub in &provider.needs {
+        for sub in &provider.spec.needs {
             if let Some(target) = self.visit(*sub, &by) {
                 let dependency = &self.nodes[target];
                 if provider.has_cleanup()
-                    && provider.scope == Scope::Request
+                    && provider.scope == CleanupScope::Request
                     && dependency.has_cleanup()
-                    && dependency.scope == Scope::Function
+                    && dependency.scope == CleanupScope::Function
                 {
                     self.problems.push(format!(
-                        "`{}` is cleaned up after the response but depends on `{}`, which is cleaned up before it (Scope::Function)",
+                        "`{}` is cleaned up after the response but depends on `{}`, which is cleaned up before it (CleanupScope::Function)",
                         provider.type_name, dependency.type_name
                     ));
                 }
@@ -201,6 +204,15 @@ impl RequestDeps {
             .position(|node| node.provider.type_id == type_id)
     }
 
+    /// The compiled shapes of `T`, when one of the plan's providers reads it.
+    pub(crate) fn shapes<T: 'static>(&self) -> Option<&Shapes> {
+        self.plan
+            .nodes
+            .iter()
+            .find_map(|node| node.provider.spec.shapes::<T>())
+            .map(|shapes| &**shapes)
+    }
+
     /// The cached value of `T`, when it was produced.
     pub(crate) fn cached<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
         let i = self.index_of(TypeId::of::<T>())?;
@@ -216,7 +228,7 @@ impl RequestDeps {
     ) -> Result<AnyValue, Rejection> {
         let Some(i) = self.index_of(type_id) else {
             tracing::error!("a dependency was asked for that is not in the route's plan");
-            return Err(Rejection::Response(crate::error::internal_error()));
+            return Err(Rejection::Response(crate::response::internal_error()));
         };
         let provider = &self.plan.nodes[i].provider;
         let produce = provider.prepare(parts, ctx).await?;

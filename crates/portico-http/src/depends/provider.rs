@@ -8,13 +8,15 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use http::request::Parts;
+use portico_openapi::OperationDoc;
 use portico_tasks::{CapacityLimiter, LimiterPermit};
 
-use super::{Need, Outcome, Scope};
 use crate::background::TaskOutcome;
-use crate::extract::{FromRequestParts, OperationDoc, Rejection, RequestContext};
-use crate::handler::{Async, Blocking};
+use crate::extract::{Args, FromRequestParts, Rejection, RequestContext};
 use crate::response::{IntoResponse, Response};
+use crate::spec::RouteSpec;
+use crate::strategy::{Provide, Runs};
+use crate::teardown::{CleanupEntry, CleanupJob, CleanupScope, Outcome};
 
 /// A produced value, as the request's cache keeps it.
 pub(crate) type AnyValue = Arc<dyn Any + Send + Sync>;
@@ -55,6 +57,11 @@ pub trait ProviderFn<M>: Clone + Send + Sync + 'static {
     #[doc(hidden)]
     fn describe(doc: &mut OperationDoc);
 
+    /// Records what the parameters need to run (see
+    /// [`FromRequestParts::spec`](crate::FromRequestParts::spec)).
+    #[doc(hidden)]
+    fn spec(spec: &mut RouteSpec);
+
     /// Whether it runs on the thread pool.
     #[doc(hidden)]
     fn is_blocking() -> bool;
@@ -67,36 +74,21 @@ async fn acquire(limiter: Option<CapacityLimiter>) -> Option<LimiterPermit> {
     }
 }
 
-/// Extracts each parameter into an `Option` binding of the same name, collecting invalid
-/// inputs in `$errors`; any other rejection returns it.
-macro_rules! extract_params {
-    ($parts:ident, $ctx:ident, $errors:ident; $($t:ident),*) => {
-        $(
-            let $t = match <$t as FromRequestParts>::from_request_parts($parts, $ctx).await {
-                Ok(value) => Some(value),
-                Err(Rejection::Invalid(found)) => {
-                    $errors.extend(found);
-                    None
-                }
-                Err(rejection) => return Err(rejection),
-            };
-        )*
-    };
-}
-
 macro_rules! providers {
     ($($t:ident),*) => {
-        impl<F, Fut, V, E, $($t,)*> ProviderFn<(Async, $($t,)*)> for F
+        impl<F, R, S, V, E, $($t,)*> ProviderFn<(S, $($t,)*)> for F
         where
-            F: Fn($($t,)*) -> Fut + Clone + Send + Sync + 'static,
-            Fut: Future<Output = Result<V, E>> + Send + 'static,
+            F: Fn($($t,)*) -> R + Clone + Send + Sync + 'static,
+            R: Runs<S, Provide, Output = Result<V, E>>,
+            S: 'static,
             V: Send + Sync + 'static,
             E: IntoResponse + Send + 'static,
+            ($($t,)*): Args,
             $($t: FromRequestParts + 'static,)*
         {
             type Value = V;
 
-            #[allow(non_snake_case, unused_mut, unused_variables, reason = "the type names double as bindings")]
+            #[allow(non_snake_case, reason = "the type names double as bindings")]
             fn prepare<'a>(
                 &'a self,
                 parts: &'a mut Parts,
@@ -105,79 +97,35 @@ macro_rules! providers {
             ) -> impl Future<Output = Result<Produce, Rejection>> + Send + 'a {
                 async move {
                     let mut errors = Vec::new();
-                    extract_params!(parts, ctx, errors; $($t),*);
-                    #[allow(unreachable_patterns, reason = "a provider without parameters cannot fail here")]
-                    match ($($t,)*) {
-                        ($(Some($t),)*) => {
-                            let f = self.clone();
-                            Ok(Box::pin(async move {
-                                let permit = acquire(limiter).await;
-                                match f($($t,)*).await {
-                                    Ok(value) => Ok((Arc::new(value) as AnyValue, permit)),
-                                    Err(err) => Err(err.into_response()),
-                                }
-                            }) as Produce)
+                    let ($($t,)*) = match <($($t,)*)>::extract(parts, ctx, &mut errors).await {
+                        Ok(Some(args)) => args,
+                        Ok(None) => return Err(Rejection::Invalid(errors)),
+                        Err(response) => return Err(Rejection::Response(response)),
+                    };
+                    let f = self.clone();
+                    let app = ctx.app.clone();
+                    Ok(Box::pin(async move {
+                        // The permit is waited for here, on the event loop: waiting holds no
+                        // thread.
+                        let permit = acquire(limiter).await;
+                        match R::run(move || f($($t,)*), app.thread_limiter()).await {
+                            Ok(value) => Ok((Arc::new(value) as AnyValue, permit)),
+                            Err(err) => Err(err.into_response()),
                         }
-                        _ => Err(Rejection::Invalid(errors)),
-                    }
+                    }) as Produce)
                 }
             }
 
-            #[allow(unused_variables, reason = "a provider without parameters describes nothing")]
             fn describe(doc: &mut OperationDoc) {
-                $(<$t as FromRequestParts>::describe(doc);)*
+                <($($t,)*)>::describe(doc);
+            }
+
+            fn spec(spec: &mut RouteSpec) {
+                <($($t,)*)>::spec(spec);
             }
 
             fn is_blocking() -> bool {
-                false
-            }
-        }
-
-        impl<F, V, E, $($t,)*> ProviderFn<(Blocking, $($t,)*)> for F
-        where
-            F: Fn($($t,)*) -> Result<V, E> + Clone + Send + Sync + 'static,
-            V: Send + Sync + 'static,
-            E: IntoResponse + Send + 'static,
-            $($t: FromRequestParts + 'static,)*
-        {
-            type Value = V;
-
-            #[allow(non_snake_case, unused_mut, unused_variables, reason = "the type names double as bindings")]
-            fn prepare<'a>(
-                &'a self,
-                parts: &'a mut Parts,
-                ctx: &'a RequestContext,
-                limiter: Option<CapacityLimiter>,
-            ) -> impl Future<Output = Result<Produce, Rejection>> + Send + 'a {
-                async move {
-                    let mut errors = Vec::new();
-                    extract_params!(parts, ctx, errors; $($t),*);
-                    #[allow(unreachable_patterns, reason = "a provider without parameters cannot fail here")]
-                    match ($($t,)*) {
-                        ($(Some($t),)*) => {
-                            let f = self.clone();
-                            Ok(Box::pin(async move {
-                                // The permit is waited for here, on the event loop: waiting
-                                // holds no thread.
-                                let permit = acquire(limiter).await;
-                                match portico_tasks::to_thread(move || f($($t,)*)).await {
-                                    Ok(value) => Ok((Arc::new(value) as AnyValue, permit)),
-                                    Err(err) => Err(err.into_response()),
-                                }
-                            }) as Produce)
-                        }
-                        _ => Err(Rejection::Invalid(errors)),
-                    }
-                }
-            }
-
-            #[allow(unused_variables, reason = "a provider without parameters describes nothing")]
-            fn describe(doc: &mut OperationDoc) {
-                $(<$t as FromRequestParts>::describe(doc);)*
-            }
-
-            fn is_blocking() -> bool {
-                true
+                R::BLOCKING
             }
         }
     };
@@ -223,25 +171,6 @@ impl<F: ProviderFn<M>, M: 'static> ErasedPrepare for Erased<F, M> {
     }
 }
 
-/// What an async cleanup returns: the failure to log, if any.
-type CleanupFuture = Pin<Box<dyn Future<Output = Option<String>> + Send>>;
-
-/// A cleanup, ready to run with the request's outcome.
-pub(crate) enum CleanupJob {
-    /// Run on the event loop.
-    Async(Box<dyn FnOnce(Outcome) -> CleanupFuture + Send>),
-    /// Run on a thread of the cleanup pool (never the shared limiter).
-    Blocking(Box<dyn FnOnce(Outcome) -> Option<String> + Send>),
-}
-
-/// A cleanup queued by one request: what runs, when, and the concurrency permit it frees.
-pub(crate) struct CleanupEntry {
-    pub(crate) scope: Scope,
-    pub(crate) name: &'static str,
-    pub(crate) job: CleanupJob,
-    pub(crate) permit: Option<LimiterPermit>,
-}
-
 type MakeCleanup = Arc<dyn Fn(AnyValue) -> CleanupJob + Send + Sync>;
 
 /// A registered provider, with everything known of it.
@@ -251,10 +180,10 @@ pub(crate) struct ProviderNode {
     prepare: Box<dyn ErasedPrepare>,
     /// Describes its parameters into a route's documentation.
     pub(crate) describe: fn(&mut OperationDoc),
-    /// What it needs of other providers.
-    pub(crate) needs: Vec<Need>,
+    /// What its parameters need: other providers, state, validation shapes.
+    pub(crate) spec: RouteSpec,
     pub(crate) blocking: bool,
-    pub(crate) scope: Scope,
+    pub(crate) scope: CleanupScope,
     /// OAuth2 scopes every route using it requires.
     pub(crate) scopes: Vec<String>,
     cleanup: Option<MakeCleanup>,
@@ -311,8 +240,8 @@ impl ProviderNode {
             job: cleanup(value.clone()),
             permit,
         };
-        match &ctx.after {
-            Some(after) => after.push_cleanup(entry),
+        match &ctx.teardown {
+            Some(teardown) => teardown.push_cleanup(entry),
             None => tracing::error!(
                 "the cleanup of {} has nowhere to run (a route planned without cleanups): skipped",
                 self.type_name
@@ -367,8 +296,8 @@ impl<T: Send + Sync + 'static> Provider<T> {
     /// A provider of `T`: an `async fn` or a plain `fn` returning `Result<T, E>` (see
     /// [`ProviderFn`]).
     pub fn new<M: 'static, F: ProviderFn<M, Value = T>>(f: F) -> Self {
-        let mut doc = OperationDoc::default();
-        F::describe(&mut doc);
+        let mut spec = RouteSpec::for_provider();
+        F::spec(&mut spec);
         Provider {
             node: ProviderNode {
                 type_id: TypeId::of::<T>(),
@@ -378,9 +307,9 @@ impl<T: Send + Sync + 'static> Provider<T> {
                     _marker: PhantomData,
                 }),
                 describe: F::describe,
-                needs: doc.needs,
+                spec,
                 blocking: F::is_blocking(),
-                scope: Scope::Request,
+                scope: CleanupScope::Request,
                 scopes: Vec::new(),
                 cleanup: None,
                 limiter: None,
@@ -389,7 +318,7 @@ impl<T: Send + Sync + 'static> Provider<T> {
         }
     }
 
-    /// A plain `fn` run on the value when the request is done with it (see [`Scope`]), on a
+    /// A plain `fn` run on the value when the request is done with it (see [`CleanupScope`]), on a
     /// thread of the cleanup pool, which is not the shared limiter's: a cleanup that gives a
     /// connection back can always run, however busy the pool is. It may return `()` or
     /// `Result<(), E>`; errors and panics are logged.
@@ -432,7 +361,7 @@ impl<T: Send + Sync + 'static> Provider<T> {
     }
 
     /// When the cleanup runs: after the response (the default) or before it.
-    pub fn scope(mut self, scope: Scope) -> Self {
+    pub fn scope(mut self, scope: CleanupScope) -> Self {
         self.node.scope = scope;
         self
     }

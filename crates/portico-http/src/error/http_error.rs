@@ -6,7 +6,7 @@ use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
-use crate::body::ResponseBody;
+use crate::body::Body;
 use crate::response::{IntoResponse, Response};
 
 /// An error that answers with a status code and `{"detail": ...}` (FastAPI's
@@ -139,10 +139,10 @@ impl std::error::Error for HttpError {}
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let body = if forbids_body(self.status) {
-            ResponseBody::empty()
+            Body::empty()
         } else {
             let detail = self.detail_value();
-            ResponseBody::full(
+            Body::full(
                 serde_json::to_vec(&serde_json::json!({ "detail": detail })).unwrap_or_default(),
             )
         };

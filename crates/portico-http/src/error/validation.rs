@@ -4,8 +4,13 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use http::StatusCode;
+use http::header::{CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
 use serde_json::Value;
+
+use crate::body::Body;
+use crate::response::{Caught, IntoResponse, Response, Unfinished};
 
 /// One part of an error's location: a key (`"query"`, `"limit"`) or a list index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,35 +37,6 @@ impl From<String> for LocPart {
 impl From<usize> for LocPart {
     fn from(index: usize) -> Self {
         LocPart::Index(index)
-    }
-}
-
-/// Where an input came from, the first part of every error location.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Source {
-    /// A path parameter.
-    Path,
-    /// A query parameter.
-    Query,
-    /// A header.
-    Header,
-    /// A cookie.
-    Cookie,
-    /// The request body (JSON, form, multipart).
-    Body,
-}
-
-impl Source {
-    /// The name FastAPI uses in `loc`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Path => "path",
-            Source::Query => "query",
-            Source::Header => "header",
-            Source::Cookie => "cookie",
-            Source::Body => "body",
-        }
     }
 }
 
@@ -116,7 +92,18 @@ impl ErrorItem {
 /// `RequestValidationError`).
 ///
 /// The handler runs only when a request has none. The application can replace how it is
-/// rendered (for instance with RFC 9457 problem details).
+/// rendered (for instance with RFC 9457 problem details) with an exception handler for it.
+///
+/// # Examples
+///
+/// ```
+/// use portico_http::{ErrorItem, IntoResponse, RequestValidationError};
+///
+/// let error = RequestValidationError::new(vec![ErrorItem::missing(vec!["query".into(), "q".into()], serde_json::Value::Null)]);
+/// let response = error.into_response();
+/// assert_eq!(response.status(), 422);
+/// assert_eq!(response.headers()["content-type"], "application/json");
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RequestValidationError {
     errors: Vec<ErrorItem>,
@@ -173,3 +160,36 @@ impl fmt::Display for RequestValidationError {
 }
 
 impl std::error::Error for RequestValidationError {}
+
+impl IntoResponse for RequestValidationError {
+    /// 422 with FastAPI's body. Inside an application, its exception handler for
+    /// `RequestValidationError` answers instead, if it registered one.
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.to_json()).unwrap_or_default();
+        // The error travels with its response (a copy of its items, which are small).
+        let mut response = Response::new(Body::full(body));
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        Unfinished::error(&mut response, Caught::new(self));
+        response
+    }
+}
+
+/// The 422 for every invalid input of a request, in FastAPI's order: path, query, header,
+/// cookie, then body.
+pub(crate) fn invalid(mut errors: Vec<ErrorItem>) -> Response {
+    errors.sort_by_key(|item| match item.loc.first() {
+        Some(LocPart::Key(source)) => match source.as_ref() {
+            "path" => 0,
+            "query" => 1,
+            "header" => 2,
+            "cookie" => 3,
+            "body" => 4,
+            _ => 5,
+        },
+        _ => 5,
+    });
+    RequestValidationError::new(errors).into_response()
+}

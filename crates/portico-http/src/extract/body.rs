@@ -9,7 +9,9 @@ use futures_core::Stream;
 use http_body::Body as _;
 use serde_json::json;
 
-use super::{BodyDoc, FromRequest, OperationDoc, Rejection, RequestContext};
+use portico_openapi::{BodyDoc, OperationDoc};
+
+use super::{FromRequest, Rejection, RequestContext};
 use crate::body::{Body, BodyError};
 use crate::error::HttpError;
 
@@ -24,11 +26,11 @@ impl FromRequest for Bytes {
     }
 
     fn describe(doc: &mut OperationDoc) {
-        doc.body(BodyDoc {
-            media_type: "application/octet-stream",
-            schema: json!({"type": "string", "format": "binary"}),
-            required: true,
-        });
+        doc.body(BodyDoc::new(
+            "application/octet-stream",
+            json!({"type": "string", "format": "binary"}),
+            true,
+        ));
     }
 }
 
@@ -50,11 +52,7 @@ impl FromRequest for String {
     }
 
     fn describe(doc: &mut OperationDoc) {
-        doc.body(BodyDoc {
-            media_type: "text/plain",
-            schema: json!({"type": "string"}),
-            required: true,
-        });
+        doc.body(BodyDoc::new("text/plain", json!({"type": "string"}), true));
     }
 }
 
@@ -140,10 +138,10 @@ impl FromRequest for BodyStream {
     }
 
     fn describe(doc: &mut OperationDoc) {
-        doc.body(BodyDoc {
-            media_type: "application/octet-stream",
-            schema: json!({"type": "string", "format": "binary"}),
-            required: false,
-        });
+        doc.body(BodyDoc::new(
+            "application/octet-stream",
+            json!({"type": "string", "format": "binary"}),
+            false,
+        ));
     }
 }

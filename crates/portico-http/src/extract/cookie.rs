@@ -5,8 +5,10 @@ use http::request::Parts;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
-use super::{FromRequestParts, OperationDoc, Rejection, RequestContext};
-use crate::error::Source;
+use portico_openapi::{OperationDoc, Source};
+
+use super::{FromRequestParts, Rejection, RequestContext};
+use crate::spec::RouteSpec;
 use crate::validate::{self, Inputs};
 
 /// Request cookies, converted and validated into the struct `T` (FastAPI's cookie parameter
@@ -60,15 +62,23 @@ impl Inputs for CookieInputs {
 impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Cookie<T> {
     async fn from_request_parts(
         parts: &mut Parts,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
     ) -> Result<Self, Rejection> {
         let cookies = CookieInputs(request_cookies(parts));
-        validate::from_inputs::<T, _>(&cookies, vec![Source::Cookie.as_str().into()])
-            .map(Cookie)
-            .map_err(Rejection::Invalid)
+        validate::from_inputs::<T, _>(
+            &ctx.shapes::<T>(),
+            &cookies,
+            vec![Source::Cookie.as_str().into()],
+        )
+        .map(Cookie)
+        .map_err(Rejection::Invalid)
     }
 
     fn describe(doc: &mut OperationDoc) {
         super::query::describe_fields::<T>(doc, Source::Cookie, "Cookie", str::to_owned);
+    }
+
+    fn spec(spec: &mut RouteSpec) {
+        spec.validates::<T>();
     }
 }

@@ -1,9 +1,6 @@
 //! [`Form`]: urlencoded and multipart forms, with file uploads.
 
-use std::any::TypeId;
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
 
 use http::header::CONTENT_TYPE;
 use http::request::Parts;
@@ -14,9 +11,12 @@ use serde_json::{Value, json};
 use super::json::{has_no_body, unsupported};
 use super::multipart::{MARKER, Multipart, with_uploads};
 use super::query::Pairs;
-use super::{BodyDoc, FromRequest, OperationDoc, Rejection, RequestContext};
-use crate::error::{ErrorItem, HttpError, LocPart, Source};
-use crate::validate;
+use portico_openapi::{BodyDoc, OperationDoc, Source};
+
+use super::{FromRequest, Rejection, RequestContext};
+use crate::error::{ErrorItem, HttpError, LocPart};
+use crate::spec::RouteSpec;
+use crate::validate::{self, Shapes};
 
 /// A form body, converted and validated into the struct `T` (FastAPI's `Form` parameters and
 /// form models): `application/x-www-form-urlencoded`, or `multipart/form-data` when `T` has
@@ -80,14 +80,16 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequest for Form<T> 
         ctx: &RequestContext,
     ) -> Result<Self, Rejection> {
         let (parts, body) = request.into_parts();
+        let shapes = ctx.shapes::<T>();
+        let shapes = &*shapes;
         let kind = match kind_of(&parts) {
             Some(kind) => kind,
             // No body at all: every required field is missing.
             None if has_no_body(&parts, &body) => {
-                return finish::<T>(Vec::new(), Vec::new(), Vec::new());
+                return finish::<T>(shapes, Vec::new(), Vec::new(), Vec::new());
             }
             None => {
-                let expected = if files_of::<T>().is_empty() {
+                let expected = if shapes.files.is_empty() {
                     "application/x-www-form-urlencoded or multipart/form-data"
                 } else {
                     "multipart/form-data"
@@ -104,10 +106,10 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequest for Form<T> 
                 if pairs.len() > limits.max_fields {
                     return Err(too_many_fields(limits.max_fields));
                 }
-                finish::<T>(pairs, Vec::new(), Vec::new())
+                finish::<T>(shapes, pairs, Vec::new(), Vec::new())
             }
             Kind::Multipart => {
-                let files = files_of::<T>();
+                let files = &shapes.files;
                 let mut multipart = Multipart::new(crate::Request::from_parts(parts, body), ctx)?;
                 let mut pairs = Vec::new();
                 let mut uploads = Vec::new();
@@ -122,7 +124,7 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequest for Form<T> 
                         }
                         (true, false) => {
                             // A file for a text field; an unknown file is skipped unread.
-                            if is_field::<T>(&name) {
+                            if shapes.has_field(&name) {
                                 let input = json!(field.file_name().unwrap_or_default());
                                 errors.push(ErrorItem::new(
                                     "string_type",
@@ -147,35 +149,30 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequest for Form<T> 
                         (false, false) => pairs.push((name, field.text().await?)),
                     }
                 }
-                finish::<T>(pairs, uploads, errors)
+                finish::<T>(shapes, pairs, uploads, errors)
             }
         }
     }
 
     fn describe(doc: &mut OperationDoc) {
-        if let Err(err) = validate::check_schema::<T>() {
-            doc.problem(format!(
-                "the schema of {} cannot be used: {err}",
-                std::any::type_name::<T>()
-            ));
-        }
-        let schema = validate::schema_for::<T>();
+        let schema = portico_openapi::schema_for::<T>();
         if schema.get("type").and_then(Value::as_str) != Some("object") {
             doc.problem(format!(
                 "Form<{}> needs a struct whose fields are the form fields",
                 std::any::type_name::<T>()
             ));
         }
-        let media_type = if files_of::<T>().is_empty() {
-            "application/x-www-form-urlencoded"
-        } else {
+        let files = Shapes::compile(&schema).is_ok_and(|shapes| !shapes.files.is_empty());
+        let media_type = if files {
             "multipart/form-data"
+        } else {
+            "application/x-www-form-urlencoded"
         };
-        doc.body(BodyDoc {
-            media_type,
-            schema,
-            required: true,
-        });
+        doc.body(BodyDoc::new(media_type, schema, true));
+    }
+
+    fn spec(spec: &mut RouteSpec) {
+        spec.validates::<T>();
     }
 }
 
@@ -193,6 +190,7 @@ fn too_many_fields(max: usize) -> Rejection {
     reason = "a rejection is a response, and this is not a hot path"
 )]
 fn finish<T: DeserializeOwned + JsonSchema + 'static>(
+    shapes: &Shapes,
     pairs: Vec<(String, String)>,
     uploads: Vec<crate::UploadFile>,
     mut errors: Vec<ErrorItem>,
@@ -214,90 +212,17 @@ fn finish<T: DeserializeOwned + JsonSchema + 'static>(
     );
     let loc = vec![Source::Body.as_str().into()];
     if errors.is_empty() {
-        return with_uploads(uploads, || validate::from_inputs::<T, _>(&pairs, loc))
-            .map(Form)
-            .map_err(Rejection::Invalid);
+        return with_uploads(uploads, || {
+            validate::from_inputs::<T, _>(shapes, &pairs, loc)
+        })
+        .map(Form)
+        .map_err(Rejection::Invalid);
     }
     // Fields already reported (a file for a text field, say) are not reported twice.
-    let more = validate::check_inputs::<T, _>(&pairs, loc);
+    let more = validate::check_inputs(shapes, &pairs, loc);
     errors.extend(more.into_iter().filter(|item| match item.loc.get(1) {
         Some(LocPart::Key(key)) => !reported.iter().any(|r| r == key.as_ref()),
         _ => true,
     }));
     Err(Rejection::Invalid(errors))
-}
-
-static FILES: RwLock<Option<HashMap<TypeId, Arc<[String]>>>> = RwLock::new(None);
-
-/// The fields of `T` that receive files: those whose schema is a binary string, a list of them,
-/// or an optional one. Computed once per type.
-fn files_of<T: JsonSchema + 'static>() -> Arc<[String]> {
-    let id = TypeId::of::<T>();
-    if let Some(found) = FILES
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .as_ref()
-        .and_then(|t| t.get(&id))
-    {
-        return found.clone();
-    }
-    let schema = validate::schema_for::<T>();
-    let files: Arc<[String]> = super::query::properties(&schema)
-        .into_iter()
-        .filter(|(_, prop, _)| is_binary(prop, &schema))
-        .map(|(name, _, _)| name)
-        .collect();
-    FILES
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get_or_insert_with(HashMap::new)
-        .insert(id, files.clone());
-    files
-}
-
-/// Whether `T` has a field `name`.
-fn is_field<T: JsonSchema + 'static>(name: &str) -> bool {
-    let shapes = validate::shapes_of::<T>();
-    match shapes.get(shapes.root) {
-        validate::Shape::Object { props, .. } => props.iter().any(|p| p.name == name),
-        _ => false,
-    }
-}
-
-/// Whether a property schema describes an upload (directly, as list items, or as an option).
-fn is_binary(schema: &Value, root: &Value) -> bool {
-    let schema = resolve(schema, root);
-    if schema.get("format").and_then(Value::as_str) == Some("binary") {
-        return true;
-    }
-    if let Some(items) = schema.get("items") {
-        return is_binary(items, root);
-    }
-    ["anyOf", "oneOf"].iter().any(|key| {
-        schema
-            .get(*key)
-            .and_then(Value::as_array)
-            .is_some_and(|options| options.iter().any(|o| is_binary(o, root)))
-    })
-}
-
-/// Follows a local `$ref` (`#/$defs/...`).
-fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
-    match schema
-        .get("$ref")
-        .and_then(Value::as_str)
-        .and_then(|r| r.strip_prefix("#/"))
-    {
-        Some(path) => {
-            let mut target = root;
-            for part in path.split('/') {
-                target = match target.get(part) {
-                    Some(next) => next,
-                    None => return schema,
-                };
-            }
-            target
-        }
-        None => schema,
-    }
 }

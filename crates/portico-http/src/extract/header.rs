@@ -4,8 +4,11 @@ use http::request::Parts;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
-use super::{FromRequestParts, OperationDoc, Rejection, RequestContext};
-use crate::error::{LocPart, Source};
+use portico_openapi::{OperationDoc, Source};
+
+use super::{FromRequestParts, Rejection, RequestContext};
+use crate::error::LocPart;
+use crate::spec::RouteSpec;
 use crate::validate::{self, Inputs};
 
 /// Request headers, converted and validated into the struct `T` (FastAPI's header parameter
@@ -52,23 +55,31 @@ impl Inputs for HeaderInputs<'_> {
 impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Header<T> {
     async fn from_request_parts(
         parts: &mut Parts,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
     ) -> Result<Self, Rejection> {
         let headers = HeaderInputs(&parts.headers);
-        validate::from_inputs::<T, _>(&headers, vec![Source::Header.as_str().into()])
-            .map(Header)
-            .map_err(|mut errors| {
-                // Errors name the header as the client sent it, as FastAPI's do.
-                for error in &mut errors {
-                    if let Some(LocPart::Key(field)) = error.loc.get_mut(1) {
-                        *field = header_name(field).into();
-                    }
+        validate::from_inputs::<T, _>(
+            &ctx.shapes::<T>(),
+            &headers,
+            vec![Source::Header.as_str().into()],
+        )
+        .map(Header)
+        .map_err(|mut errors| {
+            // Errors name the header as the client sent it, as FastAPI's do.
+            for error in &mut errors {
+                if let Some(LocPart::Key(field)) = error.loc.get_mut(1) {
+                    *field = header_name(field).into();
                 }
-                Rejection::Invalid(errors)
-            })
+            }
+            Rejection::Invalid(errors)
+        })
     }
 
     fn describe(doc: &mut OperationDoc) {
         super::query::describe_fields::<T>(doc, Source::Header, "Header", header_name);
+    }
+
+    fn spec(spec: &mut RouteSpec) {
+        spec.validates::<T>();
     }
 }

@@ -8,9 +8,12 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{BodyDoc, FromRequest, OperationDoc, Rejection, RequestContext};
-use crate::error::{ErrorItem, HttpError, Source};
+use portico_openapi::{BodyDoc, OperationDoc, Source};
+
+use super::{FromRequest, Rejection, RequestContext};
+use crate::error::{ErrorItem, HttpError};
 use crate::response::Json;
+use crate::spec::RouteSpec;
 use crate::validate;
 
 /// Whether a content type is JSON: `application/json` or `application/<x>+json`.
@@ -97,23 +100,25 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequest for Json<T> 
             if bytes.is_empty() {
                 return Err(missing_body());
             }
-            validate::from_json_bytes::<T>(&bytes, vec![Source::Body.as_str().into()])
-                .map(Json)
-                .map_err(Rejection::Invalid)
+            validate::from_json_bytes::<T>(
+                &ctx.shapes::<T>(),
+                &bytes,
+                vec![Source::Body.as_str().into()],
+            )
+            .map(Json)
+            .map_err(Rejection::Invalid)
         }
     }
 
     fn describe(doc: &mut OperationDoc) {
-        if let Err(err) = validate::check_schema::<T>() {
-            doc.problem(format!(
-                "the schema of {} cannot be used: {err}",
-                std::any::type_name::<T>()
-            ));
-        }
-        doc.body(BodyDoc {
-            media_type: "application/json",
-            schema: validate::doc_schema_for::<T>(false),
-            required: true,
-        });
+        doc.body(BodyDoc::new(
+            "application/json",
+            portico_openapi::doc_schema_for::<T>(false),
+            true,
+        ));
+    }
+
+    fn spec(spec: &mut RouteSpec) {
+        spec.validates::<T>();
     }
 }

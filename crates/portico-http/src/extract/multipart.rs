@@ -15,8 +15,10 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Deserialize, Deserializer};
 
 use super::body::BodyStream;
-use super::{FromRequest, OperationDoc, Rejection, RequestContext};
-use crate::app::FormLimits;
+use portico_openapi::{BodyDoc, OperationDoc};
+
+use super::{FromRequest, Rejection, RequestContext};
+use crate::context::FormLimits;
 use crate::error::HttpError;
 
 /// Files larger than this are spooled to a temporary file, as FastAPI's `UploadFile` does.
@@ -136,11 +138,11 @@ impl FromRequest for Multipart {
     }
 
     fn describe(doc: &mut OperationDoc) {
-        doc.body(super::BodyDoc {
-            media_type: "multipart/form-data",
-            schema: serde_json::json!({"type": "object"}),
-            required: true,
-        });
+        doc.body(BodyDoc::new(
+            "multipart/form-data",
+            serde_json::json!({"type": "object"}),
+            true,
+        ));
     }
 }
 
@@ -268,7 +270,7 @@ async fn spool_write(
     .await
     .map_err(|err| {
         tracing::error!("cannot spool an upload to a temporary file: {err}");
-        Rejection::Response(crate::error::internal_error())
+        Rejection::Response(crate::response::internal_error())
     })
 }
 

@@ -8,8 +8,11 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{FromRequestParts, OperationDoc, ParamDoc, Rejection, RequestContext};
-use crate::error::{LocPart, Source};
+use portico_openapi::{OperationDoc, ParamDoc, Source};
+
+use super::{FromRequestParts, Rejection, RequestContext};
+use crate::error::LocPart;
+use crate::spec::RouteSpec;
 use crate::validate::{self, Checker, Inputs, Many, Origin, Shape, Text};
 
 /// Path parameters, from the route template (`/items/{item_id}`), converted and validated
@@ -60,7 +63,8 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Pat
         ctx: &RequestContext,
     ) -> Result<Self, Rejection> {
         let path = parts.uri.path();
-        let shapes = validate::shapes_of::<T>();
+        let shapes = ctx.shapes::<T>();
+        let shapes = &*shapes;
         let root = shapes.get(shapes.root);
         if !shapes.has_constraints && !matches!(root, Shape::Object { .. }) {
             // The fast path for one value or a tuple: straight from the decoded strings.
@@ -86,9 +90,13 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Pat
         );
         let value = match root {
             Shape::Object { .. } => {
-                return validate::from_inputs::<T, _>(&params, vec![Source::Path.as_str().into()])
-                    .map(Path)
-                    .map_err(Rejection::Invalid);
+                return validate::from_inputs::<T, _>(
+                    shapes,
+                    &params,
+                    vec![Source::Path.as_str().into()],
+                )
+                .map(Path)
+                .map_err(Rejection::Invalid);
             }
             Shape::Array { .. } => Value::Array(
                 params
@@ -101,7 +109,7 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Pat
                 [(_, value)] => Value::String(value.to_string()),
                 _ => {
                     tracing::error!(route = %ctx.route(), "Path<{}> needs exactly one path parameter", std::any::type_name::<T>());
-                    return Err(Rejection::Response(crate::error::internal_error()));
+                    return Err(Rejection::Response(crate::response::internal_error()));
                 }
             },
         };
@@ -136,24 +144,23 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Pat
         })
     }
 
+    fn spec(spec: &mut RouteSpec) {
+        spec.validates::<T>();
+    }
+
     fn describe(doc: &mut OperationDoc) {
-        let schema = validate::schema_for::<T>();
+        let schema = portico_openapi::schema_for::<T>();
         let names = doc.path_params.clone();
         match schema.get("type").and_then(Value::as_str) {
             Some("object") => {
-                for (name, prop, _required) in super::query::properties(&schema) {
+                for (name, prop, _required) in portico_openapi::properties(&schema) {
                     if !names.contains(&name) {
                         doc.problem(format!(
                             "Path<{}> has a field `{name}` that the route does not have",
                             std::any::type_name::<T>()
                         ));
                     }
-                    doc.param(ParamDoc {
-                        name,
-                        source: Source::Path,
-                        schema: prop,
-                        required: true,
-                    });
+                    doc.param(ParamDoc::new(name, Source::Path, prop).required(true));
                 }
             }
             Some("array") => {
@@ -171,21 +178,13 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Pat
                     ));
                 }
                 for (name, item) in names.iter().zip(items) {
-                    doc.param(ParamDoc {
-                        name: name.clone(),
-                        source: Source::Path,
-                        schema: item,
-                        required: true,
-                    });
+                    doc.param(ParamDoc::new(name.clone(), Source::Path, item).required(true));
                 }
             }
             _ => match names.as_slice() {
-                [name] => doc.param(ParamDoc {
-                    name: name.clone(),
-                    source: Source::Path,
-                    schema,
-                    required: true,
-                }),
+                [name] => {
+                    doc.param(ParamDoc::new(name.clone(), Source::Path, schema).required(true))
+                }
                 _ => doc.problem(format!(
                     "Path<{}> takes one parameter but the route has {}; use a tuple or a struct",
                     std::any::type_name::<T>(),

@@ -7,8 +7,10 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{FromRequestParts, OperationDoc, ParamDoc, Rejection, RequestContext};
-use crate::error::Source;
+use portico_openapi::{OperationDoc, ParamDoc, Source};
+
+use super::{FromRequestParts, Rejection, RequestContext};
+use crate::spec::RouteSpec;
 use crate::validate::{self, Inputs};
 
 /// Query parameters, converted and validated into the struct `T` (FastAPI's query parameter
@@ -141,16 +143,24 @@ impl Inputs for Pairs<'_> {
 impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Query<T> {
     async fn from_request_parts(
         parts: &mut Parts,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
     ) -> Result<Self, Rejection> {
         let pairs = Pairs::query(parts.uri.query());
-        validate::from_inputs::<T, _>(&pairs, vec![Source::Query.as_str().into()])
-            .map(Query)
-            .map_err(Rejection::Invalid)
+        validate::from_inputs::<T, _>(
+            &ctx.shapes::<T>(),
+            &pairs,
+            vec![Source::Query.as_str().into()],
+        )
+        .map(Query)
+        .map_err(Rejection::Invalid)
     }
 
     fn describe(doc: &mut OperationDoc) {
         describe_fields::<T>(doc, Source::Query, "Query", |name| name.to_owned());
+    }
+
+    fn spec(spec: &mut RouteSpec) {
+        spec.validates::<T>();
     }
 }
 
@@ -161,7 +171,7 @@ pub(crate) fn describe_fields<T: JsonSchema>(
     extractor: &str,
     name_of: impl Fn(&str) -> String,
 ) {
-    let schema = validate::schema_for::<T>();
+    let schema = portico_openapi::schema_for::<T>();
     if schema.get("type").and_then(Value::as_str) != Some("object") {
         doc.problem(format!(
             "{extractor}<{}> needs a struct whose fields are the parameters",
@@ -169,43 +179,7 @@ pub(crate) fn describe_fields<T: JsonSchema>(
         ));
         return;
     }
-    if let Err(err) = validate::check_schema::<T>() {
-        doc.problem(format!(
-            "the schema of {} cannot be used: {err}",
-            std::any::type_name::<T>()
-        ));
+    for (name, prop, required) in portico_openapi::properties(&schema) {
+        doc.param(ParamDoc::new(name_of(&name), source, prop).required(required));
     }
-    for (name, prop, required) in properties(&schema) {
-        doc.param(ParamDoc {
-            name: name_of(&name),
-            source,
-            schema: prop,
-            required,
-        });
-    }
-}
-
-/// The properties of an object schema: name, schema, required.
-pub(crate) fn properties(schema: &Value) -> Vec<(String, Value, bool)> {
-    let required: Vec<&str> = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    schema
-        .get("properties")
-        .and_then(Value::as_object)
-        .map(|props| {
-            props
-                .iter()
-                .map(|(name, prop)| {
-                    (
-                        name.clone(),
-                        prop.clone(),
-                        required.contains(&name.as_str()),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }

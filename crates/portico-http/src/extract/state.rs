@@ -2,7 +2,8 @@
 
 use http::request::Parts;
 
-use super::{FromRequestParts, OperationDoc, Rejection, RequestContext};
+use super::{FromRequestParts, Rejection, RequestContext};
+use crate::spec::RouteSpec;
 
 /// A value the application shares with every request, registered with `App::state` (a
 /// connection pool, a configuration). `T` is cloned per request: share big things through an
@@ -42,13 +43,12 @@ impl<T: Clone + Send + Sync + 'static> FromRequestParts for State<T> {
                     "no state of type {} was registered",
                     std::any::type_name::<T>()
                 );
-                Err(Rejection::Response(crate::error::internal_error()))
+                Err(Rejection::Response(crate::response::internal_error()))
             }
         }
     }
 
-    fn describe(doc: &mut OperationDoc) {
-        doc.states
-            .push((std::any::TypeId::of::<T>(), std::any::type_name::<T>()));
+    fn spec(spec: &mut RouteSpec) {
+        spec.state::<T>();
     }
 }

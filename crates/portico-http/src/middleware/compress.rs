@@ -17,7 +17,7 @@ use http::{Method, StatusCode};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 
 use super::{Middleware, Next, add_vary};
-use crate::body::{BoxError, ResponseBody};
+use crate::body::{Body, BoxError};
 use crate::{Request, Response};
 
 /// A content coding [`Compression`] can answer with.
@@ -251,15 +251,15 @@ impl Middleware for Compression {
                     Ok(out)
                 });
                 *response.body_mut() = match compressed {
-                    Ok(out) => ResponseBody::full(out),
+                    Ok(out) => Body::full(out),
                     Err(err) => {
                         tracing::error!("compression failed: {err}");
-                        return crate::error::internal_error();
+                        return crate::response::internal_error();
                     }
                 };
                 return response;
             }
-            *response.body_mut() = ResponseBody::stream(Compressed {
+            *response.body_mut() = Body::stream(Compressed {
                 inner: body,
                 encoder: Some(encoder),
                 trailers: None,
@@ -341,7 +341,7 @@ impl Encoder {
 
 /// A body compressed as it is sent.
 struct Compressed {
-    inner: ResponseBody,
+    inner: Body,
     /// `None` once the trailer is out.
     encoder: Option<Encoder>,
     /// The inner body's trailers, sent after the compressed end.

@@ -11,7 +11,7 @@ use http::header::{
 use http::{Method, StatusCode};
 
 use super::{Middleware, Next, add_vary};
-use crate::error::plain;
+use crate::response::plain;
 use crate::{Request, Response};
 
 /// The methods `allow_methods(["*"])` stands for.
@@ -238,7 +238,7 @@ impl Cors {
         } else {
             let text = format!("Disallowed CORS {}", failures.join(", "));
             let mut response = plain(StatusCode::BAD_REQUEST, "");
-            *response.body_mut() = crate::ResponseBody::from(text);
+            *response.body_mut() = crate::Body::from(text);
             response
         };
         let out = response.headers_mut();
@@ -326,7 +326,7 @@ impl Middleware for Cors {
                 return answer;
             }
             let Some(fut) = fut else {
-                return crate::error::internal_error();
+                return crate::response::internal_error();
             };
             let mut response = fut.await;
             match allowed {

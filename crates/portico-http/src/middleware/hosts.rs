@@ -3,11 +3,11 @@
 use std::future::Future;
 
 use http::StatusCode;
-use http::header::{HeaderValue, LOCATION};
+use http::header::{HOST, HeaderValue, LOCATION, UPGRADE};
 
 use super::{Middleware, Next};
-use crate::error::plain;
-use crate::proxy::{request_host, request_scheme, root_path_of};
+use crate::response::plain;
+use crate::routing::root_path_of;
 use crate::{Request, Response};
 
 /// Refuses requests whose `Host` is not one of the application's (Starlette's
@@ -84,7 +84,7 @@ fn full_url(request: &Request, scheme: &str, host: &str) -> String {
 }
 
 fn redirect(location: String) -> Response {
-    let mut response = Response::new(crate::ResponseBody::empty());
+    let mut response = Response::new(crate::Body::empty());
     *response.status_mut() = StatusCode::TEMPORARY_REDIRECT;
     match HeaderValue::from_str(&location) {
         Ok(location) => {
@@ -115,7 +115,7 @@ impl Middleware for TrustedHost {
             match (verdict, fut) {
                 (Some(answer), _) => answer,
                 (None, Some(fut)) => fut.await,
-                (None, None) => crate::error::internal_error(),
+                (None, None) => crate::response::internal_error(),
             }
         }
     }
@@ -159,8 +159,32 @@ impl Middleware for HttpsRedirect {
             match (answer, fut) {
                 (Some(answer), _) => answer,
                 (None, Some(fut)) => fut.await,
-                (None, None) => crate::error::internal_error(),
+                (None, None) => crate::response::internal_error(),
             }
         }
     }
+}
+
+/// The scheme the client used: the URI's when a trusted proxy said, otherwise `http`, or `ws`
+/// for a WebSocket handshake (`https` and `wss` behind a TLS proxy).
+fn request_scheme(request: &Request) -> &str {
+    let websocket = request
+        .headers()
+        .get(UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+    match (request.uri().scheme_str(), websocket) {
+        (Some("https"), true) => "wss",
+        (Some(scheme), false) => scheme,
+        (_, true) => "ws",
+        (None, false) => "http",
+    }
+}
+
+/// The host (and port) the client sent the request to.
+fn request_host(request: &Request) -> Option<&str> {
+    request
+        .headers()
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))
 }

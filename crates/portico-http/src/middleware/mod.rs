@@ -4,7 +4,7 @@
 //! `@app.middleware("http")`), added with [`App::middleware`](crate::App::middleware), or a
 //! type implementing [`Middleware`], added with
 //! [`App::add_middleware`](crate::App::add_middleware) (Starlette's `app.add_middleware`). Both
-//! exist on [`Router`] and [`Route`] too.
+//! exist on [`Router`](crate::Router) and [`Route`](crate::Route) too.
 //!
 //! # Order
 //!
@@ -26,7 +26,7 @@
 //! # Built in
 //!
 //! [`Cors`], [`Compression`], [`TrustedHost`], [`HttpsRedirect`], [`Timeout`],
-//! [`SetRequestId`] and [`ProxyHeaders`](crate::proxy::ProxyHeaders), with Starlette's
+//! [`SetRequestId`] and [`ProxyHeaders`], with Starlette's
 //! defaults where it has them. With the `tower` feature, a tower `Layer` is a middleware too
 //! (`App::layer`) and an [`AppService`](crate::AppService) is a tower
 //! `Service`.
@@ -56,25 +56,31 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::Request;
 use crate::body::{Body, BodyError};
-use crate::error::HttpError;
-use crate::handler::BoxFuture;
-use crate::response::{IntoResponse, Response};
-use crate::{App, Request, Route, Router};
+use crate::context::{Locals, RequestContext};
+use crate::handler::BoxedHandler;
+use crate::response::{BoxFuture, IntoResponse, Response};
 
 mod compress;
 mod cors;
 mod hosts;
+mod proxy;
 mod request_id;
+mod timeout;
 #[cfg(feature = "tower")]
 mod tower;
 
 pub use compress::{Compression, Encoding};
 pub use cors::Cors;
 pub use hosts::{HttpsRedirect, TrustedHost};
-pub use request_id::{RequestId, SetRequestId, Timeout};
+pub use proxy::ProxyHeaders;
+pub use request_id::{RequestId, SetRequestId};
+pub use timeout::Timeout;
 #[cfg(feature = "tower")]
-pub use tower::{NextService, ServiceFuture};
+pub use tower::NextService;
+#[cfg(feature = "tower")]
+pub(crate) use tower::{into_request, wrap_layer};
 
 /// The rest of the chain: the next middleware, or the handler. Call [`run`](Next::run) once
 /// with the request to get its response.
@@ -111,7 +117,7 @@ pub(crate) enum Carry {
     Entry(Locals),
     /// In a route's (or router's) middleware: the matched route's context, which holds the
     /// locals.
-    Route(crate::extract::RequestContext),
+    Route(RequestContext),
 }
 
 impl Carry {
@@ -126,30 +132,6 @@ impl Carry {
         match self {
             Carry::Entry(locals) => locals,
             Carry::Route(ctx) => ctx.locals,
-        }
-    }
-}
-
-/// What Portico carries beside a request, out of its extensions (whose map costs allocations
-/// on the first entry): the client's address and the request id. Middleware that reads the
-/// request's extensions (function middleware, tower layers, mounted services, and types that
-/// set [`Middleware::READS_EXTENSIONS`]) gets them moved there first; extractors look in both.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Locals {
-    /// The connection's peer, for [`ClientAddr`](crate::proxy::ClientAddr).
-    pub(crate) peer: Option<crate::proxy::ClientAddr>,
-    /// The id [`SetRequestId`] gave the request.
-    pub(crate) request_id: Option<RequestId>,
-}
-
-impl Locals {
-    /// Moves what it holds into the request's extensions, for code that reads them there.
-    pub(crate) fn move_into(&mut self, extensions: &mut http::Extensions) {
-        if let Some(peer) = self.peer.take() {
-            extensions.insert(peer);
-        }
-        if let Some(id) = self.request_id.take() {
-            extensions.insert(id);
         }
     }
 }
@@ -180,7 +162,7 @@ impl Locals {
 pub trait Middleware: Send + Sync + 'static {
     /// Whether it reads what Portico carries beside the request from the request's
     /// extensions: the client's address (`request.extensions().get::<ClientAddr>()`, as
-    /// [`ProxyHeaders`](crate::proxy::ProxyHeaders) does) and the [`RequestId`]. When set,
+    /// [`ProxyHeaders`] does) and the [`RequestId`]. When set,
     /// they are moved into the extensions before the middleware runs, and stay there for the
     /// rest of the chain. Off by default: they then reach the handlers that take a
     /// [`ClientAddr`](crate::proxy::ClientAddr) or a [`RequestId`] without the extensions,
@@ -227,24 +209,24 @@ impl Wrap {
 /// handler.
 #[cfg(feature = "tower")]
 #[derive(Clone)]
-pub(crate) struct RouteCall(pub(crate) crate::extract::RequestContext);
+pub(crate) struct RouteCall(pub(crate) RequestContext);
 
 /// The end of a route's chain: its handler.
 struct HandlerChain {
-    handler: crate::handler::BoxedHandler,
+    handler: BoxedHandler,
 }
 
 impl Chain for HandlerChain {
     fn call(&self, request: Request, carry: Carry) -> BoxFuture {
         match carry {
             Carry::Route(ctx) => self.handler.call(request, ctx),
-            Carry::Entry(_) => Box::pin(async { crate::error::internal_error() }),
+            Carry::Entry(_) => Box::pin(async { crate::response::internal_error() }),
         }
     }
 }
 
 /// A route's handler inside its middleware.
-pub(crate) fn route_chain(handler: crate::handler::BoxedHandler, wraps: &[Wrap]) -> Arc<dyn Chain> {
+pub(crate) fn route_chain(handler: BoxedHandler, wraps: &[Wrap]) -> Arc<dyn Chain> {
     wrap_all(Arc::new(HandlerChain { handler }), wraps)
 }
 
@@ -347,15 +329,16 @@ where
 ///
 /// # Errors
 ///
-/// 413 past `limit`, 400 if the body broke off: return it as the response.
+/// [`BodyError`]: answer with it (`413 Content Too Large` past `limit`, 400 if the body broke
+/// off), the same answers a handler's parameters give.
 ///
 /// # Examples
 ///
 /// ```
 /// use portico_http::middleware::{Next, read_body};
-/// use portico_http::{App, HttpError, Request, Response};
+/// use portico_http::{App, BodyError, Request, Response};
 ///
-/// async fn body_size(request: Request, next: Next) -> Result<Response, HttpError> {
+/// async fn body_size(request: Request, next: Next) -> Result<Response, BodyError> {
 ///     let (request, body) = read_body(request, 1024 * 1024).await?;
 ///     let size = body.len().to_string();
 ///     let mut response = next.run(request).await;
@@ -373,49 +356,14 @@ where
 /// assert_eq!(response.text(), "hello");
 /// assert_eq!(response.header("x-body-size"), Some("5"));
 /// ```
-pub async fn read_body(request: Request, limit: usize) -> Result<(Request, Bytes), HttpError> {
+pub async fn read_body(request: Request, limit: usize) -> Result<(Request, Bytes), BodyError> {
     let (parts, body) = request.into_parts();
-    match body.collect_limited(limit).await {
-        Ok(bytes) => Ok((
-            Request::from_parts(parts, Body::from_bytes(bytes.clone())),
-            bytes,
-        )),
-        Err(BodyError::TooLarge { .. }) => Err(HttpError::new(http::StatusCode::PAYLOAD_TOO_LARGE)),
-        Err(err) => Err(HttpError::new(http::StatusCode::BAD_REQUEST).detail(err.to_string())),
-    }
+    let bytes = body.collect_limited(limit).await?;
+    Ok((
+        Request::from_parts(parts, Body::from_bytes(bytes.clone())),
+        bytes,
+    ))
 }
-
-/// Adds the middleware methods to `App`, `Router` and `Route`.
-macro_rules! middleware_methods {
-    ($ty:ident, $what:literal, $($field:ident).+) => {
-        impl $ty {
-            #[doc = concat!("Runs `f`, an `async fn(request, next) -> response`, around ", $what, ":")]
-            /// FastAPI's `@app.middleware("http")`. The last one added is the outermost (see
-            /// the [`middleware`](crate::middleware) module for the order and an example).
-            pub fn middleware<F, Fut, R>(mut self, f: F) -> Self
-            where
-                F: Fn(Request, Next) -> Fut + Send + Sync + 'static,
-                Fut: Future<Output = R> + Send + 'static,
-                R: IntoResponse,
-            {
-                self.$($field).+.push(wrap_fn(f));
-                self
-            }
-
-            #[doc = concat!("Runs a [`Middleware`] around ", $what, ", such as [`Cors`] or")]
-            /// [`Compression`]: Starlette's `add_middleware`. The last one added is the
-            /// outermost.
-            pub fn add_middleware<M: Middleware>(mut self, middleware: M) -> Self {
-                self.$($field).+.push(wrap_middleware(middleware));
-                self
-            }
-        }
-    };
-}
-
-middleware_methods!(App, "every request", middleware);
-middleware_methods!(Router, "the routes of this router", middleware);
-middleware_methods!(Route, "this route", middleware);
 
 /// Adds `value` to the `Vary` header unless it is listed already (or `*` is), as one more
 /// `Vary` line (which HTTP reads as one comma-separated list), so that nothing is copied.

@@ -14,11 +14,11 @@ use http_body::Body as HttpBody;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{Chain, Wrap};
-use crate::body::{Body, BoxError, ResponseBody};
-use crate::handler::BoxFuture;
-use crate::service::{AppService, ResponseFuture};
-use crate::{App, Request, Response, Route, Router};
+use super::{Carry, Chain, Wrap};
+use crate::body::{Body, BoxError};
+use crate::context::Locals;
+use crate::response::BoxFuture;
+use crate::{Request, Response};
 
 /// The rest of the chain as a tower [`Service`]: what a layer given to
 /// [`App::layer`](crate::App::layer) wraps. It takes requests with any body and never fails.
@@ -47,7 +47,7 @@ fn same<A: 'static, T: 'static>(value: A) -> Result<T, A> {
 }
 
 /// A request with any body, as Portico's.
-fn into_request<B>(request: http::Request<B>) -> Request
+pub(crate) fn into_request<B>(request: http::Request<B>) -> Request
 where
     B: HttpBody<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
@@ -77,8 +77,8 @@ where
         let mut request = into_request(request);
         // The locals are in the request's extensions (`TowerChain` put them there).
         let carry = match request.extensions_mut().remove::<super::RouteCall>() {
-            Some(call) => super::Carry::Route(call.0),
-            None => super::Carry::Entry(super::Locals::default()),
+            Some(call) => Carry::Route(call.0),
+            None => Carry::Entry(Locals::default()),
         };
         let fut = self.inner.call(request, carry);
         Box::pin(async move { Ok(fut.await) })
@@ -98,11 +98,11 @@ where
     B: HttpBody<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    fn call(&self, mut request: Request, mut carry: super::Carry) -> BoxFuture {
+    fn call(&self, mut request: Request, mut carry: Carry) -> BoxFuture {
         // A tower service may read anything from the request: the locals go into its
         // extensions.
         carry.locals_mut().move_into(request.extensions_mut());
-        if let super::Carry::Route(ctx) = carry {
+        if let Carry::Route(ctx) = carry {
             request.extensions_mut().insert(super::RouteCall(ctx));
         }
         let mut service = self.service.clone();
@@ -115,18 +115,20 @@ where
                 Err(err) => Err(err),
             };
             match answer {
-                Ok(response) => response
-                    .map(|body| same::<B, ResponseBody>(body).unwrap_or_else(ResponseBody::stream)),
+                Ok(response) => {
+                    response.map(|body| same::<B, Body>(body).unwrap_or_else(Body::stream))
+                }
                 Err(err) => {
                     tracing::error!("a tower middleware failed: {err}");
-                    crate::error::internal_error()
+                    crate::response::internal_error()
                 }
             }
         })
     }
 }
 
-fn wrap_layer<L, B>(layer: L) -> Wrap
+/// A tower layer as a middleware.
+pub(crate) fn wrap_layer<L, B>(layer: L) -> Wrap
 where
     L: Layer<NextService> + Send + Sync + 'static,
     L::Service: Service<Request, Response = http::Response<B>> + Clone + Send + Sync + 'static,
@@ -140,81 +142,4 @@ where
             service: layer.layer(NextService { inner: next }),
         })
     })
-}
-
-macro_rules! layer_methods {
-    ($ty:ident, $what:literal) => {
-        impl $ty {
-            #[doc = concat!("Runs a tower [`Layer`] around ", $what, " (feature `tower`), as a")]
-            /// middleware among the others: tower-http's layers work as they do with other
-            /// tower-based frameworks. A service that fails is answered 500, its error
-            /// logged.
-            ///
-            /// # Examples
-            ///
-            /// ```
-            /// use portico_http::App;
-            /// use tower_http::set_header::SetResponseHeaderLayer;
-            ///
-            /// let app = App::new().get("/", || async { "hi" }).layer(
-            ///     SetResponseHeaderLayer::overriding(
-            ///         http::header::X_FRAME_OPTIONS,
-            ///         http::HeaderValue::from_static("DENY"),
-            ///     ),
-            /// );
-            /// let client = portico::testing::blocking_client(app);
-            /// assert_eq!(client.get("/").send().header("x-frame-options"), Some("DENY"));
-            /// ```
-            pub fn layer<L, B>(mut self, layer: L) -> Self
-            where
-                L: Layer<NextService> + Send + Sync + 'static,
-                L::Service:
-                    Service<Request, Response = http::Response<B>> + Clone + Send + Sync + 'static,
-                <L::Service as Service<Request>>::Future: Send + 'static,
-                <L::Service as Service<Request>>::Error: Into<BoxError>,
-                B: HttpBody<Data = Bytes> + Send + 'static,
-                B::Error: Into<BoxError>,
-            {
-                self.middleware.push(wrap_layer(layer));
-                self
-            }
-        }
-    };
-}
-
-layer_methods!(App, "every request");
-layer_methods!(Router, "the routes of this router");
-layer_methods!(Route, "this route");
-
-/// An application as a tower [`Service`] (feature `tower`), to embed it in another
-/// tower-based server or framework. It takes requests with any body and never fails.
-impl<B> Service<http::Request<B>> for AppService
-where
-    B: HttpBody<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = ServiceFuture;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> ServiceFuture {
-        ServiceFuture(AppService::call(self, into_request(request)))
-    }
-}
-
-/// The future of [`AppService`] as a tower service.
-#[derive(Debug)]
-#[must_use = "futures do nothing unless polled"]
-pub struct ServiceFuture(ResponseFuture);
-
-impl Future for ServiceFuture {
-    type Output = Result<Response, Infallible>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0).poll(cx).map(Ok)
-    }
 }

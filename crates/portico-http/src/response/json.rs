@@ -6,8 +6,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{IntoResponse, Response};
-use crate::body::ResponseBody;
-use crate::extract::{OperationDoc, ReturnDoc};
+use crate::body::Body;
+use portico_openapi::{OperationDoc, ReturnDoc};
 
 /// JSON: as a response, `T` serialised with serde (`application/json`); as a parameter, the
 /// request body parsed and validated into `T` (see the extractor's documentation). Either way
@@ -53,7 +53,7 @@ impl<T: Serialize + JsonSchema> IntoResponse for Json<T> {
         let mut bytes = Vec::with_capacity(128);
         match serde_json::to_writer(&mut bytes, &self.0) {
             Ok(()) => {
-                let mut response = Response::new(ResponseBody::full(bytes));
+                let mut response = Response::new(Body::full(bytes));
                 response
                     .headers_mut()
                     .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -61,7 +61,7 @@ impl<T: Serialize + JsonSchema> IntoResponse for Json<T> {
             }
             Err(err) => {
                 tracing::error!("a response could not be serialised to JSON: {err}");
-                crate::error::internal_error()
+                super::internal_error()
             }
         }
     }
@@ -70,7 +70,7 @@ impl<T: Serialize + JsonSchema> IntoResponse for Json<T> {
     fn describe_response(doc: &mut OperationDoc) {
         doc.returns(ReturnDoc::Body {
             media_type: "application/json",
-            schema: Some(crate::validate::doc_schema_for::<T>(true)),
+            schema: Some(portico_openapi::doc_schema_for::<T>(true)),
         });
     }
 }

@@ -7,29 +7,52 @@
 use std::borrow::Cow;
 use std::convert::Infallible;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
+use portico_openapi::{OperationDoc, ReturnDoc};
 
-use crate::body::ResponseBody;
-use crate::extract::{OperationDoc, ReturnDoc};
+use crate::body::Body;
 
 mod cookie;
-pub(crate) mod file;
 mod json;
 mod redirect;
 pub(crate) mod sse;
 mod stream;
+pub(crate) mod unfinished;
 
 pub use cookie::SetCookie;
-pub use file::FileResponse;
 pub use json::Json;
 pub use redirect::Redirect;
-pub use sse::{Event, EventStream, KeepAlive};
+pub use sse::{EventStream, KeepAlive, ServerSentEvent};
 pub use stream::StreamBody;
+pub(crate) use unfinished::{Caught, Reply, Unfinished};
 
 /// An HTTP response.
-pub type Response = http::Response<ResponseBody>;
+pub type Response = http::Response<Body>;
+
+/// A boxed response future (or of `T`), as the application's parts hand them around.
+pub(crate) type BoxFuture<T = Response> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// 500 Internal Server Error as FastAPI sends it: `text/plain`, with no detail. The one place
+/// that writes it.
+pub(crate) fn internal_error() -> Response {
+    plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+}
+
+/// A `text/plain` response, as the framework's own 500 and 413 are (as Starlette sends them).
+pub(crate) fn plain(status: StatusCode, text: &'static str) -> Response {
+    let mut response = Response::new(Body::from(text));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
 
 /// Converts a value into a [`Response`]; implemented by everything a path operation may return.
 ///
@@ -51,6 +74,20 @@ pub trait IntoResponse {
     /// [`OperationDoc::returns`]). Says nothing by default, which documents JSON of any shape.
     fn describe_response(doc: &mut OperationDoc) {
         let _ = doc;
+    }
+
+    /// The response, or the error the application's exception handlers may answer instead
+    /// (what `Result`'s `Err` gives). Not meant to be overridden.
+    #[doc(hidden)]
+    #[allow(
+        private_interfaces,
+        reason = "internal plumbing between handlers and the application"
+    )]
+    fn into_reply(self) -> Reply
+    where
+        Self: Sized,
+    {
+        Reply::Response(self.into_response())
     }
 }
 
@@ -78,7 +115,7 @@ pub trait IntoResponseParts {
 }
 
 /// A value with its content type, to build the common responses.
-fn with_type(body: impl Into<ResponseBody>, content_type: &'static str) -> Response {
+fn with_type(body: impl Into<Body>, content_type: &'static str) -> Response {
     let mut response = Response::new(body.into());
     response
         .headers_mut()
@@ -96,7 +133,7 @@ impl IntoResponse for Response {
 
 impl IntoResponse for () {
     fn into_response(self) -> Response {
-        Response::new(ResponseBody::empty())
+        Response::new(Body::empty())
     }
 
     fn describe_response(doc: &mut OperationDoc) {
@@ -185,19 +222,31 @@ impl IntoResponse for StatusCode {
     }
 }
 
-impl IntoResponse for ResponseBody {
+impl IntoResponse for Body {
     fn into_response(self) -> Response {
         Response::new(self)
     }
 }
 
 impl<T: IntoResponse, E: IntoResponse + Send + 'static> IntoResponse for Result<T, E> {
-    /// `Ok` as itself; `Err` as the error's response, unless the application registered a
-    /// handler for this error type (see `App::exception_handler`), which then decides.
+    /// `Ok` as itself, `Err` as the error's own response. Returned by a path operation, an
+    /// `Err` goes to the application's exception handler for its type first, if it registered
+    /// one (see `App::exception_handler`).
     fn into_response(self) -> Response {
         match self {
             Ok(value) => value.into_response(),
-            Err(err) => crate::error::carry(err),
+            Err(err) => err.into_response(),
+        }
+    }
+
+    #[allow(
+        private_interfaces,
+        reason = "internal plumbing between handlers and the application"
+    )]
+    fn into_reply(self) -> Reply {
+        match self {
+            Ok(value) => value.into_reply(),
+            Err(err) => Reply::Error(Caught::new(err)),
         }
     }
 
@@ -219,7 +268,7 @@ impl<T: IntoResponse, E: IntoResponse + Send + 'static> IntoResponse for Result<
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Html<T>(pub T);
 
-impl<T: Into<ResponseBody>> IntoResponse for Html<T> {
+impl<T: Into<Body>> IntoResponse for Html<T> {
     fn into_response(self) -> Response {
         with_type(self.0, "text/html; charset=utf-8")
     }
@@ -233,7 +282,7 @@ impl<T: Into<ResponseBody>> IntoResponse for Html<T> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Text<T>(pub T);
 
-impl<T: Into<ResponseBody>> IntoResponse for Text<T> {
+impl<T: Into<Body>> IntoResponse for Text<T> {
     fn into_response(self) -> Response {
         with_type(self.0, TEXT)
     }

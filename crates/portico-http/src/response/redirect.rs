@@ -4,7 +4,7 @@ use http::StatusCode;
 use http::header::{HeaderValue, LOCATION};
 
 use super::{IntoResponse, Response};
-use crate::body::ResponseBody;
+use crate::body::Body;
 
 /// A redirect to another URL. [`Redirect::to`] answers 307 (the method and body are kept), as
 /// FastAPI's `RedirectResponse` does by default.
@@ -61,14 +61,14 @@ impl IntoResponse for Redirect {
     fn into_response(self) -> Response {
         match HeaderValue::try_from(self.location) {
             Ok(location) => {
-                let mut response = Response::new(ResponseBody::empty());
+                let mut response = Response::new(Body::empty());
                 *response.status_mut() = self.status;
                 response.headers_mut().insert(LOCATION, location);
                 response
             }
             Err(_) => {
                 tracing::error!("a redirect location is not a valid header value");
-                crate::error::internal_error()
+                super::internal_error()
             }
         }
     }

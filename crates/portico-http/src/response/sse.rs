@@ -1,7 +1,9 @@
-//! Server-sent events: [`EventStream`] and [`Event`].
+//! Server-sent events: [`EventStream`] and [`ServerSentEvent`].
 
 use std::fmt::{self, Write as _};
+use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -9,24 +11,26 @@ use bytes::Bytes;
 use futures_core::Stream;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue};
 use http_body::Frame;
+use portico_openapi::{OperationDoc, ReturnDoc};
 use portico_rt::Sleep;
 use serde::Serialize;
 
+use super::unfinished::{Finishing, Unfinished};
 use super::{IntoResponse, Response};
-use crate::body::{BoxError, ResponseBody};
+use crate::body::{Body, BoxError};
 
-/// One server-sent event.
+/// One server-sent event (sse-starlette's `ServerSentEvent`).
 ///
 /// # Examples
 ///
 /// ```
-/// use portico_http::Event;
+/// use portico_http::ServerSentEvent;
 ///
-/// let event = Event::default().event("status").data("started").id("1");
+/// let event = ServerSentEvent::default().event("status").data("started").id("1");
 /// assert_eq!(event.to_string(), "event: status\ndata: started\nid: 1\n\n");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Event {
+pub struct ServerSentEvent {
     event: Option<String>,
     data: Option<String>,
     id: Option<String>,
@@ -44,7 +48,11 @@ fn one_line(text: impl Into<String>) -> String {
     }
 }
 
-impl Event {
+/// The old name of [`ServerSentEvent`], which read as the `Event` of `portico::tasks`.
+#[deprecated(since = "0.2.0", note = "renamed `ServerSentEvent`")]
+pub type Event = ServerSentEvent;
+
+impl ServerSentEvent {
     /// Sets the data; several lines become several `data:` lines, as the format wants.
     pub fn data(mut self, data: impl Into<String>) -> Self {
         self.data = Some(data.into());
@@ -67,7 +75,7 @@ impl Event {
         self
     }
 
-    /// Sets the event's id (`id:`), which the client sends back as `Last-Event-ID` when it
+    /// Sets the event's id (`id:`), which the client sends back as `Last-ServerSentEvent-ID` when it
     /// reconnects.
     pub fn id(mut self, id: impl Into<String>) -> Self {
         self.id = Some(one_line(id));
@@ -87,7 +95,7 @@ impl Event {
     }
 }
 
-impl fmt::Display for Event {
+impl fmt::Display for ServerSentEvent {
     /// The event as it goes on the wire, ending with the blank line that terminates it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(comment) = &self.comment {
@@ -142,7 +150,7 @@ impl KeepAlive {
     }
 }
 
-/// A `text/event-stream` response from a [`Stream`] of [`Event`]s (FastAPI's
+/// A `text/event-stream` response from a [`Stream`] of [`ServerSentEvent`]s (FastAPI's
 /// `EventSourceResponse`), with keep-alive comments from the runtime's timer.
 ///
 /// The response ends when the stream does, when the client goes away, or when the server shuts
@@ -151,15 +159,15 @@ impl KeepAlive {
 /// # Examples
 ///
 /// ```
-/// use portico_http::{Event, EventStream};
+/// use portico_http::{ServerSentEvent, EventStream};
 ///
 /// async fn ticks() -> EventStream {
-///     let events = futures_lite::stream::iter((1..=3).map(|n| Event::default().data(n.to_string())));
+///     let events = futures_lite::stream::iter((1..=3).map(|n| ServerSentEvent::default().data(n.to_string())));
 ///     EventStream::new(events)
 /// }
 /// ```
 pub struct EventStream {
-    events: Pin<Box<dyn Stream<Item = Event> + Send>>,
+    events: Pin<Box<dyn Stream<Item = ServerSentEvent> + Send>>,
     keep_alive: Option<KeepAlive>,
 }
 
@@ -173,7 +181,7 @@ impl fmt::Debug for EventStream {
 
 impl EventStream {
     /// An event stream with the default [`KeepAlive`].
-    pub fn new(events: impl Stream<Item = Event> + Send + 'static) -> Self {
+    pub fn new(events: impl Stream<Item = ServerSentEvent> + Send + 'static) -> Self {
         EventStream {
             events: Box::pin(events),
             keep_alive: Some(KeepAlive::default()),
@@ -188,7 +196,7 @@ impl EventStream {
 }
 
 struct EventBody {
-    events: Pin<Box<dyn Stream<Item = Event> + Send>>,
+    events: Pin<Box<dyn Stream<Item = ServerSentEvent> + Send>>,
     keep_alive: Option<(KeepAlive, Option<Sleep>)>,
     done: bool,
 }
@@ -249,7 +257,7 @@ impl IntoResponse for EventStream {
             keep_alive: self.keep_alive.map(|k| (k, None)),
             done: false,
         };
-        let mut response = Response::new(ResponseBody::stream(body));
+        let mut response = Response::new(Body::stream(body));
         let headers = response.headers_mut();
         headers.insert(
             CONTENT_TYPE,
@@ -261,19 +269,79 @@ impl IntoResponse for EventStream {
             HeaderName::from_static("x-accel-buffering"),
             HeaderValue::from_static("no"),
         );
-        response.extensions_mut().insert(EndsOnShutdown);
+        // Clients reconnect, so a stream ends when the server starts shutting down rather
+        // than holding the shutdown until its grace period is over.
+        Unfinished::defer(
+            &mut response,
+            Box::new(|mut response: Response, cx: &Finishing<'_>| {
+                if let Some(draining) = cx.draining {
+                    let body = std::mem::take(response.body_mut());
+                    *response.body_mut() = Body::stream(EndsOnDrain::new(body, draining.clone()));
+                }
+                Box::pin(std::future::ready(response))
+            }),
+        );
         response
     }
 
-    fn describe_response(doc: &mut crate::extract::OperationDoc) {
-        doc.returns(crate::extract::ReturnDoc::Body {
+    fn describe_response(doc: &mut OperationDoc) {
+        doc.returns(ReturnDoc::Body {
             media_type: "text/event-stream",
             schema: Some(serde_json::json!({"type": "string"})),
         });
     }
 }
 
-/// Marks a response whose body ends when the server starts shutting down (an event stream:
-/// clients reconnect), rather than running until the grace period is over.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct EndsOnShutdown;
+/// A body that ends once the server starts shutting down.
+struct EndsOnDrain {
+    inner: Body,
+    draining: Arc<portico_tasks::Event>,
+    /// Waits for `draining`, once the body has had to wait.
+    wait: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+}
+
+impl EndsOnDrain {
+    fn new(inner: Body, draining: Arc<portico_tasks::Event>) -> Self {
+        EndsOnDrain {
+            inner,
+            draining,
+            wait: None,
+        }
+    }
+}
+
+impl http_body::Body for EndsOnDrain {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        if this.draining.is_set() {
+            return Poll::Ready(None);
+        }
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Pending => {
+                let draining = this.draining.clone();
+                let wait = this
+                    .wait
+                    .get_or_insert_with(|| Box::pin(async move { draining.wait().await }));
+                match wait.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(None),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+            ready => ready,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}

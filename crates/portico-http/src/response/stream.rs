@@ -10,7 +10,7 @@ use http::header::{CONTENT_TYPE, HeaderValue};
 use http_body::Frame;
 
 use super::{IntoResponse, Response};
-use crate::body::{BoxError, ResponseBody};
+use crate::body::{Body, BoxError};
 
 /// A response whose body comes from a [`Stream`] of chunks, sent as each one is ready
 /// (FastAPI's `StreamingResponse`). The stream is dropped when the client goes away.
@@ -97,7 +97,7 @@ impl http_body::Body for Chunks {
 
 impl IntoResponse for StreamBody {
     fn into_response(self) -> Response {
-        let mut response = Response::new(ResponseBody::stream(Chunks(self.stream)));
+        let mut response = Response::new(Body::stream(Chunks(self.stream)));
         let content_type = self
             .content_type
             .unwrap_or(HeaderValue::from_static("application/octet-stream"));

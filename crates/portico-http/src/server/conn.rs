@@ -15,8 +15,8 @@ use portico_rt::Runtime;
 
 use super::socket::{ConnIo, ConnShared, Transport};
 use super::{Phase, Protocol, ServerShared};
-use crate::body::{Body, BoxError, ResponseBody};
-use crate::response::sse::EndsOnShutdown;
+use crate::body::{Body, BoxError};
+use crate::extract::ClientAddr;
 use crate::service::{AppService, ResponseFuture};
 
 /// What an HTTP/2 client sends first (RFC 9113, section 3.4).
@@ -31,7 +31,7 @@ pub(crate) async fn serve<S: Transport>(
     slot: portico_tasks::SemaphoreGuardArc,
 ) {
     let conn = Arc::new(ConnShared::new(server.clone(), slot));
-    let peer = stream.peer().map(crate::proxy::ClientAddr);
+    let peer = stream.peer().map(ClientAddr);
     let mut io = ConnIo::new(stream, conn.clone(), rt);
     let protocol = match server.config.protocol {
         Protocol::Http2 => Protocol::Http2,
@@ -59,7 +59,7 @@ async fn serve_protocol<S: Transport>(
     app: AppService,
     conn: Arc<ConnShared>,
     server: Arc<ServerShared>,
-    peer: Option<crate::proxy::ClientAddr>,
+    peer: Option<ClientAddr>,
 ) {
     let http1 = protocol != Protocol::Http2;
     io.http1 = http1;
@@ -198,7 +198,7 @@ struct ConnService {
     conn: Arc<ConnShared>,
     http1: bool,
     /// The client's address, given to every request.
-    peer: Option<crate::proxy::ClientAddr>,
+    peer: Option<ClientAddr>,
 }
 
 impl hyper::service::Service<http::Request<hyper::body::Incoming>> for ConnService {
@@ -255,50 +255,18 @@ impl Future for Served {
                 .headers_mut()
                 .insert(CONNECTION, HeaderValue::from_static("close"));
         }
-        let watch = response
-            .extensions()
-            .get::<EndsOnShutdown>()
-            .map(|_| Watch {
-                server: server.clone(),
-                listener: None,
-            });
         Poll::Ready(Ok(response.map(|inner| ServerBody {
             inner,
             _guard: guard,
-            watch,
         })))
     }
 }
 
-/// A response body as the server sends it: it keeps the request counted as in flight, and a
-/// body that ends on shutdown (an event stream) ends when draining starts.
+/// A response body as the server sends it: it keeps the request counted as in flight until it
+/// is sent in full or dropped.
 pub(crate) struct ServerBody {
-    inner: ResponseBody,
+    inner: Body,
     _guard: InFlight,
-    watch: Option<Watch>,
-}
-
-struct Watch {
-    server: Arc<ServerShared>,
-    listener: Option<EventListener>,
-}
-
-impl Watch {
-    /// Whether the server is draining; otherwise, wakes the task when it starts.
-    fn poll_draining(&mut self, cx: &mut Context<'_>) -> bool {
-        loop {
-            if self.server.phase() != Phase::Serving {
-                return true;
-            }
-            match &mut self.listener {
-                None => self.listener = Some(self.server.phase_changed.listen()),
-                Some(listener) => match Pin::new(listener).poll(cx) {
-                    Poll::Ready(()) => self.listener = None,
-                    Poll::Pending => return false,
-                },
-            }
-        }
-    }
 }
 
 impl http_body::Body for ServerBody {
@@ -309,25 +277,7 @@ impl http_body::Body for ServerBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = &mut *self;
-        if let Some(watch) = &mut this.watch
-            && watch.server.phase() != Phase::Serving
-        {
-            return Poll::Ready(None);
-        }
-        match Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Pending => match &mut this.watch {
-                Some(watch) => {
-                    if watch.poll_draining(cx) {
-                        Poll::Ready(None)
-                    } else {
-                        Poll::Pending
-                    }
-                }
-                None => Poll::Pending,
-            },
-            ready => ready,
-        }
+        Pin::new(&mut self.inner).poll_frame(cx)
     }
 
     fn is_end_stream(&self) -> bool {

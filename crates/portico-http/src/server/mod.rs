@@ -412,6 +412,9 @@ impl Server {
         for task in accepting {
             let _ = task.await;
         }
+        // Event streams end and WebSockets close as the application learns it is shutting
+        // down; then the connections learn it.
+        service.shared().draining.set();
         server.set_phase(Phase::Draining);
         let open = server.live();
         if open > 0 {
@@ -436,7 +439,7 @@ impl Server {
         };
         // Background tasks queued by the last requests run within the same grace period;
         // what is left when it ends is dropped with the runtime.
-        let background = service.background();
+        let background = &service.shared().background;
         let mut cut_background = 0;
         if background.running() > 0 {
             tracing::info!(

@@ -22,6 +22,7 @@ use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes};
+use event_listener::{Event, EventListener};
 use futures_io::{AsyncRead, AsyncWrite};
 use hyper::rt::ReadBufCursor;
 use portico_rt::{ReadBuf, Runtime};
@@ -90,6 +91,9 @@ pub(crate) struct ConnShared {
     accepted: Instant,
     /// When the last response was sent in full, in nanoseconds after `accepted`.
     finished: AtomicU64,
+    /// Notified when a response is sent in full while the server drains, so that the
+    /// connection, idle now, closes at once rather than when its timer next looks.
+    responded: Event,
     pub(crate) server: Arc<ServerShared>,
     /// The connection's place under the server's `max_connections`, given back when the
     /// last holder lets go: hyper's connection task, or the upgraded connection (a
@@ -104,6 +108,7 @@ impl ConnShared {
             dispatched: AtomicU64::new(0),
             accepted: Instant::now(),
             finished: AtomicU64::new(0),
+            responded: Event::new(),
             server,
             _slot: slot,
         }
@@ -119,11 +124,14 @@ impl ConnShared {
     pub(crate) fn done(&self) {
         let since = u64::try_from(self.accepted.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.finished.store(since, Ordering::Relaxed);
-        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.in_flight.fetch_sub(1, Ordering::Release);
+        if self.server.is_draining() {
+            self.responded.notify(usize::MAX);
+        }
     }
 
     fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Relaxed)
+        self.in_flight.load(Ordering::Acquire)
     }
 
     fn dispatched(&self) -> u64 {
@@ -165,6 +173,8 @@ pub(crate) struct ConnIo<S> {
     keep_alive_timeout: Duration,
     /// Written bytes not flushed yet (a 408 must not cut into them).
     unflushed: bool,
+    /// While the server drains and a response is being sent: hears when it has been.
+    responded: Option<EventListener>,
     /// HTTP/1.1: drains by reading as closed, and may answer 408.
     pub(crate) http1: bool,
 }
@@ -186,6 +196,7 @@ impl<S: Transport> ConnIo<S> {
             header_timeout,
             keep_alive_timeout,
             unflushed: false,
+            responded: None,
             http1: true,
         }
     }
@@ -217,6 +228,17 @@ impl<S: Transport> ConnIo<S> {
             if self.http1 && !in_flight && !partial && self.conn.server.is_draining() {
                 // Idle while draining: one last look at the socket, then closed.
                 return Poll::Ready(Ok(Quiet::LastLook));
+            }
+            if in_flight && self.http1 && self.conn.server.is_draining() {
+                // The response may be sent in full at any moment; be told, so that the
+                // connection, idle then, closes without waiting for the timer. (Listening
+                // before looking again, so that a response sent in between is not missed.)
+                let responded = &self.conn.responded;
+                let listener = self.responded.get_or_insert_with(|| responded.listen());
+                if self.conn.in_flight() == 0 || Pin::new(listener).poll(cx).is_ready() {
+                    self.responded = None;
+                    continue;
+                }
             }
             let now = Instant::now();
             let deadline = if in_flight {

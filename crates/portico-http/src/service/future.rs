@@ -1,5 +1,6 @@
-//! [`ResponseFuture`]: one request on its way to a response, and what happens once the
-//! handler has answered (exception handlers, files, cleanups, the request's log line).
+//! [`ResponseFuture`]: one request on its way to a response, and what follows once it has one:
+//! a panic turned into a 500, cleanups of function scope, no body for `HEAD`, the request's
+//! teardown handed to the response body, and the request's log line.
 
 use std::fmt;
 use std::future::Future;
@@ -9,20 +10,15 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use http::StatusCode;
 use http::header::{CONTENT_LENGTH, HeaderValue};
 use http_body::Body as _;
 use tracing::Span;
 
-use super::AppInner;
-use crate::app::{RequestHead, RouteInfo};
-use crate::background::{AfterBody, AfterHandle, AfterResponse};
-use crate::body::ResponseBody;
-use crate::depends::Outcome;
-use crate::error::{Carried, internal_error};
-use crate::handler::BoxFuture;
-use crate::response::Response;
-use crate::response::file::{Conditions, PendingFile};
+use crate::body::Body;
+use crate::response::unfinished::{Finishing, finish, no_handlers};
+use crate::response::{BoxFuture, Reply, Response, Unfinished, internal_error};
+use crate::spec::RouteSpec;
+use crate::teardown::{AfterBody, AfterHandle, Outcome, Teardown};
 
 /// The future of one response, from [`AppService::call`](super::AppService::call).
 #[must_use = "futures do nothing unless polled"]
@@ -39,122 +35,69 @@ impl fmt::Debug for ResponseFuture {
 }
 
 pub(super) enum State {
-    /// The handler (extraction included).
+    /// The endpoint (extraction included), a mounted service, or the middleware.
     Running(BoxFuture),
-    /// An exception handler or a file being opened.
-    After(BoxFuture),
+    /// What middleware left unfinished, being finished.
+    Finishing(BoxFuture),
     /// Cleanups of function scope, before the response goes out.
     Cleanup(BoxFuture<()>, Option<Box<Response>>),
-    /// An answer known at once (404, 405, a redirect), boxed so that the usual future, a
-    /// handler's, stays small.
+    /// An answer known at once (a redirect, a 404 nobody replaces), boxed so that the usual
+    /// future, a handler's, stays small.
     Ready(Option<Box<Response>>),
 }
 
-/// What is needed once the handler has answered.
+/// What is needed once the request has its response.
 pub(super) struct Finish {
-    /// The application, when it has exception handlers.
-    pub(super) app: Option<Arc<AppInner>>,
-    pub(super) request_head: Option<Box<RequestHead>>,
     pub(super) is_head: bool,
-    pub(super) conditions: Option<Box<Conditions>>,
-    pub(super) route: Option<Arc<RouteInfo>>,
-    pub(super) start: Option<Instant>,
+    /// The route that matched, for the log line of a panic.
+    pub(super) route: Option<Arc<RouteSpec>>,
+    start: Option<Instant>,
     /// The request's background tasks and cleanups, started once the response body is done
     /// with.
-    pub(super) after: Option<Arc<AfterResponse>>,
-    /// Whether the handler or a dependency answered with an error.
-    pub(super) failed: bool,
+    pub(super) teardown: Option<Arc<Teardown>>,
+    /// Whether middleware (the application's, or the route's) made the response: it may have
+    /// left it unfinished.
+    pub(super) chained: bool,
 }
 
 impl Drop for Finish {
     /// A request dropped before its response was ready (the client went away): its cleanups
     /// still run, its background tasks do not.
     fn drop(&mut self) {
-        if let Some(after) = self.after.take() {
-            after.fail(Outcome::Disconnected);
-            after.start();
+        if let Some(teardown) = self.teardown.take() {
+            teardown.fail(Outcome::Disconnected);
+            teardown.start();
         }
     }
-}
-
-enum Next {
-    Done(Response),
-    More(BoxFuture),
 }
 
 impl Finish {
-    /// What the application's middleware needs: errors rendered, the request logged.
-    pub(super) fn outer(start: Option<Instant>) -> Self {
+    pub(super) fn new(start: Option<Instant>, chained: bool) -> Self {
         Finish {
-            app: None,
-            request_head: None,
             is_head: false,
-            conditions: None,
             route: None,
             start,
-            after: None,
-            failed: false,
+            teardown: None,
+            chained,
         }
     }
 
-    pub(super) fn start_after(mut self, response: Response, span: Span) -> ResponseFuture {
-        let state = match self.after(response) {
-            Next::Done(response) => State::Ready(Some(Box::new(response))),
-            Next::More(fut) => State::After(fut),
-        };
+    /// A response known at once.
+    pub(super) fn ready(self, response: Response, span: Span) -> ResponseFuture {
         ResponseFuture {
-            state,
+            state: State::Ready(Some(Box::new(response))),
             finish: self,
             span,
         }
     }
 
-    /// Routes an error to its exception handler and opens a file response; most responses
-    /// need neither and are done at once.
-    fn after(&mut self, mut response: Response) -> Next {
-        if response.status() == StatusCode::OK
-            && let Some(status) = self.route.as_ref().and_then(|route| route.doc.status)
-            && response.extensions().get::<Carried>().is_none()
-        {
-            // The route's `status_code`, for a handler that answered plain 200.
-            *response.status_mut() = status;
-        }
-        if let Some(carried) = response.extensions_mut().remove::<Carried>() {
-            // A request that ended in an error runs no background tasks, as in FastAPI; its
-            // cleanups see the failure (with the status of the response it gets).
-            self.failed = true;
-            let handler = self.app.as_ref().and_then(|app| {
-                app.handlers
-                    .iter()
-                    .find(|(id, _, _)| *id == carried.type_id)
-                    .map(|(_, _, h)| h.clone())
-            });
-            match (handler, carried.take_any(), self.request_head.take()) {
-                (Some(handler), Some(error), Some(head)) => match handler(error, *head) {
-                    Ok(fut) => {
-                        let conditions = self.conditions.take().unwrap_or_default();
-                        return Next::More(Box::pin(async move {
-                            let response = fut.await;
-                            settle(response, &conditions).await
-                        }));
-                    }
-                    Err(error) => response = carried.render_boxed(error),
-                },
-                (_, Some(error), _) => response = carried.render_boxed(error),
-                (_, None, _) => response = internal_error(),
-            }
-        }
-        if response.extensions().get::<PendingFile>().is_some() {
-            let conditions = self.conditions.take().unwrap_or_default();
-            return Next::More(Box::pin(async move {
-                crate::response::file::finish(response, &conditions).await
-            }));
-        }
-        Next::Done(response)
-    }
-
-    /// The last touches: no body for `HEAD`, and the request's span closed with its status.
+    /// The last touches: no body for `HEAD`, the teardown handed to the body, and the
+    /// request's span closed with its status.
     fn done(&mut self, span: &Span, mut response: Response) -> Response {
+        debug_assert!(
+            !Unfinished::is_on(&response),
+            "a response left the application unfinished: its error or deferred work was never resolved"
+        );
         if self.is_head {
             let body = std::mem::take(response.body_mut());
             if let Some(len) = body.size_hint().exact()
@@ -164,12 +107,12 @@ impl Finish {
                     .headers_mut()
                     .insert(CONTENT_LENGTH, HeaderValue::from(len));
             }
-            *response.body_mut() = ResponseBody::empty();
+            *response.body_mut() = Body::empty();
         }
-        if let Some(after) = self.after.take() {
+        if let Some(teardown) = self.teardown.take() {
             let body = std::mem::take(response.body_mut());
-            *response.body_mut() = AfterBody::wrap(body, after.clone());
-            response.extensions_mut().insert(AfterHandle(after));
+            *response.body_mut() = AfterBody::wrap(body, teardown.clone());
+            response.extensions_mut().insert(AfterHandle(teardown));
         }
         if let Some(start) = self.start {
             let latency = start.elapsed().as_micros() as u64;
@@ -181,22 +124,18 @@ impl Finish {
         response
     }
 
-    /// Records how the request went, and starts its cleanups of
-    /// [`Scope::Function`](crate::Scope::Function) if it has some: they run before the response
-    /// is sent.
-    fn before_done(&mut self, response: &Response) -> Option<BoxFuture<()>> {
-        let after = self.after.as_ref()?;
-        if self.failed {
-            after.fail(Outcome::Error(response.status()));
-        }
-        after
+    /// Starts the request's cleanups of function scope, if it has some: they run before the
+    /// response is sent.
+    fn before_done(&mut self) -> Option<BoxFuture<()>> {
+        let teardown = self.teardown.as_ref()?;
+        teardown
             .run_function_scope()
             .map(|wait| Box::pin(wait) as BoxFuture<()>)
     }
 
     fn panicked(&mut self, payload: &(dyn std::any::Any + Send)) -> Response {
-        if let Some(after) = &self.after {
-            after.fail(Outcome::Panicked);
+        if let Some(teardown) = &self.teardown {
+            teardown.fail(Outcome::Panicked);
         }
         let message = portico_rt::panic_message(payload).unwrap_or("(no message)");
         match &self.route {
@@ -209,16 +148,18 @@ impl Finish {
     }
 }
 
-/// Renders what an exception handler answered: its own errors get their default response,
-/// files are opened.
-async fn settle(mut response: Response, conditions: &Conditions) -> Response {
-    if let Some(carried) = response.extensions_mut().remove::<Carried>() {
-        response = carried.render().unwrap_or_else(internal_error);
-    }
-    if response.extensions().get::<PendingFile>().is_some() {
-        response = crate::response::file::finish(response, conditions).await;
-    }
-    response
+/// Finishes what middleware left unfinished: the application's exception handlers do not see
+/// errors from middleware (as in Starlette, where they sit inside it), so an error keeps its
+/// own response; deferred work is done without the request's conditions.
+fn finish_chained(response: Response) -> BoxFuture {
+    Box::pin(async move {
+        let cx = Finishing {
+            conditions: None,
+            draining: None,
+            handle: &no_handlers,
+        };
+        finish(Reply::Response(response), &cx).await.response
+    })
 }
 
 impl Future for ResponseFuture {
@@ -228,40 +169,28 @@ impl Future for ResponseFuture {
         let this = self.get_mut();
         let _entered = this.span.enter();
         loop {
-            match &mut this.state {
+            let response = match &mut this.state {
                 State::Running(fut) => {
                     let response = match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
                         Ok(Poll::Pending) => return Poll::Pending,
                         Ok(Poll::Ready(response)) => response,
                         Err(payload) => this.finish.panicked(payload.as_ref()),
                     };
-                    match this.finish.after(response) {
-                        Next::Done(response) => {
-                            if let Some(wait) = this.finish.before_done(&response) {
-                                this.state = State::Cleanup(wait, Some(Box::new(response)));
-                                continue;
-                            }
-                            this.state = State::Ready(None);
-                            return Poll::Ready(this.finish.done(&this.span, response));
-                        }
-                        Next::More(fut) => this.state = State::After(fut),
+                    if this.finish.chained && Unfinished::is_on(&response) {
+                        this.state = State::Finishing(finish_chained(response));
+                        continue;
                     }
+                    response
                 }
-                State::After(fut) => {
-                    let response = match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+                State::Finishing(fut) => {
+                    match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
                         Ok(Poll::Pending) => return Poll::Pending,
                         Ok(Poll::Ready(response)) => response,
                         Err(payload) => {
                             this.finish.route = None;
                             this.finish.panicked(payload.as_ref())
                         }
-                    };
-                    if let Some(wait) = this.finish.before_done(&response) {
-                        this.state = State::Cleanup(wait, Some(Box::new(response)));
-                        continue;
                     }
-                    this.state = State::Ready(None);
-                    return Poll::Ready(this.finish.done(&this.span, response));
                 }
                 State::Cleanup(wait, response) => {
                     if wait.as_mut().poll(cx).is_pending() {
@@ -275,7 +204,13 @@ impl Future for ResponseFuture {
                     let response = response.take().map_or_else(internal_error, |r| *r);
                     return Poll::Ready(this.finish.done(&this.span, response));
                 }
+            };
+            if let Some(wait) = this.finish.before_done() {
+                this.state = State::Cleanup(wait, Some(Box::new(response)));
+                continue;
             }
+            this.state = State::Ready(None);
+            return Poll::Ready(this.finish.done(&this.span, response));
         }
     }
 }

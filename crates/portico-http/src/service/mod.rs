@@ -1,36 +1,44 @@
 //! [`AppService`]: a built application answering requests, the one code path behind the server
-//! and the test client.
+//! and the test client. It routes a request (inside the application's middleware, if any) to
+//! its endpoint, a mounted service, or an answer of its own (404, 405, the other-slash
+//! redirect); [`ResponseFuture`] then sees the request through to its end.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use http::header::ALLOW;
 use http::{Method, StatusCode};
+use portico_openapi::OperationDoc;
 use tracing::Span;
 
-use crate::app::{
-    App, AppParts, AppShared, BuildError, ErrorHandlers, Mount, MountService, RequestHead,
-    RouteInfo, check_lifespan_states, describe_routes,
-};
-use crate::background::AfterResponse;
-use crate::depends::{IntoProvider, Overrides, Registry, Replan, RequestDeps};
-use crate::error::{HttpError, carry, internal_error};
-use crate::extract::RequestContext;
-use crate::handler::BoxFuture;
-use crate::lifespan::{LifespanRunner, StartupError};
-use crate::middleware::{Carry, Chain, Locals};
-use crate::response::file::Conditions;
-use crate::response::{IntoResponse, Redirect};
-use crate::router::{self, Endpoint, Match, Table};
+use crate::app::{DocsConfig, Mount, MountService};
+use crate::context::{AppShared, Locals, RequestContext};
+use crate::depends::{Overrides, Plan, Registry, RequestDeps};
+use crate::error::{HttpError, RequestHead, caught};
+use crate::handler::BoxedHandler;
+use crate::lifespan::{LifespanFn, LifespanRunner};
+use crate::middleware::{Carry, Chain, Wrap};
+use crate::response::unfinished::{Conditions, Finishing, finish};
+use crate::response::{BoxFuture, IntoResponse, Redirect, Reply, Response, Unfinished};
+use crate::routing::{Match, MountPrefix, RootPath, Table};
+use crate::spec::RouteSpec;
+use crate::teardown::Teardown;
 
 mod future;
+mod routes;
+#[cfg(feature = "tower")]
+mod tower;
 
 pub use future::ResponseFuture;
 use future::{Finish, State};
+pub use routes::RouteRef;
+#[cfg(feature = "tower")]
+pub use tower::ServiceFuture;
 
-/// An application ready to answer requests: what [`App::into_service`] builds, what the server
-/// runs on every connection and what the test client calls. Cloning it is cheap.
+/// An application ready to answer requests: what [`App::into_service`](crate::App::into_service)
+/// builds, what the server runs on every connection and what the test client calls. Cloning it
+/// is cheap.
 #[derive(Clone)]
 pub struct AppService {
     inner: Arc<AppInner>,
@@ -38,21 +46,44 @@ pub struct AppService {
 
 struct AppInner {
     shared: Arc<AppShared>,
-    table: Table,
-    handlers: ErrorHandlers,
+    table: Table<Endpoint>,
+    /// What each route documents, by its index.
+    route_docs: Vec<OperationDoc>,
     mounts: Vec<Mount>,
     /// The providers as built.
     registry: Registry,
     /// Providers swapped for tests.
     overrides: Overrides,
     lifespan: Option<LifespanRunner>,
-    docs: crate::openapi::DocsConfig,
+    docs: DocsConfig,
     /// The OpenAPI document, built on first use (at once when a route serves it).
-    openapi: std::sync::OnceLock<serde_json::Value>,
+    openapi: OnceLock<serde_json::Value>,
     /// The application's middleware, ending in its routes, when it has some.
     middleware: Option<Arc<dyn Chain>>,
     /// The prefix the application is served under, when it has one.
-    root_path: Option<crate::proxy::RootPath>,
+    root_path: Option<RootPath>,
+}
+
+/// A route as the table holds it: its handler (inside its middleware, if it has some), what it
+/// needs to run, and how its dependencies are produced.
+pub(crate) struct Endpoint {
+    pub(crate) handler: BoxedHandler,
+    pub(crate) spec: Arc<RouteSpec>,
+    /// The route's middleware around its handler, when it has some.
+    pub(crate) chain: Option<Arc<dyn Chain>>,
+    pub(crate) plan: Option<Arc<Plan>>,
+}
+
+/// An application once built, for [`AppService::new`].
+pub(crate) struct Built {
+    pub(crate) shared: AppShared,
+    pub(crate) table: Table<Endpoint>,
+    pub(crate) route_docs: Vec<OperationDoc>,
+    pub(crate) mounts: Vec<Mount>,
+    pub(crate) registry: Registry,
+    pub(crate) lifespan: Option<LifespanFn>,
+    pub(crate) docs: DocsConfig,
+    pub(crate) middleware: Vec<Wrap>,
 }
 
 impl fmt::Debug for AppService {
@@ -65,82 +96,47 @@ impl fmt::Debug for AppService {
 }
 
 impl AppService {
-    pub(crate) fn build(app: App) -> Result<Self, BuildError> {
-        let AppParts {
-            routes,
-            mounts,
+    pub(crate) fn new(built: Built) -> Self {
+        let Built {
             shared,
-            handlers,
+            table,
+            route_docs,
+            mounts,
             registry,
             lifespan,
             docs,
-            document,
             middleware,
-        } = app.into_parts();
-        let (described, mut problems) =
-            describe_routes(routes, &shared, &registry, lifespan.is_some());
-        let endpoints = described
-            .into_iter()
-            .map(|(method, handler, route, chain)| {
-                (
-                    method,
-                    Endpoint {
-                        handler,
-                        route,
-                        chain,
-                    },
-                )
-            })
-            .collect();
-        let table = router::build(endpoints, shared.config.redirect_slashes);
-        match table {
-            Ok(table) if problems.is_empty() => {
-                let urls = crate::templates::UrlMap {
-                    root_path: shared.config.root_path.clone(),
-                    routes: table
-                        .endpoints()
-                        .filter_map(|(_, e)| {
-                            Some((e.route.name.clone()?, e.route.template.clone()))
-                        })
-                        .collect(),
-                    mounts: mounts
-                        .iter()
-                        .filter_map(|m| Some((m.name.clone()?, m.prefix.clone())))
-                        .collect(),
-                };
-                let _ = shared.urls.set(Arc::new(urls));
-                let root_path = (!shared.config.root_path.is_empty())
-                    .then(|| crate::proxy::RootPath(shared.config.root_path.as_str().into()));
-                let service = AppService {
-                    inner: Arc::new_cyclic(|app| AppInner {
-                        middleware: (!middleware.is_empty()).then(|| {
-                            let routes = Arc::new(Dispatch { app: app.clone() });
-                            crate::middleware::wrap_all(routes, &middleware)
-                        }),
-                        root_path,
-                        shared: Arc::new(shared),
-                        table,
-                        handlers,
-                        mounts,
-                        registry,
-                        overrides: Overrides::default(),
-                        lifespan: lifespan.map(LifespanRunner::new),
-                        docs,
-                        openapi: std::sync::OnceLock::new(),
-                    }),
-                };
-                if service.inner.docs.openapi_url.is_some() {
-                    let bytes = serde_json::to_vec(service.openapi()).unwrap_or_default();
-                    let _ = document.set(bytes.into());
-                }
-                Ok(service)
-            }
-            Ok(_) => Err(BuildError { problems }),
-            Err(problem) => {
-                problems.push(problem);
-                Err(BuildError { problems })
-            }
+        } = built;
+        let root_path = (!shared.config.root_path.is_empty())
+            .then(|| RootPath(shared.config.root_path.as_str().into()));
+        AppService {
+            inner: Arc::new_cyclic(|app| AppInner {
+                middleware: (!middleware.is_empty()).then(|| {
+                    let routes = Arc::new(Dispatch { app: app.clone() });
+                    crate::middleware::wrap_all(routes, &middleware)
+                }),
+                root_path,
+                shared: Arc::new(shared),
+                table,
+                route_docs,
+                mounts,
+                registry,
+                overrides: Overrides::default(),
+                lifespan: lifespan.map(LifespanRunner::new),
+                docs,
+                openapi: OnceLock::new(),
+            }),
         }
+    }
+
+    /// Whether a route serves the OpenAPI document (then it is built at once).
+    pub(crate) fn serves_document(&self) -> bool {
+        self.inner.docs.openapi_url.is_some()
+    }
+
+    /// What every request of the application shares.
+    pub(crate) fn shared(&self) -> &Arc<AppShared> {
+        &self.inner.shared
     }
 
     /// Answers one request. The future never fails: every error, a panic included, becomes a
@@ -153,7 +149,7 @@ impl AppService {
     pub(crate) fn call_from(
         &self,
         mut request: crate::Request,
-        peer: Option<crate::proxy::ClientAddr>,
+        peer: Option<crate::extract::ClientAddr>,
     ) -> ResponseFuture {
         let inner = &self.inner;
         let locals = Locals {
@@ -177,7 +173,7 @@ impl AppService {
             None => self.dispatch(request, span, start, locals),
             Some(chain) => ResponseFuture {
                 state: State::Running(guarded(&span, || chain.call(request, Carry::Entry(locals)))),
-                finish: Finish::outer(start),
+                finish: Finish::new(start, true),
                 span,
             },
         }
@@ -192,54 +188,32 @@ impl AppService {
         mut locals: Locals,
     ) -> ResponseFuture {
         let inner = &self.inner;
-        let head = (!inner.handlers.is_empty()).then(|| {
-            Box::new(RequestHead {
-                method: request.method().clone(),
-                uri: request.uri().clone(),
-                headers: request.headers().clone(),
-                route: None,
-            })
-        });
-        let mut finish = Finish {
-            app: head.is_some().then(|| self.inner.clone()),
-            request_head: head,
-            is_head: request.method() == Method::HEAD,
-            conditions: None,
-            route: None,
-            start,
-            after: None,
-            failed: false,
-        };
+        let mut finish = Finish::new(start, false);
+        finish.is_head = request.method() == Method::HEAD;
         match inner
             .table
             .find(request.method(), request.uri().path(), request.headers())
         {
             Match::Endpoint { endpoint, params } => {
-                let route = &endpoint.route;
-                span.record("route", tracing::field::display(&route.template));
-                // Only `GET` and `HEAD` have conditions or ranges that a file response honours.
-                if matches!(*request.method(), Method::GET | Method::HEAD) {
-                    finish.conditions = Conditions::capture(request.headers());
-                }
-                finish.route = Some(route.clone());
-                if let Some(head) = &mut finish.request_head {
-                    head.route = Some(route.clone());
-                }
-                let plan = inner.overrides.plan(route);
-                let after = (route.doc.after_response
+                let spec = &endpoint.spec;
+                span.record("route", tracing::field::display(&spec.template));
+                let plan = inner.overrides.plan(spec, endpoint.plan.as_ref());
+                let teardown = (spec.after_response
                     || plan.as_ref().is_some_and(|plan| plan.needs_after))
                 .then(|| {
-                    Arc::new(AfterResponse::new(
+                    Arc::new(Teardown::new(
                         inner.shared.background.clone(),
                         inner.shared.cleanup_limiter.clone(),
                     ))
                 });
-                finish.after = after.clone();
+                finish.route = Some(spec.clone());
+                finish.teardown = teardown.clone();
+                finish.chained = endpoint.chain.is_some();
                 let ctx = RequestContext {
                     app: inner.shared.clone(),
-                    route: route.clone(),
+                    route: spec.clone(),
                     params,
-                    after,
+                    teardown,
                     deps: plan.map(|plan| Arc::new(RequestDeps::new(plan))),
                     locals,
                 };
@@ -257,21 +231,25 @@ impl AppService {
                 span.record("route", tracing::field::display(template));
                 let error =
                     HttpError::new(StatusCode::METHOD_NOT_ALLOWED).header(ALLOW, allow.clone());
-                finish.start_after(carry(error), span)
+                let head = self.head_for_handlers(&request, Some(template));
+                self.answer(caught(error), head, None, finish, span)
             }
             Match::NotFound { other_slash } => {
                 if let Some((service, uri, prefix)) = inner.mount_of(request.uri()) {
-                    if matches!(*request.method(), Method::GET | Method::HEAD) {
-                        finish.conditions = Conditions::capture(request.headers());
-                    }
+                    let head = self.head_for_handlers(&request, None);
+                    let conditions = Conditions::capture(request.method(), request.headers());
                     *request.uri_mut() = uri;
                     // A mounted service reads what it needs from the extensions.
                     locals.move_into(request.extensions_mut());
-                    request
-                        .extensions_mut()
-                        .insert(crate::staticfiles::MountPrefix(prefix));
+                    request.extensions_mut().insert(MountPrefix(prefix));
+                    let app = inner.clone();
+                    let mounted = guarded_reply(&span, || service(request));
+                    let fut = Box::pin(async move {
+                        let reply = mounted.await;
+                        app.settle(reply, head, conditions).await
+                    });
                     return ResponseFuture {
-                        state: State::Running(guarded(&span, || service(request))),
+                        state: State::Running(fut),
                         finish,
                         span,
                     };
@@ -283,180 +261,73 @@ impl AppService {
                             Some(query) => format!("{root}{path}?{query}"),
                             None => format!("{root}{path}"),
                         };
-                        finish.start_after(Redirect::to(location).into_response(), span)
+                        finish.ready(Redirect::to(location).into_response(), span)
                     }
-                    None => finish.start_after(carry(HttpError::not_found()), span),
+                    None => {
+                        let head = self.head_for_handlers(&request, None);
+                        self.answer(caught(HttpError::not_found()), head, None, finish, span)
+                    }
                 }
             }
         }
     }
 
-    /// Replaces the provider of a dependency for every route, as FastAPI's
-    /// `app.dependency_overrides[original] = fake` does: for tests, without touching handler
-    /// code. Requests that start from now on use it; [`remove_override`](Self::remove_override)
-    /// or [`clear_overrides`](Self::clear_overrides) go back to the original.
-    ///
-    /// # Panics
-    ///
-    /// If the replacement needs a dependency that has no provider, makes a cycle, or reads
-    /// state nobody registered: the message names every mistake.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use portico_http::{App, Depends, HttpError};
-    ///
-    /// struct Db(&'static str);
-    ///
-    /// async fn db() -> Result<Db, HttpError> {
-    ///     Ok(Db("production"))
-    /// }
-    ///
-    /// async fn which(Depends(db): Depends<Db>) -> &'static str {
-    ///     db.0
-    /// }
-    ///
-    /// let client = portico::testing::blocking_client(App::new().provide(db).get("/", which));
-    /// client.service().override_dependency(|| async { Ok::<_, HttpError>(Db("fake")) });
-    /// assert_eq!(client.get("/").send().text(), "fake");
-    /// client.service().clear_overrides();
-    /// assert_eq!(client.get("/").send().text(), "production");
-    /// ```
-    #[track_caller]
-    pub fn override_dependency<M, P: IntoProvider<M>>(&self, provider: P) {
-        let node = Arc::new(provider.into_provider().into_node());
-        if let Err(err) = self.inner.overrides.update(self.replan(), |providers| {
-            providers.retain(|p| p.type_id != node.type_id);
-            providers.push(node);
-        }) {
-            panic!("{err}");
-        }
+    /// The request's head, for the application's exception handlers when it has some.
+    fn head_for_handlers(
+        &self,
+        request: &crate::Request,
+        route: Option<&str>,
+    ) -> Option<RequestHead> {
+        (!self.inner.shared.errors.is_empty())
+            .then(|| RequestHead::of(request, route.map(Into::into)))
     }
 
-    /// Goes back to the original provider of `T`.
-    pub fn remove_override<T: 'static>(&self) {
-        // Removing an override cannot make a mistake the original app did not have.
-        let _ = self.inner.overrides.update(self.replan(), |providers| {
-            providers.retain(|p| p.type_id != std::any::TypeId::of::<T>());
+    /// Answers with a response of the application's own, once its exception handlers had
+    /// their say.
+    fn answer(
+        &self,
+        mut response: Response,
+        head: Option<RequestHead>,
+        conditions: Option<Box<Conditions>>,
+        finish: Finish,
+        span: Span,
+    ) -> ResponseFuture {
+        if head.is_none() {
+            // No handler to replace it: the response stands as it is.
+            let _ = Unfinished::take_error(&mut response);
+            if !Unfinished::is_on(&response) {
+                return finish.ready(response, span);
+            }
+        }
+        let app = self.inner.clone();
+        let fut = Box::pin(async move {
+            app.settle(Reply::Response(response), head, conditions)
+                .await
         });
-    }
-
-    /// Goes back to every original provider.
-    pub fn clear_overrides(&self) {
-        let _ = self.inner.overrides.update(self.replan(), Vec::clear);
-    }
-
-    /// What the overrides need to plan every route again.
-    fn replan(&self) -> Replan<'_> {
-        let inner = &self.inner;
-        Replan {
-            registry: &inner.registry,
-            routes: inner.table.endpoints().map(|(_, e)| &*e.route).collect(),
-            shared: &inner.shared,
-            lifespan: inner.lifespan.is_some(),
+        ResponseFuture {
+            state: State::Running(fut),
+            finish,
+            span,
         }
     }
+}
 
-    /// Runs the application's lifespan up to [`Lifespan::serve`](crate::Lifespan::serve): what
-    /// the server does before it accepts connections and the test client before its first
-    /// request. Runs once; later calls return what the first one came to. Does nothing for an
-    /// application without a lifespan.
-    ///
-    /// # Errors
-    ///
-    /// The lifespan's own error, or state read by handlers that it did not provide.
-    pub async fn startup(&self) -> Result<(), StartupError> {
-        let Some(runner) = &self.inner.lifespan else {
-            return Ok(());
+impl AppInner {
+    /// Finishes a reply of the application's own (a mounted service's, a 404): its errors to
+    /// the exception handlers, its deferred work done.
+    async fn settle(
+        &self,
+        reply: Reply,
+        head: Option<RequestHead>,
+        conditions: Option<Box<Conditions>>,
+    ) -> Response {
+        let handle = |caught| self.shared.errors.handle(caught, head.as_ref());
+        let cx = Finishing {
+            conditions: conditions.as_deref(),
+            draining: Some(&self.shared.draining),
+            handle: &handle,
         };
-        let inner = &self.inner;
-        runner
-            .startup(&inner.shared, || {
-                check_lifespan_states(
-                    inner.table.endpoints().map(|(_, e)| &*e.route),
-                    &inner.shared,
-                )
-            })
-            .await
-    }
-
-    /// Ends the lifespan: [`Lifespan::serve`](crate::Lifespan::serve) returns, background
-    /// services are cancelled and the teardown runs; resolves when the lifespan function has
-    /// returned. What the server does after its last request; a test calls it to see the
-    /// teardown. Does nothing if the lifespan never started.
-    pub async fn shutdown(&self) {
-        if let Some(runner) = &self.inner.lifespan {
-            runner.shutdown().await;
-        }
-    }
-
-    /// Requests whose background tasks are still running.
-    pub(crate) fn background(&self) -> &crate::background::Pending {
-        &self.inner.shared.background
-    }
-
-    /// The application's OpenAPI 3.1 document (see [`App::openapi`]), built once.
-    pub fn openapi(&self) -> &serde_json::Value {
-        self.inner.openapi.get_or_init(|| {
-            let mut routes: Vec<RouteRef<'_>> = self.routes().collect();
-            routes.sort_by_key(|route| route.info.index);
-            crate::openapi::document(
-                &self.inner.docs,
-                routes.iter().map(|route| crate::openapi::Operation {
-                    method: route.method,
-                    template: &route.info.template,
-                    doc: &route.info.doc,
-                }),
-            )
-        })
-    }
-
-    /// The path of the route named `name` with `params` filled in (percent-encoded), or of
-    /// `params`' `path` under the mount named `name`, after the root path: Starlette's
-    /// `url_path_for`. `None` if nothing has that name or a parameter is missing.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use portico_http::{App, Path, Route};
-    ///
-    /// async fn read_item(Path(id): Path<u32>) -> String {
-    ///     id.to_string()
-    /// }
-    ///
-    /// let app = App::new()
-    ///     .get("/items/{id}", read_item)
-    ///     .route(Route::get("/about", || async { "us" }).name("about"))
-    ///     .into_service();
-    /// assert_eq!(app.url_path_for("read_item", &[("id", "a b")]).as_deref(), Some("/items/a%20b"));
-    /// assert_eq!(app.url_path_for("about", &[]).as_deref(), Some("/about"));
-    /// assert_eq!(app.url_path_for("read_item", &[]), None);
-    /// ```
-    pub fn url_path_for(&self, name: &str, params: &[(&str, &str)]) -> Option<String> {
-        let urls = self.inner.shared.urls.get()?;
-        let values: std::collections::HashMap<String, String> = params
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        let path = if let Some(prefix) = urls.mounts.get(name) {
-            let rest = values.get("path").map_or("", String::as_str);
-            format!("{prefix}{}", crate::templates::mount_path(rest))
-        } else {
-            crate::templates::fill(urls.routes.get(name)?, &values).ok()?
-        };
-        Some(format!("{}{path}", urls.root_path))
-    }
-
-    /// Every route: method, path template and what it documents, in the order they were
-    /// added.
-    pub fn routes(&self) -> impl Iterator<Item = RouteRef<'_>> {
-        self.inner
-            .table
-            .endpoints()
-            .map(|(method, endpoint)| RouteRef {
-                method,
-                info: &endpoint.route,
-            })
+        finish(reply, &cx).await.response
     }
 }
 
@@ -465,6 +336,12 @@ impl AppService {
 /// A panic there is raised again from the future it returns, where the response future turns
 /// it into a 500 as any other.
 fn guarded(span: &Span, start: impl FnOnce() -> BoxFuture) -> BoxFuture {
+    span.in_scope(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(start)))
+        .unwrap_or_else(|payload| Box::pin(async move { std::panic::resume_unwind(payload) }))
+}
+
+/// As [`guarded`], for a mounted service.
+fn guarded_reply(span: &Span, start: impl FnOnce() -> BoxFuture<Reply>) -> BoxFuture<Reply> {
     span.in_scope(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(start)))
         .unwrap_or_else(|payload| Box::pin(async move { std::panic::resume_unwind(payload) }))
 }
@@ -483,7 +360,7 @@ impl Chain for Dispatch {
                 None,
                 carry.into_locals(),
             )),
-            None => Box::pin(async { internal_error() }),
+            None => Box::pin(async { crate::response::internal_error() }),
         }
     }
 }
@@ -530,34 +407,5 @@ impl AppInner {
         parts.path_and_query = Some(path_and_query.parse().ok()?);
         let uri = http::Uri::from_parts(parts).ok()?;
         Some((mount.service.clone(), uri, mount.prefix.clone()))
-    }
-}
-
-/// One route of an [`AppService`], as the OpenAPI generator reads it.
-#[derive(Debug, Clone, Copy)]
-pub struct RouteRef<'a> {
-    method: &'a Method,
-    info: &'a RouteInfo,
-}
-
-impl<'a> RouteRef<'a> {
-    /// The method.
-    pub fn method(&self) -> &'a Method {
-        self.method
-    }
-
-    /// The path template, in FastAPI's syntax.
-    pub fn path(&self) -> &'a str {
-        &self.info.template
-    }
-
-    /// What the operation reads.
-    pub fn doc(&self) -> &'a crate::OperationDoc {
-        &self.info.doc
-    }
-
-    /// Whether the handler is a plain `fn`, run on the thread pool.
-    pub fn is_blocking(&self) -> bool {
-        self.info.blocking
     }
 }

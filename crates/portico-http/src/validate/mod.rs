@@ -2,21 +2,14 @@
 //! do: it stops at the first error.
 //!
 //! Each input type's JSON Schema (from schemars, the same one the OpenAPI document shows) is
-//! compiled once into [`Shapes`]. A JSON body is checked against it, collecting every type error,
+//! compiled once into [`Shapes`], when the route that reads it is built (see
+//! [`RouteSpec::validates`](crate::RouteSpec::validates)). A JSON body is checked against it, collecting every type error,
 //! missing field and constraint violation (bounds, lengths, patterns) with its path, applying
 //! Pydantic's lax conversions on the way; string inputs (query, path, headers, cookies, forms)
 //! are first arranged into an object by the schema, then checked the same way. Only a value that
 //! passes is handed to serde. Valid input whose type declares no constraints takes a fast path
 //! straight through serde.
 
-use std::any::TypeId;
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::{PoisonError, RwLock};
-
-use schemars::JsonSchema;
-use schemars::generate::SchemaSettings;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -30,111 +23,6 @@ pub(crate) use check::{Checker, Origin, params_object};
 use fast::Fields;
 pub(crate) use fast::{Inputs, Many, Text};
 pub(crate) use shape::{Shape, Shapes};
-
-/// The JSON Schema of `T` as inputs are validated (and documented): draft 2020-12, describing
-/// what deserialises.
-pub fn schema_for<T: JsonSchema + ?Sized>() -> Value {
-    let generator = SchemaSettings::draft2020_12()
-        .for_deserialize()
-        .into_generator();
-    generator.into_root_schema_for::<T>().to_value()
-}
-
-/// The JSON Schema of `T` as the OpenAPI document shows a body: a `$ref` to the type's own
-/// definition when it is a named type (a struct or an enum), the schema itself otherwise, with
-/// the definitions it refers to under `$defs`. `output` describes what serialises (a response)
-/// rather than what deserialises (a request).
-pub fn doc_schema_for<T: JsonSchema + ?Sized>(output: bool) -> Value {
-    let settings = SchemaSettings::draft2020_12();
-    let settings = if output {
-        settings.for_serialize()
-    } else {
-        settings.for_deserialize()
-    };
-    let mut generator = settings.into_generator();
-    let schema = generator.subschema_for::<T>();
-    let defs = generator.take_definitions(true);
-    let mut value = schema.to_value();
-    if !defs.is_empty() {
-        match &mut value {
-            Value::Object(map) => {
-                map.insert("$defs".to_owned(), Value::Object(defs));
-            }
-            other => {
-                // `true` / `false` schemas carry no keywords; put them in a wrapper.
-                *other = json!({ "allOf": [other.clone()], "$defs": defs });
-            }
-        }
-    }
-    value
-}
-
-/// Hashes a `TypeId` by taking the bits it already hashes to: it is a hash itself.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 ^= n;
-    }
-}
-
-type ById = HashMap<TypeId, &'static Shapes, BuildHasherDefault<IdHasher>>;
-
-thread_local! {
-    static LOCAL: RefCell<ById> = RefCell::new(ById::default());
-}
-
-static GLOBAL: RwLock<Option<ById>> = RwLock::new(None);
-
-/// The compiled shapes of `T`, compiled on first use and kept for the life of the process (one
-/// per input type). A per-thread table in front keeps the shared one out of the request path.
-///
-/// A schema that cannot be compiled (an invalid `pattern`, say) is logged once and validates
-/// nothing; serde still checks the types.
-pub(crate) fn shapes_of<T: JsonSchema + 'static>() -> &'static Shapes {
-    let id = TypeId::of::<T>();
-    if let Ok(Some(found)) = LOCAL.try_with(|local| local.borrow().get(&id).copied()) {
-        return found;
-    }
-    let found = GLOBAL
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .as_ref()
-        .and_then(|g| g.get(&id).copied());
-    let shapes = found.unwrap_or_else(|| {
-        let mut global = GLOBAL.write().unwrap_or_else(PoisonError::into_inner);
-        let table = global.get_or_insert_with(ById::default);
-        *table.entry(id).or_insert_with(|| {
-            let compiled = Shapes::compile(&schema_for::<T>()).unwrap_or_else(|err| {
-                tracing::error!(
-                    r#type = std::any::type_name::<T>(),
-                    "cannot validate with its schema: {err}"
-                );
-                Shapes::compile(&Value::Bool(true))
-                    .unwrap_or_else(|_| unreachable!("`true` compiles"))
-            });
-            Box::leak(Box::new(compiled))
-        })
-    });
-    let _ = LOCAL.try_with(|local| local.borrow_mut().insert(id, shapes));
-    shapes
-}
-
-/// Checks that `T`'s schema compiles, for the moment a route is registered.
-pub(crate) fn check_schema<T: JsonSchema + ?Sized>() -> Result<(), String> {
-    Shapes::compile(&schema_for::<T>()).map(drop)
-}
 
 /// The 422 item for a JSON syntax error: `loc` ends with the byte offset, as FastAPI's does.
 fn json_invalid(err: &serde_json::Error, bytes: &[u8], mut loc: Vec<LocPart>) -> ErrorItem {
@@ -168,12 +56,13 @@ fn value_error(err: &serde_json::Error, loc: Vec<LocPart>, input: Value) -> Erro
         .with_ctx(json!({ "error": {} }))
 }
 
-/// Parses a JSON document into `T`, reporting every invalid input under `loc`.
-pub(crate) fn from_json_bytes<T: DeserializeOwned + JsonSchema + 'static>(
+/// Parses a JSON document into `T`, whose shapes are `shapes`, reporting every invalid input
+/// under `loc`.
+pub(crate) fn from_json_bytes<T: DeserializeOwned>(
+    shapes: &Shapes,
     bytes: &[u8],
     loc: Vec<LocPart>,
 ) -> Result<T, Vec<ErrorItem>> {
-    let shapes = shapes_of::<T>();
     if !shapes.has_constraints
         && let Ok(value) = serde_json::from_slice::<T>(bytes)
     {
@@ -199,12 +88,12 @@ pub(crate) fn from_json_value<T: DeserializeOwned>(
     T::deserialize(&value).map_err(|err| vec![value_error(&err, loc, value)])
 }
 
-/// Checks named string inputs against `T`'s shapes without building a `T`: the errors only.
-pub(crate) fn check_inputs<T: JsonSchema + 'static, I: Inputs>(
+/// Checks named string inputs against `shapes` without building a value: the errors only.
+pub(crate) fn check_inputs<I: Inputs>(
+    shapes: &Shapes,
     inputs: &I,
     loc: Vec<LocPart>,
 ) -> Vec<ErrorItem> {
-    let shapes = shapes_of::<T>();
     let lookup = |name: &str| inputs.values(name).collect::<Vec<_>>();
     let mut value = Value::Object(params_object(shapes, lookup).unwrap_or_default());
     let mut checker = Checker::new(shapes, Origin::Params, loc);
@@ -215,11 +104,11 @@ pub(crate) fn check_inputs<T: JsonSchema + 'static, I: Inputs>(
 /// Builds `T` from named string inputs (repeated names make lists), reporting every invalid
 /// input under `loc`. Valid input of a type without constraints is deserialised straight from
 /// the strings; anything else goes through the checker.
-pub(crate) fn from_inputs<T: DeserializeOwned + JsonSchema + 'static, I: Inputs>(
+pub(crate) fn from_inputs<T: DeserializeOwned, I: Inputs>(
+    shapes: &Shapes,
     inputs: &I,
     loc: Vec<LocPart>,
 ) -> Result<T, Vec<ErrorItem>> {
-    let shapes = shapes_of::<T>();
     if !shapes.has_constraints
         && let Ok(value) = T::deserialize(Fields { shapes, inputs })
     {

@@ -73,13 +73,16 @@ pub(crate) enum Shape {
 }
 
 /// A compiled schema: a table of shapes and the root.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Shapes {
     pub(crate) table: Vec<Shape>,
     pub(crate) root: ShapeId,
     /// Whether any shape carries a constraint beyond its type (bounds, lengths, patterns,
     /// forbidden extras): then a value that deserialises can still be invalid.
     pub(crate) has_constraints: bool,
+    /// The root object's properties that receive files (a binary string, a list of them, or
+    /// an optional one): what a multipart form reads as uploads.
+    pub(crate) files: Vec<String>,
 }
 
 impl Shapes {
@@ -94,6 +97,32 @@ impl Shapes {
             }
         }
         &Shape::Any
+    }
+
+    /// The shapes of `T`, or shapes that accept anything when its schema cannot be compiled
+    /// (logged: serde still checks the types). Routes report such a schema when they are
+    /// built; this is for a parameter read outside any route's declaration.
+    pub(crate) fn compile_or_accept_all<T: schemars::JsonSchema>() -> Shapes {
+        Shapes::compile(&portico_openapi::schema_for::<T>()).unwrap_or_else(|err| {
+            tracing::error!(
+                r#type = std::any::type_name::<T>(),
+                "cannot validate with its schema: {err}"
+            );
+            Shapes {
+                table: vec![Shape::Any],
+                root: 0,
+                has_constraints: false,
+                files: Vec::new(),
+            }
+        })
+    }
+
+    /// Whether the root object has a property `name`.
+    pub(crate) fn has_field(&self, name: &str) -> bool {
+        match self.get(self.root) {
+            Shape::Object { props, .. } => props.iter().any(|p| p.name == name),
+            _ => false,
+        }
     }
 
     /// Compiles a root schema (with its `$defs`).
@@ -118,12 +147,56 @@ impl Shapes {
             let shape = compiler.shape(schema)?;
             compiler.table[id] = shape;
         }
+        let files = portico_openapi::properties(root)
+            .into_iter()
+            .filter(|(_, prop, _)| is_binary(prop, root))
+            .map(|(name, _, _)| name)
+            .collect();
         let root = compiler.compile(root)?;
         Ok(Shapes {
             table: compiler.table,
             root,
             has_constraints: compiler.has_constraints,
+            files,
         })
+    }
+}
+
+/// Whether a property schema describes an upload (directly, as list items, or as an option).
+fn is_binary(schema: &Value, root: &Value) -> bool {
+    let schema = resolve(schema, root);
+    if schema.get("format").and_then(Value::as_str) == Some("binary") {
+        return true;
+    }
+    if let Some(items) = schema.get("items") {
+        return is_binary(items, root);
+    }
+    ["anyOf", "oneOf"].iter().any(|key| {
+        schema
+            .get(*key)
+            .and_then(Value::as_array)
+            .is_some_and(|options| options.iter().any(|o| is_binary(o, root)))
+    })
+}
+
+/// Follows a local `$ref` (`#/$defs/...`).
+fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
+    match schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/"))
+    {
+        Some(path) => {
+            let mut target = root;
+            for part in path.split('/') {
+                target = match target.get(part) {
+                    Some(next) => next,
+                    None => return schema,
+                };
+            }
+            target
+        }
+        None => schema,
     }
 }
 

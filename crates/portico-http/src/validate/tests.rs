@@ -36,6 +36,7 @@ fn errors_json(errors: &[ErrorItem]) -> Value {
 #[test]
 fn a_valid_body_deserialises() {
     let order: Order = from_json_bytes(
+        &shapes_of::<Order>(),
         br#"{"customer":"ada","quantity":2,"items":[{"name":"pen","price":1.5}],"code":"abc"}"#,
         body(),
     )
@@ -53,6 +54,7 @@ fn a_valid_body_deserialises() {
 #[test]
 fn every_invalid_field_is_reported_with_its_location() {
     let errors = from_json_bytes::<Order>(
+        &shapes_of::<Order>(),
         br#"{"quantity":0,"items":[{"name":"a","price":1},{"name":"b"},{"name":"c","price":"x"}],"code":"ab"}"#,
         body(),
     )
@@ -90,7 +92,9 @@ fn every_invalid_field_is_reported_with_its_location() {
 
 #[test]
 fn malformed_json_reports_the_offset() {
-    let errors = from_json_bytes::<Item>(b"{\"name\": \"a\", price: 1}", body()).unwrap_err();
+    let errors =
+        from_json_bytes::<Item>(&shapes_of::<Item>(), b"{\"name\": \"a\", price: 1}", body())
+            .unwrap_err();
     let json = errors_json(&errors);
     assert_eq!(json[0]["type"], "json_invalid");
     assert_eq!(json[0]["loc"], json!(["body", 14]));
@@ -107,6 +111,7 @@ fn malformed_json_reports_the_offset() {
 #[test]
 fn lax_conversions_apply_as_in_pydantic() {
     let order: Order = from_json_bytes(
+        &shapes_of::<Order>(),
         br#"{"customer":"ada","quantity":"7","items":[{"name":"pen","price":"2.5"}],"code":"abc"}"#,
         body(),
     )
@@ -125,8 +130,12 @@ fn integer_errors_name_their_kind() {
         c: u64,
         d: bool,
     }
-    let errors = from_json_bytes::<Numbers>(br#"{"a":300,"b":1.5,"c":"abc","d":"maybe"}"#, body())
-        .unwrap_err();
+    let errors = from_json_bytes::<Numbers>(
+        &shapes_of::<Numbers>(),
+        br#"{"a":300,"b":1.5,"c":"abc","d":"maybe"}"#,
+        body(),
+    )
+    .unwrap_err();
     let kinds: Vec<String> = errors.iter().map(|e| e.kind.to_string()).collect();
     assert_eq!(
         kinds,
@@ -162,6 +171,7 @@ fn enums_and_tagged_unions_are_checked() {
         shape: Shape,
     }
     let errors = from_json_bytes::<Req>(
+        &shapes_of::<Req>(),
         br#"{"model":"vgg","shape":{"type":"Square","side":"big"}}"#,
         body(),
     )
@@ -195,7 +205,7 @@ fn query_parameters_are_coerced_from_strings() {
         ("tag", "a"),
         ("tag", "b"),
     ]);
-    let paging: Paging = from_inputs(&pairs, vec!["query".into()]).unwrap();
+    let paging: Paging = from_inputs(&shapes_of::<Paging>(), &pairs, vec!["query".into()]).unwrap();
     assert_eq!(
         paging,
         Paging {
@@ -207,7 +217,7 @@ fn query_parameters_are_coerced_from_strings() {
     );
     // The checker's path reads the same strings the same way.
     let slow: Paging = from_params(
-        shapes_of::<Paging>(),
+        &shapes_of::<Paging>(),
         |name| pairs.values(name).collect(),
         vec!["query".into()],
     )
@@ -215,7 +225,8 @@ fn query_parameters_are_coerced_from_strings() {
     assert_eq!(slow, paging);
 
     let bad = List(vec![("limit", "ten"), ("verbose", "maybe")]);
-    let errors = from_inputs::<Paging, _>(&bad, vec!["query".into()]).unwrap_err();
+    let errors =
+        from_inputs::<Paging, _>(&shapes_of::<Paging>(), &bad, vec!["query".into()]).unwrap_err();
     let json = errors_json(&errors);
     assert_eq!(
         json[0],
@@ -280,7 +291,7 @@ fn the_fast_path_and_the_checker_read_strings_alike() {
     ];
     for case in cases {
         let inputs = List(case.clone());
-        let shapes = shapes_of::<Filters>();
+        let shapes = &shapes_of::<Filters>();
         let fast = Filters::deserialize(Fields {
             shapes,
             inputs: &inputs,
@@ -303,7 +314,7 @@ fn the_fast_path_and_the_checker_read_strings_alike() {
         ("order", "up"),
         ("maybe", "300"),
     ]);
-    let shapes = shapes_of::<Filters>();
+    let shapes = &shapes_of::<Filters>();
     assert!(
         Filters::deserialize(Fields {
             shapes,
@@ -311,7 +322,8 @@ fn the_fast_path_and_the_checker_read_strings_alike() {
         })
         .is_err()
     );
-    let errors = from_inputs::<Filters, _>(&inputs, vec!["query".into()]).unwrap_err();
+    let errors = from_inputs::<Filters, _>(&shapes_of::<Filters>(), &inputs, vec!["query".into()])
+        .unwrap_err();
     let kinds: Vec<&str> = errors.iter().map(|e| e.kind.as_ref()).collect();
     assert_eq!(
         kinds,
@@ -324,4 +336,9 @@ fn the_fast_path_and_the_checker_read_strings_alike() {
             "less_than_equal"
         ]
     );
+}
+
+/// `T`'s shapes, as a route compiles them.
+fn shapes_of<T: JsonSchema>() -> Shapes {
+    Shapes::compile(&portico_openapi::schema_for::<T>()).unwrap()
 }

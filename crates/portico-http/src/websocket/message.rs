@@ -301,7 +301,7 @@ impl IntoResponse for WebSocketError {
         }
         let reason = self.to_string();
         tracing::debug!("the WebSocket handler failed: {reason}");
-        let mut response = crate::error::internal_error();
+        let mut response = crate::response::internal_error();
         response
             .extensions_mut()
             .insert(CloseWith(WebSocketDisconnect::new(

@@ -77,7 +77,7 @@ use std::time::Duration;
 
 use http::Method;
 
-use crate::app::{App, Route, Router};
+use crate::app::{App, Declare, Route, Router};
 use crate::handler::Handler;
 
 mod core;
@@ -88,7 +88,7 @@ mod socket;
 
 pub(crate) use io::{Duplex, MemoryUpgrade, duplex};
 pub use message::{Message, WebSocketDisconnect, WebSocketError, close_code};
-pub(crate) use route::{ClosedBeforeAccept, is_handshake};
+pub(crate) use route::ClosedBeforeAccept;
 pub use socket::{WebSocket, WebSocketReceiver, WebSocketSender};
 
 /// The largest message a WebSocket accepts by default: 16 MiB, as uvicorn's `ws_max_size`.
@@ -181,7 +181,11 @@ impl Route {
         let mut route =
             Route::new(Method::GET, path, route::WsRoute::new(handler)).include_in_schema(false);
         // Named after the handler function, as other routes are, for `url_for`.
-        route.handler_type = std::any::type_name::<H>();
+        route.declare = Declare {
+            describe: route.declare.describe,
+            spec: route.declare.spec,
+            ..Declare::of::<H, M>()
+        };
         route.websocket = true;
         route
     }
@@ -248,8 +252,8 @@ impl App {
 
     /// The settings of the application's WebSockets: the largest message accepted and how long
     /// a close waits for the peer's answer (see [`WebSocketConfig`]).
-    pub fn websocket_config(mut self, config: WebSocketConfig) -> Self {
-        self.config_mut().websocket = config;
-        self
+    pub fn websocket_config(self, config: WebSocketConfig) -> Self {
+        // Kept with the application's state, where the handshake finds it.
+        self.state(config)
     }
 }

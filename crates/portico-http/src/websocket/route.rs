@@ -5,7 +5,6 @@
 //! first), answers with `101 Switching Protocols` (or the refusal), and leaves the task
 //! running with the WebSocket.
 
-use std::any::TypeId;
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -25,14 +24,18 @@ use super::core::{Core, Decision, Keepalive};
 use super::io::Upgrade;
 use super::message::{CloseWith, MAX_REASON, close_code, truncate_reason};
 use super::socket::Slot;
-use crate::background::AfterResponse;
-use crate::body::ResponseBody;
-use crate::depends::Outcome;
-use crate::error::{Carried, ErrorItem, HttpError, ValidationCarrier, carry, internal_error};
-use crate::extract::{OperationDoc, RequestContext};
-use crate::handler::{BoxFuture, Handler};
-use crate::response::Response;
+use portico_openapi::OperationDoc;
+
+use super::WebSocketConfig;
+use crate::body::Body;
+use crate::context::RequestContext;
+use crate::error::{ErrorItem, HttpError, RequestValidationError, caught};
+use crate::handler::{Handler, Kept, settle};
+use crate::response::{BoxFuture, Reply, Response, Unfinished, internal_error};
+use crate::routing::is_websocket_handshake;
 use crate::server::ServerLink;
+use crate::spec::RouteSpec;
+use crate::teardown::{Outcome, Teardown};
 
 /// A handler served as a WebSocket route.
 pub(crate) struct WsRoute<H, M> {
@@ -68,11 +71,19 @@ impl<H: Handler<M>, M: 'static> Handler<(Ws, M)> for WsRoute<H, M> {
         ctx: RequestContext,
     ) -> impl Future<Output = Response> + Send + 'static {
         let handler = self.handler.clone();
-        handshake(
+        // A refused handshake is an HTTP response like any other: exception handlers answer
+        // its errors.
+        let kept = Kept::of(&request, &ctx);
+        let app = ctx.app.clone();
+        let answer = handshake(
             request,
             ctx,
             Box::new(move |request, ctx| Box::pin(handler.call(request, ctx)) as BoxFuture),
-        )
+        );
+        async move {
+            let response = answer.await;
+            settle(Reply::Response(response), kept, &app).await.response
+        }
     }
 
     fn describe(doc: &mut OperationDoc) {
@@ -80,6 +91,10 @@ impl<H: Handler<M>, M: 'static> Handler<(Ws, M)> for WsRoute<H, M> {
         if H::is_blocking() {
             doc.problem("a WebSocket handler must be an `async fn`");
         }
+    }
+
+    fn spec(spec: &mut RouteSpec) {
+        H::spec(spec);
     }
 
     fn is_blocking() -> bool {
@@ -113,7 +128,11 @@ async fn handshake(mut request: crate::Request, mut ctx: RequestContext, call: C
             return internal_error();
         }
     };
-    let settings = ctx.app.config.websocket;
+    let settings = ctx
+        .app
+        .state::<WebSocketConfig>()
+        .copied()
+        .unwrap_or_default();
     let (decide, mut decided) = portico_tasks::memory_stream(1);
     let core = Arc::new(Core::new(
         decide,
@@ -133,14 +152,14 @@ async fn handshake(mut request: crate::Request, mut ctx: RequestContext, call: C
     request.extensions_mut().insert(Slot(core.clone()));
     // Cleanups and background tasks of the handler's dependencies wait for the WebSocket to
     // end, not for the `101` response.
-    let after = ctx.after.as_ref().map(|_| {
-        Arc::new(AfterResponse::new(
+    let after = ctx.teardown.as_ref().map(|_| {
+        Arc::new(Teardown::new(
             ctx.app.background.clone(),
             ctx.app.cleanup_limiter.clone(),
         ))
     });
     if let Some(after) = &after {
-        ctx.after = Some(after.clone());
+        ctx.teardown = Some(after.clone());
     }
     let span = tracing::info_span!(
         "websocket",
@@ -168,35 +187,17 @@ async fn handshake(mut request: crate::Request, mut ctx: RequestContext, call: C
     }
 }
 
-/// Whether a request's headers ask to open a WebSocket (`Upgrade: websocket` and
-/// `Connection: upgrade`), which picks the WebSocket route of a path that has a plain `GET`
-/// route too.
-pub(crate) fn is_handshake(headers: &HeaderMap) -> bool {
-    has_token(headers, UPGRADE, "websocket") && has_token(headers, CONNECTION, "upgrade")
-}
-
-/// Whether a header holds `token` in its comma-separated list (case-insensitively).
-fn has_token(headers: &HeaderMap, name: http::header::HeaderName, token: &str) -> bool {
-    headers.get_all(name).iter().any(|value| {
-        value.to_str().is_ok_and(|value| {
-            value
-                .split(',')
-                .any(|part| part.trim().eq_ignore_ascii_case(token))
-        })
-    })
-}
-
 /// Checks an opening handshake (RFC 6455, section 4.2.1); the `Sec-WebSocket-Accept` to
 /// answer it with, or the refusal.
 fn check(request: &crate::Request) -> Result<String, Box<Response>> {
     let headers = request.headers();
-    if !is_handshake(headers) {
+    if !is_websocket_handshake(headers) {
         return Err(Box::new(upgrade_required(
             "This path is a WebSocket: open it with a WebSocket client",
         )));
     }
     if request.method() != Method::GET {
-        return Err(Box::new(carry(
+        return Err(Box::new(caught(
             HttpError::bad_request().detail("A WebSocket handshake is a GET request"),
         )));
     }
@@ -205,7 +206,7 @@ fn check(request: &crate::Request) -> Result<String, Box<Response>> {
         .map(HeaderValue::as_bytes)
         != Some(b"13")
     {
-        return Err(Box::new(carry(
+        return Err(Box::new(caught(
             HttpError::new(StatusCode::UPGRADE_REQUIRED)
                 .detail("Unsupported WebSocket version: this server speaks version 13")
                 .header(SEC_WEBSOCKET_VERSION, "13"),
@@ -221,7 +222,7 @@ fn check(request: &crate::Request) -> Result<String, Box<Response>> {
         });
     match key {
         Some(key) => Ok(derive_accept_key(key)),
-        None => Err(Box::new(carry(
+        None => Err(Box::new(caught(
             HttpError::bad_request().detail("Missing or invalid Sec-WebSocket-Key"),
         ))),
     }
@@ -229,7 +230,7 @@ fn check(request: &crate::Request) -> Result<String, Box<Response>> {
 
 /// 426 Upgrade Required, for a plain HTTP request to a WebSocket route.
 fn upgrade_required(detail: &'static str) -> Response {
-    carry(
+    caught(
         HttpError::new(StatusCode::UPGRADE_REQUIRED)
             .detail(detail)
             .header(UPGRADE, "websocket"),
@@ -251,7 +252,7 @@ fn offered(headers: &HeaderMap) -> Vec<String> {
 
 /// `101 Switching Protocols`.
 fn switching(accept_key: &str, protocol: Option<&str>) -> Response {
-    let mut response = Response::new(ResponseBody::empty());
+    let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let headers = response.headers_mut();
     headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
@@ -267,7 +268,7 @@ fn switching(accept_key: &str, protocol: Option<&str>) -> Response {
 
 /// The cleanups and background tasks of a WebSocket's dependencies: started when it ends, or
 /// when its task is dropped.
-struct AfterGuard(Option<Arc<AfterResponse>>);
+struct AfterGuard(Option<Arc<Teardown>>);
 
 impl AfterGuard {
     async fn end(&mut self, outcome: Outcome) {
@@ -368,19 +369,15 @@ async fn run(handler: BoxFuture, core: Arc<Core>, link: Option<ServerLink>, mut 
 
 /// The handler returned: refuses the handshake or closes the WebSocket, as its answer says.
 async fn finish(core: &Core, mut response: Response) -> Outcome {
-    if let Some(carried) = response.extensions_mut().remove::<Carried>() {
-        if carried.type_id == TypeId::of::<ValidationCarrier>()
-            && let Some(error) = carried.take_any()
-            && let Ok(carrier) = error.downcast::<ValidationCarrier>()
-        {
-            // An invalid parameter: FastAPI closes with 1008 and the errors as the reason
-            // (before accepting: the handshake completes only to close).
-            tracing::debug!("invalid WebSocket parameters: {}", carrier.0);
-            let reason = close_reason(carrier.0.errors());
-            close(core, close_code::POLICY_VIOLATION, &reason).await;
-            return Outcome::Error(StatusCode::UNPROCESSABLE_ENTITY);
-        }
-        response = carried.render().unwrap_or_else(internal_error);
+    if let Some(caught) = Unfinished::take_error(&mut response)
+        && let Some(invalid) = caught.downcast_ref::<RequestValidationError>()
+    {
+        // An invalid parameter: FastAPI closes with 1008 and the errors as the reason
+        // (before accepting: the handshake completes only to close).
+        tracing::debug!("invalid WebSocket parameters: {invalid}");
+        let reason = close_reason(invalid.errors());
+        close(core, close_code::POLICY_VIOLATION, &reason).await;
+        return Outcome::Error(StatusCode::UNPROCESSABLE_ENTITY);
     }
     let status = response.status();
     let failed = status.is_client_error() || status.is_server_error();
@@ -392,7 +389,7 @@ async fn finish(core: &Core, mut response: Response) -> Outcome {
             return Outcome::Error(status);
         }
         // Returned without accepting: refused, as uvicorn refuses it.
-        core.deny(carry(
+        core.deny(caught(
             HttpError::forbidden().detail("The WebSocket was not accepted"),
         ));
         return Outcome::Success;

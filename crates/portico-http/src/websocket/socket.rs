@@ -272,7 +272,7 @@ impl FromRequestParts for WebSocket {
                 tracing::error!(
                     "a handler or dependency takes a WebSocket on a route that is not a WebSocket route: add it with `websocket`"
                 );
-                Err(Rejection::Response(crate::error::internal_error()))
+                Err(Rejection::Response(crate::response::internal_error()))
             }
         }
     }

@@ -11,16 +11,19 @@ use std::task::{Context, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use http::StatusCode;
 use http::header::{
     ACCEPT_RANGES, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
-    HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, LAST_MODIFIED, RANGE,
+    HeaderValue, LAST_MODIFIED,
 };
-use http::{HeaderMap, StatusCode};
 use http_body::Frame;
 
-use super::{IntoResponse, Response};
-use crate::body::{BoxError, ResponseBody};
+use portico_openapi::{OperationDoc, ReturnDoc};
+
+use crate::body::{Body, BoxError};
 use crate::error::HttpError;
+use crate::response::unfinished::{Conditions, Finishing};
+use crate::response::{IntoResponse, Response, Unfinished};
 
 /// Bytes read from disk per chunk (64 KiB, as Starlette reads them).
 const CHUNK: u64 = 64 * 1024;
@@ -102,86 +105,56 @@ impl FileResponse {
     }
 }
 
-/// A file waiting for the request's conditional headers, left in a response's extensions.
-#[derive(Debug, Clone)]
-pub(crate) struct PendingFile(FileResponse);
-
 impl IntoResponse for FileResponse {
+    /// The file is opened once the handler has returned, with the request's conditional and
+    /// range headers at hand.
     fn into_response(self) -> Response {
-        let mut response = Response::new(ResponseBody::empty());
-        response.extensions_mut().insert(PendingFile(self));
+        let mut response = Response::new(Body::empty());
+        Unfinished::defer(
+            &mut response,
+            Box::new(move |response: Response, cx: &Finishing<'_>| {
+                let conditions = cx.conditions.cloned().unwrap_or_default();
+                Box::pin(async move { self.open(response, &conditions).await })
+            }),
+        );
         response
     }
 
     /// A file of any type.
-    fn describe_response(doc: &mut crate::extract::OperationDoc) {
-        doc.returns(crate::extract::ReturnDoc::Body {
+    fn describe_response(doc: &mut OperationDoc) {
+        doc.returns(ReturnDoc::Body {
             media_type: "*/*",
             schema: Some(serde_json::json!({"type": "string", "format": "binary"})),
         });
     }
 }
 
-/// The request headers a file response depends on, captured before the handler runs.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Conditions {
-    range: Option<HeaderValue>,
-    if_range: Option<HeaderValue>,
-    if_none_match: Option<HeaderValue>,
-    if_modified_since: Option<HeaderValue>,
-}
-
-impl Conditions {
-    /// The conditional and range headers of a request, if it has any: one pass over the
-    /// headers, and nothing kept (or allocated) for the usual request that has none.
-    pub(crate) fn capture(headers: &HeaderMap) -> Option<Box<Self>> {
-        let mut found: Option<Box<Self>> = None;
-        for (name, value) in headers {
-            let slot = if name == RANGE {
-                &mut found.get_or_insert_default().range
-            } else if name == IF_RANGE {
-                &mut found.get_or_insert_default().if_range
-            } else if name == IF_NONE_MATCH {
-                &mut found.get_or_insert_default().if_none_match
-            } else if name == IF_MODIFIED_SINCE {
-                &mut found.get_or_insert_default().if_modified_since
-            } else {
-                continue;
-            };
-            slot.get_or_insert_with(|| value.clone());
-        }
-        found
+impl FileResponse {
+    /// The file's response for a request with `conditions`, on `base` (the headers the handler
+    /// set).
+    async fn open(self, base: Response, conditions: &Conditions) -> Response {
+        let spec = self.inner.clone();
+        let opened = portico_tasks::to_thread(move || {
+            let file = File::open(&spec.path)?;
+            let meta = file.metadata()?;
+            if meta.is_dir() {
+                return Err(io::Error::new(io::ErrorKind::NotFound, "a directory"));
+            }
+            Ok((file, meta.len(), meta.modified().ok(), spec))
+        })
+        .await;
+        let (handle, len, modified, spec) = match opened {
+            Ok(opened) => opened,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                return HttpError::not_found().into_response();
+            }
+            Err(err) => {
+                tracing::error!(path = %self.path().display(), "cannot open the file to send: {err}");
+                return crate::response::internal_error();
+            }
+        };
+        respond(base, handle, len, modified, &spec, conditions)
     }
-}
-
-/// Turns a response holding a [`PendingFile`] into the file's response for this request.
-pub(crate) async fn finish(mut response: Response, conditions: &Conditions) -> Response {
-    let Some(PendingFile(file)) = response.extensions_mut().remove::<PendingFile>() else {
-        return response;
-    };
-    let spec = file.inner.clone();
-    let opened = portico_tasks::to_thread(move || {
-        let file = File::open(&spec.path)?;
-        let meta = file.metadata()?;
-        if meta.is_dir() {
-            return Err(io::Error::new(io::ErrorKind::NotFound, "a directory"));
-        }
-        Ok((file, meta.len(), meta.modified().ok(), spec))
-    })
-    .await;
-    let (handle, len, modified, spec) = match opened {
-        Ok(opened) => opened,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            return HttpError::not_found().into_response();
-        }
-        Err(err) => {
-            tracing::error!(path = %file.path().display(), "cannot open the file to send: {err}");
-            return crate::error::internal_error();
-        }
-    };
-    let mut base = response;
-    base.extensions_mut().clear();
-    respond(base, handle, len, modified, &spec, conditions)
 }
 
 fn etag_of(len: u64, modified: Option<SystemTime>) -> String {
@@ -349,8 +322,7 @@ fn respond(
             let headers = response.headers_mut();
             headers.insert(CONTENT_TYPE, header(content_type));
             headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
-            *response.body_mut() =
-                ResponseBody::stream(FileBody::new(file, vec![Part::Range(0, len)]));
+            *response.body_mut() = Body::stream(FileBody::new(file, vec![Part::Range(0, len)]));
             response
         }
         Some(Err(())) => {
@@ -368,7 +340,7 @@ fn respond(
             headers.insert(CONTENT_RANGE, header(format!("bytes {start}-{end}/{len}")));
             headers.insert(CONTENT_LENGTH, HeaderValue::from(end - start + 1));
             *response.body_mut() =
-                ResponseBody::stream(FileBody::new(file, vec![Part::Range(start, end + 1)]));
+                Body::stream(FileBody::new(file, vec![Part::Range(start, end + 1)]));
             response
         }
         Some(Ok(ranges)) => {
@@ -399,7 +371,7 @@ fn respond(
                 header(format!("multipart/byteranges; boundary={boundary}")),
             );
             headers.insert(CONTENT_LENGTH, HeaderValue::from(total));
-            *response.body_mut() = ResponseBody::stream(FileBody::new(file, parts));
+            *response.body_mut() = Body::stream(FileBody::new(file, parts));
             response
         }
     }

@@ -1,114 +1,52 @@
-//! The OpenAPI 3.1 document, built from the same route table and types that answer requests,
-//! and the interactive documentation pages that show it.
-//!
-//! Every extractor, dependency, security tool and return type describes itself into the route's
-//! [`OperationDoc`] when the route is registered; [`App::openapi`](crate::App::openapi) (and the
-//! `/openapi.json` route) turn those into one document. Nothing is declared twice, so the
-//! document cannot drift from the routes.
+//! The document: every operation, with the named schemas they share.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
 use http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
-use crate::extract::{OperationDoc, ReturnDoc};
-
-mod components;
-mod config;
-pub(crate) mod ui;
-
-use components::Components;
-pub(crate) use config::DocsConfig;
-pub use config::{Contact, License};
+use crate::components::Components;
+use crate::info::Info;
+use crate::operation::{OperationDoc, ReturnDoc};
 
 /// The OpenAPI version of the documents Portico writes.
 pub const OPENAPI_VERSION: &str = "3.1.0";
 
-/// A handler's doc comment, recorded by `#[portico::handler]` under the function's path and
-/// found again when a route uses the function: its first paragraph becomes the operation's
-/// summary and the rest its description.
-#[derive(Debug)]
-pub struct HandlerDoc {
-    path: &'static str,
-    doc: &'static str,
+/// One operation as the document builder sees it: a method, a route template in FastAPI's
+/// syntax, and what the operation documents.
+#[derive(Debug, Clone, Copy)]
+pub struct Operation<'a> {
+    /// The method.
+    pub method: &'a Method,
+    /// The route template (`/items/{item_id}`, `/files/{rest:path}`).
+    pub template: &'a str,
+    /// What the operation reads and answers.
+    pub doc: &'a OperationDoc,
 }
 
-impl HandlerDoc {
-    /// A doc comment for the function at `path` (`crate::module::name`).
-    #[doc(hidden)]
-    pub const fn new(path: &'static str, doc: &'static str) -> Self {
-        HandlerDoc { path, doc }
-    }
-}
-
-inventory::collect!(HandlerDoc);
-
-/// The doc comment recorded for the function whose type name is `type_name`.
+/// Builds the OpenAPI 3.1 document of `operations`, in their order, under `info`.
 ///
-/// A function declared inside another one (in `main`, or in a test) has a type name longer
-/// than the `module_path!()` the macro saw: `krate::module::main::handler` for `krate::module`
-/// and `handler`. Such a name matches a record of the same function name whose module is a
-/// prefix of it; when two records of one module share a name, neither is used.
-pub(crate) fn handler_doc(type_name: &str) -> Option<&'static str> {
-    type Table = HashMap<&'static str, Vec<(&'static str, &'static str)>>;
-    static BY_NAME: OnceLock<Table> = OnceLock::new();
-    let table = BY_NAME.get_or_init(|| {
-        let mut table = Table::new();
-        for entry in inventory::iter::<HandlerDoc> {
-            if let Some((module, name)) = entry.path.rsplit_once("::") {
-                table.entry(name).or_default().push((module, entry.doc));
-            }
-        }
-        table
-    });
-    let (scope, name) = type_name.rsplit_once("::")?;
-    let candidates = table.get(name)?;
-    let fits = |module: &str| {
-        scope == module
-            || scope
-                .strip_prefix(module)
-                .is_some_and(|rest| rest.starts_with("::"))
-    };
-    let best = candidates
-        .iter()
-        .filter(|(module, _)| fits(module))
-        .map(|(module, _)| module.len())
-        .max()?;
-    let mut found = candidates
-        .iter()
-        .filter(|(module, _)| fits(module) && module.len() == best);
-    let (_, doc) = found.next()?;
-    if found.next().is_some() {
-        return None;
-    }
-    Some(*doc).filter(|doc| !doc.is_empty())
-}
-
-/// The name of a handler from its type name: the last segment of a function's path, nothing
-/// for a closure.
-pub(crate) fn handler_name(type_name: &str) -> Option<&str> {
-    let last = type_name.rsplit("::").next()?;
-    let is_ident = last
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_alphabetic() || c == '_')
-        && last.chars().all(|c| c.is_alphanumeric() || c == '_');
-    is_ident.then_some(last)
-}
-
-/// One operation as the document builder sees it.
-pub(crate) struct Operation<'a> {
-    pub(crate) method: &'a Method,
-    pub(crate) template: &'a str,
-    pub(crate) doc: &'a OperationDoc,
-}
-
-/// Builds the document.
-pub(crate) fn document<'a>(
-    config: &DocsConfig,
-    operations: impl IntoIterator<Item = Operation<'a>>,
-) -> Value {
+/// Schemas are taken apart into `components/schemas` (one per named type, renamed when two
+/// differ), each operation gets FastAPI's `operationId` unless it has its own, and every
+/// operation that validates input documents FastAPI's 422.
+///
+/// # Examples
+///
+/// ```
+/// use portico_openapi::{Info, Operation, OperationDoc, ParamDoc, Source, document};
+///
+/// let mut doc = OperationDoc::default();
+/// doc.handler_name = Some("read_item".into());
+/// doc.param(ParamDoc::new("item_id", Source::Path, serde_json::json!({"type": "integer"})).required(true));
+/// let op = Operation { method: &http::Method::GET, template: "/items/{item_id}", doc: &doc };
+/// let document = document(&Info::default(), [op]);
+/// let get = &document["paths"]["/items/{item_id}"]["get"];
+/// assert_eq!(get["operationId"], "read_item_items__item_id__get");
+/// assert_eq!(get["summary"], "Read Item");
+/// assert_eq!(get["responses"]["422"]["description"], "Validation Error");
+/// ```
+pub fn document<'a>(info: &Info, operations: impl IntoIterator<Item = Operation<'a>>) -> Value {
+    let config = info;
     let mut components = Components::default();
     let mut schemes = Map::new();
     let mut paths: Vec<(String, Map<String, Value>)> = Vec::new();
@@ -231,7 +169,7 @@ fn operation(
     let operation_id = doc
         .operation_id
         .clone()
-        .unwrap_or_else(|| default_operation_id(doc.handler_name(), path, op.method));
+        .unwrap_or_else(|| default_operation_id(doc.handler_name.as_deref(), path, op.method));
     // Unique within the document, as OpenAPI requires: a repeat gets a number.
     let seen = ids.entry(operation_id.clone()).or_insert(0);
     *seen += 1;
@@ -448,7 +386,7 @@ fn add_validation_schemas(components: &mut Components) {
 /// The summary and description: those set on the route, else the doc comment's first paragraph
 /// and the rest, else the handler's name in words (`read_item` is "Read Item").
 fn summary_and_description(doc: &OperationDoc) -> (Option<String>, Option<String>) {
-    let comment = doc.handler_doc();
+    let comment = doc.handler_doc.as_deref();
     let (first, rest) = match comment {
         Some(text) => {
             let text = text.trim();
@@ -469,7 +407,7 @@ fn summary_and_description(doc: &OperationDoc) -> (Option<String>, Option<String
         .summary
         .clone()
         .or(first)
-        .or_else(|| doc.handler_name().map(title_case));
+        .or_else(|| doc.handler_name.as_deref().map(title_case));
     let description = doc.description.clone().or(rest);
     (summary, description)
 }
@@ -512,7 +450,11 @@ fn default_operation_id(name: Option<&str>, path: &str, method: &Method) -> Stri
 
 /// A route template as OpenAPI writes it: `{rest:path}` and `{*rest}` are `{rest}`; `{{` and
 /// `}}` are literal braces.
-pub(crate) fn openapi_path(template: &str) -> String {
+///
+/// ```
+/// assert_eq!(portico_openapi::openapi_path("/files/{rest:path}"), "/files/{rest}");
+/// ```
+pub fn openapi_path(template: &str) -> String {
     let mut out = String::with_capacity(template.len());
     let mut chars = template.chars().peekable();
     while let Some(c) = chars.next() {
@@ -545,7 +487,7 @@ pub(crate) fn openapi_path(template: &str) -> String {
     out
 }
 
-fn insert_some(map: &mut Map<String, Value>, key: &str, value: Option<&str>) {
+pub(crate) fn insert_some(map: &mut Map<String, Value>, key: &str, value: Option<&str>) {
     if let Some(value) = value {
         map.insert(key.to_owned(), Value::String(value.to_owned()));
     }
@@ -575,9 +517,7 @@ mod tests {
     }
 
     #[test]
-    fn names_come_from_functions_not_closures() {
-        assert_eq!(handler_name("todo::app::list_todos"), Some("list_todos"));
-        assert_eq!(handler_name("todo::app::main::{{closure}}"), None);
+    fn names_become_summaries_in_words() {
         assert_eq!(title_case("read_own_items"), "Read Own Items");
     }
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::{
     MAX_REDIRECTS, MultipartForm, StreamingResponse, TestClient, TestResponse, header_pair,
 };
-use crate::body::{Body, ResponseBody};
+use crate::body::Body;
 
 pub(super) enum Payload {
     Empty,
@@ -150,7 +150,7 @@ impl TestRequest {
         };
         // As Starlette's client does, return once the request's background tasks have run
         // (the body, now dropped, started them).
-        if let Some(after) = head.extensions.get::<crate::background::AfterHandle>() {
+        if let Some(after) = head.extensions.get::<crate::teardown::AfterHandle>() {
             after.0.wait().await;
         }
         TestResponse {
@@ -192,7 +192,7 @@ impl TestRequest {
         format!("{}{separator}{}", self.path, encoder.finish())
     }
 
-    async fn exchange(self) -> (http::response::Parts, ResponseBody) {
+    async fn exchange(self) -> (http::response::Parts, Body) {
         // The lifespan starts before the first request, as the server's does.
         if let Err(err) = self.client.service.startup().await {
             panic!("{err}");

@@ -9,10 +9,10 @@ use http::header::{ALLOW, HeaderValue, LOCATION};
 use http::{Method, StatusCode};
 use percent_encoding::percent_decode_str;
 
-use crate::app::{IntoMount, MountService};
+use super::FileResponse;
+use crate::app::{IntoMount, Mounted};
 use crate::error::HttpError;
-use crate::handler::BoxFuture;
-use crate::response::{FileResponse, Html, IntoResponse, Response};
+use crate::response::{BoxFuture, Html, IntoResponse, Reply, Response};
 
 /// Serves the files of a directory, mounted at a prefix with
 /// [`App::mount`](crate::App::mount) (or [`mount_as`](crate::App::mount_as), to name it for
@@ -110,7 +110,7 @@ pub enum MountStatic {}
 
 impl IntoMount<MountStatic> for StaticFiles {
     #[track_caller]
-    fn into_mount(self) -> MountService {
+    fn into_mount(self) -> Mounted {
         if self.check_dir && !self.dir.is_dir() {
             panic!(
                 "StaticFiles: the directory `{}` does not exist",
@@ -118,10 +118,10 @@ impl IntoMount<MountStatic> for StaticFiles {
             );
         }
         let files = Arc::new(self);
-        Arc::new(move |request: crate::Request| {
+        Mounted(Arc::new(move |request: crate::Request| {
             let files = files.clone();
-            Box::pin(async move { files.serve(request).await }) as BoxFuture
-        })
+            Box::pin(async move { Reply::Response(files.serve(request).await) }) as BoxFuture<Reply>
+        }))
     }
 }
 
@@ -181,10 +181,13 @@ impl StaticFiles {
             Ok(Lookup::File(file)) => FileResponse::new(file).into_response(),
             Ok(Lookup::AddSlash) => {
                 let location = match request.uri().query() {
-                    Some(query) => format!("{}{path}/?{query}", root_of(&request)),
-                    None => format!("{}{path}/", root_of(&request)),
+                    Some(query) => format!(
+                        "{}{path}/?{query}",
+                        crate::routing::mount_prefix_of(&request)
+                    ),
+                    None => format!("{}{path}/", crate::routing::mount_prefix_of(&request)),
                 };
-                let mut response = Response::new(crate::ResponseBody::empty());
+                let mut response = Response::new(crate::Body::empty());
                 *response.status_mut() = StatusCode::TEMPORARY_REDIRECT;
                 if let Ok(location) = HeaderValue::from_str(&location) {
                     response.headers_mut().insert(LOCATION, location);
@@ -195,25 +198,11 @@ impl StaticFiles {
             Ok(Lookup::Missing) => HttpError::not_found().into_response(),
             Err(err) => {
                 tracing::error!(path, "static files: {err}");
-                crate::error::internal_error()
+                crate::response::internal_error()
             }
         }
     }
 }
-
-/// The prefix of the mount and the app's root path, as the client sees them, for redirects.
-fn root_of(request: &crate::Request) -> String {
-    let root = crate::proxy::root_path_of(request);
-    let mount = request
-        .extensions()
-        .get::<MountPrefix>()
-        .map_or("", |prefix| prefix.0.as_str());
-    format!("{root}{mount}")
-}
-
-/// The prefix a mounted service was reached under, on its requests.
-#[derive(Debug, Clone)]
-pub(crate) struct MountPrefix(pub(crate) String);
 
 fn look_up(
     dir: &Path,

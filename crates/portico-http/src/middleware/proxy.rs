@@ -1,104 +1,14 @@
-//! Running behind a proxy: the client's address, forwarded headers from trusted proxies, and
-//! the root path the application is served under.
-//!
-//! A reverse proxy (nginx, a load balancer) connects to the application itself, so the
-//! connection's peer is the proxy, the scheme is plain `http` even when the client used TLS,
-//! and the `Host` may be the proxy's upstream name. The proxy says what the client used in
-//! `Forwarded` (RFC 7239) or `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Forwarded-Host`;
-//! [`ProxyHeaders`] believes them only from the proxies it is told to trust, since any client
-//! can send them. With [`App::root_path`](crate::App::root_path) an application reached under
-//! a prefix (`/api`) builds its redirects, `url_for` links and OpenAPI `servers` with it.
-//!
-//! # Examples
-//!
-//! ```
-//! use portico_http::App;
-//! use portico_http::proxy::{ClientAddr, ProxyHeaders};
-//!
-//! async fn who(client: ClientAddr) -> String {
-//!     client.0.ip().to_string()
-//! }
-//!
-//! let app = App::new()
-//!     .root_path("/api")
-//!     .get("/who", who)
-//!     .add_middleware(ProxyHeaders::new(["127.0.0.1"]));
-//! # drop(app);
-//! ```
+//! [`ProxyHeaders`]: believing the forwarded headers of trusted proxies.
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
-use std::sync::Arc;
 
-use http::header::{HOST, HeaderName, HeaderValue, UPGRADE};
-use http::request::Parts;
+use http::header::{HOST, HeaderName, HeaderValue};
 
-use crate::extract::{FromRequestParts, Rejection, RequestContext};
-use crate::middleware::{Middleware, Next};
+use super::{Middleware, Next};
+use crate::extract::ClientAddr;
 use crate::{Request, Response};
-
-/// The address of the client: the connection's peer, or the client a trusted proxy names
-/// (port 0 when the proxy does not say). Requests through the test client come from
-/// `127.0.0.1:50000`. Requests over a Unix socket have none, and a handler asking for it is
-/// answered 500.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientAddr(pub SocketAddr);
-
-impl FromRequestParts for ClientAddr {
-    async fn from_request_parts(
-        parts: &mut Parts,
-        ctx: &RequestContext,
-    ) -> Result<Self, Rejection> {
-        match parts
-            .extensions
-            .get::<ClientAddr>()
-            .or(ctx.locals.peer.as_ref())
-        {
-            Some(addr) => Ok(*addr),
-            None => {
-                tracing::error!("a handler takes a ClientAddr but the connection has no address");
-                Err(Rejection::Response(crate::error::internal_error()))
-            }
-        }
-    }
-}
-
-/// The configured root path of the application, on requests when it has one.
-#[derive(Debug, Clone)]
-pub(crate) struct RootPath(pub(crate) Arc<str>);
-
-/// The root path the request's application is served under (empty if none).
-pub(crate) fn root_path_of(request: &Request) -> &str {
-    request
-        .extensions()
-        .get::<RootPath>()
-        .map_or("", |root| &root.0)
-}
-
-/// The scheme the client used: the URI's when a trusted proxy said, otherwise `http`, or `ws`
-/// for a WebSocket handshake (`https` and `wss` behind a TLS proxy).
-pub(crate) fn request_scheme(request: &Request) -> &str {
-    let websocket = request
-        .headers()
-        .get(UPGRADE)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
-    match (request.uri().scheme_str(), websocket) {
-        (Some("https"), true) => "wss",
-        (Some(scheme), false) => scheme,
-        (_, true) => "ws",
-        (None, false) => "http",
-    }
-}
-
-/// The host (and port) the client sent the request to.
-pub(crate) fn request_host(request: &Request) -> Option<&str> {
-    request
-        .headers()
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| request.uri().authority().map(|a| a.as_str()))
-}
 
 /// A set of addresses: single IPs, CIDR blocks, or every address.
 #[derive(Debug, Clone)]

@@ -1,17 +1,16 @@
-//! What an application says about itself in its document (`info`, `servers`, `tags`) and
-//! where the document and the docs pages are served.
+//! What an API says about itself in its document: `info`, `servers` and `tags`.
 
 use serde_json::{Map, Value};
 
-use super::insert_some;
+use crate::document::insert_some;
 
 /// Whom to contact about the API (OpenAPI's `info.contact`).
 ///
 /// ```
-/// use portico_http::{App, Contact};
+/// use portico_openapi::Contact;
 ///
-/// let app = App::new().contact(Contact::new().name("API team").email("api@example.com"));
-/// # drop(app);
+/// let contact = Contact::new().name("API team").email("api@example.com");
+/// # drop(contact);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Contact {
@@ -44,7 +43,7 @@ impl Contact {
         self
     }
 
-    pub(super) fn to_value(&self) -> Value {
+    pub(crate) fn to_value(&self) -> Value {
         let mut map = Map::new();
         insert_some(&mut map, "name", self.name.as_deref());
         insert_some(&mut map, "url", self.url.as_deref());
@@ -56,10 +55,10 @@ impl Contact {
 /// The API's license (OpenAPI's `info.license`): a name, with an SPDX identifier or a URL.
 ///
 /// ```
-/// use portico_http::{App, License};
+/// use portico_openapi::License;
 ///
-/// let app = App::new().license(License::new("MIT").identifier("MIT"));
-/// # drop(app);
+/// let license = License::new("MIT").identifier("MIT");
+/// # drop(license);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct License {
@@ -93,7 +92,7 @@ impl License {
         self
     }
 
-    pub(super) fn to_value(&self) -> Value {
+    pub(crate) fn to_value(&self) -> Value {
         let mut map = Map::new();
         map.insert("name".into(), Value::String(self.name.clone()));
         insert_some(&mut map, "identifier", self.identifier.as_deref());
@@ -102,33 +101,47 @@ impl License {
     }
 }
 
-/// What the application says about itself in its document, and where the document and the
-/// docs pages are served.
+/// What an API says about itself in its document: OpenAPI's `info`, `servers` and `tags`.
+///
+/// # Examples
+///
+/// ```
+/// let mut info = portico_openapi::Info::default();
+/// info.title = "Shop".into();
+/// info.tags.push(("items".into(), "What the shop sells".into()));
+/// let doc = portico_openapi::document(&info, []);
+/// assert_eq!(doc["info"]["title"], "Shop");
+/// assert_eq!(doc["tags"][0]["name"], "items");
+/// ```
 #[derive(Debug, Clone)]
-pub(crate) struct DocsConfig {
-    pub(crate) title: String,
-    pub(crate) version: String,
-    pub(crate) summary: Option<String>,
-    pub(crate) description: Option<String>,
-    pub(crate) servers: Vec<(String, Option<String>)>,
-    /// The application's root path: first among the servers, and in the docs pages' links.
-    pub(crate) root_path: String,
-    pub(crate) contact: Option<Contact>,
-    pub(crate) license: Option<License>,
-    pub(crate) terms_of_service: Option<String>,
+#[non_exhaustive]
+pub struct Info {
+    /// The API's title ("Portico" by default).
+    pub title: String,
+    /// The API's version ("0.1.0" by default), not the OpenAPI version.
+    pub version: String,
+    /// A short summary.
+    pub summary: Option<String>,
+    /// A description (Markdown).
+    pub description: Option<String>,
+    /// Servers the API is reached at, with an optional description each.
+    pub servers: Vec<(String, Option<String>)>,
+    /// The prefix the API is served under behind a proxy: listed first among the servers
+    /// unless it is there already (empty for none).
+    pub root_path: String,
+    /// Whom to contact.
+    pub contact: Option<Contact>,
+    /// The license.
+    pub license: Option<License>,
+    /// The terms of service, a URL.
+    pub terms_of_service: Option<String>,
     /// Tag names with their descriptions, in the order the document lists them.
-    pub(crate) tags: Vec<(String, String)>,
-    pub(crate) openapi_url: Option<String>,
-    pub(crate) docs_url: Option<String>,
-    pub(crate) redoc_url: Option<String>,
-    pub(crate) oauth2_redirect_url: Option<String>,
-    /// Load the docs pages' scripts from a CDN rather than from the application.
-    pub(crate) cdn: bool,
+    pub tags: Vec<(String, String)>,
 }
 
-impl Default for DocsConfig {
+impl Default for Info {
     fn default() -> Self {
-        DocsConfig {
+        Info {
             title: "Portico".to_owned(),
             version: "0.1.0".to_owned(),
             summary: None,
@@ -139,11 +152,6 @@ impl Default for DocsConfig {
             license: None,
             terms_of_service: None,
             tags: Vec::new(),
-            openapi_url: Some("/openapi.json".to_owned()),
-            docs_url: Some("/docs".to_owned()),
-            redoc_url: Some("/redoc".to_owned()),
-            oauth2_redirect_url: Some("/docs/oauth2-redirect".to_owned()),
-            cdn: false,
         }
     }
 }

@@ -7,7 +7,7 @@ use http::{HeaderMap, StatusCode, Version};
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 
-use crate::body::ResponseBody;
+use crate::body::Body;
 
 /// A response read by a test client.
 #[derive(Debug, Clone)]
@@ -83,7 +83,7 @@ impl TestResponse {
 pub struct StreamingResponse {
     pub(super) status: StatusCode,
     pub(super) headers: HeaderMap,
-    pub(super) body: ResponseBody,
+    pub(super) body: Body,
 }
 
 impl fmt::Debug for StreamingResponse {

@@ -1,14 +1,14 @@
-//! The route table: one entry per path template, a handler per method, matched with a radix
-//! tree (matchit). The same table feeds the OpenAPI document.
+//! The route table: one entry per path template, an endpoint per method, matched with a radix
+//! tree (matchit) after a hash lookup for templates without parameters.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+use http::header::{CONNECTION, UPGRADE};
 use http::{HeaderMap, HeaderValue, Method};
 
-use crate::app::RouteInfo;
-use crate::handler::BoxedHandler;
+use super::template;
 
 /// Path parameters as byte ranges of the request path, kept inline for up to four.
 #[derive(Debug, Clone, Default)]
@@ -59,34 +59,32 @@ fn slot_of(method: &Method) -> Option<usize> {
     METHODS.iter().position(|m| m == method)
 }
 
-/// One path template and its handler per method.
-pub(crate) struct PathEntry {
-    slots: [Option<Endpoint>; 9],
-    other: Vec<(Method, Endpoint)>,
+/// One path template and its endpoint per method.
+struct PathMethods<E> {
+    slots: [Option<E>; 9],
+    other: Vec<(Method, E)>,
     /// The WebSocket route here: it answers a `GET` that opens a WebSocket, and every `GET`
     /// when the path has no plain `GET` route.
-    websocket: Option<Endpoint>,
+    websocket: Option<E>,
     /// The `Allow` header of a 405 here.
     allow: HeaderValue,
     /// The path template, as written.
     template: Arc<str>,
 }
 
-/// A handler with what the router and the docs know of it.
-pub(crate) struct Endpoint {
-    pub(crate) handler: BoxedHandler,
-    pub(crate) route: Arc<RouteInfo>,
-    /// The route's middleware around its handler, when it has some.
-    pub(crate) chain: Option<Arc<dyn crate::middleware::Chain>>,
+/// One route for the table: its method, its template, whether it opens WebSockets, and what
+/// answers it.
+pub(crate) struct Entry<E> {
+    pub(crate) method: Method,
+    pub(crate) template: Arc<str>,
+    pub(crate) websocket: bool,
+    pub(crate) endpoint: E,
 }
 
 /// What a request's method and path lead to.
-pub(crate) enum Match<'a> {
-    /// A handler, with the path parameters (`HEAD` falls back to `GET`).
-    Endpoint {
-        endpoint: &'a Endpoint,
-        params: Params,
-    },
+pub(crate) enum Match<'a, E> {
+    /// An endpoint, with the path parameters (`HEAD` falls back to `GET`).
+    Endpoint { endpoint: &'a E, params: Params },
     /// The path exists but not for this method.
     MethodNotAllowed {
         /// The `Allow` header.
@@ -100,11 +98,11 @@ pub(crate) enum Match<'a> {
 }
 
 /// The route table, ready to match.
-pub(crate) struct Table {
+pub(crate) struct Table<E> {
     matcher: matchit::Router<usize>,
     /// Templates without parameters, matched by a hash lookup before the radix tree.
     statics: HashMap<Box<str>, usize, BuildHasherDefault<FxHasher>>,
-    entries: Vec<PathEntry>,
+    entries: Vec<PathMethods<E>>,
     redirect_slashes: bool,
 }
 
@@ -137,7 +135,7 @@ impl FxHasher {
     }
 }
 
-impl std::fmt::Debug for Table {
+impl<E> std::fmt::Debug for Table<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Table")
             .field("paths", &self.entries.len())
@@ -145,111 +143,47 @@ impl std::fmt::Debug for Table {
     }
 }
 
-/// Converts a FastAPI path template to matchit's syntax: `{rest:path}` becomes `{*rest}`.
-/// Returns the converted template and the parameter names in order.
-pub(crate) fn parse_template(template: &str) -> Result<(String, Vec<String>), String> {
-    if !template.starts_with('/') {
-        return Err(format!("the path `{template}` must start with `/`"));
-    }
-    let mut out = String::with_capacity(template.len());
-    let mut names = Vec::new();
-    let mut chars = template.char_indices().peekable();
-    while let Some((at, c)) = chars.next() {
-        match c {
-            '{' if chars.peek().is_some_and(|&(_, n)| n == '{') => {
-                chars.next();
-                out.push_str("{{");
-            }
-            '}' if chars.peek().is_some_and(|&(_, n)| n == '}') => {
-                chars.next();
-                out.push_str("}}");
-            }
-            '{' => {
-                let rest = &template[at + 1..];
-                let Some(close) = rest.find('}') else {
-                    return Err(format!("the path `{template}` has a `{{` without its `}}`"));
-                };
-                let inner = &rest[..close];
-                for _ in 0..inner.chars().count() + 1 {
-                    chars.next();
-                }
-                let (name, catch_all) = match inner.split_once(':') {
-                    Some((name, "path")) => (name, true),
-                    Some((_, kind)) => {
-                        return Err(format!(
-                            "the path `{template}` uses the converter `{kind}`; only `path` is known (types come from the handler's parameters)"
-                        ));
-                    }
-                    None => match inner.strip_prefix('*') {
-                        Some(name) => (name, true),
-                        None => (inner, false),
-                    },
-                };
-                if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
-                    return Err(format!(
-                        "the path `{template}` has an invalid parameter name `{name}`"
-                    ));
-                }
-                if names.iter().any(|n| n == name) {
-                    return Err(format!(
-                        "the path `{template}` names the parameter `{name}` twice"
-                    ));
-                }
-                names.push(name.to_owned());
-                out.push('{');
-                if catch_all {
-                    out.push('*');
-                }
-                out.push_str(name);
-                out.push('}');
-            }
-            '}' => return Err(format!("the path `{template}` has a `}}` without its `{{`")),
-            c => out.push(c),
-        }
-    }
-    Ok((out, names))
-}
-
-/// Builds the table from `(method, endpoint)` pairs.
+/// Builds the table.
 ///
 /// # Errors
 ///
 /// A message naming the route, for two handlers on one method and path or a template matchit
 /// refuses (two templates that overlap ambiguously).
-pub(crate) fn build(
-    routes: Vec<(Method, Endpoint)>,
-    redirect_slashes: bool,
-) -> Result<Table, String> {
+pub(crate) fn build<E>(routes: Vec<Entry<E>>, redirect_slashes: bool) -> Result<Table<E>, String> {
     let mut matcher = matchit::Router::new();
     let mut statics = HashMap::default();
-    let mut entries: Vec<PathEntry> = Vec::new();
+    let mut entries: Vec<PathMethods<E>> = Vec::new();
     let mut by_template: Vec<String> = Vec::new();
-    for (method, endpoint) in routes {
-        let (matchit_path, names) = parse_template(&endpoint.route.template)?;
+    for Entry {
+        method,
+        template,
+        websocket,
+        endpoint,
+    } in routes
+    {
+        let (matchit_path, names) = template::parse(&template)?;
         let index = match by_template.iter().position(|t| *t == matchit_path) {
             Some(index) => index,
             None => {
                 matcher
                     .insert(matchit_path.clone(), entries.len())
-                    .map_err(|err| {
-                        format!("cannot add the route `{}`: {err}", endpoint.route.template)
-                    })?;
+                    .map_err(|err| format!("cannot add the route `{template}`: {err}"))?;
                 if names.is_empty() && !matchit_path.contains(['{', '}']) {
                     statics.insert(matchit_path.clone().into_boxed_str(), entries.len());
                 }
                 by_template.push(matchit_path);
-                entries.push(PathEntry {
+                entries.push(PathMethods {
                     slots: Default::default(),
                     other: Vec::new(),
                     websocket: None,
                     allow: HeaderValue::from_static(""),
-                    template: Arc::from(endpoint.route.template.as_str()),
+                    template: template.clone(),
                 });
                 entries.len() - 1
             }
         };
         let entry = &mut entries[index];
-        if endpoint.route.websocket {
+        if websocket {
             if entry.websocket.replace(endpoint).is_some() {
                 return Err(format!("two WebSocket handlers for {}", by_template[index]));
             }
@@ -288,10 +222,10 @@ pub(crate) fn build(
     })
 }
 
-impl Table {
+impl<E> Table<E> {
     /// Finds what answers `method` on `path`; `headers` tell a `GET` that opens a WebSocket
     /// from a plain one, where a path has both kinds of route.
-    pub(crate) fn find(&self, method: &Method, path: &str, headers: &HeaderMap) -> Match<'_> {
+    pub(crate) fn find(&self, method: &Method, path: &str, headers: &HeaderMap) -> Match<'_, E> {
         // A path with no parameters needs no tree walk.
         if let Some(&index) = self.statics.get(path) {
             return self.endpoint(&self.entries[index], method, headers, Params::default());
@@ -311,18 +245,18 @@ impl Table {
         self.endpoint(&self.entries[*matched.value], method, headers, params)
     }
 
-    /// The handler of `entry` for `method`.
+    /// The endpoint of `entry` for `method`.
     fn endpoint<'a>(
         &'a self,
-        entry: &'a PathEntry,
+        entry: &'a PathMethods<E>,
         method: &Method,
         headers: &HeaderMap,
         params: Params,
-    ) -> Match<'a> {
+    ) -> Match<'a, E> {
         let endpoint = match slot_of(method) {
             Some(0) => match (&entry.slots[0], &entry.websocket) {
                 (Some(get), Some(websocket)) => {
-                    if crate::websocket::is_handshake(headers) {
+                    if is_websocket_handshake(headers) {
                         websocket
                     } else {
                         get
@@ -382,7 +316,7 @@ impl Table {
     }
 
     /// Every endpoint, with its method, in the order the paths were added.
-    pub(crate) fn endpoints(&self) -> impl Iterator<Item = (&Method, &Endpoint)> {
+    pub(crate) fn endpoints(&self) -> impl Iterator<Item = (&Method, &E)> {
         self.entries.iter().flat_map(|entry| {
             entry
                 .slots
@@ -395,44 +329,20 @@ impl Table {
     }
 }
 
-#[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
-mod tests {
-    use super::parse_template;
+/// Whether a request's headers ask to open a WebSocket (`Upgrade: websocket` and
+/// `Connection: upgrade`), which picks the WebSocket route of a path that has a plain `GET`
+/// route too.
+pub(crate) fn is_websocket_handshake(headers: &HeaderMap) -> bool {
+    has_token(headers, UPGRADE, "websocket") && has_token(headers, CONNECTION, "upgrade")
+}
 
-    #[test]
-    fn templates_convert_to_matchit_syntax() {
-        assert_eq!(
-            parse_template("/items/{item_id}").unwrap(),
-            ("/items/{item_id}".into(), vec!["item_id".into()])
-        );
-        assert_eq!(
-            parse_template("/files/{p:path}").unwrap(),
-            ("/files/{*p}".into(), vec!["p".into()])
-        );
-        assert_eq!(
-            parse_template("/files/{*rest}").unwrap(),
-            ("/files/{*rest}".into(), vec!["rest".into()])
-        );
-        assert_eq!(
-            parse_template("/a/{{b}}").unwrap(),
-            ("/a/{{b}}".into(), vec![])
-        );
-        assert!(
-            parse_template("items")
-                .unwrap_err()
-                .contains("must start with `/`")
-        );
-        assert!(
-            parse_template("/a/{id:int}")
-                .unwrap_err()
-                .contains("converter `int`")
-        );
-        assert!(
-            parse_template("/a/{id}/{id}")
-                .unwrap_err()
-                .contains("twice")
-        );
-        assert!(parse_template("/a/{id").unwrap_err().contains("without"));
-    }
+/// Whether a header holds `token` in its comma-separated list (case-insensitively).
+fn has_token(headers: &HeaderMap, name: http::header::HeaderName, token: &str) -> bool {
+    headers.get_all(name).iter().any(|value| {
+        value.to_str().is_ok_and(|value| {
+            value
+                .split(',')
+                .any(|part| part.trim().eq_ignore_ascii_case(token))
+        })
+    })
 }

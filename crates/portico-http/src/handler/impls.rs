@@ -1,0 +1,233 @@
+//! [`Handler`] for functions: one implementation per number of parameters, whatever kind of
+//! function (the kind is a strategy, see `strategy`), all sharing one way to extract the
+//! parameters and one way to finish the reply.
+
+use std::future::Future;
+
+use portico_openapi::OperationDoc;
+
+use super::Handler;
+use crate::context::{AppShared, RequestContext};
+use crate::error::{RequestHead, invalid};
+use crate::extract::{Args, FromRequest, FromRequestParts, Rejection};
+use crate::response::unfinished::{Conditions, Finished, Finishing, finish};
+use crate::response::{IntoResponse, Reply, Response, Unfinished};
+use crate::spec::RouteSpec;
+use crate::strategy::{Respond, Runs};
+use crate::teardown::Outcome;
+
+/// What finishing a route's reply may need of its request, kept before the request is taken
+/// apart: its head, for an exception handler (only when the application has some), and its
+/// conditional headers, for a file response.
+pub(crate) struct Kept {
+    head: Option<RequestHead>,
+    conditions: Option<Box<Conditions>>,
+}
+
+impl Kept {
+    pub(crate) fn of(request: &crate::Request, ctx: &RequestContext) -> Self {
+        Kept {
+            head: (!ctx.app.errors.is_empty())
+                .then(|| RequestHead::of(request, Some(ctx.route.template.as_str().into()))),
+            conditions: Conditions::capture(request.method(), request.headers()),
+        }
+    }
+}
+
+/// The route's dependencies, then its head parameters `H`, then its last parameter `L` (which
+/// may read the body); every invalid input of them all in one 422.
+pub(crate) async fn extract_all<H: Args, L: FromRequest<M>, M>(
+    request: crate::Request,
+    ctx: &RequestContext,
+) -> Result<(H, L), Response> {
+    let (mut parts, body) = request.into_parts();
+    let mut body = Some(body);
+    let mut errors = Vec::new();
+    crate::depends::resolve(&mut parts, ctx, &mut errors).await?;
+    let head = H::extract(&mut parts, ctx, &mut errors).await?;
+    let last = match L::from_split(&mut parts, &mut body, ctx).await {
+        Ok(value) => Some(value),
+        Err(Rejection::Invalid(found)) => {
+            errors.extend(found);
+            None
+        }
+        Err(Rejection::Response(response)) => return Err(response),
+    };
+    match (head, last) {
+        // A dependency of the route itself may have had invalid inputs too.
+        (Some(head), Some(last)) if errors.is_empty() => Ok((head, last)),
+        _ => Err(invalid(errors)),
+    }
+}
+
+/// The route's dependencies, for a handler without parameters.
+async fn extract_none(request: crate::Request, ctx: &RequestContext) -> Result<(), Response> {
+    if ctx.deps.is_none() {
+        return Ok(());
+    }
+    let (mut parts, _body) = request.into_parts();
+    let mut errors = Vec::new();
+    crate::depends::resolve(&mut parts, ctx, &mut errors).await?;
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(invalid(errors))
+    }
+}
+
+/// Finishes a route's reply into its response: an error goes to the application's exception
+/// handler for its type (or answers on its own) and marks the request failed for its
+/// cleanups; deferred work is done; a plain success gets the route's `status_code`.
+///
+/// A WebSocket route's reply is left for the WebSocket to settle (an invalid parameter
+/// closes it with 1008 rather than answering 422).
+pub(crate) async fn respond(reply: Reply, kept: Kept, ctx: &RequestContext) -> Response {
+    if ctx.route.websocket {
+        return match reply {
+            Reply::Response(response) => response,
+            Reply::Error(caught) => caught.into_response(),
+        };
+    }
+    if let Reply::Response(mut response) = reply {
+        if !Unfinished::is_on(&response) {
+            // The usual answer: nothing left to do.
+            if let Some(status) = ctx.route.status
+                && response.status() == http::StatusCode::OK
+            {
+                *response.status_mut() = status;
+            }
+            return response;
+        }
+        return finish_slow(Reply::Response(response), kept, ctx).await;
+    }
+    finish_slow(reply, kept, ctx).await
+}
+
+async fn finish_slow(reply: Reply, kept: Kept, ctx: &RequestContext) -> Response {
+    let finished = settle(reply, kept, &ctx.app).await;
+    let mut response = finished.response;
+    if finished.failed {
+        // A request that ended in an error runs no background tasks, as in FastAPI; its
+        // cleanups see the failure (with the status of the response it gets).
+        if let Some(teardown) = &ctx.teardown {
+            teardown.fail(Outcome::Error(response.status()));
+        }
+    } else if let Some(status) = ctx.route.status
+        && response.status() == http::StatusCode::OK
+    {
+        *response.status_mut() = status;
+    }
+    response
+}
+
+/// Resolves a reply with the application's exception handlers and the request's conditions.
+pub(crate) async fn settle(reply: Reply, kept: Kept, app: &AppShared) -> Finished {
+    let handle = |caught| app.errors.handle(caught, kept.head.as_ref());
+    let cx = Finishing {
+        conditions: kept.conditions.as_deref(),
+        draining: Some(&app.draining),
+        handle: &handle,
+    };
+    finish(reply, &cx).await
+}
+
+impl<F, R, S> Handler<(S,)> for F
+where
+    F: Fn() -> R + Clone + Send + Sync + 'static,
+    R: Runs<S, Respond>,
+    R::Output: IntoResponse,
+    S: 'static,
+{
+    fn call(
+        &self,
+        request: crate::Request,
+        ctx: RequestContext,
+    ) -> impl Future<Output = Response> + Send + 'static {
+        let f = self.clone();
+        async move {
+            let kept = Kept::of(&request, &ctx);
+            let reply = match extract_none(request, &ctx).await {
+                Ok(()) => R::run(f, ctx.app.thread_limiter()).await.into_reply(),
+                Err(response) => Reply::Response(response),
+            };
+            respond(reply, kept, &ctx).await
+        }
+    }
+
+    fn describe(doc: &mut OperationDoc) {
+        R::Output::describe_response(doc);
+    }
+
+    fn is_blocking() -> bool {
+        R::BLOCKING
+    }
+}
+
+macro_rules! handlers {
+    ($($head:ident),* ; $last:ident) => {
+        impl<F, R, S, M, $($head,)* $last> Handler<(S, M, $($head,)* $last,)> for F
+        where
+            F: Fn($($head,)* $last) -> R + Clone + Send + Sync + 'static,
+            R: Runs<S, Respond>,
+            R::Output: IntoResponse,
+            S: 'static,
+            M: 'static,
+            ($($head,)*): Args,
+            $($head: FromRequestParts + 'static,)*
+            $last: FromRequest<M> + 'static,
+        {
+            #[allow(non_snake_case, reason = "the type names double as bindings")]
+            fn call(
+                &self,
+                request: crate::Request,
+                ctx: RequestContext,
+            ) -> impl Future<Output = Response> + Send + 'static {
+                let f = self.clone();
+                async move {
+                    let kept = Kept::of(&request, &ctx);
+                    let reply = match extract_all::<($($head,)*), $last, M>(request, &ctx).await {
+                        Ok((($($head,)*), $last)) => {
+                            R::run(move || f($($head,)* $last), ctx.app.thread_limiter())
+                                .await
+                                .into_reply()
+                        }
+                        Err(response) => Reply::Response(response),
+                    };
+                    respond(reply, kept, &ctx).await
+                }
+            }
+
+            fn describe(doc: &mut OperationDoc) {
+                <($($head,)*)>::describe(doc);
+                <$last as FromRequest<M>>::describe(doc);
+                R::Output::describe_response(doc);
+            }
+
+            fn spec(spec: &mut RouteSpec) {
+                <($($head,)*)>::spec(spec);
+                <$last as FromRequest<M>>::spec(spec);
+            }
+
+            fn is_blocking() -> bool {
+                R::BLOCKING
+            }
+        }
+    };
+}
+
+handlers!(; T1);
+handlers!(T1; T2);
+handlers!(T1, T2; T3);
+handlers!(T1, T2, T3; T4);
+handlers!(T1, T2, T3, T4; T5);
+handlers!(T1, T2, T3, T4, T5; T6);
+handlers!(T1, T2, T3, T4, T5, T6; T7);
+handlers!(T1, T2, T3, T4, T5, T6, T7; T8);
+handlers!(T1, T2, T3, T4, T5, T6, T7, T8; T9);
+handlers!(T1, T2, T3, T4, T5, T6, T7, T8, T9; T10);
+handlers!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10; T11);
+handlers!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11; T12);
+handlers!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12; T13);
+handlers!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13; T14);
+handlers!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14; T15);
+handlers!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15; T16);

@@ -1,0 +1,16 @@
+//! Routing: which route answers a request. The route table (a radix tree over FastAPI-style
+//! templates, one endpoint per method, 405 with `Allow`, the other-slash redirect), the
+//! templates themselves, and the application's named routes for `url_for`.
+//!
+//! The table is generic over what it leads to; the application's service keeps its
+//! endpoints in it (see `service`).
+
+mod prefix;
+mod table;
+mod template;
+mod urls;
+
+pub(crate) use prefix::{MountPrefix, RootPath, mount_prefix_of, root_path_of};
+pub(crate) use table::{Entry, Match, Params, Table, build, is_websocket_handshake};
+pub(crate) use template::parse as parse_template;
+pub(crate) use urls::{UrlError, UrlMap};

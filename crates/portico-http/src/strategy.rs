@@ -1,0 +1,94 @@
+//! How a user's function runs, picked by what it returns: an `async fn` (its future is
+//! awaited on the event loop) or a plain `fn` (it runs on the thread pool, under the
+//! application's capacity limiter), FastAPI's `async def` / `def` rule.
+//!
+//! The choice is a strategy ([`Async`] or [`Blocking`]) that type inference picks from the
+//! function's return type, so path operations and dependency providers each have one
+//! implementation per number of parameters, not one per kind of function.
+
+use std::future::Future;
+
+use portico_tasks::CapacityLimiter;
+
+use crate::response::IntoResponse;
+
+/// The marker of `async fn`s: run on the event loop.
+#[derive(Debug, Clone, Copy)]
+pub enum Async {}
+
+/// The marker of plain `fn`s: run on the thread pool.
+#[derive(Debug, Clone, Copy)]
+pub enum Blocking {}
+
+/// What a use of functions accepts as their result; it is what tells an `async fn` (whose
+/// result is a future of it) from a plain one.
+#[doc(hidden)]
+pub trait Accepts<R> {}
+
+/// Path operations: anything that is a response.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Respond {}
+
+impl<R: IntoResponse> Accepts<R> for Respond {}
+
+/// Dependency providers: a `Result`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Provide {}
+
+impl<T, E> Accepts<Result<T, E>> for Provide {}
+
+/// A function's return value, and how the function is run to get what it stands for: the
+/// future awaited ([`Async`]), or the function called on the thread pool ([`Blocking`]).
+/// `W` is what the use accepts (see [`Accepts`]).
+#[doc(hidden)]
+pub trait Runs<S, W>: Sized + Send + 'static {
+    /// What the function stands for: the future's output, or the value itself.
+    type Output: Send + 'static;
+
+    /// Whether the function runs on the thread pool.
+    const BLOCKING: bool;
+
+    /// Runs `call` (the function with its arguments) to its output, on the thread pool under
+    /// `threads` for a plain `fn`.
+    fn run(
+        call: impl FnOnce() -> Self + Send + 'static,
+        threads: &CapacityLimiter,
+    ) -> impl Future<Output = Self::Output> + Send + '_;
+}
+
+impl<Fut, W> Runs<Async, W> for Fut
+where
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+    W: Accepts<Fut::Output>,
+{
+    type Output = Fut::Output;
+
+    const BLOCKING: bool = false;
+
+    fn run(
+        call: impl FnOnce() -> Self + Send + 'static,
+        _threads: &CapacityLimiter,
+    ) -> impl Future<Output = Fut::Output> + Send + '_ {
+        call()
+    }
+}
+
+impl<R, W> Runs<Blocking, W> for R
+where
+    R: Send + 'static,
+    W: Accepts<R>,
+{
+    type Output = R;
+
+    const BLOCKING: bool = true;
+
+    fn run(
+        call: impl FnOnce() -> Self + Send + 'static,
+        threads: &CapacityLimiter,
+    ) -> impl Future<Output = R> + Send + '_ {
+        portico_tasks::to_thread_with(threads, call)
+    }
+}
