@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use http::request::Parts;
 
+use crate::context::RouteSpec;
 use crate::extract::{FromRequestParts, Rejection, RequestContext};
-use crate::spec::RouteSpec;
-use crate::teardown::{Job, Teardown};
+use crate::teardown::{Job, TaskOutcome, Teardown};
 
 /// Work queued by a path operation, run **after its response has been sent**: an email to
 /// send, a log line to write, a cache to warm. FastAPI's `BackgroundTasks`.
@@ -125,23 +125,5 @@ where
 {
     fn into_job(self) -> Job {
         Box::new(move || Box::pin(async move { portico_tasks::to_thread(self).await.failure() }))
-    }
-}
-
-/// What a background task returns: `()`, or `Result<(), E>` whose error is logged.
-pub trait TaskOutcome: Send + 'static {
-    /// The failure to log, if any.
-    fn failure(self) -> Option<String>;
-}
-
-impl TaskOutcome for () {
-    fn failure(self) -> Option<String> {
-        None
-    }
-}
-
-impl<E: fmt::Display + Send + 'static> TaskOutcome for Result<(), E> {
-    fn failure(self) -> Option<String> {
-        self.err().map(|err| err.to_string())
     }
 }

@@ -40,7 +40,6 @@ mod routing;
 pub mod security;
 mod server;
 mod service;
-mod spec;
 mod strategy;
 mod teardown;
 mod templates;
@@ -48,15 +47,17 @@ mod testing;
 mod validate;
 pub mod websocket;
 
-pub use app::{App, BuildError, IntoMount, Route, Router};
-pub use background::{BackgroundTask, BackgroundTasks, TaskOutcome};
+pub use app::{App, Route, Router};
+pub use background::{BackgroundTask, BackgroundTasks};
 #[allow(deprecated, reason = "the old name stays available")]
 pub use body::ResponseBody;
 pub use body::{Body, BodyError, BoxError};
-pub use context::{DEFAULT_BODY_LIMIT, DEFAULT_CLEANUP_THREADS, FormLimits, RequestContext};
+pub use context::{
+    DEFAULT_BODY_LIMIT, DEFAULT_CLEANUP_THREADS, FormLimits, RequestContext, RouteSpec,
+};
 pub use cookie;
 pub use depends::{Depends, Fresh, IntoProvider, Provider, ProviderFn};
-pub use error::{ErrorItem, HttpError, LocPart, RequestHead, RequestValidationError};
+pub use error::{BuildError, ErrorItem, HttpError, LocPart, RequestHead, RequestValidationError};
 pub use extract::{
     BodyStream, Cookie, Form, FromRequest, FromRequestParts, Header, Multipart, MultipartField,
     Path, Query, Rejection, State, UploadFile,
@@ -77,15 +78,15 @@ pub use response::{
     EventStream, Html, IntoResponse, IntoResponseParts, Json, KeepAlive, Redirect, Response,
     ServerSentEvent, SetCookie, StreamBody, Text,
 };
+pub use routing::IntoMount;
 pub use server::{Server, ServerHandle, ShutdownReport};
 #[cfg(feature = "tower")]
 pub use service::ServiceFuture;
 pub use service::{AppService, ResponseFuture, RouteRef};
-pub use spec::RouteSpec;
 pub use strategy::{Async, Blocking};
 #[allow(deprecated, reason = "the old name stays available")]
 pub use teardown::Scope;
-pub use teardown::{CleanupScope, Outcome};
+pub use teardown::{CleanupScope, Outcome, TaskOutcome};
 pub use templates::{TemplateError, TemplateResponse, Templates};
 pub use testing::{
     BlockingTestClient, BlockingTestRequest, BlockingWebSocketTestRequest,

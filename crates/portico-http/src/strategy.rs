@@ -10,8 +10,6 @@ use std::future::Future;
 
 use portico_tasks::CapacityLimiter;
 
-use crate::response::IntoResponse;
-
 /// The marker of `async fn`s: run on the event loop.
 #[derive(Debug, Clone, Copy)]
 pub enum Async {}
@@ -24,20 +22,6 @@ pub enum Blocking {}
 /// result is a future of it) from a plain one.
 #[doc(hidden)]
 pub trait Accepts<R> {}
-
-/// Path operations: anything that is a response.
-#[doc(hidden)]
-#[derive(Debug)]
-pub enum Respond {}
-
-impl<R: IntoResponse> Accepts<R> for Respond {}
-
-/// Dependency providers: a `Result`.
-#[doc(hidden)]
-#[derive(Debug)]
-pub enum Provide {}
-
-impl<T, E> Accepts<Result<T, E>> for Provide {}
 
 /// A function's return value, and how the function is run to get what it stands for: the
 /// future awaited ([`Async`]), or the function called on the thread pool ([`Blocking`]).

@@ -23,6 +23,25 @@ use portico_tasks::{CapacityLimiter, LimiterPermit};
 
 use crate::body::Body;
 
+/// What a background task, a cleanup or a lifespan service returns: `()`, or `Result<(), E>`
+/// whose error is logged.
+pub trait TaskOutcome: Send + 'static {
+    /// The failure to log, if any.
+    fn failure(self) -> Option<String>;
+}
+
+impl TaskOutcome for () {
+    fn failure(self) -> Option<String> {
+        None
+    }
+}
+
+impl<E: fmt::Display + Send + 'static> TaskOutcome for Result<(), E> {
+    fn failure(self) -> Option<String> {
+        self.err().map(|err| err.to_string())
+    }
+}
+
 /// A background task, ready to run: it returns the failure to log, if any.
 pub(crate) type Job =
     Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = Option<String>> + Send>> + Send>;
@@ -173,6 +192,11 @@ impl Teardown {
         if !jobs.is_empty() {
             tracing::debug!("{} background task(s) not run: {outcome:?}", jobs.len());
         }
+    }
+
+    /// The request ended in an error answered with `status` (see [`fail`](Self::fail)).
+    pub(crate) fn failed(&self, status: StatusCode) {
+        self.fail(Outcome::Error(status));
     }
 
     pub(crate) fn outcome(&self) -> Outcome {

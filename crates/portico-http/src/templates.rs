@@ -13,10 +13,10 @@ use serde::Serialize;
 
 use portico_openapi::OperationDoc;
 
+use crate::context::RouteSpec;
 use crate::extract::{FromRequestParts, Rejection, RequestContext};
 use crate::response::{Html, IntoResponse, Response};
 use crate::routing::{UrlError, UrlMap};
-use crate::spec::RouteSpec;
 
 /// Templates whose source is larger than this are rendered on the blocking pool.
 const INLINE_SOURCE_LIMIT: usize = 32 * 1024;

@@ -2,44 +2,19 @@
 //! documentation and what it needs to run), its dependencies are planned, the route table is
 //! made, and every mistake found along the way is reported together.
 
-use std::fmt;
 use std::sync::Arc;
 
 use portico_openapi::OperationDoc;
 
+use super::App;
 use super::docs::{self, DocumentCell};
 use super::route::Route;
-use super::{App, Mount};
 use crate::context::AppShared;
+use crate::context::RouteSpec;
 use crate::depends::{Plan, Registry};
-use crate::routing::{self, Entry, UrlMap, parse_template};
+use crate::error::BuildError;
+use crate::routing::{self, Entry, Mount, UrlMap, parse_template};
 use crate::service::{AppService, Built, Endpoint};
-use crate::spec::RouteSpec;
-
-/// Why an application could not be built: every mistake found.
-#[derive(Debug, Clone)]
-pub struct BuildError {
-    pub(crate) problems: Vec<String>,
-}
-
-impl BuildError {
-    /// Each mistake, as a sentence naming its route.
-    pub fn problems(&self) -> &[String] {
-        &self.problems
-    }
-}
-
-impl fmt::Display for BuildError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the application has {} mistake(s):", self.problems.len())?;
-        for problem in &self.problems {
-            write!(f, "\n  - {problem}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for BuildError {}
 
 /// Builds `app` into its service.
 pub(super) fn build(app: App) -> Result<AppService, BuildError> {
@@ -63,23 +38,23 @@ pub(super) fn build(app: App) -> Result<AppService, BuildError> {
             continue;
         };
         if lifespan.is_none() {
-            problems.extend(missing_states(
+            problems.extend(shared.missing_states(
                 &spec,
-                &shared,
                 "no state of that type was registered with App::state",
             ));
         }
         let spec = Arc::new(spec);
-        let chain = (!route.middleware.is_empty())
-            .then(|| crate::middleware::route_chain(route.handler.clone(), &route.middleware));
+        // The handler is the innermost link of the route's chain.
+        let middleware = !route.middleware.is_empty();
+        let chain = crate::middleware::wrap_all(route.handler, &route.middleware);
         entries.push(Entry {
             method: route.method,
             template: Arc::from(route.path.as_str()),
             websocket: route.websocket,
             endpoint: Endpoint {
-                handler: route.handler,
-                spec,
                 chain,
+                middleware,
+                spec,
                 plan,
             },
         });
@@ -104,7 +79,8 @@ pub(super) fn build(app: App) -> Result<AppService, BuildError> {
         mounts,
         registry,
         lifespan,
-        docs,
+        serves_document: docs.openapi_url.is_some(),
+        info: docs.info,
         middleware,
     });
     if service.serves_document() {
@@ -237,27 +213,6 @@ fn function_name(type_name: &str) -> Option<&str> {
         .is_some_and(|c| c.is_alphabetic() || c == '_')
         && last.chars().all(|c| c.is_alphanumeric() || c == '_');
     is_ident.then_some(last)
-}
-
-/// The state `spec` reads that the application does not hold, as problems that end with
-/// `why`.
-pub(crate) fn missing_states(spec: &RouteSpec, shared: &AppShared, why: &str) -> Vec<String> {
-    spec.states
-        .iter()
-        .filter(|(id, _)| {
-            let in_lifespan = shared
-                .lifespan_state
-                .get()
-                .is_some_and(|state| state.contains(*id));
-            !shared.state.contains(*id) && !in_lifespan
-        })
-        .map(|(_, name)| {
-            format!(
-                "{} {}: the handler reads State<{name}>, but {why}",
-                spec.method, spec.template
-            )
-        })
-        .collect()
 }
 
 #[cfg(test)]

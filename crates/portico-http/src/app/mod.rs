@@ -6,10 +6,11 @@ use std::future::Future;
 
 use crate::context::{AppShared, FormLimits};
 use crate::depends::{IntoProvider, Registry};
-use crate::error::RequestHead;
+use crate::error::{BuildError, RequestHead};
 use crate::lifespan::Lifespan;
 use crate::middleware::Wrap;
 use crate::response::IntoResponse;
+use crate::routing::IntoMount;
 use crate::service::AppService;
 
 #[macro_use]
@@ -19,13 +20,10 @@ mod router;
 mod build;
 mod docs;
 
-pub use build::BuildError;
-pub(crate) use build::missing_states;
 pub(crate) use docs::DocsConfig;
 pub(crate) use route::Declare;
 pub use route::Route;
-pub use router::{IntoMount, Router};
-pub(crate) use router::{Mount, MountService, Mounted};
+pub use router::Router;
 
 /// A web application: routes, shared state, settings and exception handlers.
 ///

@@ -7,10 +7,10 @@ use std::fmt;
 use http::{Method, StatusCode};
 use portico_openapi::{OperationDoc, ResponseDoc};
 
+use crate::context::{Need, RouteSpec};
 use crate::handler::{BoxedHandler, Handler, erase};
 use crate::middleware::Wrap;
 use crate::routing::parse_template;
-use crate::spec::{Need, RouteSpec};
 
 /// One path operation: a method, a path template and a handler, with its settings.
 ///
@@ -140,7 +140,7 @@ macro_rules! settings_methods {
         /// `dependencies=[Depends(...)]`. Its failure answers the request; its value is cached for
         /// the request like any other.
         pub fn dependency<T: Send + Sync + 'static>(mut self) -> Self {
-            let need = crate::spec::Need::of::<T>(false);
+            let need = crate::context::Need::of::<T>(false);
             if !self.$($meta).+.needs.contains(&need) {
                 self.$($meta).+.needs.push(need);
             }

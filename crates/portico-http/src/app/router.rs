@@ -1,14 +1,14 @@
 //! [`Router`]: routes under a common prefix with common settings, and services mounted at a
-//! prefix ([`IntoMount`]).
+//! prefix; an [`App`] or an [`AppService`] can be mounted.
 
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 
 use super::App;
 use super::route::{Route, RouteSettings};
 use crate::middleware::Wrap;
-use crate::response::{BoxFuture, IntoResponse};
+use crate::response::{BoxFuture, Reply};
+use crate::routing::{IntoMount, Mount, MountApp, Mounted};
 use crate::service::AppService;
 
 /// Adds the per-method shortcuts to a type that has `fn route(self, Route) -> Self`.
@@ -246,62 +246,11 @@ fn check_prefix(prefix: &str) {
     );
 }
 
-/// A service mounted at a path prefix.
-pub(crate) struct Mount {
-    pub(crate) prefix: String,
-    /// Its name for `url_for`, if it has one.
-    pub(crate) name: Option<String>,
-    pub(crate) service: MountService,
-}
-
-impl fmt::Debug for Mount {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Mount")
-            .field("prefix", &self.prefix)
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A mounted service, type-erased.
-pub(crate) type MountService =
-    Arc<dyn Fn(crate::Request) -> BoxFuture<crate::response::Reply> + Send + Sync>;
-
-/// A service ready to be mounted, as [`IntoMount`] makes it.
-#[doc(hidden)]
-pub struct Mounted(pub(crate) MountService);
-
-impl fmt::Debug for Mounted {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Mounted").finish_non_exhaustive()
-    }
-}
-
-/// What [`Router::mount`] and [`App::mount`] accept: an [`App`] (built when mounted), an
-/// [`AppService`], or an async function from [`Request`](crate::Request) to something
-/// [`IntoResponse`].
-pub trait IntoMount<M> {
-    /// The service, type-erased.
-    #[doc(hidden)]
-    fn into_mount(self) -> Mounted;
-}
-
-/// The marker of applications mounted in others.
-#[doc(hidden)]
-#[derive(Debug)]
-pub enum MountApp {}
-
-/// The marker of functions mounted as services.
-#[doc(hidden)]
-#[derive(Debug)]
-pub enum MountFn {}
-
 impl IntoMount<MountApp> for AppService {
     fn into_mount(self) -> Mounted {
         Mounted(Arc::new(move |request| {
             let response = self.call(request);
-            Box::pin(async move { crate::response::Reply::Response(response.await) })
-                as BoxFuture<crate::response::Reply>
+            Box::pin(async move { Reply::Response(response.await) }) as BoxFuture<Reply>
         }))
     }
 }
@@ -310,19 +259,5 @@ impl IntoMount<MountApp> for App {
     #[track_caller]
     fn into_mount(self) -> Mounted {
         self.into_service().into_mount()
-    }
-}
-
-impl<F, Fut, R> IntoMount<MountFn> for F
-where
-    F: Fn(crate::Request) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = R> + Send + 'static,
-    R: IntoResponse,
-{
-    fn into_mount(self) -> Mounted {
-        Mounted(Arc::new(move |request| {
-            let fut = self(request);
-            Box::pin(async move { fut.await.into_reply() }) as BoxFuture<crate::response::Reply>
-        }))
     }
 }

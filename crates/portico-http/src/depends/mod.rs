@@ -41,8 +41,8 @@ use std::sync::Arc;
 
 use http::request::Parts;
 
+use crate::context::RouteSpec;
 use crate::extract::{FromRequestParts, Rejection, RequestContext};
-use crate::spec::RouteSpec;
 
 pub(crate) use overrides::{Overrides, Replan};
 pub(crate) use plan::{Plan, Registry, RequestDeps};

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{Plan, ProviderNode, Registry};
 use crate::context::AppShared;
-use crate::spec::RouteSpec;
+use crate::context::RouteSpec;
 
 /// The overrides of one application.
 #[derive(Default)]

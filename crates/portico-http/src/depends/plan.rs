@@ -10,10 +10,9 @@ use http::request::Parts;
 
 use super::ProviderNode;
 use super::provider::AnyValue;
+use crate::context::Need;
 use crate::extract::{Rejection, RequestContext};
-use crate::spec::Need;
 use crate::teardown::CleanupScope;
-use crate::validate::Shapes;
 
 /// Every provider of an application, by the type it produces.
 #[derive(Debug, Default, Clone)]
@@ -202,15 +201,6 @@ impl RequestDeps {
             .nodes
             .iter()
             .position(|node| node.provider.type_id == type_id)
-    }
-
-    /// The compiled shapes of `T`, when one of the plan's providers reads it.
-    pub(crate) fn shapes<T: 'static>(&self) -> Option<&Shapes> {
-        self.plan
-            .nodes
-            .iter()
-            .find_map(|node| node.provider.spec.shapes::<T>())
-            .map(|shapes| &**shapes)
     }
 
     /// The cached value of `T`, when it was produced.

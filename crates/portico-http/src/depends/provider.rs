@@ -11,12 +11,18 @@ use http::request::Parts;
 use portico_openapi::OperationDoc;
 use portico_tasks::{CapacityLimiter, LimiterPermit};
 
-use crate::background::TaskOutcome;
+use crate::context::RouteSpec;
 use crate::extract::{Args, FromRequestParts, Rejection, RequestContext};
 use crate::response::{IntoResponse, Response};
-use crate::spec::RouteSpec;
-use crate::strategy::{Provide, Runs};
-use crate::teardown::{CleanupEntry, CleanupJob, CleanupScope, Outcome};
+use crate::strategy::{Accepts, Runs};
+use crate::teardown::{CleanupEntry, CleanupJob, CleanupScope, Outcome, TaskOutcome};
+
+/// What dependency providers accept as their functions' result: a `Result`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Provide {}
+
+impl<T, E> Accepts<Result<T, E>> for Provide {}
 
 /// A produced value, as the request's cache keeps it.
 pub(crate) type AnyValue = Arc<dyn Any + Send + Sync>;

@@ -10,10 +10,12 @@ use http::StatusCode;
 use crate::body::BodyError;
 use crate::response::{Caught, IntoResponse, Response, Unfinished, plain};
 
+mod build;
 mod handlers;
 mod http_error;
 mod validation;
 
+pub use build::BuildError;
 pub(crate) use handlers::ErrorHandlers;
 pub use handlers::RequestHead;
 pub use http_error::HttpError;

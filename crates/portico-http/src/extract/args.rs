@@ -9,9 +9,9 @@ use http::request::Parts;
 use portico_openapi::OperationDoc;
 
 use super::{FromRequestParts, Rejection, RequestContext};
+use crate::context::RouteSpec;
 use crate::error::ErrorItem;
 use crate::response::Response;
-use crate::spec::RouteSpec;
 
 /// A tuple of head-only parameters.
 pub(crate) trait Args: Sized + Send + 'static {

@@ -18,12 +18,9 @@ impl FromRequestParts for ClientAddr {
         parts: &mut Parts,
         ctx: &RequestContext,
     ) -> Result<Self, Rejection> {
-        match parts
-            .extensions
-            .get::<ClientAddr>()
-            .or(ctx.locals.peer.as_ref())
-        {
-            Some(addr) => Ok(*addr),
+        let peer = ctx.locals.peer.map(ClientAddr);
+        match parts.extensions.get::<ClientAddr>().copied().or(peer) {
+            Some(addr) => Ok(addr),
             None => {
                 tracing::error!("a handler takes a ClientAddr but the connection has no address");
                 Err(Rejection::Response(crate::response::internal_error()))

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use portico_openapi::{OperationDoc, Source};
 
 use super::{FromRequestParts, Rejection, RequestContext};
-use crate::spec::RouteSpec;
+use crate::context::RouteSpec;
 use crate::validate::{self, Inputs};
 
 /// Request cookies, converted and validated into the struct `T` (FastAPI's cookie parameter

@@ -14,8 +14,8 @@ use super::query::Pairs;
 use portico_openapi::{BodyDoc, OperationDoc, Source};
 
 use super::{FromRequest, Rejection, RequestContext};
+use crate::context::RouteSpec;
 use crate::error::{ErrorItem, HttpError, LocPart};
-use crate::spec::RouteSpec;
 use crate::validate::{self, Shapes};
 
 /// A form body, converted and validated into the struct `T` (FastAPI's `Form` parameters and

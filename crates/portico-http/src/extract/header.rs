@@ -7,8 +7,8 @@ use serde::de::DeserializeOwned;
 use portico_openapi::{OperationDoc, Source};
 
 use super::{FromRequestParts, Rejection, RequestContext};
+use crate::context::RouteSpec;
 use crate::error::LocPart;
-use crate::spec::RouteSpec;
 use crate::validate::{self, Inputs};
 
 /// Request headers, converted and validated into the struct `T` (FastAPI's header parameter

@@ -11,9 +11,9 @@ use serde_json::Value;
 use portico_openapi::{BodyDoc, OperationDoc, Source};
 
 use super::{FromRequest, Rejection, RequestContext};
+use crate::context::RouteSpec;
 use crate::error::{ErrorItem, HttpError};
 use crate::response::Json;
-use crate::spec::RouteSpec;
 use crate::validate;
 
 /// Whether a content type is JSON: `application/json` or `application/<x>+json`.

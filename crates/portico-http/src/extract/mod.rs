@@ -17,9 +17,9 @@ use portico_openapi::OperationDoc;
 
 use crate::body::BodyError;
 pub(crate) use crate::context::RequestContext;
+use crate::context::RouteSpec;
 use crate::error::{ErrorItem, HttpError};
 use crate::response::{IntoResponse, Response};
-use crate::spec::RouteSpec;
 
 mod args;
 mod body;

@@ -11,8 +11,8 @@ use serde_json::Value;
 use portico_openapi::{OperationDoc, ParamDoc, Source};
 
 use super::{FromRequestParts, Rejection, RequestContext};
+use crate::context::RouteSpec;
 use crate::error::LocPart;
-use crate::spec::RouteSpec;
 use crate::validate::{self, Checker, Inputs, Many, Origin, Shape, Text};
 
 /// Path parameters, from the route template (`/items/{item_id}`), converted and validated

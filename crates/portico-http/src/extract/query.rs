@@ -10,7 +10,7 @@ use serde_json::Value;
 use portico_openapi::{OperationDoc, ParamDoc, Source};
 
 use super::{FromRequestParts, Rejection, RequestContext};
-use crate::spec::RouteSpec;
+use crate::context::RouteSpec;
 use crate::validate::{self, Inputs};
 
 /// Query parameters, converted and validated into the struct `T` (FastAPI's query parameter

@@ -3,7 +3,7 @@
 use http::request::Parts;
 
 use super::{FromRequestParts, Rejection, RequestContext};
-use crate::spec::RouteSpec;
+use crate::context::RouteSpec;
 
 /// A value the application shares with every request, registered with `App::state` (a
 /// connection pool, a configuration). `T` is cloned per request: share big things through an

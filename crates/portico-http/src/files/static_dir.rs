@@ -10,9 +10,9 @@ use http::{Method, StatusCode};
 use percent_encoding::percent_decode_str;
 
 use super::FileResponse;
-use crate::app::{IntoMount, Mounted};
 use crate::error::HttpError;
 use crate::response::{BoxFuture, Html, IntoResponse, Reply, Response};
+use crate::routing::{IntoMount, Mounted};
 
 /// Serves the files of a directory, mounted at a prefix with
 /// [`App::mount`](crate::App::mount) (or [`mount_as`](crate::App::mount_as), to name it for

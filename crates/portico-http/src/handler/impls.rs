@@ -7,14 +7,20 @@ use std::future::Future;
 use portico_openapi::OperationDoc;
 
 use super::Handler;
+use crate::context::RouteSpec;
 use crate::context::{AppShared, RequestContext};
 use crate::error::{RequestHead, invalid};
 use crate::extract::{Args, FromRequest, FromRequestParts, Rejection};
 use crate::response::unfinished::{Conditions, Finished, Finishing, finish};
 use crate::response::{IntoResponse, Reply, Response, Unfinished};
-use crate::spec::RouteSpec;
-use crate::strategy::{Respond, Runs};
-use crate::teardown::Outcome;
+use crate::strategy::{Accepts, Runs};
+
+/// What path operations accept as their functions' result: anything that is a response.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Respond {}
+
+impl<R: IntoResponse> Accepts<R> for Respond {}
 
 /// What finishing a route's reply may need of its request, kept before the request is taken
 /// apart: its head, for an exception handler (only when the application has some), and its
@@ -110,7 +116,7 @@ async fn finish_slow(reply: Reply, kept: Kept, ctx: &RequestContext) -> Response
         // A request that ended in an error runs no background tasks, as in FastAPI; its
         // cleanups see the failure (with the status of the response it gets).
         if let Some(teardown) = &ctx.teardown {
-            teardown.fail(Outcome::Error(response.status()));
+            teardown.failed(response.status());
         }
     } else if let Some(status) = ctx.route.status
         && response.status() == http::StatusCode::OK

@@ -13,12 +13,14 @@
 
 use std::future::Future;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use portico_openapi::OperationDoc;
 
 use crate::context::RequestContext;
+use crate::context::RouteSpec;
+use crate::middleware::{Carry, Chain};
 use crate::response::{BoxFuture, Response};
-use crate::spec::RouteSpec;
 
 mod doc;
 mod impls;
@@ -81,26 +83,26 @@ pub trait Handler<M>: Clone + Send + Sync + 'static {
     fn is_blocking() -> bool;
 }
 
-/// A type-erased handler, as the route table keeps it.
-pub(crate) type BoxedHandler = std::sync::Arc<dyn ErasedHandler>;
-
-pub(crate) trait ErasedHandler: Send + Sync + 'static {
-    fn call(&self, request: crate::Request, ctx: RequestContext) -> BoxFuture;
-}
+/// A type-erased handler: the innermost link of its route's middleware chain.
+pub(crate) type BoxedHandler = Arc<dyn Chain>;
 
 struct Erased<H, M> {
     handler: H,
     _marker: PhantomData<fn() -> M>,
 }
 
-impl<H: Handler<M>, M: 'static> ErasedHandler for Erased<H, M> {
-    fn call(&self, request: crate::Request, ctx: RequestContext) -> BoxFuture {
-        Box::pin(self.handler.call(request, ctx))
+impl<H: Handler<M>, M: 'static> Chain for Erased<H, M> {
+    fn call(&self, request: crate::Request, carry: Carry) -> BoxFuture {
+        match carry {
+            Carry::Route(ctx) => Box::pin(self.handler.call(request, ctx)),
+            // A handler is only ever reached through its route.
+            Carry::Entry(_) => Box::pin(async { crate::response::internal_error() }),
+        }
     }
 }
 
 pub(crate) fn erase<H: Handler<M>, M: 'static>(handler: H) -> BoxedHandler {
-    std::sync::Arc::new(Erased {
+    Arc::new(Erased {
         handler,
         _marker: PhantomData,
     })

@@ -59,7 +59,7 @@ use bytes::Bytes;
 use crate::Request;
 use crate::body::{Body, BodyError};
 use crate::context::{Locals, RequestContext};
-use crate::handler::BoxedHandler;
+use crate::extract::ClientAddr;
 use crate::response::{BoxFuture, IntoResponse, Response};
 
 mod compress;
@@ -107,6 +107,17 @@ impl Next {
     /// What travels beside the request.
     pub(crate) fn locals_mut(&mut self) -> &mut Locals {
         self.carry.locals_mut()
+    }
+}
+
+/// Moves what travels beside the request into its extensions, for code that reads them there:
+/// the client's address as a [`ClientAddr`], the id as a [`RequestId`].
+pub(crate) fn move_locals(locals: &mut Locals, extensions: &mut http::Extensions) {
+    if let Some(peer) = locals.peer.take() {
+        extensions.insert(ClientAddr(peer));
+    }
+    if let Some(id) = locals.request_id.take() {
+        extensions.insert(RequestId(id));
     }
 }
 
@@ -211,25 +222,6 @@ impl Wrap {
 #[derive(Clone)]
 pub(crate) struct RouteCall(pub(crate) RequestContext);
 
-/// The end of a route's chain: its handler.
-struct HandlerChain {
-    handler: BoxedHandler,
-}
-
-impl Chain for HandlerChain {
-    fn call(&self, request: Request, carry: Carry) -> BoxFuture {
-        match carry {
-            Carry::Route(ctx) => self.handler.call(request, ctx),
-            Carry::Entry(_) => Box::pin(async { crate::response::internal_error() }),
-        }
-    }
-}
-
-/// A route's handler inside its middleware.
-pub(crate) fn route_chain(handler: BoxedHandler, wraps: &[Wrap]) -> Arc<dyn Chain> {
-    wrap_all(Arc::new(HandlerChain { handler }), wraps)
-}
-
 /// A middleware around the rest of a chain.
 struct Layered<M> {
     middleware: Arc<M>,
@@ -241,7 +233,7 @@ struct Layered<M> {
 impl<M: Middleware> Chain for Layered<M> {
     fn call(&self, mut request: Request, mut carry: Carry) -> BoxFuture {
         if self.reads_extensions {
-            carry.locals_mut().move_into(request.extensions_mut());
+            move_locals(carry.locals_mut(), request.extensions_mut());
         }
         let next = Next {
             inner: self.next.clone(),

@@ -87,7 +87,7 @@ impl Middleware for SetRequestId {
         // an outer one's id is in the extensions already, this one replaces it there.
         match request.extensions_mut().get_mut::<RequestId>() {
             Some(outer) => *outer = RequestId(id.clone()),
-            None => next.locals_mut().request_id = Some(RequestId(id.clone())),
+            None => next.locals_mut().request_id = Some(id.clone()),
         }
         let fut = next.run(request);
         let header = self.header.clone();
@@ -106,7 +106,7 @@ impl Middleware for SetRequestId {
 /// [`SetRequestId`] finds it in the request's extensions,
 /// `request.extensions().get::<RequestId>()`.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct RequestId(HeaderValue);
+pub struct RequestId(pub(super) HeaderValue);
 
 impl RequestId {
     /// The id.
@@ -133,12 +133,14 @@ impl FromRequestParts for RequestId {
         parts: &mut Parts,
         ctx: &RequestContext,
     ) -> Result<Self, Rejection> {
-        match parts
-            .extensions
-            .get::<RequestId>()
-            .or(ctx.locals.request_id.as_ref())
-        {
-            Some(id) => Ok(id.clone()),
+        let id = parts.extensions.get::<RequestId>().cloned().or_else(|| {
+            ctx.locals
+                .request_id
+                .as_ref()
+                .map(|id| RequestId(id.clone()))
+        });
+        match id {
+            Some(id) => Ok(id),
             None => {
                 tracing::error!("a handler takes a RequestId but no SetRequestId middleware runs");
                 Err(Rejection::Response(crate::response::internal_error()))

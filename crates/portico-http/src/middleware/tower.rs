@@ -101,7 +101,7 @@ where
     fn call(&self, mut request: Request, mut carry: Carry) -> BoxFuture {
         // A tower service may read anything from the request: the locals go into its
         // extensions.
-        carry.locals_mut().move_into(request.extensions_mut());
+        super::move_locals(carry.locals_mut(), request.extensions_mut());
         if let Carry::Route(ctx) = carry {
             request.extensions_mut().insert(super::RouteCall(ctx));
         }

@@ -3,13 +3,17 @@
 //! templates themselves, and the application's named routes for `url_for`.
 //!
 //! The table is generic over what it leads to; the application's service keeps its
-//! endpoints in it (see `service`).
+//! endpoints in it (see `service`). Services mounted at a prefix are tried when no route
+//! matches.
 
+mod mount;
 mod prefix;
 mod table;
 mod template;
 mod urls;
 
+pub use mount::IntoMount;
+pub(crate) use mount::{Mount, MountApp, MountService, Mounted};
 pub(crate) use prefix::{MountPrefix, RootPath, mount_prefix_of, root_path_of};
 pub(crate) use table::{Entry, Match, Params, Table, build, is_websocket_handshake};
 pub(crate) use template::parse as parse_template;

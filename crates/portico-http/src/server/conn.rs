@@ -16,7 +16,6 @@ use portico_rt::Runtime;
 use super::socket::{ConnIo, ConnShared, Transport};
 use super::{Phase, Protocol, ServerShared};
 use crate::body::{Body, BoxError};
-use crate::extract::ClientAddr;
 use crate::service::{AppService, ResponseFuture};
 
 /// What an HTTP/2 client sends first (RFC 9113, section 3.4).
@@ -31,7 +30,7 @@ pub(crate) async fn serve<S: Transport>(
     slot: portico_tasks::SemaphoreGuardArc,
 ) {
     let conn = Arc::new(ConnShared::new(server.clone(), slot));
-    let peer = stream.peer().map(ClientAddr);
+    let peer = stream.peer();
     let mut io = ConnIo::new(stream, conn.clone(), rt);
     let protocol = match server.config.protocol {
         Protocol::Http2 => Protocol::Http2,
@@ -59,7 +58,7 @@ async fn serve_protocol<S: Transport>(
     app: AppService,
     conn: Arc<ConnShared>,
     server: Arc<ServerShared>,
-    peer: Option<ClientAddr>,
+    peer: Option<std::net::SocketAddr>,
 ) {
     let http1 = protocol != Protocol::Http2;
     io.http1 = http1;
@@ -198,7 +197,7 @@ struct ConnService {
     conn: Arc<ConnShared>,
     http1: bool,
     /// The client's address, given to every request.
-    peer: Option<ClientAddr>,
+    peer: Option<std::net::SocketAddr>,
 }
 
 impl hyper::service::Service<http::Request<hyper::body::Incoming>> for ConnService {

@@ -14,10 +14,9 @@ use http::header::{CONTENT_LENGTH, HeaderValue};
 use http_body::Body as _;
 use tracing::Span;
 
-use crate::body::Body;
+use crate::context::RouteSpec;
 use crate::response::unfinished::{Finishing, finish, no_handlers};
 use crate::response::{BoxFuture, Reply, Response, Unfinished, internal_error};
-use crate::spec::RouteSpec;
 use crate::teardown::{AfterBody, AfterHandle, Outcome, Teardown};
 
 /// The future of one response, from [`AppService::call`](super::AppService::call).
@@ -107,7 +106,6 @@ impl Finish {
                     .headers_mut()
                     .insert(CONTENT_LENGTH, HeaderValue::from(len));
             }
-            *response.body_mut() = Body::empty();
         }
         if let Some(teardown) = self.teardown.take() {
             let body = std::mem::take(response.body_mut());

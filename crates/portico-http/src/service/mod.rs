@@ -12,17 +12,15 @@ use http::{Method, StatusCode};
 use portico_openapi::OperationDoc;
 use tracing::Span;
 
-use crate::app::{DocsConfig, Mount, MountService};
+use crate::context::RouteSpec;
 use crate::context::{AppShared, Locals, RequestContext};
 use crate::depends::{Overrides, Plan, Registry, RequestDeps};
 use crate::error::{HttpError, RequestHead, caught};
-use crate::handler::BoxedHandler;
 use crate::lifespan::{LifespanFn, LifespanRunner};
 use crate::middleware::{Carry, Chain, Wrap};
 use crate::response::unfinished::{Conditions, Finishing, finish};
 use crate::response::{BoxFuture, IntoResponse, Redirect, Reply, Response, Unfinished};
-use crate::routing::{Match, MountPrefix, RootPath, Table};
-use crate::spec::RouteSpec;
+use crate::routing::{Match, Mount, MountPrefix, MountService, RootPath, Table};
 use crate::teardown::Teardown;
 
 mod future;
@@ -55,7 +53,10 @@ struct AppInner {
     /// Providers swapped for tests.
     overrides: Overrides,
     lifespan: Option<LifespanRunner>,
-    docs: DocsConfig,
+    /// What the document says of the API.
+    info: portico_openapi::Info,
+    /// Whether a route serves the document.
+    serves_document: bool,
     /// The OpenAPI document, built on first use (at once when a route serves it).
     openapi: OnceLock<serde_json::Value>,
     /// The application's middleware, ending in its routes, when it has some.
@@ -64,13 +65,14 @@ struct AppInner {
     root_path: Option<RootPath>,
 }
 
-/// A route as the table holds it: its handler (inside its middleware, if it has some), what it
-/// needs to run, and how its dependencies are produced.
+/// A route as the table holds it: its handler inside its middleware, what it needs to run, and
+/// how its dependencies are produced.
 pub(crate) struct Endpoint {
-    pub(crate) handler: BoxedHandler,
+    /// The route's middleware, innermost last, ending in its handler.
+    pub(crate) chain: Arc<dyn Chain>,
+    /// Whether the route has middleware (which may leave its response unfinished).
+    pub(crate) middleware: bool,
     pub(crate) spec: Arc<RouteSpec>,
-    /// The route's middleware around its handler, when it has some.
-    pub(crate) chain: Option<Arc<dyn Chain>>,
     pub(crate) plan: Option<Arc<Plan>>,
 }
 
@@ -82,7 +84,8 @@ pub(crate) struct Built {
     pub(crate) mounts: Vec<Mount>,
     pub(crate) registry: Registry,
     pub(crate) lifespan: Option<LifespanFn>,
-    pub(crate) docs: DocsConfig,
+    pub(crate) info: portico_openapi::Info,
+    pub(crate) serves_document: bool,
     pub(crate) middleware: Vec<Wrap>,
 }
 
@@ -104,7 +107,8 @@ impl AppService {
             mounts,
             registry,
             lifespan,
-            docs,
+            info,
+            serves_document,
             middleware,
         } = built;
         let root_path = (!shared.config.root_path.is_empty())
@@ -123,7 +127,8 @@ impl AppService {
                 registry,
                 overrides: Overrides::default(),
                 lifespan: lifespan.map(LifespanRunner::new),
-                docs,
+                info,
+                serves_document,
                 openapi: OnceLock::new(),
             }),
         }
@@ -131,7 +136,7 @@ impl AppService {
 
     /// Whether a route serves the OpenAPI document (then it is built at once).
     pub(crate) fn serves_document(&self) -> bool {
-        self.inner.docs.openapi_url.is_some()
+        self.inner.serves_document
     }
 
     /// What every request of the application shares.
@@ -149,7 +154,7 @@ impl AppService {
     pub(crate) fn call_from(
         &self,
         mut request: crate::Request,
-        peer: Option<crate::extract::ClientAddr>,
+        peer: Option<std::net::SocketAddr>,
     ) -> ResponseFuture {
         let inner = &self.inner;
         let locals = Locals {
@@ -208,7 +213,7 @@ impl AppService {
                 });
                 finish.route = Some(spec.clone());
                 finish.teardown = teardown.clone();
-                finish.chained = endpoint.chain.is_some();
+                finish.chained = endpoint.middleware;
                 let ctx = RequestContext {
                     app: inner.shared.clone(),
                     route: spec.clone(),
@@ -217,10 +222,7 @@ impl AppService {
                     deps: plan.map(|plan| Arc::new(RequestDeps::new(plan))),
                     locals,
                 };
-                let fut = match &endpoint.chain {
-                    None => guarded(&span, || endpoint.handler.call(request, ctx)),
-                    Some(chain) => guarded(&span, || chain.call(request, Carry::Route(ctx))),
-                };
+                let fut = guarded(&span, || endpoint.chain.call(request, Carry::Route(ctx)));
                 ResponseFuture {
                     state: State::Running(fut),
                     finish,
@@ -240,7 +242,7 @@ impl AppService {
                     let conditions = Conditions::capture(request.method(), request.headers());
                     *request.uri_mut() = uri;
                     // A mounted service reads what it needs from the extensions.
-                    locals.move_into(request.extensions_mut());
+                    crate::middleware::move_locals(&mut locals, request.extensions_mut());
                     request.extensions_mut().insert(MountPrefix(prefix));
                     let app = inner.clone();
                     let mounted = guarded_reply(&span, || service(request));

@@ -7,11 +7,10 @@ use http::Method;
 use portico_openapi::OperationDoc;
 
 use super::AppService;
-use crate::app::BuildError;
-use crate::app::missing_states;
+use crate::context::RouteSpec;
 use crate::depends::{IntoProvider, Replan};
+use crate::error::BuildError;
 use crate::lifespan::StartupError;
-use crate::spec::RouteSpec;
 
 impl AppService {
     /// Replaces the provider of a dependency for every route, as FastAPI's
@@ -99,9 +98,8 @@ impl AppService {
                     .table
                     .endpoints()
                     .flat_map(|(_, e)| {
-                        missing_states(
+                        inner.shared.missing_states(
                             &e.spec,
-                            &inner.shared,
                             "neither App::state nor the lifespan provided that type",
                         )
                     })
@@ -126,7 +124,7 @@ impl AppService {
             let mut routes: Vec<RouteRef<'_>> = self.routes().collect();
             routes.sort_by_key(|route| route.spec.index);
             portico_openapi::document(
-                &self.inner.docs.info,
+                &self.inner.info,
                 routes.iter().map(|route| portico_openapi::Operation {
                     method: route.method,
                     template: &route.spec.template,

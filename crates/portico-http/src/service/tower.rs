@@ -10,9 +10,8 @@ use http_body::Body as HttpBody;
 use tower_service::Service;
 
 use super::{AppService, ResponseFuture};
-use crate::Response;
-use crate::body::BoxError;
 use crate::middleware::into_request;
+use crate::{BoxError, Response};
 
 /// An application as a tower [`Service`] (feature `tower`), to embed it in another
 /// tower-based server or framework. It takes requests with any body and never fails.

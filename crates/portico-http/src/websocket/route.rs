@@ -27,14 +27,13 @@ use super::socket::Slot;
 use portico_openapi::OperationDoc;
 
 use super::WebSocketConfig;
-use crate::body::Body;
 use crate::context::RequestContext;
+use crate::context::RouteSpec;
 use crate::error::{ErrorItem, HttpError, RequestValidationError, caught};
 use crate::handler::{Handler, Kept, settle};
 use crate::response::{BoxFuture, Reply, Response, Unfinished, internal_error};
 use crate::routing::is_websocket_handshake;
 use crate::server::ServerLink;
-use crate::spec::RouteSpec;
 use crate::teardown::{Outcome, Teardown};
 
 /// A handler served as a WebSocket route.
@@ -252,7 +251,7 @@ fn offered(headers: &HeaderMap) -> Vec<String> {
 
 /// `101 Switching Protocols`.
 fn switching(accept_key: &str, protocol: Option<&str>) -> Response {
-    let mut response = Response::new(Body::empty());
+    let mut response = Response::default();
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let headers = response.headers_mut();
     headers.insert(UPGRADE, HeaderValue::from_static("websocket"));

@@ -203,9 +203,12 @@ impl RouteSpec {
     }
 
     /// The compiled shapes of `T`, when a part of the route declared it.
-    pub(crate) fn shapes<T: 'static>(&self) -> Option<&Arc<Shapes>> {
+    pub(crate) fn shapes<T: 'static>(&self) -> Option<&Shapes> {
         let id = TypeId::of::<T>();
-        self.shapes.iter().find(|(t, _)| *t == id).map(|(_, s)| s)
+        self.shapes
+            .iter()
+            .find(|(t, _)| *t == id)
+            .map(|(_, s)| &**s)
     }
 
     /// Adds what a dependency's provider needs: its state and its shapes.

@@ -1,19 +1,14 @@
-//! What a request carries besides itself ([`RequestContext`]): the application it belongs to
-//! ([`AppShared`]: state, settings, exception handlers), the route that matched, its path
-//! parameters, its dependencies and its teardown.
+//! [`AppShared`]: what every request of an application shares (state, settings, exception
+//! handlers), and the settings themselves.
 
 use std::any::{Any, TypeId};
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use schemars::JsonSchema;
-
+use super::RouteSpec;
 use crate::error::ErrorHandlers;
-use crate::routing::{Params, UrlMap};
-use crate::spec::RouteSpec;
-use crate::teardown::{Pending, Teardown};
-use crate::validate::Shapes;
+use crate::routing::UrlMap;
+use crate::teardown::Pending;
 
 /// The default body limit: 2 MiB, for JSON, forms and raw bodies alike.
 pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -167,6 +162,27 @@ impl Default for AppShared {
 }
 
 impl AppShared {
+    /// The state `spec` reads that the application does not hold, as problems that end with
+    /// `why`.
+    pub(crate) fn missing_states(&self, spec: &RouteSpec, why: &str) -> Vec<String> {
+        spec.states
+            .iter()
+            .filter(|(id, _)| {
+                let in_lifespan = self
+                    .lifespan_state
+                    .get()
+                    .is_some_and(|state| state.contains(*id));
+                !self.state.contains(*id) && !in_lifespan
+            })
+            .map(|(_, name)| {
+                format!(
+                    "{} {}: the handler reads State<{name}>, but {why}",
+                    spec.method, spec.template
+                )
+            })
+            .collect()
+    }
+
     /// The capacity limiter plain `fn` handlers and providers run under: the default thread
     /// limiter of the runtime the application first runs on (AnyIO's), kept so that no
     /// request looks it up again.
@@ -183,88 +199,5 @@ impl AppShared {
         self.state
             .get::<T>()
             .or_else(|| self.lifespan_state.get()?.get::<T>())
-    }
-}
-
-/// What Portico carries beside a request, out of its extensions (whose map costs allocations
-/// on the first entry): the client's address and the request id. Middleware that reads the
-/// request's extensions (function middleware, tower layers, mounted services, and types that
-/// set [`Middleware::READS_EXTENSIONS`](crate::middleware::Middleware::READS_EXTENSIONS)) gets
-/// them moved there first; extractors look in both.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Locals {
-    /// The connection's peer, for [`ClientAddr`](crate::proxy::ClientAddr).
-    pub(crate) peer: Option<crate::extract::ClientAddr>,
-    /// The id [`SetRequestId`](crate::middleware::SetRequestId) gave the request.
-    pub(crate) request_id: Option<crate::middleware::RequestId>,
-}
-
-impl Locals {
-    /// Moves what it holds into the request's extensions, for code that reads them there.
-    pub(crate) fn move_into(&mut self, extensions: &mut http::Extensions) {
-        if let Some(peer) = self.peer.take() {
-            extensions.insert(peer);
-        }
-        if let Some(id) = self.request_id.take() {
-            extensions.insert(id);
-        }
-    }
-}
-
-/// What one request carries besides itself: the matched route, its path parameters, its
-/// dependencies and teardown, and the application's state and settings.
-#[derive(Debug, Clone)]
-pub struct RequestContext {
-    pub(crate) app: Arc<AppShared>,
-    pub(crate) route: Arc<RouteSpec>,
-    /// Byte ranges of the path parameters in the request path, in the route's order.
-    pub(crate) params: Params,
-    /// Where the request's background tasks and cleanups go, for routes that have them.
-    pub(crate) teardown: Option<Arc<Teardown>>,
-    /// The request's dependencies, for routes that have some.
-    pub(crate) deps: Option<Arc<crate::depends::RequestDeps>>,
-    /// What travels beside the request: the connection's peer, the request id.
-    pub(crate) locals: Locals,
-}
-
-impl RequestContext {
-    /// The route template that matched, e.g. `/items/{item_id}`.
-    pub fn route(&self) -> &str {
-        &self.route.template
-    }
-
-    /// The body size limit for this route, in bytes.
-    pub fn body_limit(&self) -> usize {
-        self.route.body_limit.unwrap_or(self.app.config.body_limit)
-    }
-
-    /// The raw (still percent-encoded) path parameters, as `(name, value)`.
-    pub(crate) fn raw_params<'p>(
-        &'p self,
-        path: &'p str,
-    ) -> impl Iterator<Item = (&'p str, &'p str)> {
-        self.route
-            .path_params
-            .iter()
-            .zip(self.params.iter())
-            .map(move |(name, range)| (name.as_str(), path.get(range).unwrap_or_default()))
-    }
-
-    /// The validation shapes of `T`, compiled when the route (or the provider reading it) was
-    /// built. A parameter whose shapes nobody declared (a custom parameter that reads a
-    /// `Query<T>` without passing `spec` on) gets them compiled now, for this request only.
-    pub(crate) fn shapes<T: JsonSchema + 'static>(&self) -> Cow<'_, Shapes> {
-        if let Some(shapes) = self.route.shapes::<T>() {
-            return Cow::Borrowed(shapes);
-        }
-        if let Some(shapes) = self.deps.as_deref().and_then(|deps| deps.shapes::<T>()) {
-            return Cow::Borrowed(shapes);
-        }
-        tracing::debug!(
-            r#type = std::any::type_name::<T>(),
-            route = %self.route.template,
-            "validation shapes compiled for one request: the parameter's `spec` was not called when the route was built"
-        );
-        Cow::Owned(Shapes::compile_or_accept_all::<T>())
     }
 }
