@@ -6,6 +6,11 @@
 //! figure is a median. Besides requests/s and p99 latency, it reports the **server's CPU time
 //! per request**, read from `/proc/<pid>/stat` before and after each run: on a two-core machine
 //! `wrk` saturates its core against any fast server, so requests/s alone hides the difference.
+//!
+//! With `--baseline PATH`, a second build of `bench_server` (say, main before a change) runs as
+//! two more servers, `portico-base (tokio)` and `portico-base (smol)`, in the same interleaved
+//! rounds, and a second table gives each endpoint's CPU per request of Portico over the
+//! baseline's on the same runtime.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -26,17 +31,30 @@ struct Args {
     server_cpu: String,
     client_cpu: String,
     portico: PathBuf,
-    only: Option<String>,
+    baseline: Option<PathBuf>,
+    only: Option<Vec<String>>,
     endpoints: Option<Vec<String>>,
     check: bool,
 }
 
+const USAGE: &str = "\
+usage: bench-http --portico PATH [--baseline PATH] [--rounds 3] [--duration 3] [--warmup 1]
+                  [--connections 32] [--workers 1] [--server-cpu 0] [--client-cpu 1]
+                  [--only SERVER,...] [--endpoints plaintext,json,...] [--check]
+
+  --portico PATH     the bench_server example, run as portico (tokio) and portico (smol)
+  --baseline PATH    another build of bench_server (main before a change, say), run as two more
+                     servers, portico-base (tokio) and portico-base (smol), in the same rounds;
+                     the report adds, for each endpoint, Portico's CPU per request over the
+                     baseline's on the same runtime
+  --only SERVER,...  only the servers whose names contain one of these words, and hyper (tokio),
+                     the reference: `portico` keeps portico and portico-base, `portico-base`
+                     the baseline alone
+  --check            only check that every server answers as specified
+";
+
 fn usage(problem: &str) -> ! {
-    eprintln!(
-        "bench-http: {problem}\nusage: bench-http --portico PATH [--rounds 3] [--duration 3] [--warmup 1] \
-         [--connections 32] [--workers 1] [--server-cpu 0] [--client-cpu 1] [--only SERVER] \
-         [--endpoints plaintext,json,...] [--check]"
-    );
+    eprintln!("bench-http: {problem}\n{USAGE}");
     std::process::exit(2)
 }
 
@@ -50,6 +68,7 @@ fn parse_args() -> Args {
         server_cpu: "0".into(),
         client_cpu: "1".into(),
         portico: PathBuf::new(),
+        baseline: None,
         only: None,
         endpoints: None,
         check: false,
@@ -59,6 +78,10 @@ fn parse_args() -> Args {
         if flag == "--check" {
             args.check = true;
             continue;
+        }
+        if flag == "--help" || flag == "-h" {
+            print!("{USAGE}");
+            std::process::exit(0)
         }
         let value = it
             .next()
@@ -76,7 +99,8 @@ fn parse_args() -> Args {
             "--server-cpu" => args.server_cpu = value,
             "--client-cpu" => args.client_cpu = value,
             "--portico" => args.portico = PathBuf::from(value),
-            "--only" => args.only = Some(value),
+            "--baseline" => args.baseline = Some(PathBuf::from(value)),
+            "--only" => args.only = Some(value.split(',').map(str::to_owned).collect()),
             "--endpoints" => args.endpoints = Some(value.split(',').map(str::to_owned).collect()),
             _ => usage(&format!("unknown argument {flag}")),
         }
@@ -424,7 +448,7 @@ fn main() {
         .parent()
         .expect("a directory")
         .to_path_buf();
-    let servers = vec![
+    let mut servers = vec![
         Server {
             name: "hyper (tokio)",
             binary: here.join("peer-hyper"),
@@ -451,10 +475,25 @@ fn main() {
             env: vec![],
         },
     ];
+    if let Some(baseline) = &args.baseline {
+        // Same environment as the two above: only the binary differs.
+        for (name, runtime) in [
+            ("portico-base (tokio)", "tokio"),
+            ("portico-base (smol)", "smol"),
+        ] {
+            servers.push(Server {
+                name,
+                binary: baseline.clone(),
+                env: vec![("PORTICO_RUNTIME", runtime)],
+            });
+        }
+    }
     let servers: Vec<Server> = match &args.only {
         Some(only) => servers
             .into_iter()
-            .filter(|s| s.name.contains(only.as_str()) || s.name == "hyper (tokio)")
+            .filter(|s| {
+                s.name == "hyper (tokio)" || only.iter().any(|word| s.name.contains(word.as_str()))
+            })
             .collect(),
         None => servers,
     };
@@ -512,7 +551,7 @@ fn main() {
                 }
                 let sample = wrk(&args, &running, endpoint, args.duration, &script);
                 eprintln!(
-                    "round {}: {:<16} {:<10} {:>9.0} req/s  p99 {:>7.2} ms  {:>6.2} µs CPU/req",
+                    "round {}: {:<20} {:<10} {:>9.0} req/s  p99 {:>7.2} ms  {:>6.2} µs CPU/req",
                     round + 1,
                     servers[s].name,
                     endpoint.name,
@@ -536,6 +575,9 @@ fn main() {
         args.server_cpu,
         args.client_cpu
     );
+    if let Some(baseline) = &args.baseline {
+        println!("portico-base: {}", baseline.display());
+    }
     println!(
         "medians; ratios are medians of per-round ratios to hyper (tokio), or for a Portico-only endpoint to the same server's endpoint named in brackets\n"
     );
@@ -581,6 +623,53 @@ fn main() {
                 stats::paired_ratio(&rps, &pick(|x| x.rps, base)),
                 stats::paired_ratio(&p99, &pick(|x| x.p99_ms, base)),
                 stats::paired_ratio(&cpu, &pick(|x| x.cpu_us, base)),
+            );
+        }
+    }
+    print_baseline(&servers, &endpoints, &samples);
+}
+
+/// Prints, for each endpoint, Portico's CPU per request over the baseline build's on the same
+/// runtime (the median of the per-round ratios, as in the table above), if both ran.
+fn print_baseline(
+    servers: &[Server],
+    endpoints: &[&Endpoint],
+    samples: &BTreeMap<(usize, usize), Vec<Sample>>,
+) {
+    let find = |name: &str| servers.iter().position(|s| s.name == name);
+    let pairs: Vec<(&str, usize, usize)> = [
+        ("tokio", "portico (tokio)", "portico-base (tokio)"),
+        ("smol", "portico (smol)", "portico-base (smol)"),
+    ]
+    .into_iter()
+    .filter_map(|(runtime, mine, base)| Some((runtime, find(mine)?, find(base)?)))
+    .collect();
+    if pairs.is_empty() {
+        return;
+    }
+    println!(
+        "\nportico vs baseline (CPU per request, paired median): ratios are portico / portico-base \
+         on the same runtime, medians of per-round ratios; above 1.000 the current build costs more\n"
+    );
+    println!(
+        "| endpoint | runtime | portico CPU µs/req | baseline CPU µs/req | CPU/req ratio | req/s ratio |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- |");
+    let pick = |f: fn(&Sample) -> f64, of: &[Sample]| of.iter().map(f).collect::<Vec<f64>>();
+    for (e, endpoint) in endpoints.iter().enumerate() {
+        for &(runtime, m, b) in &pairs {
+            let (Some(mine), Some(base)) = (samples.get(&(m, e)), samples.get(&(b, e))) else {
+                continue;
+            };
+            let cpu = pick(|x| x.cpu_us, mine);
+            let base_cpu = pick(|x| x.cpu_us, base);
+            println!(
+                "| {} | {runtime} | {:.2} | {:.2} | {:.3} | {:.3} |",
+                endpoint.name,
+                stats::median(&cpu),
+                stats::median(&base_cpu),
+                stats::paired_ratio(&cpu, &base_cpu),
+                stats::paired_ratio(&pick(|x| x.rps, mine), &pick(|x| x.rps, base)),
             );
         }
     }

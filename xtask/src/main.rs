@@ -3,7 +3,9 @@
 //! * `ci`: what CI checks: formatting, clippy with `-D warnings`, docs with `-D warnings`, every
 //!   test (tokio and smol), a build of each runtime feature alone and both together, and equal
 //!   numbers of `::tokio` and `::smol` tests.
-//! * `bench rt`, `bench tasks`, `bench http`: the benchmarks (see `BENCHMARKS.md`).
+//! * `bench rt`, `bench tasks`, `bench http`: the benchmarks (see `BENCHMARKS.md`). `bench http
+//!   --baseline-rev REV` also builds `examples/bench_server` at git revision `REV` (see
+//!   `baseline.rs`) and runs it beside this tree's build, to compare the two.
 //! * `openapi <example>`: prints an example application's OpenAPI document.
 //! * `openapi-validate`: validates every example's document against the official OpenAPI 3.1
 //!   schema, with the Python `openapi-spec-validator` (installed with pip under `target/`).
@@ -27,6 +29,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
+mod baseline;
 mod chat;
 mod nginx;
 
@@ -39,7 +42,12 @@ commands:
   bench tasks [ARGS] task groups against tokio's JoinSet and async-executor
   bench http [ARGS]  examples/bench_server (tokio, smol) against raw hyper, axum and actix-web
                      under wrk (installed with apt-get when missing); --check only verifies
-                     that every server answers as specified
+                     that every server answers as specified; --baseline-rev REV also builds
+                     bench_server at git revision REV (in a worktree under
+                     target/bench-baseline/, removed after) and runs it as portico-base in
+                     the same rounds, adding each endpoint's CPU per request over the
+                     baseline's to the report; --baseline PATH does the same with a
+                     bench_server already built; --help lists the other ARGS
   openapi EXAMPLE    print the OpenAPI document of an example (todo, hello, bench_server)
   openapi-validate   validate every example's document against the OpenAPI 3.1 schema
                      (openapi-spec-validator, installed with pip under target/)
@@ -259,6 +267,26 @@ pub(crate) fn ensure_tool(tool: &str, package: &str) -> Result<(), String> {
 }
 
 fn bench_http(args: &[&str]) -> Result<(), String> {
+    let (baseline_rev, args) = take_value(args, "--baseline-rev")?;
+    let (baseline_path, args) = take_value(&args, "--baseline")?;
+    let baseline_path = match baseline_path {
+        // Relative to where the command was run, not to the workspace root the benchmark
+        // runs in.
+        Some(path) => {
+            Some(std::path::absolute(path).map_err(|err| format!("--baseline {path}: {err}"))?)
+        }
+        None => None,
+    };
+    if let Some(path) = &baseline_path
+        && !path.is_file()
+    {
+        return Err(format!("--baseline {}: no such file", path.display()));
+    }
+    if baseline_rev.is_some() && baseline_path.is_some() {
+        return Err("give --baseline-rev or --baseline, not both".into());
+    }
+    // Resolved before the builds, so that a mistyped revision fails at once.
+    let baseline_commit = baseline_rev.map(baseline::commit_of).transpose()?;
     ensure_tool("wrk", "wrk")?;
     let mut example = cargo();
     example.args(["build", "--release", "--quiet", "--example", "bench_server"]);
@@ -275,13 +303,31 @@ fn bench_http(args: &[&str]) -> Result<(), String> {
         "--bins",
     ]);
     step("build the peer servers", peers)?;
+    let baseline = match baseline_commit {
+        Some(commit) => Some(baseline::build(&commit)?),
+        None => baseline_path,
+    };
     let portico = root().join("target/release/examples/bench_server");
     let mut run = Command::new(root().join("target/bench/release/bench-http"));
-    run.current_dir(root())
-        .arg("--portico")
-        .arg(portico)
-        .args(args);
+    run.current_dir(root()).arg("--portico").arg(portico);
+    if let Some(baseline) = baseline {
+        run.arg("--baseline").arg(baseline);
+    }
+    run.args(args);
     step("bench-http", run)
+}
+
+/// Takes `flag` and the value after it out of `args`.
+fn take_value<'a>(args: &[&'a str], flag: &str) -> Result<(Option<&'a str>, Vec<&'a str>), String> {
+    let Some(at) = args.iter().position(|arg| *arg == flag) else {
+        return Ok((None, args.to_vec()));
+    };
+    let value = *args
+        .get(at + 1)
+        .filter(|value| !value.starts_with('-'))
+        .ok_or_else(|| format!("{flag} needs a value"))?;
+    let rest = args[..at].iter().chain(&args[at + 2..]).copied().collect();
+    Ok((Some(value), rest))
 }
 
 /// The OpenAPI document of an example, as it prints it.
