@@ -10,6 +10,7 @@ mod scope;
 mod stream;
 mod sync;
 mod thread;
+mod tracker;
 mod unwind;
 
 pub use cancel::{
@@ -34,3 +35,4 @@ pub use thread::{
     DEFAULT_THREAD_TOKENS, FromThreadError, default_thread_limiter, from_thread, thread_limiter,
     to_thread, to_thread_with,
 };
+pub use tracker::TaskTracker;
