@@ -37,6 +37,7 @@ mod lifespan;
 pub mod middleware;
 mod response;
 mod routing;
+mod running;
 pub mod security;
 mod server;
 mod service;

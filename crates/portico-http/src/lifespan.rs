@@ -8,10 +8,9 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_lite::FutureExt;
-use portico_rt::JoinHandle;
-use portico_tasks::Event;
+use portico_tasks::{Event, TaskTracker};
 
-use crate::body::BoxError;
+use crate::BoxError;
 use crate::context::{AppShared, StateMap};
 
 pub(crate) type LifespanFn =
@@ -65,7 +64,8 @@ impl fmt::Debug for Lifespan {
 #[derive(Default)]
 pub(crate) struct LifespanShared {
     state: Mutex<Option<StateMap>>,
-    services: Mutex<Vec<JoinHandle<()>>>,
+    /// The background services, which end when the application stops.
+    services: TaskTracker,
     /// Set when the function reaches `serve`.
     pub(crate) started: Event,
     /// Set when the application shuts down.
@@ -102,7 +102,7 @@ impl Lifespan {
         let shared = self.shared.clone();
         // The service ends inside its own task when the application stops, so that `serve`
         // can wait for it to be gone.
-        let handle = rt.spawn(async move {
+        self.shared.services.start_soon_on(&rt, async move {
             let service = async { Some(AssertUnwindSafe(service).catch_unwind().await) };
             let stopped = async {
                 shared.stop.wait().await;
@@ -122,7 +122,6 @@ impl Lifespan {
                 None => {}
             }
         });
-        lock(&self.shared.services).push(handle);
     }
 
     /// Ends startup and waits while the application serves; returns once it has shut down and
@@ -130,10 +129,7 @@ impl Lifespan {
     pub async fn serve(self) {
         self.shared.mark_started();
         self.shared.stop.wait().await;
-        let services = std::mem::take(&mut *lock(&self.shared.services));
-        for service in services {
-            let _ = service.await;
-        }
+        self.shared.services.wait().await;
     }
 }
 
@@ -169,6 +165,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// before the first request, ended after the last.
 pub(crate) struct LifespanRunner {
     f: Mutex<Option<LifespanFn>>,
+    /// Where the function runs, from startup to the end of its teardown.
+    task: TaskTracker,
     shared: Arc<LifespanShared>,
     /// What startup came to: `None` before it ran.
     started: portico_tasks::Lock<Option<Result<(), String>>>,
@@ -179,12 +177,24 @@ pub(crate) struct LifespanRunner {
 
 impl LifespanRunner {
     pub(crate) fn new(f: LifespanFn) -> Self {
+        let done = Arc::new(Event::new());
+        let result = Arc::new(Mutex::new(None));
+        // A function that panics has returned an error: startup fails with it, or the
+        // teardown is reported as failed.
+        let task = TaskTracker::new().on_panic({
+            let (done, result) = (done.clone(), result.clone());
+            move |panic| {
+                *lock(&result) = Some(Err(panic.to_string()));
+                done.set();
+            }
+        });
         LifespanRunner {
             f: Mutex::new(Some(f)),
+            task,
             shared: Arc::new(LifespanShared::new()),
             started: portico_tasks::Lock::new(None),
-            done: Arc::new(Event::new()),
-            result: Arc::new(Mutex::new(None)),
+            done,
+            result,
         }
     }
 
@@ -215,12 +225,11 @@ impl LifespanRunner {
         let rt = portico_rt::current().map_err(|err| err.to_string())?;
         let life = self.shared.handle();
         let (done, result) = (self.done.clone(), self.result.clone());
-        rt.spawn(async move {
+        self.task.start_soon_on(&rt, async move {
             let returned = f(life).await.map_err(|err| err.to_string());
             *lock(&result) = Some(returned);
             done.set();
-        })
-        .detach();
+        });
         self.shared.started.wait().or(self.done.wait()).await;
         if self.done.is_set()
             && let Some(Err(err)) = lock(&self.result).clone()

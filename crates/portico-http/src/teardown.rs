@@ -10,18 +10,15 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use event_listener::Event;
 use http::StatusCode;
 use http_body::{Body as HttpBody, Frame, SizeHint};
+use portico_tasks::{CapacityLimiter, Event, LimiterPermit, TaskTracker};
 
-use portico_tasks::{CapacityLimiter, LimiterPermit};
-
-use crate::body::Body;
+use crate::Body;
 
 /// What a background task, a cleanup or a lifespan service returns: `()`, or `Result<(), E>`
 /// whose error is logged.
@@ -105,33 +102,6 @@ pub(crate) struct CleanupEntry {
     pub(crate) permit: Option<LimiterPermit>,
 }
 
-/// Counts the requests whose after-response work is still running, for graceful shutdown.
-#[derive(Debug, Default)]
-pub(crate) struct Pending {
-    running: AtomicUsize,
-    changed: Event,
-}
-
-impl Pending {
-    pub(crate) fn running(&self) -> usize {
-        self.running.load(Ordering::Acquire)
-    }
-
-    /// Resolves once nothing is running.
-    pub(crate) async fn idle(&self) {
-        loop {
-            if self.running() == 0 {
-                return;
-            }
-            let listener = self.changed.listen();
-            if self.running() == 0 {
-                return;
-            }
-            listener.await;
-        }
-    }
-}
-
 /// What one request runs after its response: its background tasks in order, then the cleanups
 /// of its dependencies in reverse order of setup.
 pub(crate) struct Teardown {
@@ -141,21 +111,21 @@ pub(crate) struct Teardown {
     /// The threads plain `fn` cleanups run on: not the shared limiter, so that a cleanup
     /// giving a resource back never waits behind the work waiting for that resource.
     cleanup_limiter: CapacityLimiter,
-    pending: Arc<Pending>,
+    /// Where the work runs: the application's tracker of after-response work.
+    work: TaskTracker,
+    /// Set once the request's work has run.
     done: Event,
-    finished: std::sync::atomic::AtomicBool,
 }
 
 impl Teardown {
-    pub(crate) fn new(pending: Arc<Pending>, cleanup_limiter: CapacityLimiter) -> Self {
+    pub(crate) fn new(work: TaskTracker, cleanup_limiter: CapacityLimiter) -> Self {
         Teardown {
             jobs: Mutex::new(Vec::new()),
             cleanups: Mutex::new(Vec::new()),
             outcome: Mutex::new(Outcome::Success),
             cleanup_limiter,
-            pending,
+            work,
             done: Event::new(),
-            finished: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -170,8 +140,7 @@ impl Teardown {
     }
 
     fn finish(&self) {
-        self.finished.store(true, Ordering::Release);
-        self.done.notify(usize::MAX);
+        self.done.set();
     }
 
     /// Queues a dependency's cleanup.
@@ -203,9 +172,9 @@ impl Teardown {
         *lock(&self.outcome)
     }
 
-    /// Runs the cleanups of [`CleanupScope::Function`] (in a task of their own, so that they finish
-    /// even if the request is dropped meanwhile); resolves once they ran. `None` if there are
-    /// none.
+    /// Runs the cleanups of [`CleanupScope::Function`] (as after-response work of their own,
+    /// so that they finish even if the request is dropped meanwhile); resolves once they ran.
+    /// `None` if there are none.
     pub(crate) fn run_function_scope(&self) -> Option<impl Future<Output = ()> + Send + use<>> {
         let entries: Vec<CleanupEntry> = {
             let mut cleanups = lock(&self.cleanups);
@@ -228,16 +197,15 @@ impl Teardown {
                 return None;
             }
         };
-        let ran = Arc::new(portico_tasks::Event::new());
+        let ran = Arc::new(Event::new());
         let signal = ran.clone();
         let outcome = self.outcome();
         let limiter = self.cleanup_limiter.clone();
         let inner = rt.clone();
-        rt.spawn(async move {
+        self.work.start_soon_on(&rt, async move {
             run_cleanups(&inner, &limiter, entries, outcome).await;
             signal.set();
-        })
-        .detach();
+        });
         Some(async move { ran.wait().await })
     }
 
@@ -261,9 +229,9 @@ impl Teardown {
                 return;
             }
         };
-        self.pending.running.fetch_add(1, Ordering::AcqRel);
         let inner = rt.clone();
-        rt.spawn(async move {
+        let work = self.work.clone();
+        work.start_soon_on(&rt, async move {
             for job in jobs {
                 // Each task is a task of its own, so that a panic is caught the same way on
                 // every runtime and the next task still runs.
@@ -276,25 +244,12 @@ impl Teardown {
             let outcome = self.outcome();
             run_cleanups(&inner, &self.cleanup_limiter, cleanups, outcome).await;
             self.finish();
-            if self.pending.running.fetch_sub(1, Ordering::AcqRel) == 1 {
-                self.pending.changed.notify(usize::MAX);
-            }
-        })
-        .detach();
+        });
     }
 
     /// Resolves once the request's work has run (at once if it had none).
     pub(crate) async fn wait(&self) {
-        loop {
-            if self.finished.load(Ordering::Acquire) {
-                return;
-            }
-            let listener = self.done.listen();
-            if self.finished.load(Ordering::Acquire) {
-                return;
-            }
-            listener.await;
-        }
+        self.done.wait().await;
     }
 }
 
@@ -338,14 +293,29 @@ impl fmt::Debug for Teardown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Teardown")
             .field("queued", &self.queued())
-            .field("finished", &self.finished.load(Ordering::Relaxed))
+            .field("finished", &self.done.is_set())
             .finish()
     }
 }
 
-/// Put on a response whose request queued work, so that the test client can wait for it.
-#[derive(Clone)]
-pub(crate) struct AfterHandle(pub(crate) Arc<Teardown>);
+/// Where a caller that sent a request can wait for its after-response work (the test client
+/// does, as Starlette's does): filled with the request's teardown once its response is ready.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Watch(Arc<OnceLock<Arc<Teardown>>>);
+
+impl Watch {
+    /// The request's after-response work is `teardown`.
+    pub(crate) fn set(&self, teardown: &Arc<Teardown>) {
+        let _ = self.0.set(teardown.clone());
+    }
+
+    /// Resolves once the request's after-response work has run (at once if it had none).
+    pub(crate) async fn done(&self) {
+        if let Some(teardown) = self.0.get() {
+            teardown.wait().await;
+        }
+    }
+}
 
 /// A response body that starts its request's after-response work when it is dropped: once
 /// hyper has written its last frame, or when the client went away.

@@ -29,6 +29,11 @@ pub(super) fn build(app: App) -> Result<AppService, BuildError> {
     let document = DocumentCell::default();
     router.routes.extend(docs::routes(&docs, &document));
     let (routes, mounts) = router.flatten();
+    for mount in &mounts {
+        if let Some(child) = &mount.running {
+            shared.running.adopt(child.clone());
+        }
+    }
     let mut problems = Vec::new();
     let mut entries = Vec::with_capacity(routes.len());
     let mut route_docs = Vec::with_capacity(routes.len());

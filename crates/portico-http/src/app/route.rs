@@ -3,13 +3,16 @@
 
 use std::any::TypeId;
 use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
 
 use http::{Method, StatusCode};
 use portico_openapi::{OperationDoc, ResponseDoc};
 
 use crate::context::{Need, RouteSpec};
-use crate::handler::{BoxedHandler, Handler, erase};
-use crate::middleware::Wrap;
+use crate::handler::Handler;
+use crate::middleware::{Carry, Chain, Wrap};
+use crate::response::BoxFuture;
 use crate::routing::parse_template;
 
 /// One path operation: a method, a path template and a handler, with its settings.
@@ -44,6 +47,31 @@ pub struct Route {
     pub(super) middleware: Vec<Wrap>,
     /// Whether it is a WebSocket route.
     pub(crate) websocket: bool,
+}
+
+/// A type-erased handler: the innermost link of its route's middleware chain.
+pub(crate) type BoxedHandler = Arc<dyn Chain>;
+
+struct Erased<H, M> {
+    handler: H,
+    _marker: PhantomData<fn() -> M>,
+}
+
+impl<H: Handler<M>, M: 'static> Chain for Erased<H, M> {
+    fn call(&self, request: crate::Request, carry: Carry) -> BoxFuture {
+        match carry {
+            Carry::Route(ctx) => Box::pin(self.handler.call(request, ctx)),
+            // A handler is only ever reached through its route.
+            Carry::Entry(_) => Box::pin(async { crate::response::internal_error() }),
+        }
+    }
+}
+
+pub(crate) fn erase<H: Handler<M>, M: 'static>(handler: H) -> BoxedHandler {
+    Arc::new(Erased {
+        handler,
+        _marker: PhantomData,
+    })
 }
 
 /// How a handler declares itself: its documentation, what it needs to run, and its function's

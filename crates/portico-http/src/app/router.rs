@@ -153,10 +153,12 @@ impl Router {
         let prefix = prefix.into();
         check_prefix(&prefix);
         assert!(!prefix.is_empty(), "a mount needs a prefix");
+        let Mounted(service, running) = service.into_mount();
         self.mounts.push(Mount {
             prefix,
             name: None,
-            service: service.into_mount().0,
+            service,
+            running,
         });
         self
     }
@@ -248,10 +250,15 @@ fn check_prefix(prefix: &str) {
 
 impl IntoMount<MountApp> for AppService {
     fn into_mount(self) -> Mounted {
-        Mounted(Arc::new(move |request| {
-            let response = self.call(request);
-            Box::pin(async move { Reply::Response(response.await) }) as BoxFuture<Reply>
-        }))
+        // A mounted application is stopped with the one it is mounted in.
+        let running = self.shared().running.clone();
+        Mounted(
+            Arc::new(move |request| {
+                let response = self.call(request);
+                Box::pin(async move { Reply::Response(response.await) }) as BoxFuture<Reply>
+            }),
+            Some(running),
+        )
     }
 }
 

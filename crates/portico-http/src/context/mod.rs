@@ -11,7 +11,7 @@ use http::HeaderValue;
 use schemars::JsonSchema;
 
 use crate::routing::Params;
-use crate::teardown::Teardown;
+use crate::teardown::{Teardown, Watch};
 use crate::validate::Shapes;
 
 mod shared;
@@ -33,6 +33,8 @@ pub(crate) struct Locals {
     pub(crate) peer: Option<SocketAddr>,
     /// The id [`SetRequestId`](crate::middleware::SetRequestId) gave the request.
     pub(crate) request_id: Option<HeaderValue>,
+    /// Where the caller waits for the request's after-response work, if it does.
+    pub(crate) watch: Option<Watch>,
 }
 
 /// What one request carries besides itself: the matched route, its path parameters, its

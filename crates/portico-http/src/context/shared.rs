@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use super::RouteSpec;
 use crate::error::ErrorHandlers;
 use crate::routing::UrlMap;
-use crate::teardown::Pending;
+use crate::running::Running;
 
 /// The default body limit: 2 MiB, for JSON, forms and raw bodies alike.
 pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -131,8 +131,9 @@ pub(crate) struct AppShared {
     pub(crate) config: Config,
     /// The application's answers to errors of a type.
     pub(crate) errors: ErrorHandlers,
-    /// Requests whose background tasks are still running.
-    pub(crate) background: Arc<Pending>,
+    /// What runs beside the requests: after-response work, WebSockets, and the signal that
+    /// the application is shutting down.
+    pub(crate) running: Running,
     /// The threads plain `fn` handlers and providers run on: the serving runtime's default
     /// thread limiter, found once.
     pub(crate) threads: OnceLock<portico_tasks::CapacityLimiter>,
@@ -140,9 +141,6 @@ pub(crate) struct AppShared {
     pub(crate) cleanup_limiter: portico_tasks::CapacityLimiter,
     /// Named routes and mounts, for `url_for`; set when the application is built.
     pub(crate) urls: OnceLock<Arc<UrlMap>>,
-    /// Set once the server serving the application starts shutting down: event streams end
-    /// and WebSockets close.
-    pub(crate) draining: Arc<portico_tasks::Event>,
 }
 
 impl Default for AppShared {
@@ -152,11 +150,10 @@ impl Default for AppShared {
             lifespan_state: OnceLock::new(),
             config: Config::default(),
             errors: ErrorHandlers::default(),
-            background: Arc::default(),
+            running: Running::default(),
             threads: OnceLock::new(),
             cleanup_limiter: portico_tasks::CapacityLimiter::new(DEFAULT_CLEANUP_THREADS),
             urls: OnceLock::new(),
-            draining: Arc::default(),
         }
     }
 }

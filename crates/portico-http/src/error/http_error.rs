@@ -6,7 +6,7 @@ use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
-use crate::body::Body;
+use crate::Body;
 use crate::response::{IntoResponse, Response};
 
 /// An error that answers with a status code and `{"detail": ...}` (FastAPI's

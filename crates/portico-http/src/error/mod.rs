@@ -7,7 +7,7 @@
 
 use http::StatusCode;
 
-use crate::body::BodyError;
+use crate::BodyError;
 use crate::response::{Caught, IntoResponse, Response, Unfinished, plain};
 
 mod build;

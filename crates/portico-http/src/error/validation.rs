@@ -9,7 +9,7 @@ use http::header::{CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::body::Body;
+use crate::Body;
 use crate::response::{Caught, IntoResponse, Response, Unfinished};
 
 /// One part of an error's location: a key (`"query"`, `"limit"`) or a list index.

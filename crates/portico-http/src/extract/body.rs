@@ -12,8 +12,8 @@ use serde_json::json;
 use portico_openapi::{BodyDoc, OperationDoc};
 
 use super::{FromRequest, Rejection, RequestContext};
-use crate::body::{Body, BodyError};
 use crate::error::HttpError;
+use crate::{Body, BodyError};
 
 impl FromRequest for Bytes {
     /// The whole body, up to the route's limit (413 past it).

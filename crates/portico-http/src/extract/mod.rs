@@ -15,7 +15,7 @@ use std::future::Future;
 use http::request::Parts;
 use portico_openapi::OperationDoc;
 
-use crate::body::BodyError;
+use crate::BodyError;
 pub(crate) use crate::context::RequestContext;
 use crate::context::RouteSpec;
 use crate::error::{ErrorItem, HttpError};

@@ -52,17 +52,13 @@ fn limit_error(message: String) -> Rejection {
 
 fn multipart_error(err: multer::Error) -> Rejection {
     match err {
-        multer::Error::StreamReadFailed(inner) => {
-            match inner.downcast::<crate::body::BodyError>() {
-                Ok(body_error) => (*body_error).into(),
-                Err(_) => HttpError::bad_request()
-                    .detail("The multipart body could not be read")
-                    .into(),
-            }
-        }
-        multer::Error::StreamSizeExceeded { .. } => {
-            crate::body::BodyError::TooLarge { limit: 0 }.into()
-        }
+        multer::Error::StreamReadFailed(inner) => match inner.downcast::<crate::BodyError>() {
+            Ok(body_error) => (*body_error).into(),
+            Err(_) => HttpError::bad_request()
+                .detail("The multipart body could not be read")
+                .into(),
+        },
+        multer::Error::StreamSizeExceeded { .. } => crate::BodyError::TooLarge { limit: 0 }.into(),
         other => HttpError::bad_request()
             .detail(format!("Invalid multipart body: {other}"))
             .into(),

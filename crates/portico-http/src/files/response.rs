@@ -20,10 +20,10 @@ use http_body::Frame;
 
 use portico_openapi::{OperationDoc, ReturnDoc};
 
-use crate::body::{Body, BoxError};
 use crate::error::HttpError;
 use crate::response::unfinished::{Conditions, Finishing};
 use crate::response::{IntoResponse, Response, Unfinished};
+use crate::{Body, BoxError};
 
 /// Bytes read from disk per chunk (64 KiB, as Starlette reads them).
 const CHUNK: u64 = 64 * 1024;

@@ -118,10 +118,14 @@ impl IntoMount<MountStatic> for StaticFiles {
             );
         }
         let files = Arc::new(self);
-        Mounted(Arc::new(move |request: crate::Request| {
-            let files = files.clone();
-            Box::pin(async move { Reply::Response(files.serve(request).await) }) as BoxFuture<Reply>
-        }))
+        Mounted(
+            Arc::new(move |request: crate::Request| {
+                let files = files.clone();
+                Box::pin(async move { Reply::Response(files.serve(request).await) })
+                    as BoxFuture<Reply>
+            }),
+            None,
+        )
     }
 }
 

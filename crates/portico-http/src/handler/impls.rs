@@ -131,7 +131,7 @@ pub(crate) async fn settle(reply: Reply, kept: Kept, app: &AppShared) -> Finishe
     let handle = |caught| app.errors.handle(caught, kept.head.as_ref());
     let cx = Finishing {
         conditions: kept.conditions.as_deref(),
-        draining: Some(&app.draining),
+        draining: Some(app.running.draining()),
         handle: &handle,
     };
     finish(reply, &cx).await

@@ -12,15 +12,12 @@
 //! for its type, deferred work done: see `response::unfinished`).
 
 use std::future::Future;
-use std::marker::PhantomData;
-use std::sync::Arc;
 
 use portico_openapi::OperationDoc;
 
 use crate::context::RequestContext;
 use crate::context::RouteSpec;
-use crate::middleware::{Carry, Chain};
-use crate::response::{BoxFuture, Response};
+use crate::response::Response;
 
 mod doc;
 mod impls;
@@ -81,29 +78,4 @@ pub trait Handler<M>: Clone + Send + Sync + 'static {
 
     /// Whether the handler runs on the thread pool (a plain `fn`).
     fn is_blocking() -> bool;
-}
-
-/// A type-erased handler: the innermost link of its route's middleware chain.
-pub(crate) type BoxedHandler = Arc<dyn Chain>;
-
-struct Erased<H, M> {
-    handler: H,
-    _marker: PhantomData<fn() -> M>,
-}
-
-impl<H: Handler<M>, M: 'static> Chain for Erased<H, M> {
-    fn call(&self, request: crate::Request, carry: Carry) -> BoxFuture {
-        match carry {
-            Carry::Route(ctx) => Box::pin(self.handler.call(request, ctx)),
-            // A handler is only ever reached through its route.
-            Carry::Entry(_) => Box::pin(async { crate::response::internal_error() }),
-        }
-    }
-}
-
-pub(crate) fn erase<H: Handler<M>, M: 'static>(handler: H) -> BoxedHandler {
-    Arc::new(Erased {
-        handler,
-        _marker: PhantomData,
-    })
 }

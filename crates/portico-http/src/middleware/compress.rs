@@ -17,7 +17,7 @@ use http::{Method, StatusCode};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 
 use super::{Middleware, Next, add_vary};
-use crate::body::{Body, BoxError};
+use crate::{Body, BoxError};
 use crate::{Request, Response};
 
 /// A content coding [`Compression`] can answer with.

@@ -57,10 +57,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::Request;
-use crate::body::{Body, BodyError};
 use crate::context::{Locals, RequestContext};
 use crate::extract::ClientAddr;
 use crate::response::{BoxFuture, IntoResponse, Response};
+use crate::{Body, BodyError};
 
 mod compress;
 mod cors;
@@ -176,7 +176,7 @@ pub trait Middleware: Send + Sync + 'static {
     /// [`ProxyHeaders`] does) and the [`RequestId`]. When set,
     /// they are moved into the extensions before the middleware runs, and stay there for the
     /// rest of the chain. Off by default: they then reach the handlers that take a
-    /// [`ClientAddr`](crate::proxy::ClientAddr) or a [`RequestId`] without the extensions,
+    /// [`ClientAddr`] or a [`RequestId`] without the extensions,
     /// whose map costs every request allocations. (Function middleware, tower layers and
     /// mounted services always get them there.)
     const READS_EXTENSIONS: bool = false;

@@ -15,9 +15,9 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::{Carry, Chain, Wrap};
-use crate::body::{Body, BoxError};
 use crate::context::Locals;
 use crate::response::BoxFuture;
+use crate::{Body, BoxError};
 use crate::{Request, Response};
 
 /// The rest of the chain as a tower [`Service`]: what a layer given to

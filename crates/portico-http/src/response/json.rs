@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{IntoResponse, Response};
-use crate::body::Body;
+use crate::Body;
 use portico_openapi::{OperationDoc, ReturnDoc};
 
 /// JSON: as a response, `T` serialised with serde (`application/json`); as a parameter, the

@@ -15,7 +15,7 @@ use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
 use portico_openapi::{OperationDoc, ReturnDoc};
 
-use crate::body::Body;
+use crate::Body;
 
 mod cookie;
 mod json;

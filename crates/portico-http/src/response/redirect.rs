@@ -4,7 +4,7 @@ use http::StatusCode;
 use http::header::{HeaderValue, LOCATION};
 
 use super::{IntoResponse, Response};
-use crate::body::Body;
+use crate::Body;
 
 /// A redirect to another URL. [`Redirect::to`] answers 307 (the method and body are kept), as
 /// FastAPI's `RedirectResponse` does by default.

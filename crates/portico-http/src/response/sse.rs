@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::unfinished::{Finishing, Unfinished};
 use super::{IntoResponse, Response};
-use crate::body::{Body, BoxError};
+use crate::{Body, BoxError};
 
 /// One server-sent event (sse-starlette's `ServerSentEvent`).
 ///

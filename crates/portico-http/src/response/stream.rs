@@ -10,7 +10,7 @@ use http::header::{CONTENT_TYPE, HeaderValue};
 use http_body::Frame;
 
 use super::{IntoResponse, Response};
-use crate::body::{Body, BoxError};
+use crate::{Body, BoxError};
 
 /// A response whose body comes from a [`Stream`] of chunks, sent as each one is ready
 /// (FastAPI's `StreamingResponse`). The stream is dropped when the client goes away.

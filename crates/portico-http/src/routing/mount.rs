@@ -6,6 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::response::{BoxFuture, IntoResponse, Reply};
+use crate::running::Running;
 
 /// A service mounted at a path prefix.
 pub(crate) struct Mount {
@@ -13,6 +14,8 @@ pub(crate) struct Mount {
     /// Its name for `url_for`, if it has one.
     pub(crate) name: Option<String>,
     pub(crate) service: MountService,
+    /// What a mounted application has running, stopped with the one it is mounted in.
+    pub(crate) running: Option<Running>,
 }
 
 impl fmt::Debug for Mount {
@@ -29,7 +32,7 @@ pub(crate) type MountService = Arc<dyn Fn(crate::Request) -> BoxFuture<Reply> + 
 
 /// A service ready to be mounted, as [`IntoMount`] makes it.
 #[doc(hidden)]
-pub struct Mounted(pub(crate) MountService);
+pub struct Mounted(pub(crate) MountService, pub(crate) Option<Running>);
 
 impl fmt::Debug for Mounted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -64,9 +67,12 @@ where
     R: IntoResponse,
 {
     fn into_mount(self) -> Mounted {
-        Mounted(Arc::new(move |request| {
-            let fut = self(request);
-            Box::pin(async move { fut.await.into_reply() }) as BoxFuture<Reply>
-        }))
+        Mounted(
+            Arc::new(move |request| {
+                let fut = self(request);
+                Box::pin(async move { fut.await.into_reply() }) as BoxFuture<Reply>
+            }),
+            None,
+        )
     }
 }

@@ -8,7 +8,6 @@ use std::time::Duration;
 use futures_lite::FutureExt;
 use portico_rt::{Runtime, TcpListener};
 
-use super::shared::Live;
 use super::{ServerShared, conn};
 use crate::service::AppService;
 
@@ -38,8 +37,8 @@ fn is_connection_error(err: &io::Error) -> bool {
     )
 }
 
-/// Accepts connections until cancelled, each served by a task of its own.
-/// Accepts connections until `stop` is set; the listener closes when this returns.
+/// Accepts connections until `stop` is set, each served as a child of the server's tracker of
+/// connections; the listener closes when this returns.
 pub(super) async fn accept(
     listener: Listener,
     service: AppService,
@@ -74,21 +73,19 @@ async fn accept_loop(
         };
         match accepted {
             Ok(stream) => {
-                let live = Live::new(&server);
-                let (service, server, rt2) = (service.clone(), server.clone(), rt.clone());
-                rt.spawn(async move {
-                    let _live = live;
+                let (service, server2, rt2) = (service.clone(), server.clone(), rt.clone());
+                // The connection is a child of the server's tracker of connections.
+                server.connections.start_soon_on(&rt, async move {
                     match stream {
                         Accepted::Tcp(stream) => {
-                            conn::serve(stream, service, server, rt2, slot).await;
+                            conn::serve(stream, service, server2, rt2, slot).await;
                         }
                         #[cfg(unix)]
                         Accepted::Unix(stream) => {
-                            conn::serve(stream, service, server, rt2, slot).await;
+                            conn::serve(stream, service, server2, rt2, slot).await;
                         }
                     }
-                })
-                .detach();
+                });
             }
             Err(err) if is_connection_error(&err) => {}
             Err(err) => {

@@ -14,9 +14,9 @@ use http_body::{Frame, SizeHint};
 use portico_rt::Runtime;
 
 use super::socket::{ConnIo, ConnShared, Transport};
-use super::{Phase, Protocol, ServerShared};
-use crate::body::{Body, BoxError};
+use super::{Protocol, ServerShared};
 use crate::service::{AppService, ResponseFuture};
+use crate::{Body, BoxError};
 
 /// What an HTTP/2 client sends first (RFC 9113, section 3.4).
 const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -81,7 +81,7 @@ async fn serve_protocol<S: Transport>(
         })
         .await
     };
-    if let Some(Err(err)) = result {
+    if let Err(err) = result {
         tracing::debug!("connection ended with an error: {err}");
     }
 }
@@ -137,13 +137,14 @@ async fn first_head<S: Transport>(
     Ok(Some(protocol))
 }
 
-/// Drives a hyper connection, telling it about the server's shutdown: `on_drain` when draining
-/// starts; dropped (which closes it) when the grace period is over. `None` when cut off.
+/// Drives a hyper connection, telling it about the server's shutdown (`on_drain`, once, when
+/// draining starts). A connection left when the grace period is over is cut by the server's
+/// tracker of connections, which drops this future.
 async fn drive<C, T>(
     connection: C,
     server: &ServerShared,
     on_drain: impl FnOnce(Pin<&mut C>),
-) -> Option<hyper::Result<T>>
+) -> hyper::Result<T>
 where
     C: Future<Output = hyper::Result<T>>,
 {
@@ -151,19 +152,15 @@ where
     let mut on_drain = Some(on_drain);
     let mut listener: Option<EventListener> = None;
     // The task's waker the listener was last polled with: it need not be polled again until
-    // the waker changes or the phase does, which keeps the listener's lock off the request path.
+    // the waker changes, which keeps the listener's lock off the request path.
     let mut registered: Option<Waker> = None;
     poll_fn(|cx| {
-        loop {
-            let phase = server.phase();
-            if phase == Phase::Cut {
-                return Poll::Ready(None);
-            }
-            if phase == Phase::Draining
+        while on_drain.is_some() {
+            if server.is_draining()
                 && let Some(on_drain) = on_drain.take()
             {
                 on_drain(connection.as_mut());
-                registered = None;
+                break;
             }
             if registered
                 .as_ref()
@@ -172,8 +169,8 @@ where
                 break;
             }
             match &mut listener {
-                None => listener = Some(server.phase_changed.listen()),
-                Some(changed) => match Pin::new(changed).poll(cx) {
+                None => listener = Some(server.drain_started.listen()),
+                Some(started) => match Pin::new(started).poll(cx) {
                     Poll::Ready(()) => {
                         listener = None;
                         registered = None;
@@ -185,7 +182,7 @@ where
                 },
             }
         }
-        connection.as_mut().poll(cx).map(Some)
+        connection.as_mut().poll(cx)
     })
     .await
 }
@@ -205,14 +202,9 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for ConnServi
     type Error = Infallible;
     type Future = Served;
 
-    fn call(&self, mut request: http::Request<hyper::body::Incoming>) -> Served {
+    fn call(&self, request: http::Request<hyper::body::Incoming>) -> Served {
         self.conn.dispatch();
         let guard = InFlight(self.conn.clone());
-        if self.http1 && request.headers().contains_key(http::header::UPGRADE) {
-            // A connection that may become a WebSocket keeps in touch with the server.
-            let link = super::ServerLink::new(&self.conn);
-            request.extensions_mut().insert(link);
-        }
         Served {
             response: self.app.call_from(request.map(Body::incoming), self.peer),
             guard: Some(guard),
@@ -247,8 +239,12 @@ impl Future for Served {
             return Poll::Pending;
         };
         let server = &guard.0.server;
-        let draining = server.is_draining();
-        if draining && this.http1 {
+        if response.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+            // The connection leaves HTTP behind (a WebSocket): no idle or head deadline applies
+            // to it any more; its place under `max_connections` is held by the socket, until
+            // the upgraded connection is dropped.
+            guard.0.upgrade();
+        } else if server.is_draining() && this.http1 {
             // The last response on this connection: say so.
             response
                 .headers_mut()

@@ -8,10 +8,13 @@ use std::time::{Duration, Instant};
 
 use portico_rt::Runtime;
 
-/// Spawns hyper's background tasks (HTTP/2 streams) on the runtime, detached: they end with
-/// their connection.
+/// Runs hyper's background tasks (HTTP/2 streams) on the runtime, as children of the
+/// server's tracker of streams: they end with their connection, or are cut with it.
 #[derive(Debug, Clone)]
-pub(crate) struct Exec(pub(crate) Runtime);
+pub(crate) struct Exec {
+    pub(crate) rt: Runtime,
+    pub(crate) streams: portico_tasks::TaskTracker,
+}
 
 impl<F> hyper::rt::Executor<F> for Exec
 where
@@ -19,7 +22,9 @@ where
     F::Output: Send + 'static,
 {
     fn execute(&self, fut: F) {
-        self.0.spawn(fut).detach();
+        self.streams.start_soon_on(&self.rt, async move {
+            fut.await;
+        });
     }
 }
 

@@ -25,11 +25,9 @@ mod conn;
 mod hyper_rt;
 mod shared;
 mod socket;
-mod upgrade;
 
 use accept::{Listener, accept};
-pub(crate) use shared::{Phase, ServerShared};
-pub(crate) use upgrade::ServerLink;
+pub(crate) use shared::ServerShared;
 
 /// Which protocols a server speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,9 +153,10 @@ impl App {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ShutdownReport {
-    /// Connections still open when the grace period ended, and cut.
+    /// Connections still open when the grace period ended, and cut (WebSockets included).
     pub cut_connections: usize,
-    /// Requests whose background tasks were still running when the grace period ended.
+    /// Background tasks and cleanups (one per request, mostly) still running when the grace
+    /// period ended.
     pub cut_background: usize,
 }
 
@@ -412,55 +411,75 @@ impl Server {
         for task in accepting {
             let _ = task.await;
         }
-        // Event streams end and WebSockets close as the application learns it is shutting
-        // down; then the connections learn it.
-        service.shared().draining.set();
-        server.set_phase(Phase::Draining);
-        let open = server.live();
-        if open > 0 {
-            tracing::info!(
-                "waiting up to {:?} for {open} connection(s) to finish",
-                self.shutdown_timeout
-            );
-        }
-        let grace_ends = rt.now() + self.shutdown_timeout;
-        let cut_connections = match rt.timeout(self.shutdown_timeout, server.closed()).await {
-            Ok(()) => 0,
-            Err(_) => {
-                let left = server.live();
-                tracing::warn!(
-                    "{left} connection(s) still open after {:?}: closing them",
-                    self.shutdown_timeout
-                );
-                server.set_phase(Phase::Cut);
-                let _ = rt.timeout(Duration::from_secs(5), server.closed()).await;
-                left
-            }
-        };
-        // Background tasks queued by the last requests run within the same grace period;
-        // what is left when it ends is dropped with the runtime.
-        let background = &service.shared().background;
-        let mut cut_background = 0;
-        if background.running() > 0 {
-            tracing::info!(
-                "waiting for the background tasks of {} request(s)",
-                background.running()
-            );
-            if rt.timeout_at(grace_ends, background.idle()).await.is_err() {
-                cut_background = background.running();
-                tracing::warn!(
-                    "the background tasks of {cut_background} request(s) did not finish within {:?}",
-                    self.shutdown_timeout
-                );
-            }
-        }
+        let report = drain(&rt, &server, &service, self.shutdown_timeout).await;
         // Last, the lifespan's teardown (after the background tasks, which may use what it
         // shares).
         service.shutdown().await;
-        Ok(ShutdownReport {
-            cut_connections,
-            cut_background,
-        })
+        Ok(report)
+    }
+}
+
+/// A graceful shutdown, once the server no longer accepts: a cancellation with a deadline.
+/// The application and the connections are told; what they received is answered within the
+/// grace period; then the connections and upgraded connections left are cut (their trackers
+/// drop them), and after-response work left runs on, dropped with the runtime.
+async fn drain(
+    rt: &Runtime,
+    server: &ServerShared,
+    service: &AppService,
+    grace: Duration,
+) -> ShutdownReport {
+    let running = &service.shared().running;
+    // Event streams end and WebSockets close as the application learns it is shutting down;
+    // then the connections learn it (idle ones close, HTTP/2 ones get GOAWAY).
+    running.drain();
+    server.start_draining();
+    let grace_ends = rt.now() + grace;
+    let open = server.connections.len() + running.open_sockets();
+    if open > 0 {
+        tracing::info!("waiting up to {grace:?} for {open} connection(s) to finish");
+    }
+    let closed = async {
+        server.connections.wait().await;
+        running.sockets_closed().await;
+    };
+    let cut_connections = match rt.timeout_at(grace_ends, closed).await {
+        Ok(()) => 0,
+        Err(_) => {
+            let left = server.connections.len() + running.open_sockets();
+            tracing::warn!("{left} connection(s) still open after {grace:?}: closing them");
+            server.cut();
+            running.cut_sockets();
+            let dropped = async {
+                server.connections.wait().await;
+                running.sockets_closed().await;
+            };
+            let _ = rt.timeout(Duration::from_secs(5), dropped).await;
+            left
+        }
+    };
+    // Background tasks queued by the last requests run within the same grace period; what is
+    // left when it ends runs on, and is dropped with the runtime.
+    let mut cut_background = 0;
+    if running.working() > 0 {
+        tracing::info!(
+            "waiting for {} background task(s) and cleanup(s)",
+            running.working()
+        );
+        if rt
+            .timeout_at(grace_ends, running.work_done())
+            .await
+            .is_err()
+        {
+            cut_background = running.working();
+            tracing::warn!(
+                "{cut_background} background task(s) and cleanup(s) did not finish within {grace:?}"
+            );
+        }
+    }
+    ShutdownReport {
+        cut_connections,
+        cut_background,
     }
 }
 

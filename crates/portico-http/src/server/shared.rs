@@ -1,35 +1,36 @@
-//! What every connection of one server shares: its settings, its phase (serving, draining,
-//! cut) and the count of open connections.
+//! What every connection of one server shares: its settings, the trackers its connections
+//! run in, and whether it is draining.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use event_listener::Event;
 use portico_rt::Runtime;
+use portico_tasks::{TaskPanic, TaskTracker};
 
 use super::ServerConfig;
 use super::hyper_rt::{Exec, Timer};
 
-/// Where a server is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Phase {
-    Serving = 0,
-    /// Not accepting; finishing what was received; long-lived streams told to end.
-    Draining = 1,
-    /// The grace period is over: connections are dropped.
-    Cut = 2,
-}
-
 /// What every connection of a server shares.
 pub(crate) struct ServerShared {
     pub(crate) config: ServerConfig,
-    phase: AtomicU8,
-    pub(crate) phase_changed: Event,
-    /// Connections open.
-    live: AtomicUsize,
-    live_changed: Event,
+    /// Every accepted connection, until it ends; cancelled when the grace period of a
+    /// shutdown is over.
+    pub(crate) connections: TaskTracker,
+    /// hyper's tasks for the streams of HTTP/2 connections, which end with them.
+    pub(crate) streams: TaskTracker,
+    /// Set once the server stops accepting and finishes what it received.
+    draining: AtomicBool,
+    /// Notified when draining starts, for connections to be told.
+    pub(crate) drain_started: Event,
     pub(crate) http1: hyper::server::conn::http1::Builder,
     pub(crate) http2: hyper::server::conn::http2::Builder<Exec>,
+}
+
+fn log_panic(what: &str, panic: &TaskPanic) {
+    tracing::error!(
+        "{what} panicked: {}",
+        panic.message().unwrap_or("(no message)")
+    );
 }
 
 impl ServerShared {
@@ -41,71 +42,40 @@ impl ServerShared {
             .header_read_timeout(None)
             .keep_alive(config.keep_alive)
             .max_header_size(config.max_header_size);
-        let mut http2 = hyper::server::conn::http2::Builder::new(Exec(rt.clone()));
+        let streams =
+            TaskTracker::new().on_panic(|panic| log_panic("an HTTP/2 stream's task", &panic));
+        let mut http2 = hyper::server::conn::http2::Builder::new(Exec {
+            rt: rt.clone(),
+            streams: streams.clone(),
+        });
         http2
             .timer(Timer(rt.clone()))
             .max_header_list_size(u32::try_from(config.max_header_size).unwrap_or(u32::MAX));
         ServerShared {
             config,
-            phase: AtomicU8::new(Phase::Serving as u8),
-            phase_changed: Event::new(),
-            live: AtomicUsize::new(0),
-            live_changed: Event::new(),
+            connections: TaskTracker::new().on_panic(|panic| log_panic("a connection", &panic)),
+            streams,
+            draining: AtomicBool::new(false),
+            drain_started: Event::new(),
             http1,
             http2,
         }
     }
 
-    pub(crate) fn phase(&self) -> Phase {
-        match self.phase.load(Ordering::Acquire) {
-            0 => Phase::Serving,
-            1 => Phase::Draining,
-            _ => Phase::Cut,
-        }
-    }
-
+    /// Whether the server is draining.
     pub(crate) fn is_draining(&self) -> bool {
-        self.phase() != Phase::Serving
+        self.draining.load(Ordering::Acquire)
     }
 
-    pub(super) fn set_phase(&self, phase: Phase) {
-        self.phase.store(phase as u8, Ordering::Release);
-        self.phase_changed.notify(usize::MAX);
+    /// Starts draining: connections are told.
+    pub(super) fn start_draining(&self) {
+        self.draining.store(true, Ordering::Release);
+        self.drain_started.notify(usize::MAX);
     }
 
-    pub(super) fn live(&self) -> usize {
-        self.live.load(Ordering::Acquire)
-    }
-
-    /// Waits until no connection is open.
-    pub(super) async fn closed(&self) {
-        loop {
-            if self.live() == 0 {
-                return;
-            }
-            let listener = self.live_changed.listen();
-            if self.live() == 0 {
-                return;
-            }
-            listener.await;
-        }
-    }
-}
-
-/// Counts a connection as open while it lives.
-pub(super) struct Live(Arc<ServerShared>);
-
-impl Live {
-    pub(super) fn new(server: &Arc<ServerShared>) -> Self {
-        server.live.fetch_add(1, Ordering::AcqRel);
-        Live(server.clone())
-    }
-}
-
-impl Drop for Live {
-    fn drop(&mut self) {
-        if self.0.live.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.live_changed.notify(usize::MAX);
-        }
+    /// Cuts every connection left (their futures are dropped).
+    pub(super) fn cut(&self) {
+        self.connections.cancel();
+        self.streams.cancel();
     }
 }

@@ -17,7 +17,7 @@
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
@@ -91,13 +91,15 @@ pub(crate) struct ConnShared {
     accepted: Instant,
     /// When the last response was sent in full, in nanoseconds after `accepted`.
     finished: AtomicU64,
+    /// Whether the connection was upgraded to another protocol (a WebSocket).
+    upgraded: AtomicBool,
     /// Notified when a response is sent in full while the server drains, so that the
     /// connection, idle now, closes at once rather than when its timer next looks.
     responded: Event,
     pub(crate) server: Arc<ServerShared>,
     /// The connection's place under the server's `max_connections`, given back when the
     /// last holder lets go: hyper's connection task, or the upgraded connection (a
-    /// WebSocket) that outlives it.
+    /// WebSocket) whose socket outlives it.
     _slot: SemaphoreGuardArc,
 }
 
@@ -108,6 +110,7 @@ impl ConnShared {
             dispatched: AtomicU64::new(0),
             accepted: Instant::now(),
             finished: AtomicU64::new(0),
+            upgraded: AtomicBool::new(false),
             responded: Event::new(),
             server,
             _slot: slot,
@@ -128,6 +131,11 @@ impl ConnShared {
         if self.server.is_draining() {
             self.responded.notify(usize::MAX);
         }
+    }
+
+    /// The connection was upgraded to another protocol: it is busy for as long as it lives.
+    pub(crate) fn upgrade(&self) {
+        self.upgraded.store(true, Ordering::Release);
     }
 
     fn in_flight(&self) -> usize {
@@ -222,14 +230,18 @@ impl<S: Transport> ConnIo<S> {
     /// Nothing to read: wait under the deadline that applies, if any (see the module docs).
     fn poll_quiet(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Quiet>> {
         loop {
-            let in_flight = self.conn.in_flight() > 0;
+            let upgraded = self.conn.upgraded.load(Ordering::Acquire);
+            let answering = self.conn.in_flight() > 0;
+            // An upgraded connection is as busy as one answering a request, for as long as it
+            // lives.
+            let in_flight = answering || upgraded;
             let dispatched = self.conn.dispatched();
             let partial = !in_flight && self.partial == Some(dispatched);
             if self.http1 && !in_flight && !partial && self.conn.server.is_draining() {
                 // Idle while draining: one last look at the socket, then closed.
                 return Poll::Ready(Ok(Quiet::LastLook));
             }
-            if in_flight && self.http1 && self.conn.server.is_draining() {
+            if answering && !upgraded && self.http1 && self.conn.server.is_draining() {
                 // The response may be sent in full at any moment; be told, so that the
                 // connection, idle then, closes without waiting for the timer. (Listening
                 // before looking again, so that a response sent in between is not missed.)

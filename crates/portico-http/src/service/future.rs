@@ -17,7 +17,7 @@ use tracing::Span;
 use crate::context::RouteSpec;
 use crate::response::unfinished::{Finishing, finish, no_handlers};
 use crate::response::{BoxFuture, Reply, Response, Unfinished, internal_error};
-use crate::teardown::{AfterBody, AfterHandle, Outcome, Teardown};
+use crate::teardown::{AfterBody, Outcome, Teardown, Watch};
 
 /// The future of one response, from [`AppService::call`](super::AppService::call).
 #[must_use = "futures do nothing unless polled"]
@@ -57,6 +57,8 @@ pub(super) struct Finish {
     /// Whether middleware (the application's, or the route's) made the response: it may have
     /// left it unfinished.
     pub(super) chained: bool,
+    /// Told of the request's teardown, for a caller that waits for it.
+    pub(super) watch: Option<Watch>,
 }
 
 impl Drop for Finish {
@@ -78,6 +80,7 @@ impl Finish {
             start,
             teardown: None,
             chained,
+            watch: None,
         }
     }
 
@@ -110,7 +113,9 @@ impl Finish {
         if let Some(teardown) = self.teardown.take() {
             let body = std::mem::take(response.body_mut());
             *response.body_mut() = AfterBody::wrap(body, teardown.clone());
-            response.extensions_mut().insert(AfterHandle(teardown));
+            if let Some(watch) = &self.watch {
+                watch.set(&teardown);
+            }
         }
         if let Some(start) = self.start {
             let latency = start.elapsed().as_micros() as u64;

@@ -4,6 +4,7 @@
 //! redirect); [`ResponseFuture`] then sees the request through to its end.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -21,7 +22,7 @@ use crate::middleware::{Carry, Chain, Wrap};
 use crate::response::unfinished::{Conditions, Finishing, finish};
 use crate::response::{BoxFuture, IntoResponse, Redirect, Reply, Response, Unfinished};
 use crate::routing::{Match, Mount, MountPrefix, MountService, RootPath, Table};
-use crate::teardown::Teardown;
+use crate::teardown::{Teardown, Watch};
 
 mod future;
 mod routes;
@@ -153,14 +154,37 @@ impl AppService {
     /// As [`call`](Self::call), for a request from `peer`: the server's way in.
     pub(crate) fn call_from(
         &self,
-        mut request: crate::Request,
+        request: crate::Request,
         peer: Option<std::net::SocketAddr>,
     ) -> ResponseFuture {
-        let inner = &self.inner;
+        self.call_with(
+            request,
+            Locals {
+                peer,
+                ..Locals::default()
+            },
+        )
+    }
+
+    /// As [`call_from`](Self::call_from), with a way to wait for the request's after-response
+    /// work: the test client's way in.
+    pub(crate) fn call_watched(
+        &self,
+        request: crate::Request,
+        peer: Option<std::net::SocketAddr>,
+    ) -> (ResponseFuture, impl Future<Output = ()> + Send + use<>) {
+        let watch = Watch::default();
         let locals = Locals {
             peer,
             request_id: None,
+            watch: Some(watch.clone()),
         };
+        let response = self.call_with(request, locals);
+        (response, async move { watch.done().await })
+    }
+
+    fn call_with(&self, mut request: crate::Request, locals: Locals) -> ResponseFuture {
+        let inner = &self.inner;
         if let Some(root) = &inner.root_path {
             strip_root_path(&mut request, &root.0);
             request.extensions_mut().insert(root.clone());
@@ -195,6 +219,7 @@ impl AppService {
         let inner = &self.inner;
         let mut finish = Finish::new(start, false);
         finish.is_head = request.method() == Method::HEAD;
+        finish.watch = locals.watch.take();
         match inner
             .table
             .find(request.method(), request.uri().path(), request.headers())
@@ -207,7 +232,7 @@ impl AppService {
                     || plan.as_ref().is_some_and(|plan| plan.needs_after))
                 .then(|| {
                     Arc::new(Teardown::new(
-                        inner.shared.background.clone(),
+                        inner.shared.running.work().clone(),
                         inner.shared.cleanup_limiter.clone(),
                     ))
                 });
@@ -326,7 +351,7 @@ impl AppInner {
         let handle = |caught| self.shared.errors.handle(caught, head.as_ref());
         let cx = Finishing {
             conditions: conditions.as_deref(),
-            draining: Some(&self.shared.draining),
+            draining: Some(self.shared.running.draining()),
             handle: &handle,
         };
         finish(reply, &cx).await.response

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::request::Payload;
 use super::{MultipartForm, TestClient, TestRequest, TestResponse, header_pair};
 use crate::App;
-use crate::body::Body;
+use crate::Body;
 use crate::service::AppService;
 
 /// The test client for plain `#[test]` functions: each call blocks until the response is

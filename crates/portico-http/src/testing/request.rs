@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::{
     MAX_REDIRECTS, MultipartForm, StreamingResponse, TestClient, TestResponse, header_pair,
 };
-use crate::body::Body;
+use crate::Body;
 
 pub(super) enum Payload {
     Empty,
@@ -143,16 +143,14 @@ impl TestRequest {
     /// If the response body fails while it is read (a stream that ended with an error), or a
     /// redirect loop goes past 20 hops.
     pub async fn send(self) -> TestResponse {
-        let (head, body) = self.exchange().await;
+        let (head, body, after) = self.exchange().await;
         let bytes = match body.collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(err) => panic!("the response body failed while it was read: {err}"),
         };
         // As Starlette's client does, return once the request's background tasks have run
         // (the body, now dropped, started them).
-        if let Some(after) = head.extensions.get::<crate::teardown::AfterHandle>() {
-            after.0.wait().await;
-        }
+        after.await;
         TestResponse {
             status: head.status,
             version: head.version,
@@ -172,7 +170,7 @@ impl TestRequest {
     ///
     /// As [`send`](Self::send).
     pub async fn send_streaming(self) -> StreamingResponse {
-        let (head, body) = self.exchange().await;
+        let (head, body, _after) = self.exchange().await;
         StreamingResponse {
             status: head.status,
             headers: head.headers,
@@ -192,7 +190,15 @@ impl TestRequest {
         format!("{}{separator}{}", self.path, encoder.finish())
     }
 
-    async fn exchange(self) -> (http::response::Parts, Body) {
+    /// The response to the request (after its redirects, when they are followed), and what
+    /// resolves once its after-response work has run.
+    async fn exchange(
+        self,
+    ) -> (
+        http::response::Parts,
+        Body,
+        impl Future<Output = ()> + Send + use<>,
+    ) {
         // The lifespan starts before the first request, as the server's does.
         if let Err(err) = self.client.service.startup().await {
             panic!("{err}");
@@ -211,7 +217,7 @@ impl TestRequest {
                 Payload::Bytes(bytes) => Some(Payload::Bytes(bytes.clone())),
                 Payload::Stream(_) => None,
             };
-            let mut request = build(
+            let request = build(
                 &client,
                 &method,
                 &target,
@@ -219,13 +225,9 @@ impl TestRequest {
                 std::mem::replace(&mut body, Payload::Empty),
             );
             // Starlette's test client comes from port 50000 too.
-            request
-                .extensions_mut()
-                .insert(crate::proxy::ClientAddr(std::net::SocketAddr::from((
-                    [127, 0, 0, 1],
-                    50000,
-                ))));
-            let response = client.service.call(request).await;
+            let peer = std::net::SocketAddr::from(([127, 0, 0, 1], 50000));
+            let (response, after) = client.service.call_watched(request, Some(peer));
+            let response = response.await;
             let (parts, response_body) = response.into_parts();
             client.keep_cookies(&parts.headers);
             let location = parts
@@ -240,7 +242,7 @@ impl TestRequest {
                 _ => None,
             };
             let Some((status, location, replay)) = next else {
-                return (parts, response_body);
+                return (parts, response_body, after);
             };
             let becomes_get = status == StatusCode::SEE_OTHER
                 || ((status == StatusCode::MOVED_PERMANENTLY || status == StatusCode::FOUND)

@@ -7,7 +7,7 @@ use http::{HeaderMap, StatusCode, Version};
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 
-use crate::body::Body;
+use crate::Body;
 
 /// A response read by a test client.
 #[derive(Debug, Clone)]

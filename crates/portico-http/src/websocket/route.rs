@@ -33,7 +33,6 @@ use crate::error::{ErrorItem, HttpError, RequestValidationError, caught};
 use crate::handler::{Handler, Kept, settle};
 use crate::response::{BoxFuture, Reply, Response, Unfinished, internal_error};
 use crate::routing::is_websocket_handshake;
-use crate::server::ServerLink;
 use crate::teardown::{Outcome, Teardown};
 
 /// A handler served as a WebSocket route.
@@ -118,7 +117,6 @@ async fn handshake(mut request: crate::Request, mut ctx: RequestContext, call: C
     let Some(upgrade) = Upgrade::take(&mut request) else {
         return upgrade_required("This connection cannot switch to WebSocket: use HTTP/1.1");
     };
-    let link = request.extensions_mut().remove::<ServerLink>();
     let upgrade_is_memory = matches!(upgrade, Upgrade::Memory(_));
     let rt = match portico_rt::current() {
         Ok(rt) => rt,
@@ -153,7 +151,7 @@ async fn handshake(mut request: crate::Request, mut ctx: RequestContext, call: C
     // end, not for the `101` response.
     let after = ctx.teardown.as_ref().map(|_| {
         Arc::new(Teardown::new(
-            ctx.app.background.clone(),
+            ctx.app.running.work().clone(),
             ctx.app.cleanup_limiter.clone(),
         ))
     });
@@ -165,24 +163,48 @@ async fn handshake(mut request: crate::Request, mut ctx: RequestContext, call: C
         route = %ctx.route.template,
         close_code = tracing::field::Empty,
     );
+    let running = ctx.app.running.clone();
     let handler = call(request, ctx);
-    let task = rt.spawn(run(handler, core, link, AfterGuard(after)).instrument(span));
-    match decided.recv().await {
-        Ok(Decision::Accept { protocol }) => {
-            task.detach();
-            switching(&accept_key, protocol.as_deref())
-        }
+    // The WebSocket is one of the application's upgraded connections, until the handshake is
+    // decided a child of this response too: a client gone before that ends it.
+    let abandoned = Abandoned::default();
+    let given_up = abandoned.0.clone();
+    let socket = run(handler, core, running.draining().clone(), AfterGuard(after));
+    running.sockets().start_soon_on(
+        &rt,
+        async move { socket.or(async move { given_up.wait().await }).await }.instrument(span),
+    );
+    let answer = match decided.recv().await {
+        Ok(Decision::Accept { protocol }) => switching(&accept_key, protocol.as_deref()),
         Ok(Decision::CloseBeforeAccept) => {
-            task.detach();
             let mut response = switching(&accept_key, None);
             response.extensions_mut().insert(ClosedBeforeAccept);
             response
         }
-        Ok(Decision::Deny(response)) => {
-            task.detach();
-            response
+        Ok(Decision::Deny(response)) => response,
+        Err(_) => return internal_error(),
+    };
+    abandoned.settle();
+    answer
+}
+
+/// Ends the WebSocket's task if the handshake is given up before it is decided (the
+/// response future dropped: the client went away).
+#[derive(Default)]
+struct Abandoned(Arc<portico_tasks::Event>, bool);
+
+impl Abandoned {
+    /// The handshake is decided: the WebSocket runs on its own.
+    fn settle(mut self) {
+        self.1 = true;
+    }
+}
+
+impl Drop for Abandoned {
+    fn drop(&mut self) {
+        if !self.1 {
+            self.0.set();
         }
-        Err(_) => internal_error(),
     }
 }
 
@@ -297,49 +319,35 @@ impl Drop for AfterGuard {
 enum Ended {
     /// It returned, or panicked.
     Handler(std::thread::Result<Response>),
-    /// It outlived the shutdown's grace period.
-    Cut,
     /// The peer is gone (it stopped answering pings, or closed while the handler was not
     /// receiving), and the handler did not end in the close timeout.
     PeerGone,
 }
 
-/// The WebSocket's task: the handler, watched by the server's shutdown and the keepalive,
-/// then the end.
-async fn run(handler: BoxFuture, core: Arc<Core>, link: Option<ServerLink>, mut after: AfterGuard) {
+/// The WebSocket's task: the handler, watched by the application's shutdown (a close with
+/// 1001 when it starts; the application's tracker of upgraded connections drops what is left
+/// when its grace period is over) and by the keepalive, then the end.
+async fn run(
+    handler: BoxFuture,
+    core: Arc<Core>,
+    draining: Arc<portico_tasks::Event>,
+    mut after: AfterGuard,
+) {
     let watch = async {
-        match &link {
-            Some(link) => {
-                link.draining().await;
-                tracing::debug!("the server shuts down: closing the WebSocket");
-                let _ = core
-                    .close(close_code::GOING_AWAY, "Server shutting down")
-                    .await;
-                link.cut().await;
-            }
-            None => std::future::pending::<()>().await,
-        }
+        draining.wait().await;
+        tracing::debug!("the application shuts down: closing the WebSocket");
+        let _ = core
+            .close(close_code::GOING_AWAY, "Server shutting down")
+            .await;
+        std::future::pending::<Ended>().await
     };
     let handled = async { Ended::Handler(AssertUnwindSafe(handler).catch_unwind().await) };
-    let watched = async {
-        watch.await;
-        Ended::Cut
-    };
     let gone = async {
         core.peer_gone().await;
         Ended::PeerGone
     };
-    let outcome = match handled.or(watched).or(gone).await {
-        Ended::Handler(Ok(response)) => {
-            let cut = async {
-                match &link {
-                    Some(link) => link.cut().await,
-                    None => std::future::pending().await,
-                }
-                Outcome::Disconnected
-            };
-            finish(&core, response).or(cut).await
-        }
+    let outcome = match handled.or(watch).or(gone).await {
+        Ended::Handler(Ok(response)) => finish(&core, response).await,
         Ended::Handler(Err(payload)) => {
             let message = portico_rt::panic_message(payload.as_ref()).unwrap_or("(no message)");
             tracing::error!("a WebSocket handler panicked: {message}");
@@ -350,10 +358,6 @@ async fn run(handler: BoxFuture, core: Arc<Core>, link: Option<ServerLink>, mut 
             }
             Outcome::Panicked
         }
-        Ended::Cut => {
-            tracing::warn!("a WebSocket outlived the shutdown's grace period: dropping it");
-            Outcome::Disconnected
-        }
         Ended::PeerGone => {
             tracing::warn!("a WebSocket's handler went on after its peer was gone: dropping it");
             Outcome::Disconnected
@@ -363,7 +367,6 @@ async fn run(handler: BoxFuture, core: Arc<Core>, link: Option<ServerLink>, mut 
     tracing::Span::current().record("close_code", code);
     tracing::info!(close_code = code, "closed");
     after.end(outcome).await;
-    drop(link);
 }
 
 /// The handler returned: refuses the handshake or closes the WebSocket, as its answer says.
