@@ -6,6 +6,8 @@
 //! * `bench rt`, `bench tasks`, `bench http`: the benchmarks (see `BENCHMARKS.md`). `bench http
 //!   --baseline-rev REV` also builds `examples/bench_server` at git revision `REV` (see
 //!   `baseline.rs`) and runs it beside this tree's build, to compare the two.
+//! * `bench build`: what an application pays at build time for Portico, against axum (see
+//!   `buildcost.rs`).
 //! * `openapi <example>`: prints an example application's OpenAPI document.
 //! * `openapi-validate`: validates every example's document against the official OpenAPI 3.1
 //!   schema, with the Python `openapi-spec-validator` (installed with pip under `target/`).
@@ -30,6 +32,7 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 mod baseline;
+mod buildcost;
 mod chat;
 mod nginx;
 
@@ -48,6 +51,8 @@ commands:
                      the same rounds, adding each endpoint's CPU per request over the
                      baseline's to the report; --baseline PATH does the same with a
                      bench_server already built; --help lists the other ARGS
+  bench build        a hello app on Portico (lean and default features) and on axum: clean
+                     debug and release build times, binary size, crates (under target/)
   openapi EXAMPLE    print the OpenAPI document of an example (todo, hello, bench_server)
   openapi-validate   validate every example's document against the OpenAPI 3.1 schema
                      (openapi-spec-validator, installed with pip under target/)
@@ -74,6 +79,7 @@ fn main() -> ExitCode {
         ["bench", "rt", rest @ ..] => bench("bench-rt", rest),
         ["bench", "tasks", rest @ ..] => bench("bench-tasks", rest),
         ["bench", "http", rest @ ..] => bench_http(rest),
+        ["bench", "build", rest @ ..] => buildcost::run(rest),
         ["openapi", example] => openapi(example).map(|doc| print!("{doc}")),
         ["openapi-validate"] => openapi_validate(),
         ["docs-browser"] => docs_browser(),
@@ -166,11 +172,24 @@ fn ci() -> Result<(), String> {
     test.args(["test", "--workspace"]);
     step("cargo test --workspace", test)?;
 
-    // Each runtime alone, both together, and none (which builds, and refuses to run).
-    for features in ["tokio", "smol", "tokio,smol", ""] {
+    // Each runtime alone (the lean server), both together, none (which builds, and refuses
+    // to run), and each optional feature on its own: features are additive.
+    for features in [
+        "tokio",
+        "smol",
+        "tokio,smol",
+        "",
+        "tokio,websocket",
+        "tokio,templates",
+        "tokio,compression",
+        "tokio,multipart",
+        "tokio,docs-ui",
+        "tokio,tower",
+        "tokio,smol,full",
+    ] {
         let mut build = cargo();
         build.args([
-            "build",
+            "check",
             "-p",
             "portico",
             "--no-default-features",
@@ -182,8 +201,25 @@ fn ci() -> Result<(), String> {
         } else {
             features
         };
-        step(&format!("build portico with features: {label}"), build)?;
+        step(&format!("check portico with features: {label}"), build)?;
     }
+
+    // The docs of the lean server link nothing that a feature leaves out.
+    let mut lean_doc = cargo();
+    lean_doc
+        .args([
+            "doc",
+            "--no-deps",
+            "-p",
+            "portico-http",
+            "-p",
+            "portico",
+            "--no-default-features",
+            "--features",
+            "portico/tokio",
+        ])
+        .env("RUSTDOCFLAGS", "-Dwarnings");
+    step("cargo doc -D warnings (lean features)", lean_doc)?;
 
     println!("==> runtime test counts");
     let (tokio, smol) = runtime_test_counts()?;

@@ -1,28 +1,4 @@
-//! Portico's HTTP core: the server on hyper 1.x (on any runtime `portico-rt` supports), the
-//! router, path operations with typed parameters, dependencies ([`Depends`], [`Provider`]),
-//! routers and mounts, the application's [`Lifespan`], background tasks, FastAPI-shaped
-//! errors, responses and the test client.
-//!
-//! Most users reach it through the `portico` crate; everything here is re-exported there.
-//!
-//! ```
-//! use portico_http::{App, Json, Path, Query, TestClient};
-//! use schemars::JsonSchema;
-//! use serde::Deserialize;
-//!
-//! #[derive(Deserialize, JsonSchema)]
-//! struct Paging {
-//!     #[serde(default)]
-//!     verbose: bool,
-//! }
-//!
-//! async fn read_user(Path(id): Path<u64>, Query(paging): Query<Paging>) -> Json<serde_json::Value> {
-//!     Json(serde_json::json!({ "id": id, "verbose": paging.verbose }))
-//! }
-//!
-//! let app = App::new().get("/users/{id}", read_user);
-//! # let _ = TestClient::new(app);
-//! ```
+#![doc = include_str!("../ARCHITECTURE.md")]
 
 mod app;
 mod background;
@@ -43,9 +19,11 @@ mod server;
 mod service;
 mod strategy;
 mod teardown;
+#[cfg(feature = "templates")]
 mod templates;
 mod testing;
 mod validate;
+#[cfg(feature = "websocket")]
 pub mod websocket;
 
 pub use app::{App, Route, Router};
@@ -60,13 +38,15 @@ pub use cookie;
 pub use depends::{Depends, Fresh, IntoProvider, Provider, ProviderFn};
 pub use error::{BuildError, ErrorItem, HttpError, LocPart, RequestHead, RequestValidationError};
 pub use extract::{
-    BodyStream, Cookie, Form, FromRequest, FromRequestParts, Header, Multipart, MultipartField,
-    Path, Query, Rejection, State, UploadFile,
+    BodyStream, Cookie, Form, FromRequest, FromRequestParts, Header, Path, Query, Rejection, State,
 };
+#[cfg(feature = "multipart")]
+pub use extract::{Multipart, MultipartField, UploadFile};
 pub use files::{FileResponse, StaticFiles};
 pub use handler::{Handler, HandlerDoc};
 pub use http;
 pub use lifespan::{Lifespan, StartupError};
+#[cfg(feature = "templates")]
 #[doc(no_inline)]
 pub use minijinja;
 pub use portico_openapi::{
@@ -88,12 +68,18 @@ pub use strategy::{Async, Blocking};
 #[allow(deprecated, reason = "the old name stays available")]
 pub use teardown::Scope;
 pub use teardown::{CleanupScope, Outcome, TaskOutcome};
+#[cfg(feature = "templates")]
 pub use templates::{TemplateError, TemplateResponse, Templates};
 pub use testing::{
-    BlockingTestClient, BlockingTestRequest, BlockingWebSocketTestRequest,
-    BlockingWebSocketTestSession, MultipartForm, StreamingResponse, TestClient, TestRequest,
-    TestResponse, WebSocketConnectError, WebSocketTestRequest, WebSocketTestSession,
+    BlockingTestClient, BlockingTestRequest, MultipartForm, StreamingResponse, TestClient,
+    TestRequest, TestResponse,
 };
+#[cfg(feature = "websocket")]
+pub use testing::{
+    BlockingWebSocketTestRequest, BlockingWebSocketTestSession, WebSocketConnectError,
+    WebSocketTestRequest, WebSocketTestSession,
+};
+#[cfg(feature = "websocket")]
 pub use websocket::{WebSocket, WebSocketDisconnect, WebSocketError};
 
 /// Running behind a proxy: the client's address, forwarded headers from trusted proxies, and

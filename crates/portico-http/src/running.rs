@@ -64,6 +64,7 @@ impl Running {
     }
 
     /// Where upgraded connections run.
+    #[cfg(feature = "websocket")]
     pub(crate) fn sockets(&self) -> &TaskTracker {
         &self.inner.sockets
     }

@@ -48,12 +48,25 @@
 //! An unknown name, or a runtime that is not compiled in, stops [`run`] at start with a message
 //! naming the valid choices.
 //!
+//! A library written on Portico names neither: it uses [`rt::current`].
+//!
+//! # Features
+//!
+//! Every feature is additive. The defaults are what a FastAPI user expects out of the box;
+//! `default-features = false, features = ["tokio"]` builds a lean API server (JSON, forms,
+//! dependencies, OpenAPI with the docs pages loading their scripts from a CDN).
+//!
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
 //! | `tokio` | yes | the tokio adapter, `portico-tokio` |
 //! | `smol` | no | the smol adapter, `portico-smol` (async-executor, async-io, blocking) |
-//!
-//! A library written on Portico names neither: it uses [`rt::current`].
+//! | `websocket` | yes | WebSocket routes (`App::websocket`) and test sessions, with async-tungstenite |
+//! | `multipart` | yes | `multipart/form-data`: `Multipart`, `UploadFile` fields in [`Form`], with multer |
+//! | `docs-ui` | yes | Swagger UI and ReDoc embedded (3 MB), so `/docs` and `/redoc` work offline |
+//! | `templates` | no | Jinja templates (`Templates`), with minijinja |
+//! | `compression` | no | the `Compression` middleware: gzip, brotli, zstd (zstd builds C code) |
+//! | `tower` | no | tower layers as middleware, an application as a tower `Service` |
+//! | `full` | no | all of the above but the runtimes |
 
 #![forbid(unsafe_code)]
 
@@ -66,17 +79,21 @@ pub use portico_http::{
     DEFAULT_CLEANUP_THREADS, Depends, ErrorItem, EventStream, FileResponse, Form, FormLimits,
     Fresh, FromRequest, FromRequestParts, Handler, Header, Html, HttpError, IntoMount,
     IntoProvider, IntoResponse, IntoResponseParts, Json, KeepAlive, License, Lifespan, LocPart,
-    Multipart, MultipartField, OPENAPI_VERSION, OperationDoc, Outcome, ParamDoc, Path, Provider,
-    ProviderFn, Query, Redirect, Rejection, Request, RequestContext, RequestHead,
-    RequestValidationError, Response, ResponseDoc, ResponseFuture, ReturnDoc, Route, RouteRef,
-    RouteSpec, Router, SecurityDoc, Server, ServerHandle, ServerSentEvent, SetCookie,
-    ShutdownReport, Source, StartupError, State, StaticFiles, StreamBody, TaskOutcome,
-    TemplateError, TemplateResponse, Templates, Text, UploadFile, WebSocket, WebSocketDisconnect,
-    WebSocketError, cookie, doc_schema_for, http, middleware, minijinja, proxy, schema_for,
-    security, websocket,
+    OPENAPI_VERSION, OperationDoc, Outcome, ParamDoc, Path, Provider, ProviderFn, Query, Redirect,
+    Rejection, Request, RequestContext, RequestHead, RequestValidationError, Response, ResponseDoc,
+    ResponseFuture, ReturnDoc, Route, RouteRef, RouteSpec, Router, SecurityDoc, Server,
+    ServerHandle, ServerSentEvent, SetCookie, ShutdownReport, Source, StartupError, State,
+    StaticFiles, StreamBody, TaskOutcome, Text, cookie, doc_schema_for, http, middleware, proxy,
+    schema_for, security,
 };
 #[allow(deprecated, reason = "the old names stay available")]
 pub use portico_http::{Event, ResponseBody, Scope};
+#[cfg(feature = "multipart")]
+pub use portico_http::{Multipart, MultipartField, UploadFile};
+#[cfg(feature = "templates")]
+pub use portico_http::{TemplateError, TemplateResponse, Templates, minijinja};
+#[cfg(feature = "websocket")]
+pub use portico_http::{WebSocket, WebSocketDisconnect, WebSocketError, websocket};
 pub use portico_macros::{handler, test};
 /// The OpenAPI model: what the document is built from (see `portico-openapi`).
 pub use portico_openapi as openapi;
@@ -88,12 +105,15 @@ pub use runtime::{
 
 /// The names most applications use, in one import: `use portico::prelude::*;`.
 pub mod prelude {
+    #[cfg(feature = "multipart")]
+    pub use portico_http::UploadFile;
     pub use portico_http::http::StatusCode;
     pub use portico_http::{
         App, BackgroundTasks, Cookie, Depends, Form, Header, Html, HttpError, IntoResponse, Json,
         Lifespan, Outcome, Path, Provider, Query, Redirect, Response, Route, Router, State, Text,
-        UploadFile, WebSocket, WebSocketDisconnect, WebSocketError,
     };
+    #[cfg(feature = "websocket")]
+    pub use portico_http::{WebSocket, WebSocketDisconnect, WebSocketError};
 }
 
 /// Testing an application without a socket: the async [`TestClient`](testing::TestClient) for
@@ -101,9 +121,13 @@ pub mod prelude {
 /// plain tests.
 pub mod testing {
     pub use portico_http::{
-        BlockingTestClient, BlockingTestRequest, BlockingWebSocketTestRequest,
-        BlockingWebSocketTestSession, MultipartForm, StreamingResponse, TestClient, TestRequest,
-        TestResponse, WebSocketConnectError, WebSocketTestRequest, WebSocketTestSession,
+        BlockingTestClient, BlockingTestRequest, MultipartForm, StreamingResponse, TestClient,
+        TestRequest, TestResponse,
+    };
+    #[cfg(feature = "websocket")]
+    pub use portico_http::{
+        BlockingWebSocketTestRequest, BlockingWebSocketTestSession, WebSocketConnectError,
+        WebSocketTestRequest, WebSocketTestSession,
     };
 
     /// A [`BlockingTestClient`] for `app` on a runtime of its own, picked as

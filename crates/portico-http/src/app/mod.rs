@@ -21,6 +21,7 @@ mod build;
 mod docs;
 
 pub(crate) use docs::DocsConfig;
+#[cfg(feature = "websocket")]
 pub(crate) use route::Declare;
 pub use route::Route;
 pub use router::Router;

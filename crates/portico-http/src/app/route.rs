@@ -223,7 +223,7 @@ macro_rules! settings_methods {
         }
 
         #[doc = concat!("Runs a [`Middleware`](crate::middleware::Middleware) around ", $what, ", such as")]
-        /// [`Cors`](crate::middleware::Cors) or [`Compression`](crate::middleware::Compression):
+        /// [`Cors`](crate::middleware::Cors) or `Compression`:
         /// Starlette's `add_middleware`. The last one added is the outermost.
         pub fn add_middleware<W: crate::middleware::Middleware>(mut self, middleware: W) -> Self {
             self.middleware.push(crate::middleware::wrap_middleware(middleware));

@@ -6,13 +6,12 @@ use http::header::CONTENT_TYPE;
 use http::request::Parts;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::json::{has_no_body, unsupported};
-use super::multipart::{MARKER, Multipart, with_uploads};
-use super::query::Pairs;
 use portico_openapi::{BodyDoc, OperationDoc, Source};
 
+use super::json::{has_no_body, unsupported};
+use super::query::Pairs;
 use super::{FromRequest, Rejection, RequestContext};
 use crate::context::RouteSpec;
 use crate::error::{ErrorItem, HttpError, LocPart};
@@ -20,7 +19,7 @@ use crate::validate::{self, Shapes};
 
 /// A form body, converted and validated into the struct `T` (FastAPI's `Form` parameters and
 /// form models): `application/x-www-form-urlencoded`, or `multipart/form-data` when `T` has
-/// [`UploadFile`](crate::UploadFile) fields.
+/// `UploadFile` fields (the `multipart` feature).
 ///
 /// Each field of `T` is a form field; `Option` fields are optional and a `Vec` collects a
 /// repeated field. As in FastAPI, an empty value counts as absent. Every invalid field is
@@ -70,7 +69,8 @@ fn kind_of(parts: &Parts) -> Option<Kind> {
     }
 }
 
-fn body_loc(name: &str) -> Vec<LocPart> {
+#[cfg(feature = "multipart")]
+pub(super) fn body_loc(name: &str) -> Vec<LocPart> {
     vec![Source::Body.as_str().into(), name.to_owned().into()]
 }
 
@@ -86,7 +86,7 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequest for Form<T> 
             Some(kind) => kind,
             // No body at all: every required field is missing.
             None if has_no_body(&parts, &body) => {
-                return finish::<T>(shapes, Vec::new(), Vec::new(), Vec::new());
+                return finish::<T>(shapes, Vec::new(), Vec::new(), |decode| decode());
             }
             None => {
                 let expected = if shapes.files.is_empty() {
@@ -106,50 +106,21 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequest for Form<T> 
                 if pairs.len() > limits.max_fields {
                     return Err(too_many_fields(limits.max_fields));
                 }
-                finish::<T>(shapes, pairs, Vec::new(), Vec::new())
+                finish::<T>(shapes, pairs, Vec::new(), |decode| decode())
             }
             Kind::Multipart => {
-                let files = &shapes.files;
-                let mut multipart = Multipart::new(crate::Request::from_parts(parts, body), ctx)?;
-                let mut pairs = Vec::new();
-                let mut uploads = Vec::new();
-                let mut errors = Vec::new();
-                while let Some(field) = multipart.next_field().await? {
-                    let name = field.name().unwrap_or_default().to_owned();
-                    let wants_file = files.contains(&name);
-                    match (field.file_name().is_some(), wants_file) {
-                        (true, true) => {
-                            pairs.push((name, format!("{MARKER}{}", uploads.len())));
-                            uploads.push(field.into_upload().await?);
-                        }
-                        (true, false) => {
-                            // A file for a text field; an unknown file is skipped unread.
-                            if shapes.has_field(&name) {
-                                let input = json!(field.file_name().unwrap_or_default());
-                                errors.push(ErrorItem::new(
-                                    "string_type",
-                                    body_loc(&name),
-                                    "Input should be a valid string",
-                                    input,
-                                ));
-                            }
-                        }
-                        (false, true) => {
-                            let text = field.text().await?;
-                            errors.push(
-                                ErrorItem::new(
-                                    "value_error",
-                                    body_loc(&name),
-                                    "Value error, Expected UploadFile, received: <class 'str'>",
-                                    Value::String(text),
-                                )
-                                .with_ctx(json!({"error": {}})),
-                            );
-                        }
-                        (false, false) => pairs.push((name, field.text().await?)),
-                    }
+                #[cfg(feature = "multipart")]
+                {
+                    let request = crate::Request::from_parts(parts, body);
+                    super::multipart::read_form::<T>(shapes, request, ctx).await
                 }
-                finish::<T>(shapes, pairs, uploads, errors)
+                #[cfg(not(feature = "multipart"))]
+                {
+                    drop((parts, body));
+                    Err(unsupported(
+                        "application/x-www-form-urlencoded (multipart/form-data needs Portico's `multipart` feature)",
+                    ))
+                }
             }
         }
     }
@@ -176,7 +147,7 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequest for Form<T> 
     }
 }
 
-fn too_many_fields(max: usize) -> Rejection {
+pub(super) fn too_many_fields(max: usize) -> Rejection {
     HttpError::bad_request()
         .detail(format!(
             "Too many fields. Maximum number of fields is {max}."
@@ -189,11 +160,14 @@ fn too_many_fields(max: usize) -> Rejection {
     clippy::result_large_err,
     reason = "a rejection is a response, and this is not a hot path"
 )]
-fn finish<T: DeserializeOwned + JsonSchema + 'static>(
+pub(super) fn finish<T: DeserializeOwned + JsonSchema + 'static>(
     shapes: &Shapes,
     pairs: Vec<(String, String)>,
-    uploads: Vec<crate::UploadFile>,
     mut errors: Vec<ErrorItem>,
+    // Runs the decoding, with the form's uploads at hand (see `multipart::with_uploads`).
+    with_uploads: impl FnOnce(
+        &mut dyn FnMut() -> Result<T, Vec<ErrorItem>>,
+    ) -> Result<T, Vec<ErrorItem>>,
 ) -> Result<Form<T>, Rejection> {
     let reported: Vec<&LocPart> = errors.iter().filter_map(|e| e.loc.get(1)).collect();
     let reported: Vec<String> = reported
@@ -212,11 +186,12 @@ fn finish<T: DeserializeOwned + JsonSchema + 'static>(
     );
     let loc = vec![Source::Body.as_str().into()];
     if errors.is_empty() {
-        return with_uploads(uploads, || {
-            validate::from_inputs::<T, _>(shapes, &pairs, loc)
-        })
-        .map(Form)
-        .map_err(Rejection::Invalid);
+        let mut loc = Some(loc);
+        let mut decode =
+            || validate::from_inputs::<T, _>(shapes, &pairs, loc.take().unwrap_or_default());
+        return with_uploads(&mut decode)
+            .map(Form)
+            .map_err(Rejection::Invalid);
     }
     // Fields already reported (a file for a text field, say) are not reported twice.
     let more = validate::check_inputs(shapes, &pairs, loc);

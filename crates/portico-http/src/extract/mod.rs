@@ -28,6 +28,7 @@ mod cookie;
 mod form;
 mod header;
 mod json;
+#[cfg(feature = "multipart")]
 mod multipart;
 mod path;
 mod query;
@@ -39,6 +40,7 @@ pub use client_addr::ClientAddr;
 pub use cookie::Cookie;
 pub use form::Form;
 pub use header::Header;
+#[cfg(feature = "multipart")]
 pub use multipart::{Multipart, MultipartField, UploadFile};
 pub use path::Path;
 pub use query::Query;

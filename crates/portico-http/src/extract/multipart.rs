@@ -11,15 +11,18 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
 use http::header::CONTENT_TYPE;
+use portico_openapi::{BodyDoc, OperationDoc};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
-use serde::de::{self, Deserialize, Deserializer};
+use serde::de::{self, Deserialize, DeserializeOwned, Deserializer};
+use serde_json::{Value, json};
 
 use super::body::BodyStream;
-use portico_openapi::{BodyDoc, OperationDoc};
-
+use super::form::{Form, body_loc, finish};
 use super::{FromRequest, Rejection, RequestContext};
 use crate::context::FormLimits;
+use crate::error::ErrorItem;
 use crate::error::HttpError;
+use crate::validate::Shapes;
 
 /// Files larger than this are spooled to a temporary file, as FastAPI's `UploadFile` does.
 pub(crate) const SPOOL_AT: usize = 1024 * 1024;
@@ -411,4 +414,56 @@ impl fmt::Display for UploadFile {
             self.size
         )
     }
+}
+
+/// Reads a multipart form into `T` (whose shapes are `shapes`): text fields as values, files
+/// for the fields that take uploads, every mistake reported by field.
+pub(super) async fn read_form<T: DeserializeOwned + JsonSchema + 'static>(
+    shapes: &Shapes,
+    request: crate::Request,
+    ctx: &RequestContext,
+) -> Result<Form<T>, Rejection> {
+    let files = &shapes.files;
+    let mut multipart = Multipart::new(request, ctx)?;
+    let mut pairs = Vec::new();
+    let mut uploads = Vec::new();
+    let mut errors = Vec::new();
+    while let Some(field) = multipart.next_field().await? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let wants_file = files.contains(&name);
+        match (field.file_name().is_some(), wants_file) {
+            (true, true) => {
+                pairs.push((name, format!("{MARKER}{}", uploads.len())));
+                uploads.push(field.into_upload().await?);
+            }
+            (true, false) => {
+                // A file for a text field; an unknown file is skipped unread.
+                if shapes.has_field(&name) {
+                    let input = json!(field.file_name().unwrap_or_default());
+                    errors.push(ErrorItem::new(
+                        "string_type",
+                        body_loc(&name),
+                        "Input should be a valid string",
+                        input,
+                    ));
+                }
+            }
+            (false, true) => {
+                let text = field.text().await?;
+                errors.push(
+                    ErrorItem::new(
+                        "value_error",
+                        body_loc(&name),
+                        "Value error, Expected UploadFile, received: <class 'str'>",
+                        Value::String(text),
+                    )
+                    .with_ctx(json!({"error": {}})),
+                );
+            }
+            (false, false) => pairs.push((name, field.text().await?)),
+        }
+    }
+    finish::<T>(shapes, pairs, errors, |decode| {
+        with_uploads(uploads, decode)
+    })
 }

@@ -25,6 +25,7 @@ mod impls;
 pub use doc::HandlerDoc;
 pub(crate) use doc::recorded;
 pub use doc::type_id_of;
+#[cfg(feature = "websocket")]
 pub(crate) use impls::{Kept, settle};
 
 /// A path operation: implemented for every `async fn` and plain `fn` of up to 16 extractable

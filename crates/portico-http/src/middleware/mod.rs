@@ -25,7 +25,7 @@
 //!
 //! # Built in
 //!
-//! [`Cors`], [`Compression`], [`TrustedHost`], [`HttpsRedirect`], [`Timeout`],
+//! [`Cors`], `Compression` (the `compression` feature), [`TrustedHost`], [`HttpsRedirect`], [`Timeout`],
 //! [`SetRequestId`] and [`ProxyHeaders`], with Starlette's
 //! defaults where it has them. With the `tower` feature, a tower `Layer` is a middleware too
 //! (`App::layer`) and an [`AppService`](crate::AppService) is a tower
@@ -62,6 +62,7 @@ use crate::extract::ClientAddr;
 use crate::response::{BoxFuture, IntoResponse, Response};
 use crate::{Body, BodyError};
 
+#[cfg(feature = "compression")]
 mod compress;
 mod cors;
 mod hosts;
@@ -71,6 +72,7 @@ mod timeout;
 #[cfg(feature = "tower")]
 mod tower;
 
+#[cfg(feature = "compression")]
 pub use compress::{Compression, Encoding};
 pub use cors::Cors;
 pub use hosts::{HttpsRedirect, TrustedHost};

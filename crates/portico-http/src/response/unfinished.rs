@@ -55,6 +55,7 @@ impl Caught {
     }
 
     /// The error, if it is an `E`.
+    #[cfg(feature = "websocket")]
     pub(crate) fn downcast_ref<E: 'static>(&self) -> Option<&E> {
         self.error.downcast_ref()
     }

@@ -15,6 +15,10 @@ mod urls;
 pub use mount::IntoMount;
 pub(crate) use mount::{Mount, MountApp, MountService, Mounted};
 pub(crate) use prefix::{MountPrefix, RootPath, mount_prefix_of, root_path_of};
-pub(crate) use table::{Entry, Match, Params, Table, build, is_websocket_handshake};
+#[cfg(feature = "websocket")]
+pub(crate) use table::is_websocket_handshake;
+pub(crate) use table::{Entry, Match, Params, Table, build};
 pub(crate) use template::parse as parse_template;
-pub(crate) use urls::{UrlError, UrlMap};
+#[cfg(feature = "templates")]
+pub(crate) use urls::UrlError;
+pub(crate) use urls::UrlMap;

@@ -263,13 +263,17 @@ mod request;
 mod blocking;
 mod multipart;
 mod response;
+#[cfg(feature = "websocket")]
 #[macro_use]
 mod websocket;
+#[cfg(feature = "websocket")]
 mod websocket_blocking;
 
 pub use blocking::{BlockingTestClient, BlockingTestRequest};
 pub use multipart::MultipartForm;
 pub use request::TestRequest;
 pub use response::{StreamingResponse, TestResponse};
+#[cfg(feature = "websocket")]
 pub use websocket::{WebSocketConnectError, WebSocketTestRequest, WebSocketTestSession};
+#[cfg(feature = "websocket")]
 pub use websocket_blocking::{BlockingWebSocketTestRequest, BlockingWebSocketTestSession};

@@ -151,16 +151,7 @@ impl TestRequest {
         // As Starlette's client does, return once the request's background tasks have run
         // (the body, now dropped, started them).
         after.await;
-        TestResponse {
-            status: head.status,
-            version: head.version,
-            template: head
-                .extensions
-                .get::<crate::templates::RenderedTemplate>()
-                .cloned(),
-            headers: head.headers,
-            body: bytes,
-        }
+        TestResponse::new(head, bytes)
     }
 
     /// Sends the request and returns the response as soon as its head is ready, to read a

@@ -16,17 +16,35 @@ pub struct TestResponse {
     pub(super) version: Version,
     pub(super) headers: HeaderMap,
     pub(super) body: Bytes,
-    pub(super) template: Option<crate::templates::RenderedTemplate>,
+    #[cfg(feature = "templates")]
+    template: Option<crate::templates::RenderedTemplate>,
 }
 
 impl TestResponse {
+    /// The response of `head`, whose body read in full is `body`.
+    pub(super) fn new(head: http::response::Parts, body: Bytes) -> Self {
+        TestResponse {
+            status: head.status,
+            version: head.version,
+            #[cfg(feature = "templates")]
+            template: head
+                .extensions
+                .get::<crate::templates::RenderedTemplate>()
+                .cloned(),
+            headers: head.headers,
+            body,
+        }
+    }
+
     /// The name of the template that rendered the response, if one did
     /// ([`Templates::response`](crate::Templates::response)).
+    #[cfg(feature = "templates")]
     pub fn template(&self) -> Option<&str> {
         self.template.as_ref().map(|t| t.name.as_str())
     }
 
     /// The context the template rendered with, as JSON.
+    #[cfg(feature = "templates")]
     pub fn context(&self) -> Option<&serde_json::Value> {
         self.template.as_ref().map(|t| &t.context)
     }

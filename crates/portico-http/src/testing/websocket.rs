@@ -224,16 +224,9 @@ impl WebSocketTestRequest {
                 Ok(collected) => collected.to_bytes(),
                 Err(err) => panic!("the response body failed while it was read: {err}"),
             };
-            return Err(WebSocketConnectError::Rejected(Box::new(TestResponse {
-                status: parts.status,
-                version: parts.version,
-                template: parts
-                    .extensions
-                    .get::<crate::templates::RenderedTemplate>()
-                    .cloned(),
-                headers: parts.headers,
-                body,
-            })));
+            return Err(WebSocketConnectError::Rejected(Box::new(
+                TestResponse::new(parts, body),
+            )));
         }
         let accepted = parts.headers.get(SEC_WEBSOCKET_ACCEPT);
         assert!(

@@ -118,6 +118,7 @@ impl Shapes {
     }
 
     /// Whether the root object has a property `name`.
+    #[cfg(feature = "multipart")]
     pub(crate) fn has_field(&self, name: &str) -> bool {
         match self.get(self.root) {
             Shape::Object { props, .. } => props.iter().any(|p| p.name == name),
