@@ -51,6 +51,7 @@ impl Drop for DropFlag {
 }
 
 /// Raises the soft limit on open files to at least `wanted` (up to the hard limit).
+#[allow(unsafe_code, reason = "getrlimit and setrlimit have no safe wrapper")]
 pub(crate) fn raise_fd_limit(wanted: u64) {
     #[cfg(unix)]
     {
@@ -73,6 +74,7 @@ pub(crate) fn raise_fd_limit(wanted: u64) {
 
 /// Sends SIGTERM to this process.
 #[cfg(unix)]
+#[allow(unsafe_code, reason = "kill(2) has no safe wrapper in libc")]
 pub(crate) fn send_sigterm_to_self() {
     // SAFETY: plain system calls with valid arguments.
     let result = unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };

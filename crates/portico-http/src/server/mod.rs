@@ -24,6 +24,10 @@ mod accept;
 mod conn;
 mod hyper_rt;
 mod shared;
+#[allow(
+    unsafe_code,
+    reason = "reads into hyper's uninitialised buffer through portico-rt's ReadBuf; each block says why it is sound"
+)]
 mod socket;
 
 use accept::{Listener, accept};
