@@ -368,6 +368,28 @@ fn the_document_and_the_docs_pages_are_served(rt: RuntimeKind) {
     );
     assert!(js.bytes().len() > 500_000);
     assert!(js.text().contains("SwaggerUIBundle"));
+    assert_eq!(js.header("content-encoding"), None);
+    assert_eq!(js.header("vary"), Some("accept-encoding"));
+    assert_eq!(js.header("cache-control"), Some("public, max-age=86400"));
+    // A browser takes the file as it is kept, gzip-compressed: the same script, smaller.
+    let gzipped = client
+        .get("/docs/swagger-ui-bundle.js")
+        .header("accept-encoding", "gzip, deflate, br")
+        .send();
+    assert_eq!(gzipped.status(), 200);
+    assert_eq!(gzipped.header("content-encoding"), Some("gzip"));
+    assert_eq!(
+        gzipped.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert!(gzipped.bytes().len() < js.bytes().len() / 2);
+    assert_eq!(gunzip(gzipped.bytes()), js.bytes().as_ref());
+    let refused = client
+        .get("/docs/swagger-ui-bundle.js")
+        .header("accept-encoding", "gzip;q=0, identity")
+        .send();
+    assert_eq!(refused.header("content-encoding"), None);
+    assert_eq!(refused.bytes(), js.bytes());
     let css = client.get("/docs/swagger-ui.css").send();
     assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
     let redirect = client.get("/docs/oauth2-redirect").send();
@@ -527,4 +549,12 @@ fn multipart_forms_are_described_with_their_files() {
     let schema =
         &doc["paths"]["/upload"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"];
     assert_eq!(schema["required"], json!(["file", "note"]));
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use async_compression::futures::bufread::GzipDecoder;
+    use futures_lite::AsyncReadExt;
+    let mut out = Vec::new();
+    futures_lite::future::block_on(GzipDecoder::new(bytes).read_to_end(&mut out)).unwrap();
+    out
 }

@@ -18,28 +18,50 @@ pub const SWAGGER_UI_VERSION: &str = "5.35.0";
 /// The ReDoc version whose script is embedded (or loaded from the CDN).
 pub const REDOC_VERSION: &str = "2.5.4";
 
-/// Swagger UI's script, `swagger-ui-bundle.js`.
+/// Swagger UI's script, `swagger-ui-bundle.js`, gzip-compressed.
 #[cfg(feature = "assets")]
-pub const SWAGGER_UI_JS: &[u8] = include_bytes!("../assets/swagger-ui/swagger-ui-bundle.js");
-/// Swagger UI's style sheet, `swagger-ui.css`.
+pub const SWAGGER_UI_JS: &[u8] = include_bytes!("../assets/swagger-ui/swagger-ui-bundle.js.gz");
+/// Swagger UI's style sheet, `swagger-ui.css`, gzip-compressed.
 #[cfg(feature = "assets")]
-pub const SWAGGER_UI_CSS: &[u8] = include_bytes!("../assets/swagger-ui/swagger-ui.css");
-/// The script of Swagger UI's OAuth2 redirect page, `oauth2-redirect.js`.
+pub const SWAGGER_UI_CSS: &[u8] = include_bytes!("../assets/swagger-ui/swagger-ui.css.gz");
+/// The script of Swagger UI's OAuth2 redirect page, `oauth2-redirect.js`, gzip-compressed.
 #[cfg(feature = "assets")]
-pub const OAUTH2_REDIRECT_JS: &[u8] = include_bytes!("../assets/swagger-ui/oauth2-redirect.js");
-/// ReDoc's script, `redoc.standalone.js`.
+pub const OAUTH2_REDIRECT_JS: &[u8] = include_bytes!("../assets/swagger-ui/oauth2-redirect.js.gz");
+/// ReDoc's script, `redoc.standalone.js`, gzip-compressed.
 #[cfg(feature = "assets")]
-pub const REDOC_JS: &[u8] = include_bytes!("../assets/redoc/redoc.standalone.js");
+pub const REDOC_JS: &[u8] = include_bytes!("../assets/redoc/redoc.standalone.js.gz");
 
-/// One file a docs page loads from the application, when the assets are embedded.
+/// One file a docs page loads from the application, when the assets are embedded: kept
+/// gzip-compressed, served so to the clients that take gzip (every browser) and
+/// [inflated](Self::inflate) for the others.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Asset {
     /// Where it is served (under the page's own path).
     pub path: String,
-    /// Its bytes.
-    pub body: &'static [u8],
+    /// Its bytes, gzip-compressed (a `.gz` file's, as `gzip -n` writes it).
+    pub gzipped: &'static [u8],
     /// Its `Content-Type`.
     pub content_type: &'static str,
+}
+
+impl Asset {
+    /// The file's own bytes.
+    ///
+    /// # Errors
+    ///
+    /// If the embedded bytes are not a gzip member without optional fields (they always are).
+    #[cfg(feature = "assets")]
+    pub fn inflate(&self) -> Result<Vec<u8>, String> {
+        // A gzip member as `gzip -n` writes it: a 10-byte header with no optional field, the
+        // deflate stream, then the CRC-32 and size of the data (8 bytes).
+        let data = self.gzipped;
+        let deflated = match data {
+            [0x1f, 0x8b, 8, 0, ..] if data.len() >= 18 => &data[10..data.len() - 8],
+            _ => return Err(format!("{}: not a plain gzip member", self.path)),
+        };
+        miniz_oxide::inflate::decompress_to_vec(deflated)
+            .map_err(|err| format!("{}: {err:?}", self.path))
+    }
 }
 
 /// The docs pages of one document: where they and the document are served, and where their
@@ -147,18 +169,18 @@ impl Pages {
             if self.docs_url.is_some() {
                 assets.push(Asset {
                     path: local(links.swagger_js),
-                    body: SWAGGER_UI_JS,
+                    gzipped: SWAGGER_UI_JS,
                     content_type: JS,
                 });
                 assets.push(Asset {
                     path: local(links.swagger_css),
-                    body: SWAGGER_UI_CSS,
+                    gzipped: SWAGGER_UI_CSS,
                     content_type: "text/css; charset=utf-8",
                 });
                 if self.oauth2_redirect_url.is_some() {
                     assets.push(Asset {
                         path: local(links.oauth2_js),
-                        body: OAUTH2_REDIRECT_JS,
+                        gzipped: OAUTH2_REDIRECT_JS,
                         content_type: JS,
                     });
                 }
@@ -166,7 +188,7 @@ impl Pages {
             if self.redoc_url.is_some() {
                 assets.push(Asset {
                     path: local(links.redoc_js),
-                    body: REDOC_JS,
+                    gzipped: REDOC_JS,
                     content_type: JS,
                 });
             }

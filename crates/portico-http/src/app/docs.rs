@@ -5,12 +5,12 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use http::HeaderValue;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use http::header::CONTENT_TYPE;
 use portico_openapi::ui::Pages;
 use portico_openapi::{Contact, Info, License};
 
 use super::{App, Route, build};
-use crate::response::{Html, IntoResponse, Response};
+use crate::response::{Html, IntoResponse};
 
 impl App {
     /// The API's title in the document and on the docs pages ("Portico" by default).
@@ -199,18 +199,6 @@ impl Default for DocsConfig {
 /// The document, once the application is built, shared with the route that serves it.
 pub(crate) type DocumentCell = Arc<OnceLock<Bytes>>;
 
-/// A fixed body with its content type, cached by browsers for a day.
-fn asset(body: &'static [u8], content_type: &'static str) -> Response {
-    let mut response = Bytes::from_static(body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(
-        CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=86400"),
-    );
-    response
-}
-
 /// A route serving a page.
 fn page(path: &str, html: String) -> Route {
     let page = Bytes::from(html);
@@ -261,14 +249,74 @@ pub(crate) fn routes(config: &DocsConfig, document: &DocumentCell) -> Vec<Route>
     if let Some(redoc) = &config.redoc_url {
         routes.push(page(redoc, pages.redoc_html()));
     }
-    for file in pages.assets(root) {
-        let (body, content_type) = (file.body, file.content_type);
-        routes.push(Route::get(file.path, move || async move {
-            asset(body, content_type)
-        }));
-    }
+    #[cfg(feature = "docs-ui")]
+    routes.extend(pages.assets(root).into_iter().map(files::route));
     routes
         .into_iter()
         .map(|route| route.include_in_schema(false))
         .collect()
+}
+
+/// The docs pages' own files, served by the application rather than a CDN.
+#[cfg(feature = "docs-ui")]
+mod files {
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+    use http::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY};
+    use http::{HeaderMap, HeaderValue};
+    use portico_openapi::ui::Asset;
+
+    use super::Route;
+    use crate::response::{IntoResponse, Response};
+
+    /// The route serving one file.
+    pub(super) fn route(file: Asset) -> Route {
+        let path = file.path.clone();
+        let file = Arc::new(file);
+        Route::get(path, move |headers: HeaderMap| {
+            let file = file.clone();
+            async move { asset(&file, &headers) }
+        })
+    }
+
+    /// A docs page's file, cached by browsers for a day: as it is kept, gzip-compressed, for a
+    /// client that takes gzip (every browser), inflated for another.
+    fn asset(file: &Asset, headers: &HeaderMap) -> Response {
+        let takes_gzip = headers
+            .get_all(ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .any(|coding| {
+                let mut parts = coding.split(';');
+                let name = parts.next().unwrap_or_default().trim();
+                let refused =
+                    parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+                (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+            });
+        let mut response = if takes_gzip {
+            let mut response = Bytes::from_static(file.gzipped).into_response();
+            response
+                .headers_mut()
+                .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            response
+        } else {
+            match file.inflate() {
+                Ok(bytes) => bytes.into_response(),
+                Err(err) => {
+                    tracing::error!("a docs file cannot be served: {err}");
+                    return crate::response::internal_error();
+                }
+            }
+        };
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(file.content_type));
+        headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
+        headers.insert(
+            CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=86400"),
+        );
+        response
+    }
 }
