@@ -1,4 +1,4 @@
-//! Type-erased tasks that travel through [`Backend`](crate::Backend) without an extra allocation.
+//! Type-erased tasks that travel through [`Backend`](crate::adapter::Backend) without an extra allocation.
 //!
 //! [`Runtime::spawn`](crate::Runtime::spawn) is generic, but adapters sit behind `dyn Backend`, so
 //! the future must cross a non-generic boundary. Boxing it costs one more allocation per task,

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::backend::Backend;
+use crate::adapter::Backend;
 use crate::current::EnterGuard;
 use crate::raw::{BlockingTask, LargeTask, MediumTask, RawTask, SmallTask};
 

@@ -201,7 +201,7 @@ impl UnixStream {
     }
 
     /// Reads what the kernel holds right now, bypassing what the runtime knows of the socket's
-    /// readiness (see [`RawTcpStream::try_read_now`](crate::RawTcpStream::try_read_now)).
+    /// readiness (see [`RawTcpStream::try_read_now`](crate::adapter::RawTcpStream::try_read_now)).
     ///
     /// # Errors
     ///

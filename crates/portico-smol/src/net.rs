@@ -5,7 +5,8 @@ use std::net::{Shutdown, SocketAddr};
 use std::task::{Context, Poll, ready};
 
 use async_io::Async;
-use portico_rt::{BoxFuture, RawTcpListener, RawTcpStream, TcpListener, TcpStream};
+use portico_rt::adapter::{BoxFuture, RawTcpListener, RawTcpStream};
+use portico_rt::{TcpListener, TcpStream};
 
 /// Accepts from a non-blocking listener, waiting on the reactor while the queue is empty.
 macro_rules! poll_accept {
@@ -196,7 +197,8 @@ mod unix {
     use std::os::unix::net::{SocketAddr, UnixStream as StdStream};
     use std::path::PathBuf;
 
-    use portico_rt::{RawUnixListener, RawUnixStream, UnixListener, UnixStream};
+    use portico_rt::adapter::{RawUnixListener, RawUnixStream};
+    use portico_rt::{UnixListener, UnixStream};
 
     use super::*;
 

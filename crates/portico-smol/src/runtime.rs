@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use async_executor::Executor;
 use event_listener::{Event, Listener};
-use portico_rt::{
-    Backend, BlockingTask, BoxFuture, LargeTask, MediumTask, RawJoin, RawTask, Runtime, Signal,
-    Sleep, SmallTask, TcpListener, TcpStream,
+use portico_rt::adapter::{
+    Backend, BlockingTask, BoxFuture, LargeTask, MediumTask, RawJoin, RawTask, SmallTask,
 };
+use portico_rt::{Runtime, Signal, Sleep, TcpListener, TcpStream};
 
 use crate::{net, signal, task, time};
 

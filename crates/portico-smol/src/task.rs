@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use async_executor::{Executor, FallibleTask};
-use portico_rt::{BlockingTask, Completed, MEDIUM_OUT, NativeJoin, Panic, RawJoin, RawTask};
+use portico_rt::Panic;
+use portico_rt::adapter::{BlockingTask, Completed, MEDIUM_OUT, NativeJoin, RawJoin, RawTask};
 
 use crate::runtime::Shared;
 

@@ -6,7 +6,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use futures_io::{AsyncRead, AsyncWrite};
-use portico_rt::{BoxFuture, RawTcpListener, RawTcpStream, TcpListener, TcpStream};
+use portico_rt::adapter::{BoxFuture, RawTcpListener, RawTcpStream};
+use portico_rt::{TcpListener, TcpStream};
 use tokio::io::{AsyncRead as TokioRead, AsyncWrite as TokioWrite, ReadBuf};
 use tokio::runtime::Handle;
 
@@ -158,7 +159,8 @@ mod unix {
     use std::os::unix::net::SocketAddr;
     use std::path::PathBuf;
 
-    use portico_rt::{RawUnixListener, RawUnixStream, UnixListener, UnixStream};
+    use portico_rt::adapter::{RawUnixListener, RawUnixStream};
+    use portico_rt::{UnixListener, UnixStream};
 
     use super::*;
 

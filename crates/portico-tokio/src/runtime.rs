@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use portico_rt::{
-    Backend, BlockingTask, BoxFuture, LargeTask, MediumTask, Probe, RawJoin, Runtime, Signal,
-    Sleep, SmallTask, TcpListener, TcpStream,
+use portico_rt::adapter::{
+    Backend, BlockingTask, BoxFuture, LargeTask, MediumTask, Probe, RawJoin, SmallTask,
 };
+use portico_rt::{Runtime, Signal, Sleep, TcpListener, TcpStream};
 use tokio::runtime::Handle;
 
 use crate::{net, signal, task, time};

@@ -4,7 +4,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use portico_rt::{BlockingTask, Completed, MEDIUM_OUT, NativeJoin, Panic, RawJoin, RawTask};
+use portico_rt::Panic;
+use portico_rt::adapter::{BlockingTask, Completed, MEDIUM_OUT, NativeJoin, RawJoin, RawTask};
 use tokio::runtime::Handle;
 
 /// tokio's join handle, made to cancel on drop as Portico's contract requires (tokio's own

@@ -21,7 +21,7 @@ struct TaskVTable<const M: usize> {
 
 /// A spawned future, erased to a fixed-size buffer, ready to be spawned by an adapter.
 ///
-/// Adapters receive one from [`Backend::spawn_small`](crate::Backend::spawn_small) and its
+/// Adapters receive one from [`Backend::spawn_small`](crate::adapter::Backend::spawn_small) and its
 /// siblings and spawn it as an ordinary future. Its output, a [`Completed`], must be handed back
 /// through the join handle given to [`RawJoin::new`](super::RawJoin::new).
 ///
@@ -185,7 +185,7 @@ impl<const N: usize, const M: usize> Drop for RawTask<N, M> {
 
 /// A blocking closure, erased like a [`RawTask`], to be run once on a blocking thread.
 ///
-/// Adapters receive one from [`Backend::spawn_blocking`](crate::Backend::spawn_blocking) and call
+/// Adapters receive one from [`Backend::spawn_blocking`](crate::adapter::Backend::spawn_blocking) and call
 /// [`run`](Self::run) on their blocking pool. While it runs, [`current`](crate::current) answers
 /// with the runtime that spawned it. A panic in the closure unwinds out of `run`; the pool must
 /// catch it and report it through the join handle.
