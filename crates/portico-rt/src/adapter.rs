@@ -17,15 +17,18 @@ use crate::signal::Signal;
 use crate::tcp::{TcpListener, TcpStream};
 use crate::time::Sleep;
 
+mod join;
+mod task;
+#[cfg(test)]
+mod tests;
+
 pub use crate::current::Probe;
-pub use crate::raw::{
-    BlockingTask, Completed, LARGE, LARGE_OUT, LargeTask, MEDIUM, MEDIUM_OUT, MediumTask,
-    NativeJoin, RawJoin, RawTask, SMALL, SMALL_OUT, SmallTask,
-};
 pub use crate::tcp::{RawTcpListener, RawTcpStream};
 pub use crate::time::RawSleep;
 #[cfg(unix)]
 pub use crate::unix::{RawUnixListener, RawUnixStream};
+pub use join::{NativeJoin, RawJoin};
+pub use task::{BlockingTask, Completed, RawTask};
 
 /// A boxed, sendable future, as adapters return them.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -60,14 +63,8 @@ pub trait Backend: Send + Sync + 'static {
     /// The runtime's name, as users write it in `PORTICO_RUNTIME` (`"tokio"`, `"smol"`).
     fn name(&self) -> &'static str;
 
-    /// Spawns a task of the small size class onto the executor.
-    fn spawn_small(&self, task: SmallTask) -> RawJoin;
-
-    /// Spawns a task of the medium size class onto the executor.
-    fn spawn_medium(&self, task: MediumTask) -> RawJoin;
-
-    /// Spawns a task of the large size class onto the executor.
-    fn spawn_large(&self, task: LargeTask) -> RawJoin;
+    /// Spawns a task onto the executor.
+    fn spawn(&self, task: RawTask) -> RawJoin;
 
     /// Runs a blocking closure on the blocking pool, by calling [`BlockingTask::run`] there.
     fn spawn_blocking(&self, task: BlockingTask) -> RawJoin;

@@ -53,10 +53,10 @@
 //!
 //! # Why there is unsafe code
 //!
-//! [`Runtime::spawn`] moves a generic future through the non-generic [`Backend`](adapter::Backend) without an extra
-//! allocation, by carrying it in a fixed-size buffer (see the `raw` module's docs and its
-//! measurements), and [`ReadBuf`] lets reads fill uninitialised memory without zeroing it first.
-//! Those two modules, and only they, use `unsafe`; each block states why it is sound.
+//! [`ReadBuf`] lets reads fill uninitialised memory without zeroing it first, which spares an
+//! HTTP server a `memset` per read. That module, and only it, uses `unsafe`; each block states
+//! why it is sound. Spawning does not: [`Runtime::spawn`] boxes the future to move it through
+//! the non-generic [`Backend`](adapter::Backend), at a cost measured in `BENCHMARKS.md`.
 //!
 //! # Features
 //!
@@ -67,8 +67,6 @@
 pub mod adapter;
 mod current;
 mod io;
-#[allow(unsafe_code, reason = "inline task storage; see the module docs")]
-mod raw;
 #[allow(
     unsafe_code,
     reason = "reads into uninitialised memory; each block says why it is sound"
@@ -83,11 +81,10 @@ mod time;
 mod unix;
 
 pub use current::{EnterGuard, NoRuntime, ThreadRole, current, thread_role};
-pub use raw::Panic;
 pub use read_buf::ReadBuf;
 pub use runtime::Runtime;
 pub use signal::{ShutdownSignal, Signal};
-pub use task::{JoinError, JoinHandle, panic_message};
+pub use task::{JoinError, JoinHandle, Panic, panic_message};
 pub use tcp::{ListenOptions, TcpListener, TcpStream};
 pub use time::{Elapsed, Sleep, Timeout};
 #[cfg(unix)]

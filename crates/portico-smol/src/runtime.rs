@@ -14,9 +14,7 @@ use std::time::{Duration, Instant};
 
 use async_executor::Executor;
 use event_listener::{Event, Listener};
-use portico_rt::adapter::{
-    Backend, BlockingTask, BoxFuture, LargeTask, MediumTask, RawJoin, RawTask, SmallTask,
-};
+use portico_rt::adapter::{Backend, BlockingTask, BoxFuture, RawJoin, RawTask};
 use portico_rt::{Runtime, Signal, Sleep, TcpListener, TcpStream};
 
 use crate::{net, signal, task, time};
@@ -91,30 +89,16 @@ struct SmolBackend {
     shared: Arc<Shared>,
 }
 
-impl SmolBackend {
-    fn spawn<const N: usize, const M: usize>(&self, task: RawTask<N, M>) -> RawJoin {
-        match self.executor.upgrade() {
-            Some(executor) => task::spawn(&executor, task),
-            None => RawJoin::cancelled(),
-        }
-    }
-}
-
 impl Backend for SmolBackend {
     fn name(&self) -> &'static str {
         "smol"
     }
 
-    fn spawn_small(&self, task: SmallTask) -> RawJoin {
-        self.spawn(task)
-    }
-
-    fn spawn_medium(&self, task: MediumTask) -> RawJoin {
-        self.spawn(task)
-    }
-
-    fn spawn_large(&self, task: LargeTask) -> RawJoin {
-        self.spawn(task)
+    fn spawn(&self, task: RawTask) -> RawJoin {
+        match self.executor.upgrade() {
+            Some(executor) => task::spawn(&executor, task),
+            None => RawJoin::cancelled(),
+        }
     }
 
     fn spawn_blocking(&self, task: BlockingTask) -> RawJoin {

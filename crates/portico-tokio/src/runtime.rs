@@ -11,9 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use portico_rt::adapter::{
-    Backend, BlockingTask, BoxFuture, LargeTask, MediumTask, Probe, RawJoin, SmallTask,
-};
+use portico_rt::adapter::{Backend, BlockingTask, BoxFuture, Probe, RawJoin, RawTask};
 use portico_rt::{Runtime, Signal, Sleep, TcpListener, TcpStream};
 use tokio::runtime::Handle;
 
@@ -29,15 +27,7 @@ impl Backend for TokioBackend {
         "tokio"
     }
 
-    fn spawn_small(&self, task: SmallTask) -> RawJoin {
-        task::spawn(&self.handle, task)
-    }
-
-    fn spawn_medium(&self, task: MediumTask) -> RawJoin {
-        task::spawn(&self.handle, task)
-    }
-
-    fn spawn_large(&self, task: LargeTask) -> RawJoin {
+    fn spawn(&self, task: RawTask) -> RawJoin {
         task::spawn(&self.handle, task)
     }
 
