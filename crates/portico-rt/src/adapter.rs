@@ -4,8 +4,9 @@
 //! Applications and libraries written on Portico need nothing from this module: they use
 //! [`Runtime`](crate::Runtime), [`current`](crate::current) and the socket and timer types at the
 //! crate root. An adapter (`portico-tokio`, `portico-smol`) implements [`Backend`] for its
-//! runtime, wraps it with [`Runtime::from_backend`](crate::Runtime::from_backend), and hands
-//! its sockets and timers to Portico through the `Raw*` traits here.
+//! runtime, wraps it with [`Runtime::from_backend`](crate::Runtime::from_backend), hands its
+//! sockets and timers to Portico through the `Raw*` traits here, and names [`Builder`] for its
+//! runtime, so that every adapter is configured the same way.
 
 use std::future::Future;
 use std::io;
@@ -17,16 +18,16 @@ use crate::signal::Signal;
 use crate::tcp::{TcpListener, TcpStream};
 use crate::time::Sleep;
 
+mod builder;
 mod join;
 mod task;
 #[cfg(test)]
 mod tests;
 
 pub use crate::current::Probe;
-pub use crate::tcp::{RawTcpListener, RawTcpStream};
+pub use crate::net::{RawListener, RawStream, RawTcpStream};
 pub use crate::time::RawSleep;
-#[cfg(unix)]
-pub use crate::unix::{RawUnixListener, RawUnixStream};
+pub use builder::{Builder, BuilderConfig, Start};
 pub use join::{NativeJoin, RawJoin};
 pub use task::{BlockingTask, Completed, RawTask};
 

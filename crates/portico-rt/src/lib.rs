@@ -67,6 +67,7 @@
 pub mod adapter;
 mod current;
 mod io;
+mod net;
 #[allow(
     unsafe_code,
     reason = "reads into uninitialised memory; each block says why it is sound"
