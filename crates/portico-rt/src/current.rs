@@ -99,7 +99,7 @@ pub fn thread_role() -> ThreadRole {
 ///     None // look at the calling thread's state here
 /// }
 ///
-/// inventory::submit! { portico_rt::Probe::new(find_my_runtime) }
+/// inventory::submit! { portico_rt::adapter::Probe::new(find_my_runtime) }
 /// # fn main() {}
 /// ```
 #[derive(Debug)]

@@ -12,8 +12,10 @@
 //! * [`JoinHandle`], with **the same semantics on every adapter**: dropping it cancels the task,
 //!   [`JoinHandle::detach`] keeps it running, and awaiting it tells a panic (with its payload) from
 //!   a cancellation;
-//! * [`Backend`], the object-safe trait that adapter crates implement (`portico-tokio`,
-//!   `portico-smol`).
+//! * the types applications meet through it: [`JoinError`], [`Sleep`] and [`Timeout`], TCP and
+//!   Unix sockets ([`ListenOptions`], [`TcpListener`], [`TcpStream`], ...), [`Signal`];
+//! * in [`adapter`], and only there, what adapter crates (`portico-tokio`, `portico-smol`)
+//!   implement: the object-safe [`Backend`](adapter::Backend) trait and the types it moves.
 //!
 //! Applications normally reach this crate through the `portico` facade, which also picks the
 //! runtime.
@@ -51,10 +53,10 @@
 //!
 //! # Why there is unsafe code
 //!
-//! [`Runtime::spawn`] moves a generic future through the non-generic [`Backend`] without an extra
-//! allocation, by carrying it in a fixed-size buffer (see the `raw` module's docs and its
-//! measurements), and [`ReadBuf`] lets reads fill uninitialised memory without zeroing it first.
-//! Those two modules, and only they, use `unsafe`; each block states why it is sound.
+//! [`ReadBuf`] lets reads fill uninitialised memory without zeroing it first, which spares an
+//! HTTP server a `memset` per read. That module, and only it, uses `unsafe`; each block states
+//! why it is sound. Spawning does not: [`Runtime::spawn`] boxes the future to move it through
+//! the non-generic [`Backend`](adapter::Backend), at a cost measured in `BENCHMARKS.md`.
 //!
 //! # Features
 //!
@@ -62,11 +64,10 @@
 
 #![deny(unsafe_code)]
 
-mod backend;
+pub mod adapter;
 mod current;
 mod io;
-#[allow(unsafe_code, reason = "inline task storage; see the module docs")]
-mod raw;
+mod net;
 #[allow(
     unsafe_code,
     reason = "reads into uninitialised memory; each block says why it is sound"
@@ -80,20 +81,12 @@ mod time;
 #[cfg(unix)]
 mod unix;
 
-pub use backend::{Backend, BoxFuture};
-pub use current::{EnterGuard, NoRuntime, Probe, ThreadRole, current, thread_role};
-pub use raw::{
-    BlockingTask, Completed, LARGE, LARGE_OUT, LargeTask, MEDIUM, MEDIUM_OUT, MediumTask,
-    NativeJoin, Panic, RawJoin, RawTask, SMALL, SMALL_OUT, SmallTask,
-};
+pub use current::{EnterGuard, NoRuntime, ThreadRole, current, thread_role};
 pub use read_buf::ReadBuf;
 pub use runtime::Runtime;
 pub use signal::{ShutdownSignal, Signal};
-pub use task::{JoinError, JoinHandle, panic_message};
-pub use tcp::{ListenOptions, RawTcpListener, RawTcpStream, TcpListener, TcpStream};
-pub use time::{Elapsed, RawSleep, Sleep, Timeout};
+pub use task::{JoinError, JoinHandle, Panic, panic_message};
+pub use tcp::{ListenOptions, TcpListener, TcpStream};
+pub use time::{Elapsed, Sleep, Timeout};
 #[cfg(unix)]
-pub use unix::{RawUnixListener, RawUnixStream, UnixListener, UnixStream};
-
-#[doc(hidden)]
-pub use inventory as __inventory;
+pub use unix::{UnixListener, UnixStream};

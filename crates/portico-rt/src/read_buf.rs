@@ -10,7 +10,7 @@ use std::mem::MaybeUninit;
 /// HTTP servers read into fresh, uninitialised buffer space on every read; going through
 /// futures-io's `&mut [u8]` would mean zeroing it first, every time. Adapters that can read
 /// into uninitialised memory (tokio's `ReadBuf`, a raw `read(2)`) override
-/// [`RawTcpStream::poll_read_buf`](crate::RawTcpStream::poll_read_buf) to skip that.
+/// [`RawStream::poll_read_buf`](crate::adapter::RawStream::poll_read_buf) to skip that.
 ///
 /// # Examples
 ///

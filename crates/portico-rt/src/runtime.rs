@@ -8,9 +8,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::backend::Backend;
+use crate::adapter::{Backend, BlockingTask, RawTask};
 use crate::current::EnterGuard;
-use crate::raw::{BlockingTask, LargeTask, MediumTask, RawTask, SmallTask};
 
 /// How far off a sleep too long for the clock is set: about thirty years.
 const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
@@ -128,8 +127,9 @@ impl Runtime {
     /// A panic inside the task is caught and returned by the handle as a [`JoinError`]; it never
     /// kills a worker thread.
     ///
-    /// Futures up to 256 bytes are stored inside the runtime's own task allocation; larger ones
-    /// cost one more allocation.
+    /// The future and the runtime's join handle are boxed to cross to the adapter, and so is the
+    /// output unless it has no size (as `()`): two or three small allocations besides the
+    /// runtime's own task.
     ///
     /// [`JoinError`]: crate::JoinError
     pub fn spawn<F>(&self, fut: F) -> JoinHandle<F::Output>
@@ -137,17 +137,7 @@ impl Runtime {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        // The smallest class that holds both the future and its output; a future too large for
-        // any class is boxed into the medium one, whose output words suit most outputs.
-        let raw = if SmallTask::holds::<F>() {
-            self.inner.backend.spawn_small(RawTask::new(fut))
-        } else if MediumTask::holds::<F>() {
-            self.inner.backend.spawn_medium(RawTask::new(fut))
-        } else if LargeTask::holds_future::<F>() {
-            self.inner.backend.spawn_large(RawTask::new(fut))
-        } else {
-            self.inner.backend.spawn_medium(RawTask::new(fut))
-        };
+        let raw = self.inner.backend.spawn(RawTask::new(fut));
         JoinHandle::from_raw(raw)
     }
 

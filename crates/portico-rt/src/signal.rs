@@ -6,7 +6,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::backend::BoxFuture;
+use crate::adapter::BoxFuture;
 
 /// A signal asking the process to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -6,7 +6,10 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::raw::{Panic, RawJoin};
+use crate::adapter::RawJoin;
+
+/// The payload of a caught panic, as [`std::panic::catch_unwind`] returns it.
+pub type Panic = Box<dyn std::any::Any + Send + 'static>;
 
 /// An owned permission to join a task: awaiting it gives the task's output.
 ///

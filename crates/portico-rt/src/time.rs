@@ -6,7 +6,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-/// An adapter's timer, as [`Backend::sleep_until`](crate::Backend::sleep_until) returns it.
+/// An adapter's timer, as
+/// [`Backend::sleep_until`](crate::adapter::Backend::sleep_until) returns it.
 pub trait RawSleep: Future<Output = ()> + Send + Sync {
     /// Moves the deadline; a timer that already fired fires again at the new deadline.
     fn reset(self: Pin<&mut Self>, deadline: Instant);

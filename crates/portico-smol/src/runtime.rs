@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use async_executor::Executor;
 use event_listener::{Event, Listener};
-use portico_rt::{
-    Backend, BlockingTask, BoxFuture, LargeTask, MediumTask, RawJoin, RawTask, Runtime, Signal,
-    Sleep, SmallTask, TcpListener, TcpStream,
+use portico_rt::adapter::{
+    Backend, BlockingTask, BoxFuture, BuilderConfig, RawJoin, RawTask, Start,
 };
+use portico_rt::{Runtime, Signal, Sleep, TcpListener, TcpStream};
 
 use crate::{net, signal, task, time};
 
@@ -91,30 +91,16 @@ struct SmolBackend {
     shared: Arc<Shared>,
 }
 
-impl SmolBackend {
-    fn spawn<const N: usize, const M: usize>(&self, task: RawTask<N, M>) -> RawJoin {
-        match self.executor.upgrade() {
-            Some(executor) => task::spawn(&executor, task),
-            None => RawJoin::cancelled(),
-        }
-    }
-}
-
 impl Backend for SmolBackend {
     fn name(&self) -> &'static str {
         "smol"
     }
 
-    fn spawn_small(&self, task: SmallTask) -> RawJoin {
-        self.spawn(task)
-    }
-
-    fn spawn_medium(&self, task: MediumTask) -> RawJoin {
-        self.spawn(task)
-    }
-
-    fn spawn_large(&self, task: LargeTask) -> RawJoin {
-        self.spawn(task)
+    fn spawn(&self, task: RawTask) -> RawJoin {
+        match self.executor.upgrade() {
+            Some(executor) => task::spawn(&executor, task),
+            None => RawJoin::cancelled(),
+        }
     }
 
     fn spawn_blocking(&self, task: BlockingTask) -> RawJoin {
@@ -161,7 +147,8 @@ impl Backend for SmolBackend {
     }
 }
 
-/// Configures and starts a [`SmolRuntime`].
+/// Configures and starts a [`SmolRuntime`]: [`SmolRuntime::builder`] returns one. Its methods
+/// are `portico-rt`'s, shared with every adapter.
 ///
 /// # Examples
 ///
@@ -170,48 +157,13 @@ impl Backend for SmolBackend {
 /// assert_eq!(runtime.handle().name(), "smol");
 /// # Ok::<_, std::io::Error>(())
 /// ```
-#[derive(Debug, Clone)]
-pub struct Builder {
-    worker_threads: Option<NonZeroUsize>,
-    thread_name: String,
-}
+pub type Builder = portico_rt::adapter::Builder<SmolRuntime>;
 
-impl Default for Builder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+impl Start for SmolRuntime {
+    const THREAD_NAME: &'static str = "portico-smol";
 
-impl Builder {
-    /// One executor thread per CPU, threads named `portico-smol-N`.
-    pub fn new() -> Self {
-        Builder {
-            worker_threads: None,
-            thread_name: "portico-smol".to_owned(),
-        }
-    }
-
-    /// Sets the number of executor threads (at least one; zero counts as one).
-    pub fn worker_threads(mut self, count: usize) -> Self {
-        self.worker_threads = Some(NonZeroUsize::new(count).unwrap_or(NonZeroUsize::MIN));
-        self
-    }
-
-    /// Sets the prefix of thread names; threads are called `<prefix>-<n>`. Linux shows only the
-    /// first 15 bytes of a thread's name.
-    pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
-        self.thread_name = prefix.into();
-        self
-    }
-
-    /// Starts the executor threads.
-    ///
-    /// # Errors
-    ///
-    /// Fails if the operating system refuses to create a thread; the threads already started
-    /// are stopped first.
-    pub fn build(self) -> io::Result<SmolRuntime> {
-        let count = self
+    fn start(config: BuilderConfig) -> io::Result<Self> {
+        let count = config
             .worker_threads
             .or_else(|| thread::available_parallelism().ok())
             .unwrap_or(NonZeroUsize::MIN)
@@ -232,7 +184,7 @@ impl Builder {
         for n in 0..count {
             let (executor, shared, handle) = (executor.clone(), shared.clone(), handle.clone());
             let thread = thread::Builder::new()
-                .name(format!("{}-{n}", self.thread_name))
+                .name(format!("{}-{n}", config.thread_name))
                 .spawn(move || worker(&executor, &shared, &handle))?;
             runtime.threads.push(thread);
         }

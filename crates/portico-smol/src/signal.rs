@@ -4,7 +4,8 @@ use std::io;
 
 use async_signal::{Signal as OsSignal, Signals};
 use futures_lite::StreamExt;
-use portico_rt::{BoxFuture, Signal};
+use portico_rt::Signal;
+use portico_rt::adapter::BoxFuture;
 
 pub(crate) fn shutdown_signal() -> io::Result<BoxFuture<'static, io::Result<Signal>>> {
     #[cfg(unix)]

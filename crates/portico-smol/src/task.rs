@@ -7,15 +7,16 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use async_executor::{Executor, FallibleTask};
-use portico_rt::{BlockingTask, Completed, MEDIUM_OUT, NativeJoin, Panic, RawJoin, RawTask};
+use portico_rt::Panic;
+use portico_rt::adapter::{BlockingTask, Completed, NativeJoin, RawJoin, RawTask};
 
 use crate::runtime::Shared;
 
 /// async-task's handle, which already cancels on drop and yields `None` once cancelled.
-struct Join<const N: usize>(FallibleTask<Completed<N>>);
+struct Join(FallibleTask<Completed>);
 
-impl<const N: usize> Future for Join<N> {
-    type Output = Option<Result<Completed<N>, Panic>>;
+impl Future for Join {
+    type Output = Option<Result<Completed, Panic>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // async-executor and the blocking pool spawn with `propagate_panic`: the task's panic
@@ -27,16 +28,13 @@ impl<const N: usize> Future for Join<N> {
     }
 }
 
-impl<const N: usize> NativeJoin<N> for Join<N> {
-    fn detach(self) {
+impl NativeJoin for Join {
+    fn detach(self: Box<Self>) {
         self.0.detach();
     }
 }
 
-pub(crate) fn spawn<const N: usize, const M: usize>(
-    executor: &Executor<'static>,
-    task: RawTask<N, M>,
-) -> RawJoin {
+pub(crate) fn spawn(executor: &Executor<'static>, task: RawTask) -> RawJoin {
     RawJoin::new(Join(executor.spawn(task).fallible()))
 }
 
@@ -46,5 +44,5 @@ pub(crate) fn spawn_blocking(shared: &Arc<Shared>, task: BlockingTask) -> RawJoi
         let _running = shared.blocking_started();
         task.run()
     });
-    RawJoin::new::<_, MEDIUM_OUT>(Join(closure.fallible()))
+    RawJoin::new(Join(closure.fallible()))
 }

@@ -6,7 +6,8 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use async_io::Timer;
-use portico_rt::{RawSleep, Sleep};
+use portico_rt::Sleep;
+use portico_rt::adapter::RawSleep;
 
 struct SmolSleep(Timer);
 

@@ -1,19 +1,57 @@
 //! TCP and Unix sockets on tokio's I/O driver, seen through futures-io.
+//!
+//! Both kinds share one stream type ([`Compat`]) and one listener type ([`Listener`]),
+//! generic over the tokio socket; [`Socket`] and [`Accept`] say what differs.
 
+use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use futures_io::{AsyncRead, AsyncWrite};
-use portico_rt::{BoxFuture, RawTcpListener, RawTcpStream, TcpListener, TcpStream};
+use portico_rt::adapter::{BoxFuture, RawListener, RawStream, RawTcpStream};
+use portico_rt::{TcpListener, TcpStream};
 use tokio::io::{AsyncRead as TokioRead, AsyncWrite as TokioWrite, ReadBuf};
 use tokio::runtime::Handle;
+
+/// A tokio stream, TCP or Unix: what differs between the two.
+trait Socket: TokioRead + TokioWrite + Send + Sync + Unpin + 'static {
+    type Addr;
+    /// The public Portico stream that wraps it.
+    type Public;
+
+    fn sock(&self) -> socket2::SockRef<'_>;
+    fn local_addr(&self) -> io::Result<Self::Addr>;
+    fn peer_addr(&self) -> io::Result<Self::Addr>;
+    fn wrap(self) -> Self::Public;
+}
+
+impl Socket for tokio::net::TcpStream {
+    type Addr = SocketAddr;
+    type Public = TcpStream;
+
+    fn sock(&self) -> socket2::SockRef<'_> {
+        socket2::SockRef::from(self)
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        tokio::net::TcpStream::local_addr(self)
+    }
+
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        tokio::net::TcpStream::peer_addr(self)
+    }
+
+    fn wrap(self) -> TcpStream {
+        TcpStream::from_raw(Box::new(Compat(self)))
+    }
+}
 
 /// A tokio stream seen through futures-io.
 struct Compat<S>(S);
 
-impl<S: TokioRead + Unpin> AsyncRead for Compat<S> {
+impl<S: Socket> AsyncRead for Compat<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -25,35 +63,7 @@ impl<S: TokioRead + Unpin> AsyncRead for Compat<S> {
     }
 }
 
-/// One non-blocking `recv`, whatever tokio's cached readiness says.
-fn recv_now(fd: socket2::SockRef<'_>, buf: &mut portico_rt::ReadBuf<'_>) -> io::Result<()> {
-    // SAFETY: `recv` only writes initialised bytes into the slice.
-    let unfilled = unsafe { buf.unfilled_mut() };
-    let n = fd.recv(unfilled)?;
-    // SAFETY: `recv` reports the first `n` bytes as written.
-    unsafe { buf.assume_filled(n) };
-    Ok(())
-}
-
-impl<S: TokioRead + Unpin> Compat<S> {
-    /// Reads into possibly uninitialised memory through tokio's own `ReadBuf`, with no zeroing.
-    fn read_buf(
-        &mut self,
-        cx: &mut Context<'_>,
-        buf: &mut portico_rt::ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        // SAFETY: tokio's `ReadBuf` only writes initialised bytes into the slice.
-        let unfilled = unsafe { buf.unfilled_mut() };
-        let mut target = ReadBuf::uninit(unfilled);
-        ready!(Pin::new(&mut self.0).poll_read(cx, &mut target))?;
-        let n = target.filled().len();
-        // SAFETY: tokio reports the first `n` bytes of the slice as filled, so initialised.
-        unsafe { buf.assume_filled(n) };
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl<S: TokioWrite + Unpin> AsyncWrite for Compat<S> {
+impl<S: Socket> AsyncWrite for Compat<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -79,27 +89,49 @@ impl<S: TokioWrite + Unpin> AsyncWrite for Compat<S> {
     }
 }
 
-impl RawTcpStream for Compat<tokio::net::TcpStream> {
+impl<S: Socket> RawStream for Compat<S> {
+    type Addr = S::Addr;
+
+    /// One non-blocking `recv`, whatever tokio's cached readiness says.
     fn try_read_now(&self, buf: &mut portico_rt::ReadBuf<'_>) -> io::Result<()> {
-        recv_now(socket2::SockRef::from(&self.0), buf)
+        // SAFETY: `recv` only writes initialised bytes into the slice.
+        let unfilled = unsafe { buf.unfilled_mut() };
+        let n = self.0.sock().recv(unfilled)?;
+        // SAFETY: `recv` reports the first `n` bytes as written.
+        unsafe { buf.assume_filled(n) };
+        Ok(())
     }
 
+    /// Reads into possibly uninitialised memory through tokio's own `ReadBuf`, with no zeroing.
     fn poll_read_buf(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut portico_rt::ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        self.get_mut().read_buf(cx, buf)
+        // SAFETY: tokio's `ReadBuf` only writes initialised bytes into the slice.
+        let unfilled = unsafe { buf.unfilled_mut() };
+        let mut target = ReadBuf::uninit(unfilled);
+        ready!(Pin::new(&mut self.get_mut().0).poll_read(cx, &mut target))?;
+        let n = target.filled().len();
+        // SAFETY: tokio reports the first `n` bytes of the slice as filled, so initialised.
+        unsafe { buf.assume_filled(n) };
+        Poll::Ready(Ok(()))
     }
 
-    fn local_addr(&self) -> io::Result<SocketAddr> {
+    fn local_addr(&self) -> io::Result<S::Addr> {
         self.0.local_addr()
     }
 
-    fn peer_addr(&self) -> io::Result<SocketAddr> {
+    fn peer_addr(&self) -> io::Result<S::Addr> {
         self.0.peer_addr()
     }
 
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.0.sock().shutdown(how)
+    }
+}
+
+impl RawTcpStream for Compat<tokio::net::TcpStream> {
     fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.0.set_nodelay(nodelay)
     }
@@ -107,23 +139,74 @@ impl RawTcpStream for Compat<tokio::net::TcpStream> {
     fn nodelay(&self) -> io::Result<bool> {
         self.0.nodelay()
     }
-
-    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        socket2::SockRef::from(&self.0).shutdown(how)
-    }
 }
 
-struct Listener(tokio::net::TcpListener);
+/// A tokio listener, TCP or Unix: what differs between the two.
+trait Accept: Send + Sync + 'static {
+    type Stream: Socket<Addr = Self::Addr>;
+    type Addr;
 
-impl RawTcpListener for Listener {
-    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        let (stream, peer) = ready!(self.0.poll_accept(cx))?;
-        Poll::Ready(Ok((TcpStream::from_raw(Box::new(Compat(stream))), peer)))
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Self::Stream, Self::Addr)>>;
+    fn local_addr(&self) -> io::Result<Self::Addr>;
+}
+
+impl Accept for tokio::net::TcpListener {
+    type Stream = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    fn poll_accept(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(tokio::net::TcpStream, SocketAddr)>> {
+        tokio::net::TcpListener::poll_accept(self, cx)
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
+        tokio::net::TcpListener::local_addr(self)
+    }
+}
+
+struct Listener<L>(L);
+
+impl<L: Accept> RawListener for Listener<L> {
+    type Stream = <L::Stream as Socket>::Public;
+    type Addr = L::Addr;
+
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Self::Stream, Self::Addr)>> {
+        let (stream, peer) = ready!(self.0.poll_accept(cx))?;
+        Poll::Ready(Ok((stream.wrap(), peer)))
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
         self.0.local_addr()
     }
+}
+
+/// Registers a listener with the runtime's I/O driver through `from_std`.
+fn register<L>(
+    handle: &Handle,
+    from_std: impl FnOnce() -> io::Result<L>,
+) -> io::Result<Listener<L>> {
+    // Registration with the I/O driver goes through the thread's runtime context.
+    let _enter = handle.enter();
+    from_std().map(Listener)
+}
+
+/// Connects with `connect`, a tokio connection future.
+fn connect<S: Socket>(
+    handle: &Handle,
+    connect: impl Future<Output = io::Result<S>> + Send + 'static,
+) -> BoxFuture<'static, io::Result<S::Public>> {
+    let handle = handle.clone();
+    Box::pin(async move {
+        // Connecting registers the socket with the driver, which needs the runtime's context:
+        // run it as a task so the caller may await from any thread.
+        let stream = handle
+            .spawn(connect)
+            .await
+            .map_err(|err| io::Error::other(format!("connect task failed: {err}")))??;
+        Ok(stream.wrap())
+    })
 }
 
 pub(crate) fn tcp_listener(
@@ -131,26 +214,15 @@ pub(crate) fn tcp_listener(
     listener: std::net::TcpListener,
 ) -> io::Result<TcpListener> {
     listener.set_nonblocking(true)?;
-    // Registration with the I/O driver goes through the thread's runtime context.
-    let _enter = handle.enter();
-    let listener = tokio::net::TcpListener::from_std(listener)?;
-    Ok(TcpListener::from_raw(Box::new(Listener(listener))))
+    let listener = register(handle, || tokio::net::TcpListener::from_std(listener))?;
+    Ok(TcpListener::from_raw(Box::new(listener)))
 }
 
 pub(crate) fn tcp_connect(
     handle: &Handle,
     addr: SocketAddr,
 ) -> BoxFuture<'static, io::Result<TcpStream>> {
-    let handle = handle.clone();
-    Box::pin(async move {
-        // Connecting registers the socket with the driver, which needs the runtime's context:
-        // run it as a task so the caller may await from any thread.
-        let stream = handle
-            .spawn(tokio::net::TcpStream::connect(addr))
-            .await
-            .map_err(|err| io::Error::other(format!("connect task failed: {err}")))??;
-        Ok(TcpStream::from_raw(Box::new(Compat(stream))))
-    })
+    connect(handle, tokio::net::TcpStream::connect(addr))
 }
 
 #[cfg(unix)]
@@ -158,49 +230,45 @@ mod unix {
     use std::os::unix::net::SocketAddr;
     use std::path::PathBuf;
 
-    use portico_rt::{RawUnixListener, RawUnixStream, UnixListener, UnixStream};
+    use portico_rt::{UnixListener, UnixStream};
 
     use super::*;
 
-    impl RawUnixStream for Compat<tokio::net::UnixStream> {
-        fn try_read_now(&self, buf: &mut portico_rt::ReadBuf<'_>) -> io::Result<()> {
-            recv_now(socket2::SockRef::from(&self.0), buf)
-        }
+    impl Socket for tokio::net::UnixStream {
+        type Addr = SocketAddr;
+        type Public = UnixStream;
 
-        fn poll_read_buf(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &mut portico_rt::ReadBuf<'_>,
-        ) -> Poll<io::Result<()>> {
-            self.get_mut().read_buf(cx, buf)
+        fn sock(&self) -> socket2::SockRef<'_> {
+            socket2::SockRef::from(self)
         }
 
         fn local_addr(&self) -> io::Result<SocketAddr> {
-            self.0.local_addr().map(Into::into)
+            tokio::net::UnixStream::local_addr(self).map(Into::into)
         }
 
         fn peer_addr(&self) -> io::Result<SocketAddr> {
-            self.0.peer_addr().map(Into::into)
+            tokio::net::UnixStream::peer_addr(self).map(Into::into)
         }
 
-        fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-            socket2::SockRef::from(&self.0).shutdown(how)
+        fn wrap(self) -> UnixStream {
+            UnixStream::from_raw(Box::new(Compat(self)))
         }
     }
 
-    struct Listener(tokio::net::UnixListener);
+    impl Accept for tokio::net::UnixListener {
+        type Stream = tokio::net::UnixStream;
+        type Addr = SocketAddr;
 
-    impl RawUnixListener for Listener {
-        fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-            let (stream, peer) = ready!(self.0.poll_accept(cx))?;
-            Poll::Ready(Ok((
-                UnixStream::from_raw(Box::new(Compat(stream))),
-                peer.into(),
-            )))
+        fn poll_accept(
+            &self,
+            cx: &mut Context<'_>,
+        ) -> Poll<io::Result<(tokio::net::UnixStream, SocketAddr)>> {
+            tokio::net::UnixListener::poll_accept(self, cx)
+                .map_ok(|(stream, peer)| (stream, peer.into()))
         }
 
         fn local_addr(&self) -> io::Result<SocketAddr> {
-            self.0.local_addr().map(Into::into)
+            tokio::net::UnixListener::local_addr(self).map(Into::into)
         }
     }
 
@@ -209,23 +277,15 @@ mod unix {
         listener: std::os::unix::net::UnixListener,
     ) -> io::Result<UnixListener> {
         listener.set_nonblocking(true)?;
-        let _enter = handle.enter();
-        let listener = tokio::net::UnixListener::from_std(listener)?;
-        Ok(UnixListener::from_raw(Box::new(Listener(listener))))
+        let listener = register(handle, || tokio::net::UnixListener::from_std(listener))?;
+        Ok(UnixListener::from_raw(Box::new(listener)))
     }
 
     pub(crate) fn unix_connect(
         handle: &Handle,
         path: PathBuf,
     ) -> BoxFuture<'static, io::Result<UnixStream>> {
-        let handle = handle.clone();
-        Box::pin(async move {
-            let stream = handle
-                .spawn(tokio::net::UnixStream::connect(path))
-                .await
-                .map_err(|err| io::Error::other(format!("connect task failed: {err}")))??;
-            Ok(UnixStream::from_raw(Box::new(Compat(stream))))
-        })
+        connect(handle, tokio::net::UnixStream::connect(path))
     }
 }
 

@@ -5,16 +5,15 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::num::NonZeroUsize;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use portico_rt::{
-    Backend, BlockingTask, BoxFuture, LargeTask, MediumTask, Probe, RawJoin, Runtime, Signal,
-    Sleep, SmallTask, TcpListener, TcpStream,
+use portico_rt::adapter::{
+    Backend, BlockingTask, BoxFuture, BuilderConfig, Probe, RawJoin, RawTask, Start,
 };
+use portico_rt::{Runtime, Signal, Sleep, TcpListener, TcpStream};
 use tokio::runtime::Handle;
 
 use crate::{net, signal, task, time};
@@ -29,15 +28,7 @@ impl Backend for TokioBackend {
         "tokio"
     }
 
-    fn spawn_small(&self, task: SmallTask) -> RawJoin {
-        task::spawn(&self.handle, task)
-    }
-
-    fn spawn_medium(&self, task: MediumTask) -> RawJoin {
-        task::spawn(&self.handle, task)
-    }
-
-    fn spawn_large(&self, task: LargeTask) -> RawJoin {
+    fn spawn(&self, task: RawTask) -> RawJoin {
         task::spawn(&self.handle, task)
     }
 
@@ -119,7 +110,8 @@ fn foreign(handle: Handle) -> Runtime {
 
 inventory::submit! { Probe::new(probe) }
 
-/// Configures and starts a multi-threaded tokio runtime.
+/// Configures and starts a multi-threaded tokio runtime: [`TokioRuntime::builder`] returns
+/// one. Its methods are `portico-rt`'s, shared with every adapter.
 ///
 /// # Examples
 ///
@@ -128,51 +120,17 @@ inventory::submit! { Probe::new(probe) }
 /// assert_eq!(runtime.handle().name(), "tokio");
 /// # Ok::<_, std::io::Error>(())
 /// ```
-#[derive(Debug, Clone)]
-pub struct Builder {
-    worker_threads: Option<NonZeroUsize>,
-    thread_name: String,
-}
+pub type Builder = portico_rt::adapter::Builder<TokioRuntime>;
 
-impl Default for Builder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+impl Start for TokioRuntime {
+    const THREAD_NAME: &'static str = "portico-tokio";
 
-impl Builder {
-    /// One worker thread per CPU, threads named `portico-tokio-N`.
-    pub fn new() -> Self {
-        Builder {
-            worker_threads: None,
-            thread_name: "portico-tokio".to_owned(),
-        }
-    }
-
-    /// Sets the number of executor threads (at least one; zero counts as one).
-    pub fn worker_threads(mut self, count: usize) -> Self {
-        self.worker_threads = Some(NonZeroUsize::new(count).unwrap_or(NonZeroUsize::MIN));
-        self
-    }
-
-    /// Sets the prefix of thread names; threads are called `<prefix>-<n>`. Linux shows only the
-    /// first 15 bytes of a thread's name.
-    pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
-        self.thread_name = prefix.into();
-        self
-    }
-
-    /// Starts the runtime's threads.
-    ///
-    /// # Errors
-    ///
-    /// Fails if the operating system refuses to create the threads or the I/O driver.
-    pub fn build(self) -> io::Result<TokioRuntime> {
+    fn start(config: BuilderConfig) -> io::Result<Self> {
         let own = Arc::new(OnceLock::new());
         let counter = AtomicUsize::new(0);
-        let prefix = self.thread_name;
+        let prefix = config.thread_name;
         let mut builder = tokio::runtime::Builder::new_multi_thread();
-        if let Some(count) = self.worker_threads {
+        if let Some(count) = config.worker_threads {
             builder.worker_threads(count.get());
         }
         // The threads hold the cell only while they run; a strong reference inside tokio's own

@@ -2,7 +2,8 @@
 
 use std::io;
 
-use portico_rt::{BoxFuture, Signal};
+use portico_rt::Signal;
+use portico_rt::adapter::BoxFuture;
 use tokio::runtime::Handle;
 
 #[cfg(unix)]

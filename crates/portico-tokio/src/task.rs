@@ -4,15 +4,16 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use portico_rt::{BlockingTask, Completed, MEDIUM_OUT, NativeJoin, Panic, RawJoin, RawTask};
+use portico_rt::Panic;
+use portico_rt::adapter::{BlockingTask, Completed, NativeJoin, RawJoin, RawTask};
 use tokio::runtime::Handle;
 
 /// tokio's join handle, made to cancel on drop as Portico's contract requires (tokio's own
 /// detaches).
-struct Join<const N: usize>(Option<tokio::task::JoinHandle<Completed<N>>>);
+struct Join(Option<tokio::task::JoinHandle<Completed>>);
 
-impl<const N: usize> Future for Join<N> {
-    type Output = Option<Result<Completed<N>, Panic>>;
+impl Future for Join {
+    type Output = Option<Result<Completed, Panic>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let Some(handle) = self.0.as_mut() else {
@@ -32,7 +33,7 @@ impl<const N: usize> Future for Join<N> {
     }
 }
 
-impl<const N: usize> Drop for Join<N> {
+impl Drop for Join {
     fn drop(&mut self) {
         if let Some(handle) = self.0.take() {
             handle.abort();
@@ -40,20 +41,17 @@ impl<const N: usize> Drop for Join<N> {
     }
 }
 
-impl<const N: usize> NativeJoin<N> for Join<N> {
-    fn detach(mut self) {
+impl NativeJoin for Join {
+    fn detach(mut self: Box<Self>) {
         // Dropping tokio's handle without aborting lets the task run on.
         drop(self.0.take());
     }
 }
 
-pub(crate) fn spawn<const N: usize, const M: usize>(
-    handle: &Handle,
-    task: RawTask<N, M>,
-) -> RawJoin {
+pub(crate) fn spawn(handle: &Handle, task: RawTask) -> RawJoin {
     RawJoin::new(Join(Some(handle.spawn(task))))
 }
 
 pub(crate) fn spawn_blocking(handle: &Handle, task: BlockingTask) -> RawJoin {
-    RawJoin::new::<_, MEDIUM_OUT>(Join(Some(handle.spawn_blocking(move || task.run()))))
+    RawJoin::new(Join(Some(handle.spawn_blocking(move || task.run()))))
 }

@@ -5,7 +5,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use portico_rt::{RawSleep, Sleep};
+use portico_rt::Sleep;
+use portico_rt::adapter::RawSleep;
 use tokio::runtime::Handle;
 
 pin_project_lite::pin_project! {

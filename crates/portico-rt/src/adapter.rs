@@ -1,4 +1,12 @@
-//! The trait an adapter implements.
+//! For adapter crates: what a runtime adapter implements, and the types it moves between its
+//! runtime and Portico.
+//!
+//! Applications and libraries written on Portico need nothing from this module: they use
+//! [`Runtime`](crate::Runtime), [`current`](crate::current) and the socket and timer types at the
+//! crate root. An adapter (`portico-tokio`, `portico-smol`) implements [`Backend`] for its
+//! runtime, wraps it with [`Runtime::from_backend`](crate::Runtime::from_backend), hands its
+//! sockets and timers to Portico through the `Raw*` traits here, and names [`Builder`] for its
+//! runtime, so that every adapter is configured the same way.
 
 use std::future::Future;
 use std::io;
@@ -6,10 +14,22 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::time::Instant;
 
-use crate::raw::{BlockingTask, LargeTask, MediumTask, RawJoin, SmallTask};
 use crate::signal::Signal;
 use crate::tcp::{TcpListener, TcpStream};
 use crate::time::Sleep;
+
+mod builder;
+mod join;
+mod task;
+#[cfg(test)]
+mod tests;
+
+pub use crate::current::Probe;
+pub use crate::net::{RawListener, RawStream, RawTcpStream};
+pub use crate::time::RawSleep;
+pub use builder::{Builder, BuilderConfig, Start};
+pub use join::{NativeJoin, RawJoin};
+pub use task::{BlockingTask, Completed, RawTask};
 
 /// A boxed, sendable future, as adapters return them.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -28,8 +48,8 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 ///
 /// * **Spawned tasks** run on the runtime's worker threads, in parallel when it has several. The
 ///   returned [`RawJoin`] cancels the task when dropped and reports a cancellation (for instance
-///   by shutdown) as such; see [`NativeJoin`](crate::NativeJoin).
-/// * **Panics.** Polling a [`RawTask`](crate::RawTask) or running a [`BlockingTask`] may panic. The adapter
+///   by shutdown) as such; see [`NativeJoin`].
+/// * **Panics.** Polling a [`RawTask`] or running a [`BlockingTask`] may panic. The adapter
 ///   catches the panic on the thread where it happened (that thread lives on) and hands its
 ///   payload to the join handle. tokio and async-task do both natively.
 /// * **After shutdown**, spawning returns [`RawJoin::cancelled`] (or a handle that yields `None`)
@@ -38,20 +58,14 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 ///   for as long as they like.
 /// * **Threads.** [`current`](crate::current) must answer on every thread the adapter owns:
 ///   executor workers (the adapter enters its runtime on them, or answers through a registered
-///   [`Probe`](crate::Probe)); blocking closures and [`block_on`](Self::block_on) are entered by
+///   [`Probe`]); blocking closures and [`block_on`](Self::block_on) are entered by
 ///   `portico-rt` itself.
 pub trait Backend: Send + Sync + 'static {
     /// The runtime's name, as users write it in `PORTICO_RUNTIME` (`"tokio"`, `"smol"`).
     fn name(&self) -> &'static str;
 
-    /// Spawns a task of the small size class onto the executor.
-    fn spawn_small(&self, task: SmallTask) -> RawJoin;
-
-    /// Spawns a task of the medium size class onto the executor.
-    fn spawn_medium(&self, task: MediumTask) -> RawJoin;
-
-    /// Spawns a task of the large size class onto the executor.
-    fn spawn_large(&self, task: LargeTask) -> RawJoin;
+    /// Spawns a task onto the executor.
+    fn spawn(&self, task: RawTask) -> RawJoin;
 
     /// Runs a blocking closure on the blocking pool, by calling [`BlockingTask::run`] there.
     fn spawn_blocking(&self, task: BlockingTask) -> RawJoin;
