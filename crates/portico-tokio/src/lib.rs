@@ -37,8 +37,6 @@
 //! A tokio runtime that Portico did not build must have its I/O and time drivers enabled
 //! (`enable_all()`, as `#[tokio::main]` does); timers and sockets panic inside tokio otherwise.
 
-#![deny(unsafe_code)]
-
 #[allow(
     unsafe_code,
     reason = "reads into uninitialised buffers through tokio's ReadBuf"

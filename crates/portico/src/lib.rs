@@ -62,7 +62,7 @@
 //! | `smol` | no | the smol adapter, `portico-smol` (async-executor, async-io, blocking) |
 //! | `websocket` | yes | WebSocket routes (`App::websocket`) and test sessions, with async-tungstenite |
 //! | `multipart` | yes | `multipart/form-data`: `Multipart`, `UploadFile` fields in [`Form`], with multer |
-//! | `docs-ui` | yes | Swagger UI and ReDoc embedded (3 MB), so `/docs` and `/redoc` work offline |
+//! | `docs-ui` | yes | Swagger UI and ReDoc embedded (0.8 MB, gzip-compressed), so `/docs` and `/redoc` work offline |
 //! | `templates` | no | Jinja templates (`Templates`), with minijinja |
 //! | `compression` | no | the `Compression` middleware: gzip, brotli, zstd (zstd builds C code) |
 //! | `tower` | no | tower layers as middleware, an application as a tower `Service` |
