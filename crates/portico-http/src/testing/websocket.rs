@@ -4,7 +4,6 @@
 use std::fmt;
 use std::future::{Future, IntoFuture, poll_fn};
 use std::pin::Pin;
-use std::task::Poll;
 use std::time::Duration;
 
 use async_tungstenite::WebSocketStream;
@@ -14,6 +13,7 @@ use async_tungstenite::tungstenite::handshake::derive_accept_key;
 use async_tungstenite::tungstenite::protocol::Role;
 use bytes::Bytes;
 use futures_core::Stream;
+use futures_sink::Sink;
 use http::header::{
     CONNECTION, COOKIE, HeaderMap, HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
     SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE,
@@ -364,13 +364,7 @@ impl WebSocketTestSession {
             match next {
                 Some(Ok(tungstenite::Message::Close(frame))) => {
                     self.closed = Some(WebSocketDisconnect::from_frame(frame.as_ref()));
-                    // One more look at the stream sends the answer to the close frame.
-                    let stream = &mut self.stream;
-                    poll_fn(|cx| {
-                        let _ = Pin::new(&mut *stream).poll_next(cx);
-                        Poll::Ready(())
-                    })
-                    .await;
+                    self.answer_close().await;
                 }
                 Some(Ok(message)) => {
                     if let Some(message) = Message::from_tungstenite(message) {
@@ -381,6 +375,22 @@ impl WebSocketTestSession {
                     self.closed
                         .get_or_insert_with(WebSocketDisconnect::abnormal);
                 }
+            }
+        }
+    }
+
+    /// Sends the answer to the handler's close frame (queued when the frame was read), within
+    /// the close timeout, so that the handler's side ends at once rather than at its own
+    /// close timeout. A single read is not enough: the in-memory pipe may yield a write.
+    async fn answer_close(&mut self) {
+        let stream = &mut self.stream;
+        let flush = poll_fn(|cx| Sink::poll_flush(Pin::new(&mut *stream), cx));
+        match portico_rt::current() {
+            Ok(rt) => {
+                let _ = rt.timeout(CLOSE_TIMEOUT, flush).await;
+            }
+            Err(_) => {
+                let _ = flush.await;
             }
         }
     }
