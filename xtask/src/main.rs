@@ -185,6 +185,7 @@ fn ci() -> Result<(), String> {
         "tokio,multipart",
         "tokio,docs-ui",
         "tokio,tower",
+        "tokio,http2",
         "tokio,smol,full",
     ] {
         let mut build = cargo();

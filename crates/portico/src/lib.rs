@@ -66,6 +66,7 @@
 //! | `templates` | no | Jinja templates (`Templates`), with minijinja |
 //! | `compression` | no | the `Compression` middleware: gzip, brotli, zstd (zstd builds C code) |
 //! | `tower` | no | tower layers as middleware, an application as a tower `Service` |
+//! | `http2` | no | HTTP/2 by prior knowledge (`h2c`) beside HTTP/1.1 on the same port |
 //! | `full` | no | all of the above but the runtimes |
 
 #![forbid(unsafe_code)]

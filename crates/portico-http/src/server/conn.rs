@@ -1,5 +1,5 @@
-//! One connection: HTTP/1.1 or HTTP/2 told apart by the first bytes, served by hyper, drained
-//! or cut off when the server shuts down.
+//! One connection: HTTP/1.1 or (with the `http2` feature) HTTP/2 told apart by the first
+//! bytes, served by hyper, drained or cut off when the server shuts down.
 
 use std::convert::Infallible;
 use std::future::{Future, poll_fn};
@@ -19,6 +19,7 @@ use crate::service::{AppService, ResponseFuture};
 use crate::{Body, BoxError};
 
 /// What an HTTP/2 client sends first (RFC 9113, section 3.4).
+#[cfg(feature = "http2")]
 const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// Serves one accepted connection to its end.
@@ -33,9 +34,11 @@ pub(crate) async fn serve<S: Transport>(
     let peer = stream.peer();
     let mut io = ConnIo::new(stream, conn.clone(), rt);
     let protocol = match server.config.protocol {
+        #[cfg(feature = "http2")]
         Protocol::Http2 => Protocol::Http2,
         wanted => {
-            let detect = wanted == Protocol::Auto;
+            // Without the `http2` feature, hyper's HTTP/1 answers an HTTP/2 preface.
+            let detect = cfg!(feature = "http2") && wanted == Protocol::Auto;
             match first_head(&mut io, detect, server.config.max_header_size).await {
                 Ok(Some(protocol)) => protocol,
                 Ok(None) => return,
@@ -60,7 +63,7 @@ async fn serve_protocol<S: Transport>(
     server: Arc<ServerShared>,
     peer: Option<std::net::SocketAddr>,
 ) {
-    let http1 = protocol != Protocol::Http2;
+    let http1 = protocol == Protocol::Http1;
     io.http1 = http1;
     let service = ConnService {
         app,
@@ -68,19 +71,24 @@ async fn serve_protocol<S: Transport>(
         http1,
         peer,
     };
-    let result = if http1 {
-        let connection = server.http1.serve_connection(io, service).with_upgrades();
-        drive(connection, &server, |_| {
-            // Nothing to tell hyper: the socket wrapper closes the connection once it is idle.
-        })
-        .await
-    } else {
+    #[cfg(feature = "http2")]
+    if !http1 {
         let connection = server.http2.serve_connection(io, service);
-        drive(connection, &server, |connection| {
+        let result = drive(connection, &server, |connection| {
             connection.graceful_shutdown()
         })
-        .await
-    };
+        .await;
+        return log_end(result);
+    }
+    let connection = server.http1.serve_connection(io, service).with_upgrades();
+    let result = drive(connection, &server, |_| {
+        // Nothing to tell hyper: the socket wrapper closes the connection once it is idle.
+    })
+    .await;
+    log_end(result);
+}
+
+fn log_end(result: hyper::Result<()>) {
     if let Err(err) = result {
         tracing::debug!("connection ended with an error: {err}");
     }
@@ -96,6 +104,8 @@ async fn first_head<S: Transport>(
     detect: bool,
     max: usize,
 ) -> std::io::Result<Option<Protocol>> {
+    #[cfg(not(feature = "http2"))]
+    let _ = detect;
     let mut head: Vec<u8> = Vec::new();
     let protocol = loop {
         let filled = head.len();
@@ -115,6 +125,7 @@ async fn first_head<S: Transport>(
         if n == 0 {
             return Ok(None);
         }
+        #[cfg(feature = "http2")]
         if detect {
             let seen = head.len().min(PREFACE.len());
             if head[..seen] == PREFACE[..seen] {

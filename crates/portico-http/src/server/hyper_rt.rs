@@ -10,12 +10,14 @@ use portico_rt::Runtime;
 
 /// Runs hyper's background tasks (HTTP/2 streams) on the runtime, as children of the
 /// server's tracker of streams: they end with their connection, or are cut with it.
+#[cfg(feature = "http2")]
 #[derive(Debug, Clone)]
 pub(crate) struct Exec {
     pub(crate) rt: Runtime,
     pub(crate) streams: portico_tasks::TaskTracker,
 }
 
+#[cfg(feature = "http2")]
 impl<F> hyper::rt::Executor<F> for Exec
 where
     F: Future + Send + 'static,

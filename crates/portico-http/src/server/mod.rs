@@ -1,7 +1,7 @@
 //! The HTTP server: hyper 1.x on whichever runtime runs it, through `portico-rt`.
 //!
-//! HTTP/1.1 (keep-alive, pipelining) and HTTP/2 by prior knowledge are told apart on one port
-//! from the first bytes. Defaults hold without configuration: a 10 s header-read timeout
+//! HTTP/1.1 (keep-alive, pipelining) and, with the `http2` feature, HTTP/2 by prior knowledge
+//! are told apart on one port from the first bytes. Defaults hold without configuration: a 10 s header-read timeout
 //! answered `408`, a 75 s keep-alive timeout, 32 KiB of request head at most (`431` past it),
 //! 10,000 connections at once, `TCP_NODELAY`, and a graceful shutdown on Ctrl-C or `SIGTERM`
 //! that answers every request already received before closing.
@@ -36,9 +36,11 @@ pub(crate) use shared::ServerShared;
 /// Which protocols a server speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Protocol {
-    /// HTTP/1.1, or HTTP/2 when the client opens with its preface (prior knowledge, `h2c`).
+    /// HTTP/1.1, or HTTP/2 when the client opens with its preface (prior knowledge, `h2c`)
+    /// and the `http2` feature is on.
     Auto,
     Http1,
+    #[cfg(feature = "http2")]
     Http2,
 }
 
@@ -220,7 +222,8 @@ impl Server {
         self
     }
 
-    /// Speaks HTTP/2 only (prior knowledge; `h2c`).
+    /// Speaks HTTP/2 only (prior knowledge; `h2c`). Needs the `http2` feature.
+    #[cfg(feature = "http2")]
     pub fn http2_only(mut self) -> Self {
         self.config.protocol = Protocol::Http2;
         self

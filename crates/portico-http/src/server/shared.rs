@@ -8,7 +8,9 @@ use portico_rt::Runtime;
 use portico_tasks::{TaskPanic, TaskTracker};
 
 use super::ServerConfig;
-use super::hyper_rt::{Exec, Timer};
+#[cfg(feature = "http2")]
+use super::hyper_rt::Exec;
+use super::hyper_rt::Timer;
 
 /// What every connection of a server shares.
 pub(crate) struct ServerShared {
@@ -17,12 +19,14 @@ pub(crate) struct ServerShared {
     /// shutdown is over.
     pub(crate) connections: TaskTracker,
     /// hyper's tasks for the streams of HTTP/2 connections, which end with them.
+    #[cfg(feature = "http2")]
     pub(crate) streams: TaskTracker,
     /// Set once the server stops accepting and finishes what it received.
     draining: AtomicBool,
     /// Notified when draining starts, for connections to be told.
     pub(crate) drain_started: Event,
     pub(crate) http1: hyper::server::conn::http1::Builder,
+    #[cfg(feature = "http2")]
     pub(crate) http2: hyper::server::conn::http2::Builder<Exec>,
 }
 
@@ -42,22 +46,29 @@ impl ServerShared {
             .header_read_timeout(None)
             .keep_alive(config.keep_alive)
             .max_header_size(config.max_header_size);
+        #[cfg(feature = "http2")]
         let streams =
             TaskTracker::new().on_panic(|panic| log_panic("an HTTP/2 stream's task", &panic));
-        let mut http2 = hyper::server::conn::http2::Builder::new(Exec {
-            rt: rt.clone(),
-            streams: streams.clone(),
-        });
-        http2
-            .timer(Timer(rt.clone()))
-            .max_header_list_size(u32::try_from(config.max_header_size).unwrap_or(u32::MAX));
+        #[cfg(feature = "http2")]
+        let http2 = {
+            let mut http2 = hyper::server::conn::http2::Builder::new(Exec {
+                rt: rt.clone(),
+                streams: streams.clone(),
+            });
+            http2
+                .timer(Timer(rt.clone()))
+                .max_header_list_size(u32::try_from(config.max_header_size).unwrap_or(u32::MAX));
+            http2
+        };
         ServerShared {
             config,
             connections: TaskTracker::new().on_panic(|panic| log_panic("a connection", &panic)),
+            #[cfg(feature = "http2")]
             streams,
             draining: AtomicBool::new(false),
             drain_started: Event::new(),
             http1,
+            #[cfg(feature = "http2")]
             http2,
         }
     }
@@ -76,6 +87,7 @@ impl ServerShared {
     /// Cuts every connection left (their futures are dropped).
     pub(super) fn cut(&self) {
         self.connections.cancel();
+        #[cfg(feature = "http2")]
         self.streams.cancel();
     }
 }
