@@ -461,7 +461,7 @@ async fn shutdown_cancels_tasks_and_leaves_no_thread_behind() {
                 let b = rt.spawn(async { 2 }).await.unwrap();
                 a + b
             });
-            let before = support::threads_named(&prefix);
+            let before = support::threads_named_once_started(&prefix, 3, Duration::from_secs(2));
             owned.shutdown_timeout(Duration::from_secs(5));
             let after = support::threads_named_once_gone(&prefix, Duration::from_secs(2));
             let late = handle.spawn(async { 1 });

@@ -93,6 +93,21 @@ pub(crate) fn threads_named(prefix: &str) -> usize {
         .count()
 }
 
+/// [`threads_named`] once at least `want` threads carry the name, or after `limit` with fewer.
+/// A new thread names itself when it starts running, a moment after its creator has returned,
+/// so a count taken right after a runtime is built can miss workers that exist but have not yet
+/// been scheduled. Call from a thread that may block.
+pub(crate) fn threads_named_once_started(prefix: &str, want: usize, limit: Duration) -> usize {
+    let deadline = Instant::now() + limit;
+    loop {
+        let count = threads_named(prefix);
+        if count >= want || Instant::now() >= deadline {
+            return count;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// [`threads_named`] once the threads that were joined have left the kernel's list, or after
 /// `limit` with the count still there. `pthread_join` returns when the thread clears its id, a
 /// moment before the kernel drops it from `/proc/self/task`, so a count taken right after a join
