@@ -2,9 +2,10 @@
 //! axum. The same "hello" API (one JSON route) is written three times, on Portico with its
 //! lean features (`default-features = false, features = ["tokio"]`), on Portico with its
 //! default features, and on axum 0.8, each in a project of its own under
-//! `target/buildcost/`. For each, in one run: a clean debug build, a clean release build (each
-//! timed from an empty target directory, dependencies already downloaded), the size of the
-//! release binary, and the number of crates built.
+//! `target/buildcost/`. For each, in interleaved rounds (`--runs N`, 3 by default): a clean
+//! debug build, a clean release build (each timed from an empty target directory,
+//! dependencies already downloaded), the size of the release binary, and the number of crates
+//! built; the report gives medians.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -80,48 +81,85 @@ struct Figures {
 }
 
 pub(crate) fn run(args: &[&str]) -> Result<(), String> {
-    if !args.is_empty() {
-        return Err(format!("bench build takes no arguments, got {args:?}"));
-    }
+    let runs = match args {
+        [] => 3,
+        ["--runs", n] => n
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("--runs takes a positive number, got {n:?}"))?,
+        _ => return Err(format!("bench build takes [--runs N], got {args:?}")),
+    };
     let dir = root().join("target/buildcost");
-    let mut results = Vec::new();
-    for case in cases() {
-        let project = write_project(&dir, &case)?;
+    let cases = cases();
+    let mut projects = Vec::new();
+    for case in &cases {
+        let project = write_project(&dir, case)?;
         // Dependencies downloaded first, so that only compiling is timed.
         run_cargo(&project, &["fetch"])?;
-        println!("==> {}", case.name);
-        let figures = measure(&project, case.name)?;
-        println!(
-            "    debug {:.1} s, release {:.1} s, binary {:.2} MB, {} crates",
-            figures.debug_secs,
-            figures.release_secs,
-            figures.binary_bytes as f64 / 1e6,
-            figures.crates
-        );
-        results.push((case.name, figures));
+        projects.push(project);
     }
-    let axum = results
+    // Rounds interleave the applications, so that a slow spell of a shared machine falls on
+    // all of them; each figure is the median of its rounds, each ratio the median of the
+    // rounds' ratios.
+    let mut rounds: Vec<Vec<Figures>> = Vec::new();
+    for round in 1..=runs {
+        let mut figures = Vec::new();
+        for (case, project) in cases.iter().zip(&projects) {
+            println!("==> round {round}/{runs}: {}", case.name);
+            let f = measure(project, case.name)?;
+            println!(
+                "    debug {:.1} s, release {:.1} s, binary {:.2} MB, {} crates",
+                f.debug_secs,
+                f.release_secs,
+                f.binary_bytes as f64 / 1e6,
+                f.crates
+            );
+            figures.push(f);
+        }
+        rounds.push(figures);
+    }
+    let axum = cases
         .iter()
-        .find(|(name, _)| *name == "axum")
-        .map(|(_, f)| (f.debug_secs, f.release_secs, f.binary_bytes as f64))
-        .ok_or("no axum figures")?;
+        .position(|case| case.name == "axum")
+        .ok_or("no axum case")?;
     println!();
     println!(
-        "| application | clean debug build | clean release build | release binary | crates | debug vs axum | binary vs axum |"
+        "Medians of {runs} interleaved rounds (ratios: the median of each round's ratio to axum)."
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
-    for (name, f) in &results {
+    println!();
+    println!(
+        "| application | clean debug build | clean release build | release binary | crates | debug vs axum | release vs axum | binary vs axum |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (i, case) in cases.iter().enumerate() {
+        let of = |f: fn(&Figures) -> f64| median(rounds.iter().map(|r| f(&r[i])).collect());
+        let vs = |f: fn(&Figures) -> f64| {
+            median(rounds.iter().map(|r| f(&r[i]) / f(&r[axum])).collect())
+        };
         println!(
-            "| {name} | {:.1} s | {:.1} s | {:.2} MB | {} | {:.2}x | {:.2}x |",
-            f.debug_secs,
-            f.release_secs,
-            f.binary_bytes as f64 / 1e6,
-            f.crates,
-            f.debug_secs / axum.0,
-            f.binary_bytes as f64 / axum.2,
+            "| {} | {:.1} s | {:.1} s | {:.2} MB | {} | {:.2}x | {:.2}x | {:.2}x |",
+            case.name,
+            of(|f| f.debug_secs),
+            of(|f| f.release_secs),
+            of(|f| f.binary_bytes as f64) / 1e6,
+            rounds[0][i].crates,
+            vs(|f| f.debug_secs),
+            vs(|f| f.release_secs),
+            vs(|f| f.binary_bytes as f64),
         );
     }
     Ok(())
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
 }
 
 fn write_project(dir: &Path, case: &Case) -> Result<PathBuf, String> {

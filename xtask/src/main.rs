@@ -51,8 +51,10 @@ commands:
                      the same rounds, adding each endpoint's CPU per request over the
                      baseline's to the report; --baseline PATH does the same with a
                      bench_server already built; --help lists the other ARGS
-  bench build        a hello app on Portico (lean and default features) and on axum: clean
-                     debug and release build times, binary size, crates (under target/)
+  bench build [--runs N]
+                     a hello app on Portico (lean and default features) and on axum: clean
+                     debug and release build times, binary size, crates (under target/),
+                     medians of N interleaved rounds (3 by default)
   openapi EXAMPLE    print the OpenAPI document of an example (todo, hello, bench_server)
   openapi-validate   validate every example's document against the OpenAPI 3.1 schema
                      (openapi-spec-validator, installed with pip under target/)
