@@ -28,7 +28,7 @@ pub(crate) fn check() -> Result<(), String> {
     step("build examples/chat", build)?;
     for runtime in ["tokio", "smol"] {
         let mut server = Child(
-            Command::new(root().join("target/debug/examples/chat"))
+            Command::new(crate::target_dir().join("debug/examples/chat"))
                 .args(["--port", "0"])
                 .env("PORTICO_RUNTIME", runtime)
                 .stdout(Stdio::piped())

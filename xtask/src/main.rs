@@ -110,6 +110,15 @@ pub(crate) fn root() -> PathBuf {
         .unwrap_or_default()
 }
 
+/// Where cargo puts the workspace's builds: `CARGO_TARGET_DIR` when set (relative to the
+/// workspace, as cargo takes it), `target` otherwise.
+pub(crate) fn target_dir() -> PathBuf {
+    match env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root().join(dir),
+        _ => root().join("target"),
+    }
+}
+
 pub(crate) fn cargo() -> Command {
     let mut cmd = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(root());
@@ -346,7 +355,7 @@ fn bench_http(args: &[&str]) -> Result<(), String> {
         Some(commit) => Some(baseline::build(&commit)?),
         None => baseline_path,
     };
-    let portico = root().join("target/release/examples/bench_server");
+    let portico = target_dir().join("release/examples/bench_server");
     let mut run = Command::new(root().join("target/bench/release/bench-http"));
     run.current_dir(root()).arg("--portico").arg(portico);
     if let Some(baseline) = baseline {
@@ -452,7 +461,7 @@ pub(crate) fn start_todo(
     let db = dir.join(format!("{name}.sqlite3"));
     let _ = std::fs::remove_file(&db);
     let mut server = Child(
-        Command::new(root().join("target/debug/examples/todo"))
+        Command::new(target_dir().join("debug/examples/todo"))
             .args(["--port", "0", "--db"])
             .arg(&db)
             .args(extra)
