@@ -61,9 +61,9 @@ pub(crate) fn inside_block_on() -> bool {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum ThreadRole {
-    /// The thread drives async work of this runtime: an executor worker (of an adapter that
-    /// enters its workers) or a thread inside [`Runtime::block_on`]. Blocking here stalls
-    /// other tasks.
+    /// The thread drives async work of this runtime: an executor worker, a thread polling a
+    /// task spawned with [`Runtime::spawn`], or a thread inside [`Runtime::block_on`].
+    /// Blocking here stalls other tasks.
     Driver(Runtime),
     /// The runtime was entered for blocking work: a closure of [`Runtime::spawn_blocking`], or
     /// a thread holding a [`Runtime::enter`] guard. Blocking here is expected.
@@ -78,13 +78,35 @@ pub enum ThreadRole {
 /// This is what lets code that blocks (such as `portico-tasks`' `from_thread`) refuse to run
 /// where it would stall the event loop. Unlike [`current`], it does not ask the probes.
 pub fn thread_role() -> ThreadRole {
-    let Ok(Some(rt)) = CURRENT.try_with(|c| c.borrow().clone()) else {
-        return ThreadRole::Outside;
-    };
-    if inside_block_on() {
-        ThreadRole::Driver(rt)
-    } else {
-        ThreadRole::Blocking(rt)
+    let driving = inside_block_on();
+    match CURRENT.try_with(|c| c.borrow().clone()) {
+        Ok(Some(rt)) if driving => ThreadRole::Driver(rt),
+        Ok(Some(rt)) => ThreadRole::Blocking(rt),
+        // A task polled on a worker the adapter does not enter (tokio's): the probes know
+        // which runtime it is.
+        _ if driving => current().map_or(ThreadRole::Outside, ThreadRole::Driver),
+        _ => ThreadRole::Outside,
+    }
+}
+
+/// Marks the calling thread as driving async work while a spawned task is polled, so that
+/// [`thread_role`] knows an executor worker even where the adapter does not enter its workers.
+pub(crate) struct PollGuard {
+    was_driving: bool,
+}
+
+impl PollGuard {
+    pub(crate) fn new() -> Self {
+        let was_driving = DRIVING.try_with(|d| d.replace(true)).unwrap_or(true);
+        PollGuard { was_driving }
+    }
+}
+
+impl Drop for PollGuard {
+    fn drop(&mut self) {
+        if !self.was_driving {
+            let _ = DRIVING.try_with(|d| d.set(false));
+        }
     }
 }
 

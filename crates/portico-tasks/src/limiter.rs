@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use event_listener::Event;
+use event_listener::{Event, IntoNotification};
 
 /// Limits how many borrowers use a resource at once, one token per borrower (AnyIO's
 /// `CapacityLimiter`): the thread pool of [`to_thread`](crate::to_thread), a pool of database
@@ -208,7 +208,7 @@ impl CapacityLimiter {
     fn give_back(&self) {
         self.inner.borrowed.fetch_sub(1, Ordering::SeqCst);
         if self.inner.waiting.load(Ordering::SeqCst) > 0 {
-            self.inner.released.notify(1);
+            self.inner.released.notify(1usize.additional());
         }
     }
 
@@ -306,7 +306,7 @@ impl CapacityLimiter {
         let before = self.inner.total.swap(total_tokens, Ordering::SeqCst);
         let more = total_tokens.saturating_sub(before);
         if more > 0 {
-            self.inner.released.notify(more);
+            self.inner.released.notify(more.additional());
         }
     }
 
@@ -349,7 +349,7 @@ impl Drop for Waiting<'_> {
         self.limiter.inner.waiting.fetch_sub(1, Ordering::SeqCst);
         // A wake-up this waiter swallowed (cancelled after being woken) goes to the next one.
         if self.limiter.available_tokens() > 0 {
-            self.limiter.inner.released.notify(1);
+            self.limiter.inner.released.notify(1usize.additional());
         }
     }
 }

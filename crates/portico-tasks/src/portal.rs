@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use event_listener::{Event as Notify, Listener};
@@ -52,6 +53,9 @@ pub struct BlockingPortal {
     main: Option<JoinHandle<()>>,
     /// Behind a lock only so that the portal is `Sync`: it is taken once, when it stops.
     shutdown: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    /// The first panic of a [`start_task`](Self::start_task) task after it reported, which
+    /// nobody can join: re-raised when the portal stops.
+    orphan_panic: Arc<Mutex<Option<TaskPanic>>>,
 }
 
 impl fmt::Debug for BlockingPortal {
@@ -145,9 +149,14 @@ impl<T> Drop for CancelledOnDrop<T> {
 }
 
 /// A task started with [`BlockingPortal::start_task_soon`].
+///
+/// Dropping the handle cancels the task, as every task handle of this crate does; call
+/// [`detach`](Self::detach) to let it run on without one.
+#[must_use = "dropping a PortalTask cancels its task; call `detach` to let it run"]
 pub struct PortalTask<T> {
     slot: Arc<Slot<T>>,
-    scope: CancelScope,
+    /// `None` once detached.
+    scope: Option<CancelScope>,
 }
 
 impl<T> fmt::Debug for PortalTask<T> {
@@ -169,7 +178,9 @@ impl<T> PortalTask<T> {
     ///
     /// Re-raises the task's panic.
     pub fn join(self) -> Result<T, PortalError> {
-        match self.slot.wait() {
+        let outcome = self.slot.wait();
+        // The task has ended: the handle's drop has nothing left to cancel.
+        match outcome {
             Ok(value) => Ok(value),
             Err(Outcome::Failed(err)) => Err(err),
             Err(Outcome::Panicked(panic)) => panic.resume(),
@@ -179,22 +190,41 @@ impl<T> PortalTask<T> {
     /// Cancels the task (its future is dropped); [`join`](Self::join) then reports
     /// [`PortalError::Cancelled`] unless it had finished.
     pub fn cancel(&self) {
-        self.scope.cancel();
+        if let Some(scope) = &self.scope {
+            scope.cancel();
+        }
     }
 
     /// Whether the task has finished, one way or another.
     pub fn is_finished(&self) -> bool {
         self.slot.lock().is_some()
     }
+
+    /// Lets the task run on without a handle: it ends on its own, or when the portal stops.
+    /// Its value is dropped, and a panic in it is printed by the panic hook and goes no
+    /// further.
+    pub fn detach(mut self) {
+        self.scope = None;
+    }
+}
+
+impl<T> Drop for PortalTask<T> {
+    fn drop(&mut self) {
+        if let Some(scope) = &self.scope {
+            scope.cancel();
+        }
+    }
 }
 
 /// Where a task started with [`BlockingPortal::start_task`] reports readiness.
 struct StartSlot<V> {
     slot: Arc<Slot<V>>,
+    reported: AtomicBool,
 }
 
 impl<V: Send> Started<V> for StartSlot<V> {
     fn started(&self, value: V) {
+        self.reported.store(true, Ordering::Release);
         self.slot.complete(Ok(value));
     }
 }
@@ -243,6 +273,7 @@ impl BlockingPortal {
             stop,
             main: Some(main),
             shutdown: Mutex::new(shutdown),
+            orphan_panic: Arc::default(),
         }
     }
 
@@ -296,7 +327,10 @@ impl BlockingPortal {
         if self.group.try_start_soon(child).is_err() {
             slot.complete(Err(Outcome::Failed(PortalError::Stopped)));
         }
-        PortalTask { slot, scope }
+        PortalTask {
+            slot,
+            scope: Some(scope),
+        }
     }
 
     /// Starts a task that reports readiness through a [`TaskStatus`], blocks until it does,
@@ -310,8 +344,9 @@ impl BlockingPortal {
     ///
     /// # Panics
     ///
-    /// Re-raises a panic that happens before the task reports; a panic after that is printed
-    /// by the panic hook and goes no further. Panics if called from async code.
+    /// Re-raises a panic that happens before the task reports; a panic after that is kept and
+    /// re-raised when the portal stops (the first one, if several tasks panic), as a task group
+    /// re-raises its children's panics when it exits. Panics if called from async code.
     pub fn start_task<V, F, Fut>(&self, f: F) -> Result<V, PortalError>
     where
         V: Send + 'static,
@@ -320,18 +355,33 @@ impl BlockingPortal {
     {
         assert_not_on_event_loop("BlockingPortal::start_task");
         let slot = Slot::new();
-        let status = TaskStatus::new(Arc::new(StartSlot { slot: slot.clone() }));
-        let fut = f(status);
+        let start = Arc::new(StartSlot {
+            slot: slot.clone(),
+            reported: AtomicBool::new(false),
+        });
+        let fut = f(TaskStatus::new(start.clone()));
         let child = {
-            let slot = slot.clone();
+            let orphan_panic = self.orphan_panic.clone();
             let on_drop = CancelledOnDrop(slot.clone());
             async move {
                 let outcome = CatchUnwind::new(fut).await;
-                // Completing an already-started slot does nothing.
-                slot.complete(Err(match outcome {
-                    Ok(()) => Outcome::Failed(PortalError::NotStarted),
-                    Err(payload) => Outcome::Panicked(TaskPanic::new(payload)),
-                }));
+                let reported = start.reported.load(Ordering::Acquire);
+                match outcome {
+                    // Reported and ended: the caller has its value.
+                    Ok(()) if reported => {}
+                    Ok(()) => start
+                        .slot
+                        .complete(Err(Outcome::Failed(PortalError::NotStarted))),
+                    // Nobody waits for this task any more: the portal's owner hears of it.
+                    Err(payload) if reported => {
+                        let mut orphan =
+                            orphan_panic.lock().unwrap_or_else(PoisonError::into_inner);
+                        orphan.get_or_insert_with(|| TaskPanic::new(payload));
+                    }
+                    Err(payload) => start
+                        .slot
+                        .complete(Err(Outcome::Panicked(TaskPanic::new(payload)))),
+                }
                 drop(on_drop);
                 Ok(())
             }
@@ -348,8 +398,25 @@ impl BlockingPortal {
 
     /// Stops the portal: waits for its tasks to finish (or, with `cancel_remaining`, cancels
     /// them), then shuts its runtime down if it owns one.
+    ///
+    /// # Panics
+    ///
+    /// Re-raises the panic of a [`start_task`](Self::start_task) task that panicked after it
+    /// reported, once the portal has stopped.
     pub fn stop(mut self, cancel_remaining: bool) {
         self.stop_inner(cancel_remaining);
+        self.raise_orphan_panic();
+    }
+
+    fn raise_orphan_panic(&self) {
+        let orphan = self
+            .orphan_panic
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(panic) = orphan {
+            panic.resume()
+        }
     }
 
     fn stop_inner(&mut self, cancel_remaining: bool) {
@@ -374,7 +441,11 @@ impl BlockingPortal {
 impl Drop for BlockingPortal {
     fn drop(&mut self) {
         // Unwinding from a failed assertion, say: do not wait for tasks that may never end.
-        self.stop_inner(std::thread::panicking());
+        let panicking = std::thread::panicking();
+        self.stop_inner(panicking);
+        if !panicking {
+            self.raise_orphan_panic();
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
-use event_listener::{Event, EventListener};
+use event_listener::{Event, EventListener, IntoNotification};
 use futures_core::Stream;
 
 /// Creates a memory object stream holding up to `max_buffer_size` items in flight.
@@ -364,7 +364,7 @@ fn offer<T>(
         return None;
     }
     state.queue.push_back(taken);
-    chan.recv_ready.notify(1);
+    chan.recv_ready.notify(1usize.additional());
     Some(Ok(()))
 }
 
@@ -387,7 +387,7 @@ impl<T> Drop for WaitingSend<'_, T> {
         if self.counted {
             self.chan.lock().waiting_senders -= 1;
             // A wake-up this sender may have swallowed goes to the next one.
-            self.chan.send_ready.notify(1);
+            self.chan.send_ready.notify(1usize.additional());
         }
     }
 }
@@ -461,7 +461,7 @@ impl<T> MemoryReceiver<T> {
                     self.stop_waiting(&mut state);
                     drop(state);
                     self.listener = None;
-                    chan.send_ready.notify(1);
+                    chan.send_ready.notify(1usize.additional());
                     return Poll::Ready(Ok(item));
                 }
                 if state.senders == 0 {
@@ -474,7 +474,7 @@ impl<T> MemoryReceiver<T> {
                     // may go ahead now.
                     state.waiting_receivers += 1;
                     self.waiting = true;
-                    chan.send_ready.notify(1);
+                    chan.send_ready.notify(1usize.additional());
                 }
                 if self.listener.is_none() {
                     // Registered under the lock: an item sent after this wakes it.
@@ -504,7 +504,7 @@ impl<T> MemoryReceiver<T> {
         let mut state = chan.lock();
         if let Some(item) = state.queue.pop_front() {
             drop(state);
-            chan.send_ready.notify(1);
+            chan.send_ready.notify(1usize.additional());
             return Ok(item);
         }
         if state.senders == 0 {
@@ -532,7 +532,8 @@ impl<T> MemoryReceiver<T> {
                 state.receivers == 0
             };
             // Senders waiting for this receiver, or for any receiver at all, look again.
-            chan.send_ready.notify(if last { usize::MAX } else { 1 });
+            let wake = if last { usize::MAX } else { 1 };
+            chan.send_ready.notify(wake.additional());
         }
     }
 

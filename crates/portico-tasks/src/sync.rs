@@ -7,6 +7,8 @@
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use event_listener::IntoNotification;
+
 /// An async mutual-exclusion lock guarding a value (AnyIO's `Lock`, with the data inside, as
 /// Rust has it). Only the holder of the guard can release it, by dropping the guard.
 ///
@@ -173,9 +175,10 @@ impl Condition {
         lock.lock().await
     }
 
-    /// Wakes up to `n` waiters.
+    /// Wakes up to `n` waiters, beyond those woken already: two calls of `notify(1)` in a row
+    /// wake two waiters, as AnyIO's do.
     pub fn notify(&self, n: usize) {
-        self.event.notify(n);
+        self.event.notify(n.additional());
     }
 
     /// Wakes every waiter.

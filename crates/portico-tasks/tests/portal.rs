@@ -12,7 +12,7 @@ use portico::tasks::{BlockingPortal, PortalError, TaskStatus};
 
 #[path = "../../../tests/support/mod.rs"]
 mod support;
-use support::Flag;
+use support::{DropFlag, Flag};
 
 /// Runs a synchronous test body once per compiled-in runtime, as `name::tokio`, `name::smol`.
 macro_rules! on_each_runtime {
@@ -133,6 +133,78 @@ on_each_runtime! {
         let err = portal.start_task(|_status: TaskStatus<u16>| async {}).unwrap_err();
         assert_eq!(err, PortalError::NotStarted);
         portal.stop(true);
+    }
+
+    fn a_call_from_one_of_its_own_tasks_is_refused(portal: BlockingPortal) {
+        // Regression: on tokio this deadlocked instead of being refused.
+        let portal = std::sync::Arc::new(portal);
+        let inner = portal.clone();
+        let message = portal
+            .call(async move {
+                let refused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    inner.call(async { 1 })
+                }));
+                drop(inner);
+                refused.err().and_then(|p| p.downcast_ref::<String>().cloned())
+            })
+            .unwrap();
+        assert!(
+            message.is_some_and(|m| m.contains("called from async code")),
+            "refused with a panic that says why"
+        );
+        std::sync::Arc::into_inner(portal).unwrap().stop(false);
+    }
+
+    fn dropping_a_task_handle_cancels_the_task(portal: BlockingPortal) {
+        let (dropped, flag) = DropFlag::new();
+        let task = portal.start_task_soon(async move {
+            let _flag = flag;
+            std::future::pending::<()>().await;
+        });
+        drop(task);
+        let rt = portal.runtime().clone();
+        // The cancellation reaches the task on the runtime's threads.
+        let gone = portal
+            .call(async move {
+                for _ in 0..2000 {
+                    if dropped.get() {
+                        return true;
+                    }
+                    rt.sleep(Duration::from_millis(5)).await;
+                }
+                false
+            })
+            .unwrap();
+        assert!(gone, "the task's future was dropped with its handle");
+        // A detached task runs on to its end.
+        let finished = Flag::default();
+        let rt = portal.runtime().clone();
+        portal
+            .start_task_soon({
+                let finished = finished.clone();
+                async move {
+                    rt.sleep(Duration::from_millis(20)).await;
+                    finished.set();
+                }
+            })
+            .detach();
+        portal.stop(false);
+        assert!(finished.get(), "stop waited for the detached task");
+    }
+
+    fn a_panic_after_start_task_reported_is_raised_by_stop(portal: BlockingPortal) {
+        let rt = portal.runtime().clone();
+        let ready = portal
+            .start_task(|status: TaskStatus<&'static str>| async move {
+                status.started("up");
+                rt.sleep(Duration::from_millis(5)).await;
+                panic!("failed after start");
+            })
+            .unwrap();
+        assert_eq!(ready, "up");
+        let raised = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| portal.stop(false)));
+        let payload = raised.expect_err("stop re-raised the task's panic");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"failed after start"));
     }
 
     fn a_stopped_portal_refuses_new_tasks(portal: BlockingPortal) {

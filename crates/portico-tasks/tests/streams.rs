@@ -133,3 +133,45 @@ async fn a_receiver_is_a_stream() {
         .detach();
     assert_eq!(rx.collect::<Vec<_>>().await, [0, 1, 2, 3]);
 }
+
+/// Waits (a few milliseconds at a time, up to ten seconds) until `ready` holds.
+async fn until(mut ready: impl FnMut() -> bool) {
+    for _ in 0..2000 {
+        if ready() {
+            return;
+        }
+        runtime().sleep(Duration::from_millis(5)).await;
+    }
+    panic!("the condition never held");
+}
+
+#[portico::test]
+async fn each_receive_lets_one_more_waiting_sender_in() {
+    // Regression: wake-ups were not additive, so two receives in a row let one sender through
+    // and left the other waiting with room in the buffer.
+    let (tx, mut rx) = memory_stream::<u32>(2);
+    tx.send(1).await.unwrap();
+    tx.send(2).await.unwrap();
+    let sent = task_group(|tg| {
+        let (tx, rx) = (tx.clone(), &mut rx);
+        async move {
+            for item in [3, 4] {
+                let tx = tx.clone();
+                tg.start_soon(async move { tx.send(item).await.map_err(|_| ()) });
+            }
+            until(|| tx.statistics().unwrap().tasks_waiting_send == 2).await;
+            // Two receives before either sender runs again: room for both.
+            assert_eq!(rx.try_recv(), Ok(1));
+            assert_eq!(rx.try_recv(), Ok(2));
+            Ok::<_, ()>(())
+        }
+    });
+    let done = runtime().timeout(Duration::from_secs(10), sent).await;
+    assert!(
+        matches!(done, Ok(Ok(()))),
+        "both waiting senders got in once there was room"
+    );
+    let mut rest = vec![rx.recv().await.unwrap(), rx.recv().await.unwrap()];
+    rest.sort_unstable();
+    assert_eq!(rest, [3, 4]);
+}

@@ -155,3 +155,79 @@ async fn raising_the_total_lets_waiters_in() {
     assert!(limiter.try_acquire().is_err());
     drop(only);
 }
+
+#[portico::test]
+async fn two_single_notifications_wake_two_waiters() {
+    // Regression: `notify(1)` twice in a row often woke one waiter, not two.
+    let shared = Arc::new((Lock::new((0u32, 0u32)), Condition::new()));
+    let woken = task_group(|tg| {
+        let shared = shared.clone();
+        async move {
+            for _ in 0..2 {
+                let shared = shared.clone();
+                tg.start_soon(async move {
+                    let (lock, condition) = &*shared;
+                    let mut state = lock.lock().await;
+                    state.0 += 1;
+                    let mut state = condition.wait(state).await;
+                    state.1 += 1;
+                    Ok::<_, ()>(())
+                });
+            }
+            // Both waiters counted themselves under the lock and are in `wait`, which listens
+            // before it releases the lock.
+            loop {
+                let state = shared.0.lock().await;
+                if state.0 == 2 {
+                    shared.1.notify(1);
+                    shared.1.notify(1);
+                    break;
+                }
+                drop(state);
+                runtime().sleep(Duration::from_millis(2)).await;
+            }
+            Ok(())
+        }
+    });
+    let done = runtime().timeout(Duration::from_secs(10), woken).await;
+    assert!(matches!(done, Ok(Ok(()))), "both waiters woke");
+    assert_eq!(shared.0.lock().await.1, 2);
+}
+
+#[portico::test]
+async fn each_token_given_back_lets_one_more_waiter_in() {
+    let limiter = CapacityLimiter::new(2);
+    let a = limiter.acquire().await;
+    let b = limiter.acquire().await;
+    let holding = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let release = Arc::new(Event::new());
+    let admitted = task_group(|tg| {
+        let (limiter, holding, release) = (limiter.clone(), holding.clone(), release.clone());
+        async move {
+            for _ in 0..2 {
+                let (limiter, holding, release) =
+                    (limiter.clone(), holding.clone(), release.clone());
+                tg.start_soon(async move {
+                    // Each waiter keeps its token until both are in.
+                    let _token = limiter.acquire().await;
+                    holding.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    release.wait().await;
+                    Ok::<_, ()>(())
+                });
+            }
+            while limiter.statistics().tasks_waiting < 2 {
+                runtime().sleep(Duration::from_millis(2)).await;
+            }
+            // Two tokens given back in a row, before either waiter runs again.
+            drop(a);
+            drop(b);
+            while holding.load(std::sync::atomic::Ordering::SeqCst) < 2 {
+                runtime().sleep(Duration::from_millis(2)).await;
+            }
+            release.set();
+            Ok(())
+        }
+    });
+    let done = runtime().timeout(Duration::from_secs(10), admitted).await;
+    assert!(matches!(done, Ok(Ok(()))), "both waiters got a token");
+}

@@ -161,6 +161,24 @@ async fn from_thread_refuses_threads_no_runtime_started_and_the_event_loop() {
 }
 
 #[portico::test]
+async fn a_spawned_task_runs_on_the_event_loop() {
+    // Regression: tokio's workers were not known as event-loop threads, so `from_thread` said
+    // "not in a worker thread" there, and a portal call from a task deadlocked.
+    let (role, from) = runtime()
+        .spawn(async {
+            let role = match portico::rt::thread_role() {
+                ThreadRole::Driver(rt) => Some(rt.name()),
+                _ => None,
+            };
+            (role, from_thread(async { 1 }))
+        })
+        .await
+        .unwrap();
+    assert_eq!(role, Some(runtime().name()));
+    assert_eq!(from, Err(FromThreadError::OnEventLoop));
+}
+
+#[portico::test]
 async fn a_panic_inside_from_thread_reaches_the_thread() {
     let caught = to_thread(|| {
         std::panic::catch_unwind(|| from_thread(async { panic!("async part exploded") }))

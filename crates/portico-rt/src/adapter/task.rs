@@ -70,7 +70,9 @@ impl Future for RawTask {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Completed> {
         let fut = self.fut.as_mut().expect("RawTask polled after completion");
+        let polling = crate::current::PollGuard::new();
         let done = ready!(fut.as_mut().poll(cx));
+        drop(polling);
         // A finished task holds nothing: its future goes before its output is handed over.
         self.fut = None;
         Poll::Ready(done)
