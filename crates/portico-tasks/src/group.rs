@@ -12,10 +12,12 @@ use portico_rt::Runtime;
 use crate::cancel::current_frame;
 use crate::failure::{Failure, GroupError, TaskPanic};
 
+mod handle;
 mod shared;
 mod soon;
 mod start;
 
+pub use handle::{TaskEnded, TaskHandle};
 use shared::{Plain, Shared};
 pub use soon::{PendingValue, SoonValue};
 pub(crate) use start::Started;
@@ -149,7 +151,33 @@ impl<E: Send + 'static> TaskGroup<E> {
     where
         F: Future<Output = Result<(), E>> + Send + 'static,
     {
-        self.shared.spawn(fut, Plain)
+        self.shared.spawn(fut, Plain, None)
+    }
+
+    /// Starts `fut` as a child and returns a [`TaskHandle`] to it: await the handle for the
+    /// child's value, or cancel this child alone (AnyIO's `TaskHandle`, and what tokio's
+    /// `JoinSet::spawn` gives). The child fails the group like any other if it returns `Err`
+    /// or panics; its value, which may be any `Send` type, goes to the handle.
+    ///
+    /// Dropping the handle leaves the child running in the group. A child that needs no handle
+    /// costs less with [`start_soon`](Self::start_soon).
+    ///
+    /// If the group is already cancelled, `fut` is dropped without running, and the handle
+    /// says [`TaskEnded::Cancelled`].
+    ///
+    /// # Panics
+    ///
+    /// Panics if the group has already returned, as [`start_soon`](Self::start_soon) does.
+    pub fn spawn<T, F>(&self, fut: F) -> TaskHandle<T>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        let (handle, child, on_end, cancel) = handle::spawn(fut);
+        if let Err(err) = self.shared.spawn(child, on_end, Some(cancel)) {
+            panic!("TaskGroup::spawn: {err}");
+        }
+        handle
     }
 
     /// Starts a child and waits until it reports that it is ready, giving back the value it
@@ -189,7 +217,10 @@ impl<E: Send + 'static> TaskGroup<E> {
     ///
     /// # Cancel safety
     ///
-    /// Dropping the returned future stops the waiting only; the child runs on in the group.
+    /// Dropping the returned future before the child reported cancels the child (AnyIO
+    /// cancels it and waits for it; a dropped future cannot wait, so the group does: it
+    /// returns only once the child's future is dropped). Once the child has reported, it runs
+    /// on in the group.
     pub async fn start<V, F, Fut>(&self, f: F) -> Result<V, StartError<E>>
     where
         V: Send + 'static,

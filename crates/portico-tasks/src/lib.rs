@@ -19,7 +19,8 @@ pub use cancel::{
 };
 pub use failure::{Failure, GroupError, TaskPanic};
 pub use group::{
-    Group, GroupClosed, PendingValue, SoonValue, StartError, TaskGroup, TaskStatus, task_group,
+    Group, GroupClosed, PendingValue, SoonValue, StartError, TaskEnded, TaskGroup, TaskHandle,
+    TaskStatus, task_group,
 };
 pub use limiter::{
     AlreadyBorrowing, Borrower, CapacityLimiter, LimiterPermit, LimiterStatistics, WouldBlock,
@@ -32,7 +33,7 @@ pub use stream::{
 };
 pub use sync::{Condition, Event, Lock, LockGuard, Semaphore, SemaphoreGuard, SemaphoreGuardArc};
 pub use thread::{
-    DEFAULT_THREAD_TOKENS, FromThreadError, default_thread_limiter, from_thread, thread_limiter,
-    to_thread, to_thread_with,
+    Cancelled, DEFAULT_THREAD_TOKENS, FromThreadError, check_cancelled, default_thread_limiter,
+    from_thread, thread_limiter, to_thread, to_thread_with,
 };
 pub use tracker::TaskTracker;

@@ -2,11 +2,13 @@
 //! async code from such a thread (Asyncer's `asyncify` and `syncify`, AnyIO's `to_thread` and
 //! `from_thread`).
 
+use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::panic;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 
@@ -60,7 +62,8 @@ pub fn thread_limiter(rt: &Runtime) -> CapacityLimiter {
 ///
 /// * **Cancellation.** Dropping the returned future before a token is free means the closure
 ///   never runs. Once it has a token, the closure runs to its end whatever happens to the
-///   caller, who simply stops waiting; the token is given back when the closure returns.
+///   caller, who simply stops waiting; the token is given back when the closure returns. The
+///   closure can learn that its caller is gone with [`check_cancelled`] and stop early.
 /// * **Panics** in the closure are re-raised in the caller, as if it had called it directly.
 ///
 /// # Examples
@@ -111,12 +114,18 @@ where
     T: Send + 'static,
 {
     let permit = limiter.acquire().await;
-    let handle = rt.spawn_blocking(move || {
-        let _permit = permit;
-        f()
+    let gone = Arc::new(AtomicBool::new(false));
+    let handle = rt.spawn_blocking({
+        let gone = gone.clone();
+        move || {
+            let _permit = permit;
+            let _caller = CallerGuard::set(gone);
+            f()
+        }
     });
     match (Detaching {
         handle: Some(handle),
+        gone,
     })
     .await
     {
@@ -128,9 +137,11 @@ where
     }
 }
 
-/// Awaits a join handle, and detaches it if dropped first: the closure runs on.
+/// Awaits a join handle, and detaches it if dropped first: the closure runs on, and
+/// [`check_cancelled`] tells it that its caller is gone.
 struct Detaching<T> {
     handle: Option<JoinHandle<T>>,
+    gone: Arc<AtomicBool>,
 }
 
 impl<T: Send + 'static> Future for Detaching<T> {
@@ -149,10 +160,93 @@ impl<T: Send + 'static> Future for Detaching<T> {
 impl<T> Drop for Detaching<T> {
     fn drop(&mut self) {
         if let Some(handle) = self.handle.take() {
+            self.gone.store(true, Ordering::Release);
             handle.detach();
         }
     }
 }
+
+thread_local! {
+    /// In a [`to_thread`] closure, the flag its caller sets when it stops waiting.
+    static CALLER_GONE: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
+}
+
+/// Makes a caller's flag the thread's while its closure runs.
+struct CallerGuard {
+    previous: Option<Arc<AtomicBool>>,
+}
+
+impl CallerGuard {
+    fn set(gone: Arc<AtomicBool>) -> Self {
+        CallerGuard {
+            previous: CALLER_GONE.with(|slot| slot.replace(Some(gone))),
+        }
+    }
+}
+
+impl Drop for CallerGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        let _ = CALLER_GONE.try_with(|slot| slot.replace(previous));
+    }
+}
+
+/// From a [`to_thread`] closure, whether the async caller is still waiting for it (AnyIO's
+/// `from_thread.check_cancelled`).
+///
+/// A closure that has started cannot be interrupted: when its caller is cancelled (a timeout,
+/// a cancelled task group, a dropped future), the closure runs on and its result is thrown
+/// away. A long closure calls this now and then and stops early, with `?`, once nobody waits.
+///
+/// # Examples
+///
+/// ```
+/// # async fn example() {
+/// use std::time::Duration;
+/// use portico_tasks::{Cancelled, check_cancelled, move_on_after, to_thread};
+///
+/// let steps = move_on_after(Duration::from_millis(20), to_thread(|| {
+///     for step in 0.. {
+///         check_cancelled()?; // stops once the caller has given up
+///         std::thread::sleep(Duration::from_millis(1));
+///         if step == 10_000 {
+///             return Ok(step);
+///         }
+///     }
+///     Ok::<_, Cancelled>(0)
+/// }))
+/// .await;
+/// assert_eq!(steps, None, "the caller gave up first");
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// [`Cancelled`] once the caller has stopped waiting. Outside a `to_thread` closure (on a
+/// thread no async caller waits for) there is no caller to lose, and this returns `Ok`.
+pub fn check_cancelled() -> Result<(), Cancelled> {
+    let gone = CALLER_GONE
+        .try_with(|slot| {
+            slot.borrow()
+                .as_ref()
+                .is_some_and(|gone| gone.load(Ordering::Acquire))
+        })
+        .unwrap_or(false);
+    if gone { Err(Cancelled(())) } else { Ok(()) }
+}
+
+/// The error of [`check_cancelled`]: the async caller of this `to_thread` closure was
+/// cancelled and no longer waits for its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cancelled(());
+
+impl fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the caller of this to_thread closure was cancelled")
+    }
+}
+
+impl std::error::Error for Cancelled {}
 
 /// Why [`from_thread`] could not run its future.
 #[derive(Debug, Clone, PartialEq, Eq)]

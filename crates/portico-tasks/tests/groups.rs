@@ -11,7 +11,8 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use portico::tasks::{
-    Event, Failure, GroupError, StartError, TaskGroup, TaskStatus, move_on_after, task_group,
+    Event, Failure, GroupError, StartError, TaskEnded, TaskGroup, TaskStatus, move_on_after,
+    task_group,
 };
 
 #[path = "../../../tests/support/mod.rs"]
@@ -421,4 +422,82 @@ async fn children_see_the_deadline_where_the_group_was_created() {
     .unwrap();
     let seen = deadline.into_value().unwrap().expect("a deadline");
     assert!(seen <= std::time::Instant::now() + Duration::from_secs(2));
+}
+
+#[portico::test]
+async fn a_handle_gives_its_childs_value_and_cancels_it_alone() {
+    let (dropped, flag) = DropFlag::new();
+    let (answer, stuck_ended, sibling) = task_group(|tg| async move {
+        let answer = tg.spawn(async {
+            runtime().sleep(Duration::from_millis(2)).await;
+            Ok(String::from("forty-two"))
+        });
+        let stuck = tg.spawn(async move {
+            let _flag = flag;
+            std::future::pending::<Result<u8, io::Error>>().await
+        });
+        let sibling = tg.spawn(async {
+            runtime().sleep(Duration::from_millis(20)).await;
+            Ok(7)
+        });
+        assert!(!stuck.is_finished());
+        stuck.cancel();
+        let stuck_ended = stuck.await;
+        Ok::<_, io::Error>((answer.await, stuck_ended, sibling))
+    })
+    .await
+    .unwrap();
+    assert_eq!(answer.as_deref(), Ok("forty-two"));
+    assert_eq!(stuck_ended, Err(TaskEnded::Cancelled));
+    assert!(dropped.get(), "the cancelled child's future was dropped");
+    assert!(sibling.is_finished(), "the group waited for the others");
+    assert_eq!(
+        sibling.await,
+        Ok(7),
+        "cancelling one child left its siblings alone"
+    );
+}
+
+#[portico::test]
+async fn a_handle_says_its_child_failed_and_the_group_has_the_error() {
+    let mut handle = None;
+    let err = task_group(|tg| {
+        let handle = &mut handle;
+        async move {
+            *handle = Some(tg.spawn(async { Err::<u8, _>(failure("boom")) }));
+            Ok::<_, io::Error>(())
+        }
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.errors().next().map(ToString::to_string).as_deref(),
+        Some("boom")
+    );
+    assert_eq!(handle.unwrap().await, Err(TaskEnded::Failed));
+}
+
+#[portico::test]
+async fn a_cancelled_pending_start_cancels_its_child() {
+    // AnyIO cancels a child whose `start` was cancelled before it reported; the group waits
+    // for it.
+    let (dropped, flag) = DropFlag::new();
+    let group = task_group(|tg| async move {
+        let waited = move_on_after(
+            Duration::from_millis(10),
+            tg.start(|_status: TaskStatus<u16>| async move {
+                let _flag = flag;
+                std::future::pending::<Result<(), io::Error>>().await
+            }),
+        )
+        .await;
+        assert!(waited.is_none(), "the start timed out");
+        Ok::<_, io::Error>("body done")
+    });
+    let ended = runtime().timeout(Duration::from_secs(10), group).await;
+    assert!(
+        matches!(ended, Ok(Ok("body done"))),
+        "the group ended without a failure once the child was cancelled"
+    );
+    assert!(dropped.get(), "the child was cancelled with its start");
 }

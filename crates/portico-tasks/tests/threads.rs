@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use portico::rt::ThreadRole;
 use portico::tasks::{
-    CapacityLimiter, FromThreadError, default_thread_limiter, from_thread, move_on_after,
-    task_group, to_thread, to_thread_with,
+    CapacityLimiter, FromThreadError, check_cancelled, default_thread_limiter, from_thread,
+    move_on_after, task_group, to_thread, to_thread_with,
 };
 
 #[path = "../../../tests/support/mod.rs"]
@@ -199,4 +199,45 @@ async fn a_portal_refuses_to_block_an_event_loop() {
         .cloned()
         .unwrap_or_default();
     assert!(message.contains("called from async code"), "{message}");
+}
+
+#[portico::test]
+async fn a_thread_learns_that_its_caller_is_gone() {
+    assert_eq!(
+        check_cancelled(),
+        Ok(()),
+        "no caller to lose outside to_thread"
+    );
+    assert_eq!(to_thread(check_cancelled).await, Ok(()), "the caller waits");
+    let stopped = Flag::default();
+    let gave_up = move_on_after(
+        Duration::from_millis(20),
+        to_thread({
+            let stopped = stopped.clone();
+            move || {
+                // Bounded, so that a missed cancellation fails the test instead of hanging it.
+                let give_up = std::time::Instant::now() + Duration::from_secs(20);
+                while std::time::Instant::now() < give_up {
+                    if check_cancelled().is_err() {
+                        stopped.set();
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }),
+    )
+    .await;
+    assert!(gave_up.is_none());
+    let stopped = runtime()
+        .timeout(Duration::from_secs(10), async {
+            while !stopped.get() {
+                runtime().sleep(Duration::from_millis(2)).await;
+            }
+        })
+        .await;
+    assert!(
+        stopped.is_ok(),
+        "the closure saw that its caller was cancelled"
+    );
 }

@@ -11,6 +11,7 @@ use event_listener::{Event, EventListener};
 use portico_rt::Runtime;
 
 use super::GroupClosed;
+use super::handle::ChildCancel;
 use crate::cancel::{Frame, InFrame};
 use crate::failure::{Failure, TaskPanic};
 
@@ -138,7 +139,13 @@ impl<E> Shared<E> {
 
 impl<E: Send + 'static> Shared<E> {
     /// Spawns `fut` as a child, unless the group is cancelled (then it is dropped unstarted).
-    pub(super) fn spawn<F, H>(self: &Arc<Self>, fut: F, on_end: H) -> Result<(), GroupClosed>
+    /// `own`, when given, cancels this child alone.
+    pub(super) fn spawn<F, H>(
+        self: &Arc<Self>,
+        fut: F,
+        on_end: H,
+        own: Option<Arc<ChildCancel>>,
+    ) -> Result<(), GroupClosed>
     where
         F: Future<Output = Result<(), E>> + Send + 'static,
         H: OnEnd<E> + 'static,
@@ -151,7 +158,7 @@ impl<E: Send + 'static> Shared<E> {
             shared: self.clone(),
             on_end: Some(on_end),
         };
-        if self.is_cancelled() {
+        if self.is_cancelled() || own.as_ref().is_some_and(|own| own.is_cancelled()) {
             // Dropping the reporter reports the child as cancelled.
             drop(reporter);
             return Ok(());
@@ -162,6 +169,10 @@ impl<E: Send + 'static> Shared<E> {
                 fut,
             }),
             listener: None,
+            own: own.map(|cancel| OwnCancel {
+                cancel,
+                listener: None,
+            }),
             reporter,
         };
         // The group tracks the child itself, through `running` and the cancel event.
@@ -191,8 +202,25 @@ pin_project_lite::pin_project! {
         fut: Option<InFrame<F>>,
         // Registered once the child waits, so that cancelling the group wakes it.
         listener: Option<EventListener>,
+        // This child's own cancellation, for a child with a handle or started with `start`.
+        own: Option<OwnCancel>,
         // Declared after `fut`, so that a cancelled child reports after its future is dropped.
         reporter: Reporter<E, H>,
+    }
+}
+
+/// A child's own cancellation, and its listener once the child waits.
+struct OwnCancel {
+    cancel: Arc<ChildCancel>,
+    listener: Option<EventListener>,
+}
+
+impl OwnCancel {
+    /// Whether the child is cancelled alone; if not, registers `cx` to hear of it.
+    fn poll_cancelled(&mut self, cx: &mut Context<'_>) -> bool {
+        let cancel = &self.cancel;
+        let listener = self.listener.get_or_insert_with(|| cancel.listen());
+        cancel.is_cancelled() || Pin::new(listener).poll(cx).is_ready()
     }
 }
 
@@ -225,7 +253,11 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let mut this = self.project();
-        if !this.reporter.shared.is_cancelled() {
+        let own_cancelled = this
+            .own
+            .as_ref()
+            .is_some_and(|own| own.cancel.is_cancelled());
+        if !this.reporter.shared.is_cancelled() && !own_cancelled {
             let Some(fut) = this.fut.as_mut().as_pin_mut() else {
                 panic!("child polled after completion");
             };
@@ -245,7 +277,9 @@ where
             // before the flag is read again, so a cancellation in between is not missed.
             let shared = &this.reporter.shared;
             let listener = this.listener.get_or_insert_with(|| shared.cancel.listen());
-            if !shared.is_cancelled() && Pin::new(listener).poll(cx).is_pending() {
+            let group_cancelled = shared.is_cancelled() || Pin::new(listener).poll(cx).is_ready();
+            let own_cancelled = this.own.as_mut().is_some_and(|own| own.poll_cancelled(cx));
+            if !group_cancelled && !own_cancelled {
                 return Poll::Pending;
             }
         }

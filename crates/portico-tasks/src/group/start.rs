@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use event_listener::Event;
 
 use super::GroupClosed;
+use super::handle::ChildCancel;
 use super::shared::{OnEnd, Outcome, Shared};
 use crate::failure::Failure;
 
@@ -19,9 +20,17 @@ where
 {
     let slot: Arc<StartSlot<V, E>> = Arc::new(StartSlot::default());
     let status = TaskStatus { slot: slot.clone() };
-    if let Err(GroupClosed(())) = shared.spawn(f(status), StartEnd(slot.clone())) {
+    let cancel = Arc::new(ChildCancel::default());
+    if let Err(GroupClosed(())) =
+        shared.spawn(f(status), StartEnd(slot.clone()), Some(cancel.clone()))
+    {
         return Err(StartError::Cancelled);
     }
+    // Until the child reports, the caller's waiting and the child go together.
+    let _unless_reported = CancelUnlessReported {
+        slot: slot.clone(),
+        cancel,
+    };
     loop {
         // Listen before looking, so that a `started` in between is not missed.
         let listener = slot.event.listen();
@@ -38,6 +47,20 @@ where
             }
         }
         listener.await;
+    }
+}
+
+/// Cancels a child that has not reported yet when its `start` stops waiting for it.
+struct CancelUnlessReported<V, E> {
+    slot: Arc<StartSlot<V, E>>,
+    cancel: Arc<ChildCancel>,
+}
+
+impl<V, E> Drop for CancelUnlessReported<V, E> {
+    fn drop(&mut self) {
+        if matches!(*self.slot.lock(), StartState::Waiting) {
+            self.cancel.cancel();
+        }
     }
 }
 

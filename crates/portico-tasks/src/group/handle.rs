@@ -1,0 +1,232 @@
+//! [`TaskGroup::spawn`](super::TaskGroup::spawn): a child with a handle of its own.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+
+use event_listener::{Event, EventListener};
+
+use super::shared::{OnEnd, Outcome};
+
+/// A cancellation of one child alone: by its [`TaskHandle`], or by a [`start`] whose caller
+/// stopped waiting before the child reported.
+///
+/// [`start`]: super::TaskGroup::start
+#[derive(Default)]
+pub(super) struct ChildCancel {
+    cancelled: AtomicBool,
+    event: Event,
+}
+
+impl ChildCancel {
+    pub(super) fn cancel(&self) {
+        if !self.cancelled.swap(true, Ordering::AcqRel) {
+            self.event.notify(usize::MAX);
+        }
+    }
+
+    pub(super) fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+
+    pub(super) fn listen(&self) -> EventListener {
+        self.event.listen()
+    }
+}
+
+/// Splits `fut` into a handle and the child that reports to it.
+pub(super) fn spawn<T, E, F>(
+    fut: F,
+) -> (
+    TaskHandle<T>,
+    impl Future<Output = Result<(), E>>,
+    HandleEnd<T>,
+    Arc<ChildCancel>,
+)
+where
+    F: Future<Output = Result<T, E>>,
+{
+    let state = Arc::new(HandleState {
+        cancel: Arc::new(ChildCancel::default()),
+        slot: Mutex::new(Slot::Running),
+        ended: AtomicBool::new(false),
+        done: Event::new(),
+    });
+    let child = {
+        let state = state.clone();
+        async move {
+            let value = fut.await?;
+            *state.lock() = Slot::Returned(value);
+            Ok(())
+        }
+    };
+    let cancel = state.cancel.clone();
+    (
+        TaskHandle {
+            state: state.clone(),
+            listener: None,
+        },
+        child,
+        HandleEnd(state),
+        cancel,
+    )
+}
+
+struct HandleState<T> {
+    cancel: Arc<ChildCancel>,
+    slot: Mutex<Slot<T>>,
+    /// Set once the child's future is dropped and its end recorded.
+    ended: AtomicBool,
+    done: Event,
+}
+
+impl<T> HandleState<T> {
+    fn lock(&self) -> MutexGuard<'_, Slot<T>> {
+        self.slot.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+enum Slot<T> {
+    Running,
+    Returned(T),
+    Ended(TaskEnded),
+    /// Returned, and the value handed to whoever awaited the handle.
+    Taken,
+}
+
+/// Tells the handle how its child ended, once the child's future is dropped.
+pub(super) struct HandleEnd<T>(Arc<HandleState<T>>);
+
+impl<T: Send, E> OnEnd<E> for HandleEnd<T> {
+    fn on_end(self, outcome: Outcome<E>) -> Outcome<E> {
+        {
+            let mut slot = self.0.lock();
+            match &outcome {
+                Outcome::Done => {}
+                Outcome::Failed(_) => *slot = Slot::Ended(TaskEnded::Failed),
+                Outcome::Cancelled => *slot = Slot::Ended(TaskEnded::Cancelled),
+            }
+        }
+        self.0.ended.store(true, Ordering::Release);
+        self.0.done.notify(usize::MAX);
+        outcome
+    }
+}
+
+/// A handle to one child of a task group, from [`TaskGroup::spawn`](super::TaskGroup::spawn)
+/// (AnyIO's `TaskHandle`; tokio's `JoinHandle` and `AbortHandle` in one).
+///
+/// Await it for the child's value, [`cancel`](Self::cancel) the child alone, or ask whether
+/// it has [`finished`](Self::is_finished). The child belongs to its group, not to the handle:
+/// **dropping the handle leaves the child running**, and the group still waits for it. A
+/// child's failure goes to its group (which fails, as for any child); the handle only says
+/// that the child failed.
+///
+/// # Examples
+///
+/// ```
+/// # async fn example() {
+/// use portico_tasks::{TaskEnded, task_group};
+///
+/// task_group(|tg| async move {
+///     let answer = tg.spawn(async { Ok(42) });
+///     let stuck = tg.spawn(std::future::pending::<Result<(), std::io::Error>>());
+///     assert_eq!(answer.await, Ok(42));
+///     stuck.cancel(); // this child alone; the group goes on
+///     assert_eq!(stuck.await, Err(TaskEnded::Cancelled));
+///     Ok::<(), std::io::Error>(())
+/// })
+/// .await
+/// .unwrap();
+/// # }
+/// ```
+#[must_use = "a TaskHandle does nothing unless awaited; dropping it leaves the child running"]
+pub struct TaskHandle<T> {
+    state: Arc<HandleState<T>>,
+    listener: Option<EventListener>,
+}
+
+impl<T> fmt::Debug for TaskHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskHandle")
+            .field("finished", &self.is_finished())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> TaskHandle<T> {
+    /// Cancels this child alone: its future is dropped at its next wait, and the group goes
+    /// on (a cancelled child is not a failure). Awaiting the handle then gives
+    /// [`TaskEnded::Cancelled`], unless the child had returned already.
+    pub fn cancel(&self) {
+        self.state.cancel.cancel();
+    }
+
+    /// Whether the child has ended (returned, failed or been cancelled) and its future has
+    /// been dropped.
+    pub fn is_finished(&self) -> bool {
+        self.state.ended.load(Ordering::Acquire)
+    }
+}
+
+impl<T> Future for TaskHandle<T> {
+    type Output = Result<T, TaskEnded>;
+
+    /// Waits for the child to end and gives its value.
+    ///
+    /// # Panics
+    ///
+    /// Panics if polled again after it gave the value.
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            if self.is_finished() {
+                self.listener = None;
+                let mut slot = self.state.lock();
+                return Poll::Ready(match std::mem::replace(&mut *slot, Slot::Taken) {
+                    Slot::Returned(value) => Ok(value),
+                    Slot::Ended(ended) => {
+                        *slot = Slot::Ended(ended);
+                        Err(ended)
+                    }
+                    Slot::Running | Slot::Taken => {
+                        panic!("TaskHandle polled after it gave its value")
+                    }
+                });
+            }
+            match &mut self.listener {
+                Some(listener) => {
+                    if Pin::new(listener).poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    self.listener = None;
+                }
+                // Listen, then look again: an end in between is not missed.
+                None => self.listener = Some(self.state.done.listen()),
+            }
+        }
+    }
+}
+
+/// How a child ended without a value, as its [`TaskHandle`] tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TaskEnded {
+    /// The child returned an error or panicked; the failure went to its group.
+    Failed,
+    /// The child was cancelled (by its handle, or with its group) before it returned.
+    Cancelled,
+}
+
+impl fmt::Display for TaskEnded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TaskEnded::Failed => "the task failed; its error went to its task group",
+            TaskEnded::Cancelled => "the task was cancelled before it returned",
+        })
+    }
+}
+
+impl std::error::Error for TaskEnded {}
