@@ -3,6 +3,9 @@
 //! parameters and one way to finish the reply.
 
 use std::future::Future;
+use std::pin::Pin;
+
+use http::request::Parts;
 
 use portico_openapi::OperationDoc;
 
@@ -25,16 +28,23 @@ impl<R: IntoResponse> Accepts<R> for Respond {}
 /// What finishing a route's reply may need of its request, kept before the request is taken
 /// apart: its head, for an exception handler (only when the application has some), and its
 /// conditional headers, for a file response.
+///
+/// Both are boxed: a route's future holds a `Kept` from start to end, and most requests need
+/// neither.
 pub(crate) struct Kept {
-    head: Option<RequestHead>,
+    head: Option<Box<RequestHead>>,
     conditions: Option<Box<Conditions>>,
 }
 
 impl Kept {
     pub(crate) fn of(request: &crate::Request, ctx: &RequestContext) -> Self {
         Kept {
-            head: (!ctx.app.errors.is_empty())
-                .then(|| RequestHead::of(request, Some(ctx.route.template.as_str().into()))),
+            head: (!ctx.app.errors.is_empty()).then(|| {
+                Box::new(RequestHead::of(
+                    request,
+                    Some(ctx.route.template.as_str().into()),
+                ))
+            }),
             conditions: Conditions::capture(request.method(), request.headers()),
         }
     }
@@ -42,16 +52,18 @@ impl Kept {
 
 /// The route's dependencies, then its head parameters `H`, then its last parameter `L` (which
 /// may read the body); every invalid input of them all in one 422.
+///
+/// The request comes in parts that the route's future holds: a future keeps the room of
+/// everything it captured, so a request moved in whole would be held twice.
 pub(crate) async fn extract_all<H: Args, L: FromRequest<M>, M>(
-    request: crate::Request,
+    parts: &mut Parts,
+    body: &mut Option<crate::Body>,
     ctx: &RequestContext,
 ) -> Result<(H, L), Response> {
-    let (mut parts, body) = request.into_parts();
-    let mut body = Some(body);
     let mut errors = Vec::new();
-    crate::depends::resolve(&mut parts, ctx, &mut errors).await?;
-    let head = H::extract(&mut parts, ctx, &mut errors).await?;
-    let last = match L::from_split(&mut parts, &mut body, ctx).await {
+    crate::depends::resolve(parts, ctx, &mut errors).await?;
+    let head = H::extract(parts, ctx, &mut errors).await?;
+    let last = match L::from_split(parts, body, ctx).await {
         Ok(value) => Some(value),
         Err(Rejection::Invalid(found)) => {
             errors.extend(found);
@@ -67,13 +79,12 @@ pub(crate) async fn extract_all<H: Args, L: FromRequest<M>, M>(
 }
 
 /// The route's dependencies, for a handler without parameters.
-async fn extract_none(request: crate::Request, ctx: &RequestContext) -> Result<(), Response> {
+async fn extract_none(parts: &mut Parts, ctx: &RequestContext) -> Result<(), Response> {
     if ctx.deps.is_none() {
         return Ok(());
     }
-    let (mut parts, _body) = request.into_parts();
     let mut errors = Vec::new();
-    crate::depends::resolve(&mut parts, ctx, &mut errors).await?;
+    crate::depends::resolve(parts, ctx, &mut errors).await?;
     if errors.is_empty() {
         Ok(())
     } else {
@@ -87,27 +98,36 @@ async fn extract_none(request: crate::Request, ctx: &RequestContext) -> Result<(
 ///
 /// A WebSocket route's reply is left for the WebSocket to settle (an invalid parameter
 /// closes it with 1008 rather than answering 422).
-pub(crate) async fn respond(reply: Reply, kept: Kept, ctx: &RequestContext) -> Response {
+///
+/// The usual reply, a finished response, is answered at once; anything else goes the slow
+/// way, in a boxed future, so that every route's future stays small (it is moved into a box
+/// for every request, and the slow way's state is large).
+pub(crate) fn respond(
+    reply: Reply,
+    kept: Kept,
+    ctx: &RequestContext,
+) -> Result<Response, Slow<'_>> {
     if ctx.route.websocket {
-        return match reply {
+        return Ok(match reply {
             Reply::Response(response) => response,
             Reply::Error(caught) => caught.into_response(),
-        };
+        });
     }
-    if let Reply::Response(mut response) = reply {
-        if !Unfinished::is_on(&response) {
-            // The usual answer: nothing left to do.
+    match reply {
+        Reply::Response(mut response) if !Unfinished::is_on(&response) => {
             if let Some(status) = ctx.route.status
                 && response.status() == http::StatusCode::OK
             {
                 *response.status_mut() = status;
             }
-            return response;
+            Ok(response)
         }
-        return finish_slow(Reply::Response(response), kept, ctx).await;
+        reply => Err(Box::pin(finish_slow(reply, kept, ctx))),
     }
-    finish_slow(reply, kept, ctx).await
 }
+
+/// The slow way of [`respond`], boxed.
+pub(crate) type Slow<'a> = Pin<Box<dyn Future<Output = Response> + Send + 'a>>;
 
 async fn finish_slow(reply: Reply, kept: Kept, ctx: &RequestContext) -> Response {
     let finished = settle(reply, kept, &ctx.app).await;
@@ -128,7 +148,7 @@ async fn finish_slow(reply: Reply, kept: Kept, ctx: &RequestContext) -> Response
 
 /// Resolves a reply with the application's exception handlers and the request's conditions.
 pub(crate) async fn settle(reply: Reply, kept: Kept, app: &AppShared) -> Finished {
-    let handle = |caught| app.errors.handle(caught, kept.head.as_ref());
+    let handle = |caught| app.errors.handle(caught, kept.head.as_deref());
     let cx = Finishing {
         conditions: kept.conditions.as_deref(),
         draining: Some(app.running.draining()),
@@ -150,13 +170,20 @@ where
         ctx: RequestContext,
     ) -> impl Future<Output = Response> + Send + 'static {
         let f = self.clone();
+        let kept = Kept::of(&request, &ctx);
+        let (mut parts, body) = request.into_parts();
+        drop(body);
         async move {
-            let kept = Kept::of(&request, &ctx);
-            let reply = match extract_none(request, &ctx).await {
+            let extracted = extract_none(&mut parts, &ctx).await;
+            drop(parts);
+            let reply = match extracted {
                 Ok(()) => R::run(f, ctx.app.thread_limiter()).await.into_reply(),
                 Err(response) => Reply::Response(response),
             };
-            respond(reply, kept, &ctx).await
+            match respond(reply, kept, &ctx) {
+                Ok(response) => response,
+                Err(slow) => slow.await,
+            }
         }
     }
 
@@ -189,9 +216,15 @@ macro_rules! handlers {
                 ctx: RequestContext,
             ) -> impl Future<Output = Response> + Send + 'static {
                 let f = self.clone();
+                let kept = Kept::of(&request, &ctx);
+                let (mut parts, body) = request.into_parts();
+                let mut body = Some(body);
                 async move {
-                    let kept = Kept::of(&request, &ctx);
-                    let reply = match extract_all::<($($head,)*), $last, M>(request, &ctx).await {
+                    let extracted =
+                        extract_all::<($($head,)*), $last, M>(&mut parts, &mut body, &ctx).await;
+                    // What the parameters left of the request goes before the handler runs.
+                    drop((parts, body));
+                    let reply = match extracted {
                         Ok((($($head,)*), $last)) => {
                             R::run(move || f($($head,)* $last), ctx.app.thread_limiter())
                                 .await
@@ -199,7 +232,10 @@ macro_rules! handlers {
                         }
                         Err(response) => Reply::Response(response),
                     };
-                    respond(reply, kept, &ctx).await
+                    match respond(reply, kept, &ctx) {
+                        Ok(response) => response,
+                        Err(slow) => slow.await,
+                    }
                 }
             }
 
