@@ -31,7 +31,10 @@ pub use stream::{
     MemoryReceiver, MemorySender, RecvError, SendError, StreamStatistics, TryRecvError,
     TrySendError, memory_stream,
 };
-pub use sync::{Condition, Event, Lock, LockGuard, Semaphore, SemaphoreGuard, SemaphoreGuardArc};
+pub use sync::{
+    Condition, ConditionStatistics, Event, EventStatistics, Lock, LockGuard, Semaphore,
+    SemaphoreGuard, SemaphoreGuardArc,
+};
 pub use thread::{
     Cancelled, DEFAULT_THREAD_TOKENS, FromThreadError, check_cancelled, default_thread_limiter,
     from_thread, thread_limiter, to_thread, to_thread_with,

@@ -95,6 +95,20 @@ impl Event {
         self.set.load(Ordering::Acquire)
     }
 
+    /// How many tasks wait for it now (AnyIO's `Event.statistics()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ready = portico_tasks::Event::new();
+    /// assert_eq!(ready.statistics().tasks_waiting, 0);
+    /// ```
+    pub fn statistics(&self) -> EventStatistics {
+        EventStatistics {
+            tasks_waiting: self.event.total_listeners(),
+        }
+    }
+
     /// Waits until the event is set (at once if it is).
     pub async fn wait(&self) {
         loop {
@@ -185,4 +199,28 @@ impl Condition {
     pub fn notify_all(&self) {
         self.event.notify(usize::MAX);
     }
+
+    /// How many tasks wait for a notification now (AnyIO's `Condition.statistics()`, without
+    /// the lock's, which is not the condition's here).
+    pub fn statistics(&self) -> ConditionStatistics {
+        ConditionStatistics {
+            tasks_waiting: self.event.total_listeners(),
+        }
+    }
+}
+
+/// What [`Event::statistics`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EventStatistics {
+    /// Tasks waiting for the event to be set.
+    pub tasks_waiting: usize,
+}
+
+/// What [`Condition::statistics`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConditionStatistics {
+    /// Tasks waiting for a notification.
+    pub tasks_waiting: usize,
 }

@@ -231,3 +231,43 @@ async fn each_token_given_back_lets_one_more_waiter_in() {
     let done = runtime().timeout(Duration::from_secs(10), admitted).await;
     assert!(matches!(done, Ok(Ok(()))), "both waiters got a token");
 }
+
+#[portico::test]
+async fn an_event_and_a_condition_count_their_waiters() {
+    let ready = Arc::new(Event::new());
+    let shared = Arc::new((Lock::new(false), Condition::new()));
+    task_group(|tg| {
+        let (ready, shared) = (ready.clone(), shared.clone());
+        async move {
+            for _ in 0..2 {
+                let ready = ready.clone();
+                tg.start_soon(async move {
+                    ready.wait().await;
+                    Ok::<_, ()>(())
+                });
+            }
+            let waiter = shared.clone();
+            tg.start_soon(async move {
+                let (lock, condition) = &*waiter;
+                let mut done = lock.lock().await;
+                while !*done {
+                    done = condition.wait(done).await;
+                }
+                Ok(())
+            });
+            while ready.statistics().tasks_waiting < 2 || shared.1.statistics().tasks_waiting < 1 {
+                runtime().sleep(Duration::from_millis(2)).await;
+            }
+            assert_eq!(ready.statistics().tasks_waiting, 2);
+            assert_eq!(shared.1.statistics().tasks_waiting, 1);
+            ready.set();
+            *shared.0.lock().await = true;
+            shared.1.notify_all();
+            Ok(())
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(ready.statistics().tasks_waiting, 0, "every waiter went");
+    assert_eq!(shared.1.statistics().tasks_waiting, 0);
+}
