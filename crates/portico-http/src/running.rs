@@ -96,17 +96,12 @@ impl Running {
 
     /// Waits until no upgraded connection is open, here or in a mounted application.
     pub(crate) async fn sockets_closed(&self) {
-        self.inner.sockets.wait().await;
-        let mounted = self.mounted().clone();
-        for child in mounted {
-            Box::pin(child.sockets_closed()).await;
-        }
+        self.all_done(|inner| &inner.sockets).await;
     }
 
     /// How many upgraded connections are open, here and in mounted applications.
     pub(crate) fn open_sockets(&self) -> usize {
-        let mounted: usize = self.mounted().iter().map(Running::open_sockets).sum();
-        self.inner.sockets.len() + mounted
+        self.count(|inner| &inner.sockets)
     }
 
     /// Drops the upgraded connections still open (their cleanups still run, as work).
@@ -119,16 +114,30 @@ impl Running {
 
     /// Waits until no work runs after a response, here or in a mounted application.
     pub(crate) async fn work_done(&self) {
-        self.inner.work.wait().await;
-        let mounted = self.mounted().clone();
-        for child in mounted {
-            Box::pin(child.work_done()).await;
-        }
+        self.all_done(|inner| &inner.work).await;
     }
 
     /// How much after-response work is running, here and in mounted applications.
     pub(crate) fn working(&self) -> usize {
-        let mounted: usize = self.mounted().iter().map(Running::working).sum();
-        self.inner.work.len() + mounted
+        self.count(|inner| &inner.work)
+    }
+
+    /// Waits until `tracker`'s children have ended, here and in every mounted application.
+    async fn all_done(&self, tracker: fn(&Inner) -> &TaskTracker) {
+        tracker(&self.inner).wait().await;
+        let mounted = self.mounted().clone();
+        for child in mounted {
+            Box::pin(child.all_done(tracker)).await;
+        }
+    }
+
+    /// How many of `tracker`'s children run, here and in every mounted application.
+    fn count(&self, tracker: fn(&Inner) -> &TaskTracker) -> usize {
+        let mounted: usize = self
+            .mounted()
+            .iter()
+            .map(|child| child.count(tracker))
+            .sum();
+        tracker(&self.inner).len() + mounted
     }
 }
