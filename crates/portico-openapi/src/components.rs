@@ -60,7 +60,13 @@ impl Components {
             let def = rewrite(&defs[original], &names);
             self.schemas.entry(chosen.clone()).or_insert(def);
         }
-        rewrite(&schema, &names)
+        match rewrite(&schema, &names) {
+            // The schema that allows anything (`serde_json::Value`'s) as FastAPI writes it:
+            // `{}` means the same as `true` and every OpenAPI tool reads it.
+            Value::Bool(true) => Value::Object(Map::new()),
+            Value::Bool(false) => serde_json::json!({"not": {}}),
+            other => other,
+        }
     }
 
     /// A name for `schema` based on `base`: one that holds this very schema already, or one
@@ -115,9 +121,12 @@ fn sanitize(name: &str) -> String {
 }
 
 /// `value` with every `#/$defs/X` reference pointing at `#/components/schemas/<chosen name>`.
+///
+/// An optional value's schema is written as Pydantic writes it, `anyOf` the value's and
+/// `null`'s (see [`nullable_as_any_of`]).
 fn rewrite(value: &Value, names: &[(String, String)]) -> Value {
     match value {
-        Value::Object(map) => Value::Object(
+        Value::Object(map) => nullable_as_any_of(
             map.iter()
                 .map(|(key, inner)| {
                     let inner = match (key.as_str(), inner) {
@@ -141,6 +150,47 @@ fn rewrite(value: &Value, names: &[(String, String)]) -> Value {
         Value::Array(items) => Value::Array(items.iter().map(|v| rewrite(v, names)).collect()),
         other => other.clone(),
     }
+}
+
+/// Keywords that describe a schema as a whole and stay outside the `anyOf` of an optional value.
+const ANNOTATIONS: &[&str] = &[
+    "title",
+    "description",
+    "default",
+    "examples",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "$defs",
+];
+
+/// `{"type": ["integer", "null"], "maximum": 9}` (schemars' optional value) as
+/// `{"anyOf": [{"type": "integer", "maximum": 9}, {"type": "null"}]}` (Pydantic's, and so
+/// FastAPI's): the same values, in the shape client generators know from FastAPI documents.
+/// Annotations (a description, a default) stay outside.
+fn nullable_as_any_of(mut map: Map<String, Value>) -> Value {
+    let other = match map.get("type").and_then(Value::as_array).map(Vec::as_slice) {
+        Some([a, b]) if b.as_str() == Some("null") && a.as_str() != Some("null") => a.clone(),
+        Some([a, b]) if a.as_str() == Some("null") && b.as_str() != Some("null") => b.clone(),
+        _ => return Value::Object(map),
+    };
+    map.insert("type".to_owned(), other);
+    if let Some(Value::Array(values)) = map.get_mut("enum") {
+        values.retain(|v| !v.is_null());
+    }
+    let (outside, inside): (Map<String, Value>, Map<String, Value>) = map
+        .into_iter()
+        .partition(|(key, _)| ANNOTATIONS.contains(&key.as_str()));
+    let mut out = Map::new();
+    out.insert(
+        "anyOf".to_owned(),
+        Value::Array(vec![
+            Value::Object(inside),
+            serde_json::json!({"type": "null"}),
+        ]),
+    );
+    out.extend(outside);
+    Value::Object(out)
 }
 
 /// A JSON Pointer segment back to its name (`~1` is `/`, `~0` is `~`).
@@ -201,6 +251,35 @@ mod tests {
         assert_eq!(
             components.absorb(&input, false),
             json!({"$ref": "#/components/schemas/User"})
+        );
+    }
+
+    #[test]
+    fn the_schema_that_allows_anything_is_written_as_an_empty_object() {
+        let mut components = Components::default();
+        assert_eq!(components.absorb(&json!(true), true), json!({}));
+        assert_eq!(components.absorb(&json!(false), false), json!({"not": {}}));
+    }
+
+    #[test]
+    fn an_optional_value_is_written_as_pydantic_writes_it() {
+        let mut components = Components::default();
+        let schema = json!({"type": ["integer", "null"], "format": "int64", "maximum": 9, "description": "how many", "default": null});
+        assert_eq!(
+            components.absorb(&schema, false),
+            json!({
+                "anyOf": [{"type": "integer", "format": "int64", "maximum": 9}, {"type": "null"}],
+                "description": "how many",
+                "default": null,
+            })
+        );
+        let field = json!({"$ref": "#/$defs/Item", "$defs": {"Item": {"type": "object", "properties": {
+            "kind": {"type": ["string", "null"], "enum": ["a", "b", null]}
+        }}}});
+        components.absorb(&field, false);
+        assert_eq!(
+            components.into_value()["Item"]["properties"]["kind"],
+            json!({"anyOf": [{"type": "string", "enum": ["a", "b"]}, {"type": "null"}]})
         );
     }
 }

@@ -3,7 +3,7 @@
 
 use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 /// The JSON Schema of `T` as inputs are validated (and documented): draft 2020-12, describing
 /// what deserialises, with its definitions under `$defs`.
@@ -72,15 +72,21 @@ pub fn doc_schema_for<T: JsonSchema + ?Sized>(output: bool) -> Value {
 
 /// The properties of an object schema, in order: name, schema, and whether it is required.
 ///
+/// A property that refers to a definition of the root (`#/$defs/Kind`, an enum or a struct
+/// field type) carries those definitions, and the ones they refer to, under its own `$defs`:
+/// each property is a schema that stands alone, as a parameter's must.
+///
 /// ```
 /// let schema = serde_json::json!({
 ///     "type": "object",
-///     "properties": {"q": {"type": "string"}, "limit": {"type": "integer"}},
-///     "required": ["limit"],
+///     "properties": {"q": {"type": "string"}, "kind": {"$ref": "#/$defs/Kind"}},
+///     "required": ["kind"],
+///     "$defs": {"Kind": {"enum": ["a", "b"]}, "Unused": {"type": "string"}},
 /// });
 /// let props = portico_openapi::properties(&schema);
 /// assert_eq!(props[0].0, "q");
 /// assert!(!props[0].2 && props[1].2);
+/// assert_eq!(props[1].1["$defs"], serde_json::json!({"Kind": {"enum": ["a", "b"]}}));
 /// ```
 pub fn properties(schema: &Value) -> Vec<(String, Value, bool)> {
     let required: Vec<&str> = schema
@@ -88,6 +94,7 @@ pub fn properties(schema: &Value) -> Vec<(String, Value, bool)> {
         .and_then(Value::as_array)
         .map(|r| r.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
+    let defs = schema.get("$defs").and_then(Value::as_object);
     schema
         .get("properties")
         .and_then(Value::as_object)
@@ -95,13 +102,66 @@ pub fn properties(schema: &Value) -> Vec<(String, Value, bool)> {
             props
                 .iter()
                 .map(|(name, prop)| {
-                    (
-                        name.clone(),
-                        prop.clone(),
-                        required.contains(&name.as_str()),
-                    )
+                    let prop = match defs {
+                        Some(defs) => with_definitions(prop, defs),
+                        None => prop.clone(),
+                    };
+                    (name.clone(), prop, required.contains(&name.as_str()))
                 })
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// `schema` with the definitions of `defs` it refers to, directly or through each other.
+fn with_definitions(schema: &Value, defs: &Map<String, Value>) -> Value {
+    let mut wanted: Vec<String> = Vec::new();
+    let mut pending = vec![schema];
+    while let Some(next) = pending.pop() {
+        let mut found = Vec::new();
+        references(next, &mut found);
+        for name in found {
+            if let Some(def) = defs.get(&name)
+                && !wanted.contains(&name)
+            {
+                wanted.push(name);
+                pending.push(def);
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return schema.clone();
+    }
+    let used: Map<String, Value> = wanted
+        .into_iter()
+        .filter_map(|name| defs.get(&name).map(|def| (name, def.clone())))
+        .collect();
+    match schema {
+        Value::Object(map) => {
+            let mut map = map.clone();
+            map.insert("$defs".to_owned(), Value::Object(used));
+            Value::Object(map)
+        }
+        other => json!({ "allOf": [other], "$defs": used }),
+    }
+}
+
+/// The names of the root definitions (`#/$defs/Name`) that `value` refers to.
+fn references(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                match (key.as_str(), inner) {
+                    ("$ref", Value::String(target)) => {
+                        if let Some(name) = target.strip_prefix("#/$defs/") {
+                            out.push(name.replace("~1", "/").replace("~0", "~"));
+                        }
+                    }
+                    _ => references(inner, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| references(item, out)),
+        _ => {}
+    }
 }
