@@ -144,20 +144,33 @@ fn send(port: u16, request: &str) -> String {
     answer
 }
 
+/// The example's process, ended when the test ends, however it ends (a failed assertion
+/// must not leave a server running).
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[portico::test]
 fn the_binary_serves_and_creates_its_database_file(rt: RuntimeKind) {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(example())
-        .args(["--port", "0"])
-        .current_dir(dir.path())
-        .env("PORTICO_RUNTIME", rt.to_string())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the example is built by `cargo test`");
+    let mut child = Server(
+        Command::new(example())
+            .args(["--port", "0"])
+            .current_dir(dir.path())
+            .env("PORTICO_RUNTIME", rt.to_string())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the example is built by `cargo test`"),
+    );
     let mut first_line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
+    BufReader::new(child.0.stdout.take().unwrap())
         .read_line(&mut first_line)
         .unwrap();
     assert!(
@@ -186,8 +199,7 @@ fn the_binary_serves_and_creates_its_database_file(rt: RuntimeKind) {
         listed.ends_with(r#"[{"id":1,"title":"from curl","done":false}]"#),
         "{listed}"
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     assert!(dir.path().join("todo.sqlite3").exists());
 }
 

@@ -277,8 +277,8 @@ pub(crate) fn app(path: impl Into<PathBuf>) -> App {
     let todos = Router::new()
         .prefix("/todos")
         .tag("todos")
-        .get("/", list_todos)
-        .route(Route::post("/", create_todo).status_code(StatusCode::CREATED))
+        .get("", list_todos)
+        .route(Route::post("", create_todo).status_code(StatusCode::CREATED))
         .route(not_found(Route::get("/{id}", read_todo)))
         .route(not_found(Route::patch("/{id}", update_todo)))
         .route(not_found(

@@ -6,6 +6,11 @@
 
 mod support;
 
+mod body_fields;
+mod cookie_params;
 mod first_steps;
 mod path_params;
+mod path_params_numeric_validations;
 mod query_params;
+mod response_status_code;
+mod strict_content_type;

@@ -32,7 +32,8 @@ pub use background::{BackgroundTask, BackgroundTasks};
 pub use body::ResponseBody;
 pub use body::{Body, BodyError, BoxError};
 pub use context::{
-    DEFAULT_BODY_LIMIT, DEFAULT_CLEANUP_THREADS, FormLimits, RequestContext, RouteSpec,
+    ContentTypeCheck, DEFAULT_BODY_LIMIT, DEFAULT_CLEANUP_THREADS, FormLimits, RequestContext,
+    RouteSpec,
 };
 pub use cookie;
 pub use depends::{Depends, Fresh, IntoProvider, Provider, ProviderFn};

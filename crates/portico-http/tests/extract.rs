@@ -250,16 +250,22 @@ async fn json_bodies_refuse_what_is_not_json() {
     assert_eq!(item["loc"], json!(["body", 31]));
     assert_eq!(item["msg"], "JSON decode error");
 
+    // As FastAPI: a body of another type, or of none, reaches the model as a string.
     let not_json = client
         .post("/echo")
         .content_type("text/plain")
         .body("{}")
         .await;
-    assert_eq!(not_json.status(), 415);
-    assert_eq!(
-        not_json.json::<Value>()["detail"],
-        "Unsupported Media Type: the request body must be application/json"
-    );
+    assert_eq!(not_json.status(), 422);
+    let refused = json!({"detail": [{
+        "type": "model_attributes_type",
+        "loc": ["body"],
+        "msg": "Input should be a valid dictionary or object to extract fields from",
+        "input": "{}",
+    }]});
+    assert_eq!(not_json.json::<Value>(), refused);
+    let untyped = client.post("/echo").body("{}").await;
+    assert_eq!(untyped.json::<Value>(), refused);
 
     let vendor = client
         .post("/echo")
@@ -267,6 +273,82 @@ async fn json_bodies_refuse_what_is_not_json() {
         .body("{\"customer\":\"a\",\"items\":[]}")
         .await;
     assert_eq!(vendor.status(), 200);
+}
+
+async fn echo_text(Json(text): Json<String>) -> String {
+    text
+}
+
+#[portico::test]
+async fn the_content_type_check_is_chosen_by_app_router_or_route() {
+    use portico::{ContentTypeCheck, Route, Router};
+    let order = r#"{"customer":"ada","items":[]}"#;
+    let app = App::new()
+        .post("/strict", echo)
+        // A JSON string parameter takes a text body as it is, as FastAPI's `str` body does.
+        .post("/text", echo_text)
+        .include(
+            Router::new()
+                .prefix("/lax")
+                .strict_content_type(false)
+                .post("/echo", echo),
+        )
+        .route(Route::post("/refuse", echo).content_type_check(ContentTypeCheck::Refuse));
+    let client = TestClient::new(app);
+
+    assert_eq!(client.post("/strict").body(order).await.status(), 422);
+    let text = client
+        .post("/text")
+        .content_type("text/plain")
+        .body("hello")
+        .await;
+    assert_eq!(text.text(), "hello");
+
+    // Lax: JSON without a Content-Type is read; another type is still refused.
+    let lax = client.post("/lax/echo").body(order).await;
+    assert_eq!(lax.status(), 200, "{}", lax.text());
+    assert_eq!(lax.json::<Value>()["customer"], "ada");
+    let plain = client
+        .post("/lax/echo")
+        .content_type("text/plain")
+        .body(order)
+        .await;
+    assert_eq!(plain.status(), 422);
+
+    // Refuse: a 415 that says what the body must be, with or without a Content-Type.
+    for request in [
+        client
+            .post("/refuse")
+            .content_type("text/plain")
+            .body(order),
+        client.post("/refuse").body(order),
+    ] {
+        let response = request.await;
+        assert_eq!(response.status(), 415);
+        assert_eq!(
+            response.json::<Value>()["detail"],
+            "Unsupported Media Type: the request body must be application/json"
+        );
+    }
+    assert_eq!(
+        client
+            .post("/refuse")
+            .json(&json!({"customer": "a", "items": []}))
+            .await
+            .status(),
+        200
+    );
+
+    // The app's own setting.
+    let app = App::new()
+        .content_type_check(ContentTypeCheck::Refuse)
+        .post("/login", login);
+    let response = TestClient::new(app).post("/login").json(&json!({})).await;
+    assert_eq!(response.status(), 415);
+    assert_eq!(
+        response.json::<Value>()["detail"],
+        "Unsupported Media Type: the request body must be application/x-www-form-urlencoded or multipart/form-data"
+    );
 }
 
 #[portico::test]
@@ -330,7 +412,19 @@ async fn urlencoded_forms() {
         json!({"type": "missing", "loc": ["body", "username"], "msg": "Field required", "input": null})
     );
     assert_eq!(detail[1]["type"], "string_too_short");
-    assert_eq!(client.post("/login").json(&json!({})).await.status(), 415);
+    // As FastAPI: a body of another type is read as an empty form.
+    let json_body = client
+        .post("/login")
+        .json(&json!({"username": "ada", "password": "correct horse"}))
+        .await;
+    assert_eq!(json_body.status(), 422);
+    assert_eq!(
+        json_body.json::<Value>(),
+        json!({"detail": [
+            {"type": "missing", "loc": ["body", "username"], "msg": "Field required", "input": null},
+            {"type": "missing", "loc": ["body", "password"], "msg": "Field required", "input": null},
+        ]})
+    );
 }
 
 #[portico::test]

@@ -133,7 +133,8 @@ fn shop() -> App {
         .tag("items")
         .response_json::<Value>(StatusCode::NOT_FOUND, "No such item")
         .get("/{item_id}", read_item)
-        .route(Route::post("/", create_item).status_code(StatusCode::CREATED));
+        // The empty path is the prefix itself, `/items` (`/` would be `/items/`).
+        .route(Route::post("", create_item).status_code(StatusCode::CREATED));
     App::new()
         .title("Shop")
         .version("2.1.0")

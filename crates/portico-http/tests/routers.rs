@@ -54,7 +54,15 @@ async fn nested_routers_join_prefixes_tags_dependencies_and_responses() {
         client.get("/api/shop/main/items/7").await.text(),
         "item 7 of main"
     );
-    assert_eq!(client.get("/api/shop/main/items").await.text(), "all items");
+    // Joined as FastAPI joins them: the prefix `/items` and the route `/` make `/items/`, and
+    // the path without the slash is redirected there.
+    assert_eq!(
+        client.get("/api/shop/main/items/").await.text(),
+        "all items"
+    );
+    let redirect = client.get("/api/shop/main/items").await;
+    assert_eq!(redirect.status(), 307);
+    assert_eq!(redirect.header("location"), Some("/api/shop/main/items/"));
     assert_eq!(client.get("/items/7").await.status(), 404);
     let lines = log.lines();
     // Independent dependencies may run concurrently; each ran once per request.
@@ -115,5 +123,26 @@ async fn mounted_apps_and_services_see_the_path_below_their_prefix() {
         .await
         .text(),
         "a route wins over a mount"
+    );
+}
+
+#[portico::test]
+async fn the_empty_path_is_the_prefix_itself_and_needs_one() {
+    let items = Router::new()
+        .prefix("/items")
+        .get("", || async { "without the slash" })
+        .get("/", || async { "with the slash" });
+    let client = TestClient::new(App::new().include(items));
+    assert_eq!(client.get("/items").await.text(), "without the slash");
+    assert_eq!(client.get("/items/").await.text(), "with the slash");
+
+    let err = App::new()
+        .get("", || async { "nowhere" })
+        .try_into_service()
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the empty path, which only a route of a router with a prefix may have"),
+        "{err}"
     );
 }

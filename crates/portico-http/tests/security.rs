@@ -75,7 +75,7 @@ fn secured() -> App {
         .prefix("/me")
         .scopes(["me"])
         .get(
-            "/",
+            "",
             |Depends(user): Depends<User>| async move { user.0.clone() },
         )
         .route(

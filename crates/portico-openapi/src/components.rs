@@ -141,6 +141,23 @@ fn rewrite(value: &Value, names: &[(String, String)]) -> Value {
                             }
                             None => inner.clone(),
                         },
+                        (key, Value::Bool(true)) if holds_a_schema(key) => {
+                            Value::Object(Map::new())
+                        }
+                        (key, Value::Object(schemas)) if holds_schemas(key) => Value::Object(
+                            schemas
+                                .iter()
+                                .map(|(name, schema)| {
+                                    (name.clone(), anything_as_object(rewrite(schema, names)))
+                                })
+                                .collect(),
+                        ),
+                        (key, Value::Array(schemas)) if holds_schema_list(key) => Value::Array(
+                            schemas
+                                .iter()
+                                .map(|schema| anything_as_object(rewrite(schema, names)))
+                                .collect(),
+                        ),
                         _ => rewrite(inner, names),
                     };
                     (key.clone(), inner)
@@ -149,6 +166,33 @@ fn rewrite(value: &Value, names: &[(String, String)]) -> Value {
         ),
         Value::Array(items) => Value::Array(items.iter().map(|v| rewrite(v, names)).collect()),
         other => other.clone(),
+    }
+}
+
+/// Keywords whose value is one schema (where `true`, "anything", is written `{}` as Pydantic
+/// writes it; `additionalProperties: true` stays, as Pydantic writes that too).
+fn holds_a_schema(key: &str) -> bool {
+    matches!(
+        key,
+        "items" | "contains" | "not" | "propertyNames" | "if" | "then" | "else"
+    )
+}
+
+/// Keywords whose value maps names to schemas.
+fn holds_schemas(key: &str) -> bool {
+    matches!(key, "properties" | "patternProperties" | "$defs")
+}
+
+/// Keywords whose value is a list of schemas.
+fn holds_schema_list(key: &str) -> bool {
+    matches!(key, "anyOf" | "oneOf" | "allOf" | "prefixItems")
+}
+
+/// `true` (the schema that allows anything) as `{}`.
+fn anything_as_object(schema: Value) -> Value {
+    match schema {
+        Value::Bool(true) => Value::Object(Map::new()),
+        other => other,
     }
 }
 
@@ -258,6 +302,21 @@ mod tests {
     fn the_schema_that_allows_anything_is_written_as_an_empty_object() {
         let mut components = Components::default();
         assert_eq!(components.absorb(&json!(true), true), json!({}));
+        let nested = json!({
+            "type": "object",
+            "properties": {"any": true, "list": {"type": "array", "items": true}, "flag": {"default": true}},
+            "additionalProperties": true,
+            "anyOf": [true],
+        });
+        assert_eq!(
+            components.absorb(&nested, false),
+            json!({
+                "type": "object",
+                "properties": {"any": {}, "list": {"type": "array", "items": {}}, "flag": {"default": true}},
+                "additionalProperties": true,
+                "anyOf": [{}],
+            })
+        );
         assert_eq!(components.absorb(&json!(false), false), json!({"not": {}}));
     }
 

@@ -167,6 +167,7 @@ pub(crate) fn declare(
     spec.index = index;
     spec.name = settings.name.clone().or(function.map(str::to_owned));
     spec.body_limit = route.body_limit;
+    spec.content_type_check = settings.content_type_check;
     spec.status = settings.status;
     spec.blocking = route.blocking;
     spec.websocket = route.websocket;

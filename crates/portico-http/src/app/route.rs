@@ -113,6 +113,7 @@ pub(super) struct RouteSettings {
     pub(super) status: Option<StatusCode>,
     pub(super) response_description: Option<String>,
     pub(super) name: Option<String>,
+    pub(super) content_type_check: Option<crate::ContentTypeCheck>,
 }
 
 impl RouteSettings {
@@ -144,6 +145,7 @@ impl RouteSettings {
         self.scopes = scopes;
         self.deprecated |= outer.deprecated;
         self.hidden |= outer.hidden;
+        self.content_type_check = self.content_type_check.or(outer.content_type_check);
     }
 
     pub(super) fn tag(&mut self, tag: impl Into<String>) {
@@ -173,6 +175,24 @@ macro_rules! settings_methods {
                 self.$($meta).+.needs.push(need);
             }
             self
+        }
+
+        #[doc = concat!("What the body parameters of ", $what, " do with a body of a type they do")]
+        /// not read (see [`ContentTypeCheck`](crate::ContentTypeCheck)); the app's otherwise.
+        pub fn content_type_check(mut self, check: crate::ContentTypeCheck) -> Self {
+            self.$($meta).+.content_type_check = Some(check);
+            self
+        }
+
+        #[doc = concat!("FastAPI's `strict_content_type` for ", $what, ": `false` reads a JSON body")]
+        /// sent without a `Content-Type` ([`ContentTypeCheck::Lax`](crate::ContentTypeCheck)),
+        /// `true` refuses it with a 422 ([`ContentTypeCheck::Strict`](crate::ContentTypeCheck)).
+        pub fn strict_content_type(self, strict: bool) -> Self {
+            self.content_type_check(if strict {
+                crate::ContentTypeCheck::Strict
+            } else {
+                crate::ContentTypeCheck::Lax
+            })
         }
 
         #[doc = concat!("Tags ", $what, " in the OpenAPI document (FastAPI's `tags`).")]
@@ -324,8 +344,9 @@ impl Route {
     ///
     /// # Panics
     ///
-    /// If `path` is not a valid template: it must start with `/`, close every brace, and name
-    /// each parameter once.
+    /// If `path` is not a valid template: it must start with `/` (or be empty, for a route of
+    /// a router with a prefix: see [`Router::prefix`](crate::Router::prefix)), close every
+    /// brace, and name each parameter once.
     #[track_caller]
     pub fn new<H: Handler<M>, M: 'static>(
         method: Method,
@@ -333,7 +354,10 @@ impl Route {
         handler: H,
     ) -> Self {
         let path = path.into();
-        if let Err(err) = parse_template(&path) {
+        // The empty path waits for a router's prefix; without one, building the app reports it.
+        if !path.is_empty()
+            && let Err(err) = parse_template(&path)
+        {
             panic!("{err}");
         }
         Route {

@@ -92,6 +92,11 @@ impl Router {
     /// Puts every route of this router under `prefix` (which starts with `/` and does not end
     /// with one; it may hold path parameters).
     ///
+    /// Paths are joined as FastAPI joins them: under the prefix `/items`, the route `/` is
+    /// `/items/` and the route `""` (the empty path, allowed in a router with a prefix) is
+    /// `/items`. A request for the other one is redirected (307) when `redirect_slashes` is on,
+    /// as it is by default.
+    ///
     /// # Panics
     ///
     /// If the prefix does not start with `/` or ends with one.
@@ -216,12 +221,9 @@ impl Router {
         let routes = routes
             .into_iter()
             .map(|mut route| {
+                // Joined as FastAPI joins them: `/items` and `/` make `/items/`.
                 if !prefix.is_empty() {
-                    route.path = if route.path == "/" {
-                        prefix.clone()
-                    } else {
-                        format!("{prefix}{}", route.path)
-                    };
+                    route.path = format!("{prefix}{}", route.path);
                 }
                 route.body_limit = route.body_limit.or(body_limit);
                 route.settings.inherit(&settings);

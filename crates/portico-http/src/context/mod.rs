@@ -18,7 +18,7 @@ mod shared;
 mod spec;
 
 pub(crate) use shared::{AppShared, StateMap};
-pub use shared::{DEFAULT_BODY_LIMIT, DEFAULT_CLEANUP_THREADS, FormLimits};
+pub use shared::{ContentTypeCheck, DEFAULT_BODY_LIMIT, DEFAULT_CLEANUP_THREADS, FormLimits};
 pub(crate) use spec::Need;
 pub use spec::RouteSpec;
 
@@ -62,6 +62,11 @@ impl RequestContext {
     /// The body size limit for this route, in bytes.
     pub fn body_limit(&self) -> usize {
         self.route.body_limit.unwrap_or(self.app.config.body_limit)
+    }
+
+    /// What this route's body parameters do with a body of a type they do not read.
+    pub fn content_type_check(&self) -> ContentTypeCheck {
+        self.route.content_type_check.unwrap_or_default()
     }
 
     /// The raw (still percent-encoded) path parameters, as `(name, value)`.

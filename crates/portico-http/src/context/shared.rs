@@ -66,6 +66,49 @@ impl FormLimits {
     }
 }
 
+/// What a body parameter ([`Json`](crate::Json), [`Form`](crate::Form)) does with a request
+/// whose `Content-Type` is not one it reads: FastAPI's `strict_content_type`, and a 415 for
+/// those who prefer it. Set on the app, a router or a route.
+///
+/// | request | `Strict` (default) | `Lax` | `Refuse` |
+/// | --- | --- | --- | --- |
+/// | JSON body, no `Content-Type` (`curl -d`) | 422 | read as JSON | 415 |
+/// | JSON route, `text/plain` or a form | 422 | 422 | 415 |
+/// | form route, JSON or other | 422, every field missing | same | 415 |
+///
+/// The 422 is FastAPI's: a JSON parameter is given the body as a string, so a struct answers
+/// `model_attributes_type` at `["body"]` with the text as `input` (and a `Json<String>` takes
+/// the text); a form is read as empty. FastAPI checks strictly to keep a page on another site
+/// from posting JSON to an unauthenticated local API with a "simple" request (no CORS
+/// preflight), which cannot set a JSON `Content-Type`.
+///
+/// # Examples
+///
+/// ```
+/// use portico_http::{App, ContentTypeCheck};
+///
+/// // Accept JSON from clients that send it without a Content-Type, as
+/// // `FastAPI(strict_content_type=False)`.
+/// let app = App::new().strict_content_type(false);
+/// // Or answer 415 Unsupported Media Type for any body of the wrong type.
+/// let app = App::new().content_type_check(ContentTypeCheck::Refuse);
+/// # drop(app);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ContentTypeCheck {
+    /// FastAPI's default: a body is JSON only when its `Content-Type` says so
+    /// (`application/json` or `application/*+json`); any other body is refused with a 422.
+    #[default]
+    Strict,
+    /// FastAPI's `strict_content_type=False`: a body without a `Content-Type` is read as JSON
+    /// too; one with another type is still refused with a 422.
+    Lax,
+    /// 415 Unsupported Media Type, saying what the body must be, for a body of any other type
+    /// or of none.
+    Refuse,
+}
+
 /// Application settings every request can read.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {

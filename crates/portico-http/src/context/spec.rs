@@ -85,6 +85,8 @@ pub struct RouteSpec {
     /// Its name for `url_for`: set on the route, or its handler function's name.
     pub(crate) name: Option<String>,
     pub(crate) body_limit: Option<usize>,
+    /// The content-type check, when the route or a router sets one.
+    pub(crate) content_type_check: Option<super::ContentTypeCheck>,
     /// The status of a successful response, when the route sets one.
     pub(crate) status: Option<StatusCode>,
     /// Whether the handler is a plain `fn`, run on the thread pool.
@@ -115,6 +117,7 @@ impl RouteSpec {
             index: 0,
             name: None,
             body_limit: None,
+            content_type_check: None,
             status: None,
             blocking: false,
             websocket: false,

@@ -13,7 +13,7 @@ use portico_openapi::{BodyDoc, OperationDoc, Source};
 use super::json::{has_no_body, unsupported};
 use super::query::Pairs;
 use super::{FromRequest, Rejection, RequestContext};
-use crate::context::RouteSpec;
+use crate::context::{ContentTypeCheck, RouteSpec};
 use crate::error::{ErrorItem, HttpError, LocPart};
 use crate::validate::{self, Shapes};
 
@@ -29,7 +29,9 @@ use crate::validate::{self, Shapes};
 ///
 /// Limits, by default (see `App::form_limits`): 1,000 fields, 1,000 files, 1 MiB per text part,
 /// and the route's body limit for the whole body. Breaking one answers 400 (413 for the body
-/// limit), worded as Starlette words it. Any other content type answers 415.
+/// limit), worded as Starlette words it. A body of any other type is read as an empty form, as
+/// FastAPI reads it (every required field missing, 422), or answers 415 under
+/// [`ContentTypeCheck::Refuse`].
 ///
 /// # Examples
 ///
@@ -84,8 +86,11 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequest for Form<T> 
         let shapes = &*shapes;
         let kind = match kind_of(&parts) {
             Some(kind) => kind,
-            // No body at all: every required field is missing.
-            None if has_no_body(&parts, &body) => {
+            // No body at all, or one of another type (FastAPI's form is then empty): every
+            // required field is missing.
+            None if has_no_body(&parts, &body)
+                || ctx.content_type_check() != ContentTypeCheck::Refuse =>
+            {
                 return finish::<T>(shapes, Vec::new(), Vec::new(), |decode| decode());
             }
             None => {

@@ -11,18 +11,17 @@ use serde_json::Value;
 use portico_openapi::{BodyDoc, OperationDoc, Source};
 
 use super::{FromRequest, Rejection, RequestContext};
-use crate::context::RouteSpec;
+use crate::context::{ContentTypeCheck, RouteSpec};
 use crate::error::{ErrorItem, HttpError};
 use crate::response::Json;
 use crate::validate;
 
 /// Whether a content type is JSON: `application/json` or `application/<x>+json`.
 pub(crate) fn is_json(parts: &Parts) -> bool {
-    let Some(value) = parts
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some(value) = parts.headers.get(CONTENT_TYPE) else {
+        return false;
+    };
+    let Ok(value) = value.to_str() else {
         return false;
     };
     let essence = value
@@ -67,13 +66,42 @@ pub(crate) fn unsupported(expected: &str) -> Rejection {
         .into()
 }
 
+/// How a JSON parameter reads a body, by its head and the route's check (decided before the
+/// future is made, so that the future holds one byte for it).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ReadAs {
+    Json,
+    /// As FastAPI hands a body of another type to the model: a string.
+    Text,
+    /// No body: 422 `missing`.
+    Missing,
+    /// A body of another type under [`ContentTypeCheck::Refuse`]: 415.
+    Refuse,
+}
+
+fn read_as(parts: &Parts, body: &crate::Body, check: ContentTypeCheck) -> ReadAs {
+    if has_no_body(parts, body) {
+        return ReadAs::Missing;
+    }
+    if is_json(parts) {
+        return ReadAs::Json;
+    }
+    match (check, parts.headers.contains_key(CONTENT_TYPE)) {
+        (ContentTypeCheck::Refuse, _) => ReadAs::Refuse,
+        (ContentTypeCheck::Lax, false) => ReadAs::Json,
+        _ => ReadAs::Text,
+    }
+}
+
 impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequest for Json<T> {
     /// Reads the body as JSON and validates it into `T`, reporting every invalid field under
     /// `["body", ...]`.
     ///
     /// * No body at all: 422 `missing` at `["body"]`, as FastAPI.
-    /// * A body whose `Content-Type` is not JSON: **415** Unsupported Media Type. (FastAPI
-    ///   refuses it too, with a 422; a 415 says what is wrong.)
+    /// * A body whose `Content-Type` is not JSON (or that has none): validated as a string, as
+    ///   FastAPI does, so a struct answers 422 `model_attributes_type` at `["body"]`. The
+    ///   app's, a router's or the route's [`ContentTypeCheck`] can read a body without a
+    ///   `Content-Type` as JSON, or answer 415 instead.
     /// * Malformed JSON: 422 `json_invalid` at `["body", <byte offset>]`.
     /// * More than the body limit (2 MiB by default): 413.
     fn from_request(
@@ -83,28 +111,29 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequest for Json<T> 
         // The head is checked before the future is made, so that the future holds the body
         // alone (a smaller allocation per request).
         let (parts, body) = request.into_parts();
-        let refused = if has_no_body(&parts, &body) {
-            Some(missing_body())
-        } else if !is_json(&parts) {
-            Some(unsupported("application/json"))
-        } else {
-            None
-        };
+        let read = read_as(&parts, &body, ctx.content_type_check());
         drop(parts);
         let limit = ctx.body_limit();
         async move {
-            if let Some(refused) = refused {
-                return Err(refused);
+            match read {
+                ReadAs::Missing => return Err(missing_body()),
+                ReadAs::Refuse => return Err(unsupported("application/json")),
+                ReadAs::Json | ReadAs::Text => {}
             }
             let bytes = body.collect_limited(limit).await?;
             if bytes.is_empty() {
                 return Err(missing_body());
             }
-            validate::from_json_bytes::<T>(
-                &ctx.shapes::<T>(),
-                &bytes,
-                vec![Source::Body.as_str().into()],
-            )
+            let loc = vec![Source::Body.as_str().into()];
+            match read {
+                ReadAs::Json | ReadAs::Missing | ReadAs::Refuse => {
+                    validate::from_json_bytes::<T>(&ctx.shapes::<T>(), &bytes, loc)
+                }
+                ReadAs::Text => {
+                    let text = Value::String(String::from_utf8_lossy(&bytes).into_owned());
+                    validate::from_json_value::<T>(&ctx.shapes::<T>(), text, loc)
+                }
+            }
             .map(Json)
             .map_err(Rejection::Invalid)
         }

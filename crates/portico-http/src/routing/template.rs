@@ -6,6 +6,12 @@ use std::collections::HashMap;
 /// Converts a FastAPI path template to matchit's syntax: `{rest:path}` becomes `{*rest}`.
 /// Returns the converted template and the parameter names in order.
 pub(crate) fn parse(template: &str) -> Result<(String, Vec<String>), String> {
+    if template.is_empty() {
+        return Err(
+            "a route has the empty path, which only a route of a router with a prefix may have"
+                .to_owned(),
+        );
+    }
     if !template.starts_with('/') {
         return Err(format!("the path `{template}` must start with `/`"));
     }
