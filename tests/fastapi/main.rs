@@ -6,11 +6,15 @@
 
 mod support;
 
+mod body;
 mod body_fields;
 mod cookie_params;
 mod first_steps;
+mod header_params;
 mod path_params;
 mod path_params_numeric_validations;
 mod query_params;
+mod query_params_str_validations;
+mod response_model;
 mod response_status_code;
 mod strict_content_type;

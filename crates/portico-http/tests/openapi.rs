@@ -246,15 +246,17 @@ fn bodies_responses_and_components() {
     );
     assert_eq!(
         create["responses"]["201"]["content"]["application/json"]["schema"],
-        json!({"$ref": "#/components/schemas/Item-Output"}),
-        "the route's status code documents the success; what is written always has its tags"
+        json!({"$ref": "#/components/schemas/Item"}),
+        "the route's status code documents the success, with the one schema of a type read and written alike"
     );
+    let required = doc["components"]["schemas"]["Item"]["required"]
+        .as_array()
+        .unwrap();
     assert!(
-        doc["components"]["schemas"]["Item-Output"]["required"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("tags"))
+        !required.contains(&json!("tags")),
+        "a defaulted field is optional, in what is read and in what is written, as in FastAPI"
     );
+    assert!(doc["components"]["schemas"].get("Item-Output").is_none());
     assert!(create["responses"].get("200").is_none());
     assert_eq!(
         create["responses"]["422"]["content"]["application/json"]["schema"],
@@ -560,4 +562,40 @@ fn gunzip(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     futures_lite::future::block_on(GzipDecoder::new(bytes).read_to_end(&mut out)).unwrap();
     out
+}
+
+/// A user whose id the server assigns: written in answers, never read from requests.
+#[derive(Serialize, Deserialize, JsonSchema)]
+struct Account {
+    #[serde(skip_deserializing)]
+    id: u64,
+    name: String,
+    nickname: Option<String>,
+}
+
+async fn create_account(Json(account): Json<Account>) -> Json<Account> {
+    Json(account)
+}
+
+#[test]
+fn a_type_written_differently_from_how_it_is_read_has_an_output_schema() {
+    let doc = App::new().post("/accounts", create_account).openapi();
+    let post = &doc["paths"]["/accounts"]["post"];
+    assert_eq!(
+        post["requestBody"]["content"]["application/json"]["schema"],
+        json!({"$ref": "#/components/schemas/Account"})
+    );
+    assert_eq!(
+        post["responses"]["200"]["content"]["application/json"]["schema"],
+        json!({"$ref": "#/components/schemas/Account-Output"})
+    );
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["Account"]["properties"].get("id").is_none());
+    assert!(schemas["Account-Output"]["properties"].get("id").is_some());
+    assert_eq!(schemas["Account"]["required"], json!(["name"]));
+    assert_eq!(
+        schemas["Account-Output"]["required"],
+        json!(["id", "name"]),
+        "what a request need not send is not required in the answer either; what only answers have is"
+    );
 }

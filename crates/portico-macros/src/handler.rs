@@ -82,8 +82,24 @@ fn options(attr: &Attribute, source: Source) -> syn::Result<(Option<Expr>, Vec<T
     let Meta::List(list) = &attr.meta else {
         return Ok((None, field_attrs));
     };
-    let pairs = Punctuated::<syn::MetaNameValue, Token![,]>::parse_terminated
-        .parse2(list.tokens.clone())?;
+    let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(list.tokens.clone())?;
+    let mut pairs = Vec::new();
+    for meta in metas {
+        match meta {
+            Meta::NameValue(pair) => pairs.push(pair),
+            // `required`: an `Option` the client must still send (FastAPI's
+            // `q: str | None = Query(min_length=3)`, "required, can be None").
+            Meta::Path(path) if path.is_ident("required") => {
+                field_attrs.push(quote!(#[schemars(required)]));
+            }
+            other => {
+                return Err(error(
+                    other,
+                    "expected `name = value` (such as `default = 10` or `ge = 1`) or `required`",
+                ));
+            }
+        }
+    }
     for pair in pairs {
         let key = pair
             .path
@@ -103,7 +119,33 @@ fn options(attr: &Attribute, source: Source) -> syn::Result<(Option<Expr>, Vec<T
             "alias" => {
                 let alias = text()?;
                 field_attrs.push(quote!(#[serde(rename = #alias)]));
+                // An alias names the header as written, as FastAPI's does.
+                if matches!(source, Source::Header) {
+                    field_attrs.push(quote!(#[schemars(extend("x-portico-verbatim" = true))]));
+                }
             }
+            "include_in_schema" if !matches!(source, Source::Path) => match &value {
+                Expr::Lit(syn::ExprLit {
+                    lit: Lit::Bool(include),
+                    ..
+                }) => {
+                    if !include.value {
+                        field_attrs.push(quote!(#[schemars(extend("x-portico-hidden" = true))]));
+                    }
+                }
+                other => return Err(error(other, "expected `true` or `false`")),
+            },
+            "convert_underscores" if matches!(source, Source::Header) => match &value {
+                Expr::Lit(syn::ExprLit {
+                    lit: Lit::Bool(convert),
+                    ..
+                }) => {
+                    if !convert.value {
+                        field_attrs.push(quote!(#[schemars(extend("x-portico-verbatim" = true))]));
+                    }
+                }
+                other => return Err(error(other, "expected `true` or `false`")),
+            },
             "description" => {
                 let description = text()?;
                 field_attrs.push(quote!(#[schemars(description = #description)]));
@@ -123,8 +165,18 @@ fn options(attr: &Attribute, source: Source) -> syn::Result<(Option<Expr>, Vec<T
                 return Err(error(
                     &pair.path,
                     &format!(
-                        "unknown option `{other}` of #[{}]; expected default, alias, description, ge, gt, le, lt, multiple_of, min_length, max_length or pattern",
-                        source.attr()
+                        "unknown option `{other}` of #[{}]; expected required, default, alias, description, ge, gt, le, lt, multiple_of, min_length, max_length, pattern{}{}",
+                        source.attr(),
+                        if matches!(source, Source::Path) {
+                            ""
+                        } else {
+                            ", include_in_schema"
+                        },
+                        if matches!(source, Source::Header) {
+                            ", convert_underscores"
+                        } else {
+                            ""
+                        }
                     ),
                 ));
             }

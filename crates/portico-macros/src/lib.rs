@@ -55,8 +55,13 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
 /// 422. A `Vec` collects a repeated key; `Option` makes a parameter optional; `default = expr`
 /// gives a value when it is absent. Constraints (`ge`, `gt`, `le`, `lt`, `multiple_of`,
 /// `min_length`, `max_length`, `pattern`) are validated and documented; `alias` renames the
-/// parameter on the wire; `description` documents it. Other parameters are left as they are,
-/// after the generated ones.
+/// parameter on the wire; `description` documents it. A header's name is its parameter's with
+/// `_` turned into `-`; an `alias` is used as written, and `#[header(convert_underscores =
+/// false)]` keeps the underscores (FastAPI's `Header(convert_underscores=False)`).
+/// `required` makes an `Option` parameter one the client must send (FastAPI's "required, can
+/// be None"); `include_in_schema = false` reads and validates a query, header or cookie
+/// parameter but leaves it out of the OpenAPI document. Other parameters are left as they
+/// are, after the generated ones.
 ///
 /// ```
 /// #[portico::handler]

@@ -33,6 +33,10 @@ pub fn schema_for<T: JsonSchema + ?Sized>() -> Value {
 /// the definitions it refers to under `$defs`. `output` describes what serialises (a response)
 /// rather than what deserialises (a request).
 ///
+/// An output schema requires a field only when a request would have to send it too, as
+/// Pydantic's does: an `Option` or defaulted field is optional in both, and a type read and
+/// written alike has one schema (and one component) for both.
+///
 /// # Examples
 ///
 /// ```
@@ -46,16 +50,16 @@ pub fn schema_for<T: JsonSchema + ?Sized>() -> Value {
 /// assert_eq!(schema["$defs"]["Item"]["type"], "object");
 /// ```
 pub fn doc_schema_for<T: JsonSchema + ?Sized>(output: bool) -> Value {
-    let settings = SchemaSettings::draft2020_12();
-    let settings = if output {
-        settings.for_serialize()
-    } else {
-        settings.for_deserialize()
-    };
-    let mut generator = settings.into_generator();
-    let schema = generator.subschema_for::<T>();
-    let defs = generator.take_definitions(true);
-    let mut value = schema.to_value();
+    let (mut value, mut defs) = schema_and_definitions::<T>(output);
+    if output {
+        let (input, input_defs) = schema_and_definitions::<T>(false);
+        required_as_input(&mut value, &input);
+        for (name, def) in &mut defs {
+            if let Some(input) = input_defs.get(name) {
+                required_as_input(def, input);
+            }
+        }
+    }
     if !defs.is_empty() {
         match &mut value {
             Value::Object(map) => {
@@ -68,6 +72,46 @@ pub fn doc_schema_for<T: JsonSchema + ?Sized>(output: bool) -> Value {
         }
     }
     value
+}
+
+/// `T`'s schema for the document, as it serialises (`output`) or deserialises, and the
+/// definitions it refers to.
+fn schema_and_definitions<T: JsonSchema + ?Sized>(output: bool) -> (Value, Map<String, Value>) {
+    let settings = SchemaSettings::draft2020_12();
+    let settings = if output {
+        settings.for_serialize()
+    } else {
+        settings.for_deserialize()
+    };
+    let mut generator = settings.into_generator();
+    let schema = generator.subschema_for::<T>();
+    (schema.to_value(), generator.take_definitions(true))
+}
+
+/// Drops from the output object schema `output`'s `required` the fields that its input schema
+/// `input` has but does not require. (A field only written, never read, stays required.)
+fn required_as_input(output: &mut Value, input: &Value) {
+    let Some(input_properties) = input.get("properties").and_then(Value::as_object) else {
+        return;
+    };
+    let empty = Vec::new();
+    let input_required = input
+        .get("required")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty);
+    if let Some(Value::Array(required)) = output.get_mut("required") {
+        required.retain(|name| {
+            input_required.contains(name)
+                || !name
+                    .as_str()
+                    .is_some_and(|name| input_properties.contains_key(name))
+        });
+        if required.is_empty()
+            && let Some(map) = output.as_object_mut()
+        {
+            map.remove("required");
+        }
+    }
 }
 
 /// The properties of an object schema, in order: name, schema, and whether it is required.

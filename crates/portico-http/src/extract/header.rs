@@ -14,6 +14,8 @@ use crate::validate::{self, Inputs};
 /// Request headers, converted and validated into the struct `T` (FastAPI's header parameter
 /// models). A field `user_agent` reads the header `user-agent` (matched without regard to
 /// case, as FastAPI's `convert_underscores` does); a `Vec` field collects a repeated header.
+/// With `#[portico::handler]`, `#[header(alias = "...")]` and
+/// `#[header(convert_underscores = false)]` read a header under the name as written.
 ///
 /// # Examples
 ///
@@ -40,13 +42,25 @@ pub(crate) fn header_name(field: &str) -> String {
     field.replace('_', "-").to_ascii_lowercase()
 }
 
+/// The header a field of a struct whose `verbatim` fields keep their names reads.
+fn header_of(field: &str, verbatim: &[String]) -> String {
+    if verbatim.iter().any(|name| name == field) {
+        field.to_owned()
+    } else {
+        header_name(field)
+    }
+}
+
 /// Request headers, looked up by field name.
-struct HeaderInputs<'a>(&'a http::HeaderMap);
+struct HeaderInputs<'a> {
+    headers: &'a http::HeaderMap,
+    verbatim: &'a [String],
+}
 
 impl Inputs for HeaderInputs<'_> {
     fn values<'s>(&'s self, name: &str) -> impl Iterator<Item = &'s str> {
-        self.0
-            .get_all(header_name(name))
+        self.headers
+            .get_all(header_of(name, self.verbatim))
             .iter()
             .filter_map(|v| v.to_str().ok())
     }
@@ -57,22 +71,22 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Hea
         parts: &mut Parts,
         ctx: &RequestContext,
     ) -> Result<Self, Rejection> {
-        let headers = HeaderInputs(&parts.headers);
-        validate::from_inputs::<T, _>(
-            &ctx.shapes::<T>(),
-            &headers,
-            vec![Source::Header.as_str().into()],
-        )
-        .map(Header)
-        .map_err(|mut errors| {
-            // Errors name the header as the client sent it, as FastAPI's do.
-            for error in &mut errors {
-                if let Some(LocPart::Key(field)) = error.loc.get_mut(1) {
-                    *field = header_name(field).into();
+        let shapes = ctx.shapes::<T>();
+        let headers = HeaderInputs {
+            headers: &parts.headers,
+            verbatim: &shapes.verbatim,
+        };
+        validate::from_inputs::<T, _>(&shapes, &headers, vec![Source::Header.as_str().into()])
+            .map(Header)
+            .map_err(|mut errors| {
+                // Errors name the header as the client sent it, as FastAPI's do.
+                for error in &mut errors {
+                    if let Some(LocPart::Key(field)) = error.loc.get_mut(1) {
+                        *field = header_of(field, &shapes.verbatim).into();
+                    }
                 }
-            }
-            Rejection::Invalid(errors)
-        })
+                Rejection::Invalid(errors)
+            })
     }
 
     fn describe(doc: &mut OperationDoc) {

@@ -179,7 +179,19 @@ pub(crate) fn describe_fields<T: JsonSchema>(
         ));
         return;
     }
-    for (name, prop, required) in portico_openapi::properties(&schema) {
-        doc.param(ParamDoc::new(name_of(&name), source, prop).required(required));
+    for (name, mut prop, required) in portico_openapi::properties(&schema) {
+        // Read and validated, but not documented (`include_in_schema = false`): the operation
+        // still answers 422, so it still documents the 422.
+        if prop.get(validate::HIDDEN) == Some(&Value::Bool(true)) {
+            doc.validates = true;
+            continue;
+        }
+        // A header named as written: its name stays, the marker leaves the document.
+        let verbatim = prop
+            .as_object_mut()
+            .and_then(|map| map.remove(validate::VERBATIM))
+            .is_some();
+        let name = if verbatim { name } else { name_of(&name) };
+        doc.param(ParamDoc::new(name, source, prop).required(required));
     }
 }

@@ -10,6 +10,8 @@
 //! passes is handed to serde. Valid input whose type declares no constraints takes a fast path
 //! straight through serde.
 
+use std::borrow::Cow;
+
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -22,7 +24,7 @@ mod shape;
 pub(crate) use check::{Checker, Origin, params_object};
 use fast::Fields;
 pub(crate) use fast::{Inputs, Many, Text};
-pub(crate) use shape::{Shape, Shapes};
+pub(crate) use shape::{HIDDEN, Shape, Shapes, VERBATIM};
 
 /// The 422 item for a JSON syntax error: `loc` ends with the byte offset, as FastAPI's does.
 fn json_invalid(err: &serde_json::Error, bytes: &[u8], mut loc: Vec<LocPart>) -> ErrorItem {
@@ -30,11 +32,56 @@ fn json_invalid(err: &serde_json::Error, bytes: &[u8], mut loc: Vec<LocPart>) ->
     loc.push(LocPart::Index(offset));
     let message = err.to_string();
     let message = match message.rfind(" at line ") {
-        Some(cut) => message[..cut].to_owned(),
-        None => message,
+        Some(cut) => &message[..cut],
+        None => &message,
     };
     ErrorItem::new("json_invalid", loc, "JSON decode error", json!({}))
-        .with_ctx(json!({ "error": message }))
+        .with_ctx(json!({ "error": python_json_message(message, bytes, offset) }))
+}
+
+/// serde_json's description of a syntax error in `bytes`, found at `offset`, as Python's
+/// `json` module words it (what FastAPI's `ctx.error` says); others as they are.
+fn python_json_message<'m>(serde: &'m str, bytes: &[u8], offset: usize) -> &'m str {
+    const PROPERTY: &str = "Expecting property name enclosed in double quotes";
+    const VALUE: &str = "Expecting value";
+    const COMMA: &str = "Expecting ',' delimiter";
+    // At the end of the input: what the input ended on.
+    let last = bytes
+        .iter()
+        .rev()
+        .find(|b| !b.is_ascii_whitespace())
+        .copied();
+    // After a trailing comma: what it closes.
+    let closing = bytes
+        .get(offset.saturating_sub(1)..)
+        .and_then(|rest| rest.iter().find(|b| matches!(b, b'}' | b']')))
+        .copied();
+    match serde {
+        "key must be a string" => PROPERTY,
+        "expected value" | "expected ident" | "invalid number" | "EOF while parsing a value" => {
+            VALUE
+        }
+        "expected `,` or `}`" | "expected `,` or `]`" => COMMA,
+        "expected `:`" => "Expecting ':' delimiter",
+        "trailing characters" => "Extra data",
+        "invalid escape" => "Invalid \\escape",
+        "EOF while parsing a string" => "Unterminated string starting at",
+        "trailing comma" => match closing {
+            Some(b'}') => PROPERTY,
+            _ => VALUE,
+        },
+        "EOF while parsing an object" => match last {
+            Some(b'{' | b',') => PROPERTY,
+            Some(b':') => VALUE,
+            _ => COMMA,
+        },
+        "EOF while parsing a list" => match last {
+            Some(b'[' | b',') => VALUE,
+            _ => COMMA,
+        },
+        other if other.starts_with("control character") => "Invalid control character at",
+        other => other,
+    }
 }
 
 /// The byte offset of a 1-based line and column.
@@ -49,11 +96,45 @@ fn offset_of(bytes: &[u8], line: usize, column: usize) -> usize {
     bytes.len()
 }
 
-/// The 422 item for a value that passed the schema but that serde still refused (a type whose
-/// `Deserialize` checks more than its schema says).
-fn value_error(err: &serde_json::Error, loc: Vec<LocPart>, input: Value) -> ErrorItem {
-    ErrorItem::new("value_error", loc, format!("Value error, {err}"), input)
-        .with_ctx(json!({ "error": {} }))
+/// Deserialises a value that passed the schema. A type whose `Deserialize` checks more than its
+/// schema says (Pydantic's `AfterValidator`, a `TryFrom`) can still refuse it: that is a 422
+/// `value_error` at the place of the refused input, with that input, as Pydantic reports it.
+fn deserialize_located<T: DeserializeOwned>(
+    value: Value,
+    mut loc: Vec<LocPart>,
+) -> Result<T, Vec<ErrorItem>> {
+    // The fast way first; the path is tracked only to report a refusal.
+    let first = match T::deserialize(&value) {
+        Ok(done) => return Ok(done),
+        Err(err) => err,
+    };
+    let located = serde_path_to_error::deserialize::<_, T>(&value).err();
+    let message = located
+        .as_ref()
+        .map_or_else(|| first.to_string(), |err| err.inner().to_string());
+    let mut input = &value;
+    for segment in located.iter().flat_map(|err| err.path().iter()) {
+        match segment {
+            serde_path_to_error::Segment::Map { key } => {
+                input = input.get(key.as_str()).unwrap_or(&Value::Null);
+                loc.push(LocPart::Key(Cow::Owned(key.clone())));
+            }
+            serde_path_to_error::Segment::Seq { index } => {
+                input = input.get(*index).unwrap_or(&Value::Null);
+                loc.push(LocPart::Index(*index));
+            }
+            serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => {}
+        }
+    }
+    Err(vec![
+        ErrorItem::new(
+            "value_error",
+            loc,
+            format!("Value error, {message}"),
+            input.clone(),
+        )
+        .with_ctx(json!({ "error": {} })),
+    ])
 }
 
 /// Parses a JSON document into `T`, whose shapes are `shapes`, reporting every invalid input
@@ -85,7 +166,7 @@ pub(crate) fn from_json_value<T: DeserializeOwned>(
     if !errors.is_empty() {
         return Err(errors);
     }
-    T::deserialize(&value).map_err(|err| vec![value_error(&err, loc, value)])
+    deserialize_located(value, loc)
 }
 
 /// Checks named string inputs against `shapes` without building a value: the errors only.
@@ -131,7 +212,7 @@ fn from_params<'v, T: DeserializeOwned>(
     if !errors.is_empty() {
         return Err(errors);
     }
-    T::deserialize(&value).map_err(|err| vec![value_error(&err, loc, value)])
+    deserialize_located(value, loc)
 }
 
 #[cfg(test)]

@@ -83,7 +83,18 @@ pub(crate) struct Shapes {
     /// The root object's properties that receive files (a binary string, a list of them, or
     /// an optional one): what a multipart form reads as uploads.
     pub(crate) files: Vec<String>,
+    /// The root object's properties marked to be read under their name as written (see
+    /// [`VERBATIM`]): headers named with an alias or `convert_underscores = false`.
+    pub(crate) verbatim: Vec<String>,
 }
+
+/// The schema extension, on a property, that keeps a header parameter's name as written
+/// instead of turning `_` into `-`; `#[portico::handler]` writes it, the document leaves it out.
+pub(crate) const VERBATIM: &str = "x-portico-verbatim";
+
+/// The schema extension, on a property, that leaves a parameter out of the document
+/// (`include_in_schema = false`); `#[portico::handler]` writes it.
+pub(crate) const HIDDEN: &str = "x-portico-hidden";
 
 impl Shapes {
     /// The shape behind `id`, following references.
@@ -113,6 +124,7 @@ impl Shapes {
                 root: 0,
                 has_constraints: false,
                 files: Vec::new(),
+                verbatim: Vec::new(),
             }
         })
     }
@@ -148,9 +160,15 @@ impl Shapes {
             let shape = compiler.shape(schema)?;
             compiler.table[id] = shape;
         }
-        let files = portico_openapi::properties(root)
-            .into_iter()
+        let props = portico_openapi::properties(root);
+        let files = props
+            .iter()
             .filter(|(_, prop, _)| is_binary(prop, root))
+            .map(|(name, _, _)| name.clone())
+            .collect();
+        let verbatim = props
+            .into_iter()
+            .filter(|(_, prop, _)| prop.get(VERBATIM) == Some(&Value::Bool(true)))
             .map(|(name, _, _)| name)
             .collect();
         let root = compiler.compile(root)?;
@@ -159,6 +177,7 @@ impl Shapes {
             root,
             has_constraints: compiler.has_constraints,
             files,
+            verbatim,
         })
     }
 }

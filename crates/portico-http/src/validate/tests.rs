@@ -100,12 +100,44 @@ fn malformed_json_reports_the_offset() {
     assert_eq!(json[0]["loc"], json!(["body", 14]));
     assert_eq!(json[0]["msg"], "JSON decode error");
     assert_eq!(json[0]["input"], json!({}));
-    assert!(
-        json[0]["ctx"]["error"]
-            .as_str()
-            .unwrap()
-            .contains("key must be a string")
+    assert_eq!(
+        json[0]["ctx"]["error"],
+        "Expecting property name enclosed in double quotes"
     );
+}
+
+#[test]
+fn json_syntax_errors_are_worded_as_pythons_json_module_words_them() {
+    let cases: [(&[u8], &str); 12] = [
+        (
+            b"{some broken json}",
+            "Expecting property name enclosed in double quotes",
+        ),
+        (b"{", "Expecting property name enclosed in double quotes"),
+        (
+            b"{\"a\": 1,}",
+            "Expecting property name enclosed in double quotes",
+        ),
+        (b"{\"a\" 1}", "Expecting ':' delimiter"),
+        (b"{\"a\": }", "Expecting value"),
+        (b"{\"a\": 1", "Expecting ',' delimiter"),
+        (b"{\"a\": 1 \"b\": 2}", "Expecting ',' delimiter"),
+        (b"[1, 2", "Expecting ',' delimiter"),
+        (b"[1,]", "Expecting value"),
+        (b"tru", "Expecting value"),
+        (b"{\"a\": 1} x", "Extra data"),
+        (b"{\"a", "Unterminated string starting at"),
+    ];
+    for (input, expected) in cases {
+        let errors = from_json_bytes::<Value>(&shapes_of::<Value>(), input, body()).unwrap_err();
+        let json = errors_json(&errors);
+        assert_eq!(
+            json[0]["ctx"]["error"],
+            expected,
+            "{}",
+            String::from_utf8_lossy(input)
+        );
+    }
 }
 
 #[test]
