@@ -736,3 +736,40 @@ async fn handlers_take_up_to_sixteen_parameters() {
         "POST /s/5 4 /s/{id} 5 Some(1) Some(2) 9 3 hi [false, false, false, false, true] the body"
     );
 }
+
+async fn maybe_order(Json(order): Json<Option<Order>>) -> String {
+    match order {
+        Some(order) => format!("an order for {}", order.customer),
+        None => "no order".to_owned(),
+    }
+}
+
+#[portico::test]
+async fn a_body_whose_type_accepts_null_may_be_left_out() {
+    let app = App::new().post("/maybe", maybe_order).post("/echo", echo);
+    let doc = app.openapi();
+    assert_eq!(
+        doc["paths"]["/maybe"]["post"]["requestBody"]["required"],
+        false
+    );
+    assert_eq!(
+        doc["paths"]["/echo"]["post"]["requestBody"]["required"],
+        true
+    );
+    let client = TestClient::new(app);
+    assert_eq!(client.post("/maybe").await.text(), "no order");
+    let order = json!({"customer": "ada", "items": []});
+    assert_eq!(
+        client.post("/maybe").json(&order).await.text(),
+        "an order for ada"
+    );
+    // Given, it is validated as any body.
+    let invalid = client.post("/maybe").json(&json!({"items": []})).await;
+    assert_eq!(invalid.status(), 422);
+    assert_eq!(
+        invalid.json::<Value>()["detail"][0]["loc"],
+        json!(["body", "customer"])
+    );
+    // Without it, a body that must be there is still missing.
+    assert_eq!(client.post("/echo").await.status(), 422);
+}

@@ -59,7 +59,7 @@ pub(crate) async fn resolve(
                     status[i] = Status::Running;
                     running.push((i, produce));
                 }
-                Err(Rejection::Invalid(found)) => {
+                Err(Rejection::Invalid(found) | Rejection::InvalidBody { errors: found, .. }) => {
                     errors.extend(found);
                     status[i] = Status::Failed;
                 }

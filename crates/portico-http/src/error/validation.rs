@@ -107,12 +107,39 @@ impl ErrorItem {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RequestValidationError {
     errors: Vec<ErrorItem>,
+    body: Option<Value>,
 }
 
 impl RequestValidationError {
     /// A validation error with these items.
     pub fn new(errors: Vec<ErrorItem>) -> Self {
-        RequestValidationError { errors }
+        RequestValidationError { errors, body: None }
+    }
+
+    /// The same error, with the body the request sent.
+    pub fn with_body(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    /// The body the request sent, when it was what failed validation (FastAPI's `exc.body`):
+    /// the parsed JSON of a `Json` parameter, or the text of a body of another type. `None`
+    /// when only other inputs were invalid, or the body was not JSON at all.
+    ///
+    /// ```
+    /// use portico_http::{IntoResponse, Json, RequestHead, RequestValidationError};
+    /// use serde_json::json;
+    ///
+    /// // FastAPI's "use the RequestValidationError body" handler.
+    /// async fn with_body(err: RequestValidationError, _: RequestHead) -> impl IntoResponse {
+    ///     let detail = json!({"detail": err.errors(), "body": err.body()});
+    ///     (http::StatusCode::UNPROCESSABLE_ENTITY, Json(detail))
+    /// }
+    /// let app = portico_http::App::new().exception_handler(with_body);
+    /// # drop(app);
+    /// ```
+    pub fn body(&self) -> Option<&Value> {
+        self.body.as_ref()
     }
 
     /// The invalid inputs, in the order they were found.
@@ -179,7 +206,8 @@ impl IntoResponse for RequestValidationError {
 
 /// The 422 for every invalid input of a request, in FastAPI's order: path, query, header,
 /// cookie, then body.
-pub(crate) fn invalid(mut errors: Vec<ErrorItem>) -> Response {
+/// `body` is the body as received, when the body was invalid.
+pub(crate) fn invalid(mut errors: Vec<ErrorItem>, body: Option<Value>) -> Response {
     errors.sort_by_key(|item| match item.loc.first() {
         Some(LocPart::Key(source)) => match source.as_ref() {
             "path" => 0,
@@ -191,5 +219,7 @@ pub(crate) fn invalid(mut errors: Vec<ErrorItem>) -> Response {
         },
         _ => 5,
     });
-    RequestValidationError::new(errors).into_response()
+    let mut error = RequestValidationError::new(errors);
+    error.body = body;
+    error.into_response()
 }

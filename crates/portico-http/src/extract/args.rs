@@ -43,7 +43,10 @@ macro_rules! args {
                     $(
                         let $t = match $t::from_request_parts(parts, ctx).await {
                             Ok(value) => Some(value),
-                            Err(Rejection::Invalid(found)) => {
+                            Err(
+                                Rejection::Invalid(found)
+                                | Rejection::InvalidBody { errors: found, .. },
+                            ) => {
                                 errors.extend(found);
                                 None
                             }

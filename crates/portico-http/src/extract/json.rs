@@ -93,11 +93,42 @@ fn read_as(parts: &Parts, body: &crate::Body, check: ContentTypeCheck) -> ReadAs
     }
 }
 
+/// The value of a JSON parameter whose request has no body: `None` for a type that accepts
+/// `null` (an optional body), a 422 `missing` otherwise.
+#[allow(
+    clippy::result_large_err,
+    reason = "the extractor's own result: a rejection is a response"
+)]
+fn absent<T: DeserializeOwned + JsonSchema + Send + 'static>(
+    ctx: &RequestContext,
+) -> Result<Json<T>, Rejection> {
+    validate::from_json_value::<T>(&ctx.shapes::<T>(), Value::Null, Vec::new())
+        .map(Json)
+        .map_err(|_| missing_body())
+}
+
+/// Whether a schema (as the document shows it) allows `null`: an optional body.
+fn accepts_null(schema: &Value) -> bool {
+    let null = Value::from("null");
+    match schema.get("type") {
+        Some(Value::String(kind)) if kind == "null" => return true,
+        Some(Value::Array(kinds)) if kinds.contains(&null) => return true,
+        _ => {}
+    }
+    ["anyOf", "oneOf"].iter().any(|key| {
+        schema
+            .get(*key)
+            .and_then(Value::as_array)
+            .is_some_and(|options| options.iter().any(accepts_null))
+    })
+}
+
 impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequest for Json<T> {
     /// Reads the body as JSON and validates it into `T`, reporting every invalid field under
     /// `["body", ...]`.
     ///
-    /// * No body at all: 422 `missing` at `["body"]`, as FastAPI.
+    /// * No body at all: 422 `missing` at `["body"]`, as FastAPI; unless `T` accepts `null`
+    ///   (`Json<Option<Item>>`, FastAPI's `item: Item | None = None`), which is then `None`.
     /// * A body whose `Content-Type` is not JSON (or that has none): validated as a string, as
     ///   FastAPI does, so a struct answers 422 `model_attributes_type` at `["body"]`. The
     ///   app's, a router's or the route's [`ContentTypeCheck`] can read a body without a
@@ -116,35 +147,41 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequest for Json<T> 
         let limit = ctx.body_limit();
         async move {
             match read {
-                ReadAs::Missing => return Err(missing_body()),
+                ReadAs::Missing => return absent::<T>(ctx),
                 ReadAs::Refuse => return Err(unsupported("application/json")),
                 ReadAs::Json | ReadAs::Text => {}
             }
             let bytes = body.collect_limited(limit).await?;
             if bytes.is_empty() {
-                return Err(missing_body());
+                return absent::<T>(ctx);
             }
             let loc = vec![Source::Body.as_str().into()];
+            let shapes = ctx.shapes::<T>();
             match read {
                 ReadAs::Json | ReadAs::Missing | ReadAs::Refuse => {
-                    validate::from_json_bytes::<T>(&ctx.shapes::<T>(), &bytes, loc)
+                    validate::from_json_bytes::<T>(&shapes, &bytes, loc).map_err(|errors| {
+                        // The body as received, for exception handlers (`exc.body`): parsed
+                        // again, on this failing path only. Broken JSON has none.
+                        match serde_json::from_slice::<Value>(&bytes) {
+                            Ok(body) => Rejection::InvalidBody { errors, body },
+                            Err(_) => Rejection::Invalid(errors),
+                        }
+                    })
                 }
                 ReadAs::Text => {
                     let text = Value::String(String::from_utf8_lossy(&bytes).into_owned());
-                    validate::from_json_value::<T>(&ctx.shapes::<T>(), text, loc)
+                    validate::from_json_value::<T>(&shapes, text.clone(), loc)
+                        .map_err(|errors| Rejection::InvalidBody { errors, body: text })
                 }
             }
             .map(Json)
-            .map_err(Rejection::Invalid)
         }
     }
 
     fn describe(doc: &mut OperationDoc) {
-        doc.body(BodyDoc::new(
-            "application/json",
-            portico_openapi::doc_schema_for::<T>(false),
-            true,
-        ));
+        let schema = portico_openapi::doc_schema_for::<T>(false);
+        let required = !accepts_null(&schema);
+        doc.body(BodyDoc::new("application/json", schema, required));
     }
 
     fn spec(spec: &mut RouteSpec) {

@@ -51,6 +51,15 @@ pub use state::State;
 pub enum Rejection {
     /// Invalid inputs, to report with every other parameter's in one 422.
     Invalid(Vec<ErrorItem>),
+    /// Invalid inputs of the body, with the body as it was received, which exception handlers
+    /// read from [`RequestValidationError::body`](crate::RequestValidationError::body)
+    /// (FastAPI's `exc.body`).
+    InvalidBody {
+        /// The invalid inputs.
+        errors: Vec<ErrorItem>,
+        /// The body as received (parsed JSON, or the text of a body of another type).
+        body: serde_json::Value,
+    },
     /// A response to send at once (413, 415, 401, ...).
     Response(Response),
 }

@@ -63,10 +63,19 @@ pub(crate) async fn extract_all<H: Args, L: FromRequest<M>, M>(
     let mut errors = Vec::new();
     crate::depends::resolve(parts, ctx, &mut errors).await?;
     let head = H::extract(parts, ctx, &mut errors).await?;
+    let mut received = None;
     let last = match L::from_split(parts, body, ctx).await {
         Ok(value) => Some(value),
         Err(Rejection::Invalid(found)) => {
             errors.extend(found);
+            None
+        }
+        Err(Rejection::InvalidBody {
+            errors: found,
+            body,
+        }) => {
+            errors.extend(found);
+            received = Some(body);
             None
         }
         Err(Rejection::Response(response)) => return Err(response),
@@ -74,7 +83,7 @@ pub(crate) async fn extract_all<H: Args, L: FromRequest<M>, M>(
     match (head, last) {
         // A dependency of the route itself may have had invalid inputs too.
         (Some(head), Some(last)) if errors.is_empty() => Ok((head, last)),
-        _ => Err(invalid(errors)),
+        _ => Err(invalid(errors, received)),
     }
 }
 
@@ -88,7 +97,7 @@ async fn extract_none(parts: &mut Parts, ctx: &RequestContext) -> Result<(), Res
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(invalid(errors))
+        Err(invalid(errors, None))
     }
 }
 
