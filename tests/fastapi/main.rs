@@ -8,6 +8,7 @@ mod support;
 
 mod body;
 mod body_fields;
+mod body_nested_models;
 mod cookie_params;
 mod extra_data_types;
 mod first_steps;

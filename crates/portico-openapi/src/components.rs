@@ -126,7 +126,7 @@ fn sanitize(name: &str) -> String {
 /// `null`'s (see [`nullable_as_any_of`]).
 fn rewrite(value: &Value, names: &[(String, String)]) -> Value {
     match value {
-        Value::Object(map) => nullable_as_any_of(
+        Value::Object(map) => nullable_as_any_of(integer_keys_as_additional(
             map.iter()
                 .map(|(key, inner)| {
                     let inner = match (key.as_str(), inner) {
@@ -163,10 +163,31 @@ fn rewrite(value: &Value, names: &[(String, String)]) -> Value {
                     (key.clone(), inner)
                 })
                 .collect(),
-        ),
+        )),
         Value::Array(items) => Value::Array(items.iter().map(|v| rewrite(v, names)).collect()),
         other => other.clone(),
     }
+}
+
+/// A map with integer keys as FastAPI documents Pydantic's `dict[int, V]`: schemars writes
+/// `patternProperties` with an integer pattern and `additionalProperties: false`; JSON keys are
+/// strings either way, and the value's schema becomes `additionalProperties`.
+fn integer_keys_as_additional(mut map: Map<String, Value>) -> Map<String, Value> {
+    let values = match map.get("patternProperties").and_then(Value::as_object) {
+        Some(patterns) if patterns.len() == 1 => patterns
+            .iter()
+            .find(|(pattern, _)| crate::INTEGER_KEY_PATTERNS.contains(&pattern.as_str()))
+            .map(|(_, values)| values.clone()),
+        _ => None,
+    };
+    if let Some(values) = values {
+        map.remove("patternProperties");
+        map.insert(
+            "additionalProperties".to_owned(),
+            anything_as_object(values),
+        );
+    }
+    map
 }
 
 /// Keywords whose value is one schema (where `true`, "anything", is written `{}` as Pydantic
@@ -339,6 +360,20 @@ mod tests {
         assert_eq!(
             components.into_value()["Item"]["properties"]["kind"],
             json!({"anyOf": [{"type": "string", "enum": ["a", "b"]}, {"type": "null"}]})
+        );
+    }
+
+    #[test]
+    fn a_map_with_integer_keys_is_written_as_fastapi_writes_it() {
+        let mut components = Components::default();
+        let schema = json!({
+            "type": "object",
+            "patternProperties": {"^-?\\d+$": {"type": "number", "format": "double"}},
+            "additionalProperties": false,
+        });
+        assert_eq!(
+            components.absorb(&schema, false),
+            json!({"type": "object", "additionalProperties": {"type": "number", "format": "double"}})
         );
     }
 }

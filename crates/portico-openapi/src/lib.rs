@@ -50,4 +50,4 @@ pub mod ui;
 pub use document::{OPENAPI_VERSION, Operation, document, openapi_path};
 pub use info::{Contact, Info, License};
 pub use operation::{BodyDoc, OperationDoc, ParamDoc, ResponseDoc, ReturnDoc, SecurityDoc, Source};
-pub use schema::{doc_schema_for, properties, schema_for};
+pub use schema::{INTEGER_KEY_PATTERNS, doc_schema_for, properties, schema_for};

@@ -5,6 +5,10 @@ use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
+/// The `patternProperties` patterns schemars writes for the keys of a map with integer keys
+/// (`HashMap<i64, V>`, `BTreeMap<u32, V>`): Pydantic's `dict[int, V]`.
+pub const INTEGER_KEY_PATTERNS: [&str; 2] = ["^-?\\d+$", "^\\d+$"];
+
 /// The JSON Schema of `T` as inputs are validated (and documented): draft 2020-12, describing
 /// what deserialises, with its definitions under `$defs`.
 ///

@@ -41,6 +41,23 @@ fn number_text(n: f64) -> String {
 }
 
 /// Pydantic's lax reading of a boolean from a string.
+/// Why `text` is not an absolute URL, in the words of the `url` crate that Pydantic's URL
+/// types use: it must start with a scheme (`https:`, `mailto:`). Only the scheme is checked
+/// here (the rest of a URL is accepted as written); the `url` crate would check it all, at the
+/// price of an IDNA table in every build.
+fn url_error(text: &str) -> Option<&'static str> {
+    if text.trim().is_empty() {
+        return Some("input is empty");
+    }
+    let scheme = text.trim_start().split(':').next().unwrap_or_default();
+    let valid = text.trim_start().len() > scheme.len()
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    (!valid).then_some("relative URL without a base")
+}
+
 pub(crate) fn parse_bool(text: &str) -> Option<bool> {
     const TRUE: [&str; 6] = ["true", "1", "yes", "on", "t", "y"];
     const FALSE: [&str; 6] = ["false", "0", "no", "off", "f", "n"];
@@ -298,6 +315,17 @@ impl<'a> Checker<'a> {
             self.error("string_type", "Input should be a valid string", value);
             return;
         };
+        if rules.url
+            && let Some(reason) = url_error(text)
+        {
+            self.error(
+                "url_parsing",
+                format!("Input should be a valid URL, {reason}"),
+                value,
+            )
+            .ctx = Some(json!({ "error": reason }));
+            return;
+        }
         let chars = text.chars().count();
         if let Some(min) = rules.min_length
             && chars < min
@@ -451,6 +479,27 @@ impl<'a> Checker<'a> {
                     }
                     self.loc.push(LocPart::Key(key.clone().into()));
                     self.check(*shape, field);
+                    self.loc.pop();
+                }
+            }
+            Extra::IntegerKeys(shape) => {
+                for (key, field) in map.iter_mut() {
+                    if props.iter().any(|p| &p.name == key) {
+                        continue;
+                    }
+                    self.loc.push(LocPart::Key(key.clone().into()));
+                    if key.trim().parse::<i64>().is_ok() {
+                        self.check(*shape, field);
+                    } else {
+                        // Pydantic's place for a key's own error: `[..., key, "[key]"]`.
+                        self.loc.push(LocPart::Key("[key]".into()));
+                        self.error(
+                            "int_parsing",
+                            "Input should be a valid integer, unable to parse string as an integer",
+                            &Value::String(key.clone()),
+                        );
+                        self.loc.pop();
+                    }
                     self.loc.pop();
                 }
             }

@@ -24,6 +24,8 @@ pub(crate) struct StrRules {
     pub(crate) min_length: Option<usize>,
     pub(crate) max_length: Option<usize>,
     pub(crate) pattern: Option<(String, regex::Regex)>,
+    /// `format: uri` (`#[schemars(url)]`): an absolute URL, as Pydantic's `AnyUrl` checks it.
+    pub(crate) url: bool,
 }
 
 /// One property of an object.
@@ -40,6 +42,9 @@ pub(crate) enum Extra {
     Allow,
     Forbid,
     Shape(ShapeId),
+    /// A map with integer keys (`HashMap<i64, V>`): every other key must be an integer, as
+    /// Pydantic's `dict[int, V]` checks it, with a value of the shape.
+    IntegerKeys(ShapeId),
 }
 
 /// A value's expected shape.
@@ -396,10 +401,12 @@ impl Compiler {
                     min_length: usize_of(schema, "minLength"),
                     max_length: usize_of(schema, "maxLength"),
                     pattern,
+                    url: schema.get("format").and_then(Value::as_str) == Some("uri"),
                 };
                 if rules.min_length.is_some()
                     || rules.max_length.is_some()
                     || rules.pattern.is_some()
+                    || rules.url
                 {
                     self.has_constraints = true;
                 }
@@ -447,13 +454,26 @@ impl Compiler {
                         });
                     }
                 }
-                let extra = match schema.get("additionalProperties") {
-                    Some(Value::Bool(false)) => {
-                        self.has_constraints = true;
-                        Extra::Forbid
+                let integer_keys = schema
+                    .get("patternProperties")
+                    .and_then(Value::as_object)
+                    .filter(|patterns| patterns.len() == 1)
+                    .and_then(|patterns| patterns.iter().next())
+                    .filter(|(pattern, _)| {
+                        portico_openapi::INTEGER_KEY_PATTERNS.contains(&pattern.as_str())
+                    });
+                let extra = if let Some((_, values)) = integer_keys {
+                    self.has_constraints = true;
+                    Extra::IntegerKeys(self.compile(values)?)
+                } else {
+                    match schema.get("additionalProperties") {
+                        Some(Value::Bool(false)) => {
+                            self.has_constraints = true;
+                            Extra::Forbid
+                        }
+                        Some(Value::Bool(true)) | None => Extra::Allow,
+                        Some(shape) => Extra::Shape(self.compile(shape)?),
                     }
-                    Some(Value::Bool(true)) | None => Extra::Allow,
-                    Some(shape) => Extra::Shape(self.compile(shape)?),
                 };
                 Shape::Object { props, extra }
             }

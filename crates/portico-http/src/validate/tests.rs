@@ -374,3 +374,34 @@ fn the_fast_path_and_the_checker_read_strings_alike() {
 fn shapes_of<T: JsonSchema>() -> Shapes {
     Shapes::compile(&portico_openapi::schema_for::<T>()).unwrap()
 }
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[allow(dead_code, reason = "read through the checker")]
+struct Link {
+    #[schemars(url)]
+    href: String,
+    weights: std::collections::HashMap<i64, f64>,
+}
+
+#[test]
+fn urls_and_integer_keys_are_checked_as_pydantic_checks_them() {
+    let shapes = shapes_of::<Link>();
+    let good = json!({"href": "https://example.com/a", "weights": {"1": 0.5, "-2": 1}});
+    assert!(from_json_value::<Link>(&shapes, good, body()).is_ok());
+    let bad = json!({"href": "not a valid url", "weights": {"foo": 2.2, "3": "x"}});
+    let errors = errors_json(&from_json_value::<Link>(&shapes, bad, body()).unwrap_err());
+    assert_eq!(
+        errors,
+        json!([
+            {"type": "url_parsing", "loc": ["body", "href"], "msg": "Input should be a valid URL, relative URL without a base", "input": "not a valid url", "ctx": {"error": "relative URL without a base"}},
+            {"type": "int_parsing", "loc": ["body", "weights", "foo", "[key]"], "msg": "Input should be a valid integer, unable to parse string as an integer", "input": "foo"},
+            {"type": "float_parsing", "loc": ["body", "weights", "3"], "msg": "Input should be a valid number, unable to parse string as a number", "input": "x"},
+        ])
+    );
+    let empty = json!({"href": "", "weights": {}});
+    let errors = errors_json(&from_json_value::<Link>(&shapes, empty, body()).unwrap_err());
+    assert_eq!(
+        errors[0]["msg"],
+        "Input should be a valid URL, input is empty"
+    );
+}
