@@ -91,3 +91,84 @@ async fn single_parameters_are_validated_together() {
     let negative = client.get("/double?n=-1").await.json::<Value>();
     assert_eq!(negative["detail"][0]["ctx"], json!({"gt": 0}));
 }
+
+#[derive(Serialize, Deserialize, JsonSchema)]
+struct Owner {
+    username: String,
+}
+
+/// Several body parameters, as FastAPI's: the keys of one object.
+#[portico::handler]
+async fn assign(
+    #[path] shop: u32,
+    #[body] item: Item,
+    #[body] owner: Owner,
+    #[body(gt = 0, default = 1)] copies: u32,
+) -> String {
+    format!("{shop}: {} x{copies} for {}", item.name, owner.username)
+}
+
+/// One body parameter alone is the body; `embed` puts it under its name.
+#[portico::handler]
+fn rename(#[body] item: Item) -> String {
+    item.name
+}
+
+#[portico::handler]
+fn rename_embedded(#[body(embed)] item: Item) -> String {
+    item.name
+}
+
+#[portico::test]
+async fn body_parameters_are_read_by_name_each_on_its_own() {
+    let app = App::new()
+        .post("/shops/{shop}/assign", assign)
+        .post("/rename", rename)
+        .post("/rename-embedded", rename_embedded);
+    let doc = app.openapi();
+    let client = TestClient::new(app);
+    let body = json!({"item": {"name": "pot"}, "owner": {"username": "ada"}, "copies": 2});
+    let response = client.post("/shops/3/assign").json(&body).await;
+    assert_eq!(response.text(), "3: pot x2 for ada");
+    let defaulted = json!({"item": {"name": "pot"}, "owner": {"username": "ada"}});
+    assert_eq!(client.post("/shops/3/assign").json(&defaulted).await.text(), "3: pot x1 for ada");
+
+    // No body: each parameter is missing on its own, with no input.
+    let missing = client.post("/shops/3/assign").await;
+    assert_eq!(missing.status(), 422);
+    assert_eq!(
+        missing.json::<Value>(),
+        json!({"detail": [
+            {"type": "missing", "loc": ["body", "item"], "msg": "Field required", "input": null},
+            {"type": "missing", "loc": ["body", "owner"], "msg": "Field required", "input": null},
+        ]})
+    );
+    // Invalid ones are found at their place, all together.
+    let invalid = client
+        .post("/shops/3/assign")
+        .json(&json!({"item": {}, "owner": {"username": "ada"}, "copies": 0}))
+        .await;
+    let detail = invalid.json::<Value>()["detail"].clone();
+    assert_eq!(detail[0]["loc"], json!(["body", "item", "name"]));
+    assert_eq!(detail[1]["loc"], json!(["body", "copies"]));
+    assert_eq!(detail[1]["type"], "greater_than");
+
+    assert_eq!(client.post("/rename").json(&json!({"name": "cup"})).await.text(), "cup");
+    let embedded = json!({"item": {"name": "cup"}});
+    assert_eq!(client.post("/rename-embedded").json(&embedded).await.text(), "cup");
+    assert_eq!(client.post("/rename-embedded").json(&json!({"name": "cup"})).await.status(), 422);
+
+    // The document names the object after the operation, as FastAPI does.
+    let assign_body = &doc["paths"]["/shops/{shop}/assign"]["post"]["requestBody"];
+    assert_eq!(
+        assign_body["content"]["application/json"]["schema"],
+        json!({"$ref": "#/components/schemas/Body_assign_shops__shop__assign_post"})
+    );
+    let schema = &doc["components"]["schemas"]["Body_assign_shops__shop__assign_post"];
+    assert_eq!(schema["required"], json!(["item", "owner"]));
+    assert_eq!(schema["properties"]["item"], json!({"$ref": "#/components/schemas/Item"}));
+    assert_eq!(
+        doc["paths"]["/rename"]["post"]["requestBody"]["content"]["application/json"]["schema"],
+        json!({"$ref": "#/components/schemas/Item"})
+    );
+}

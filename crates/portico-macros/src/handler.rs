@@ -35,10 +35,19 @@ enum Source {
     Query,
     Header,
     Cookie,
+    /// JSON body parameters: one is the body itself, several (or one with `embed`) are the
+    /// keys of an object.
+    Body,
 }
 
 impl Source {
-    const ALL: [Source; 4] = [Source::Path, Source::Query, Source::Header, Source::Cookie];
+    const ALL: [Source; 5] = [
+        Source::Path,
+        Source::Query,
+        Source::Header,
+        Source::Cookie,
+        Source::Body,
+    ];
 
     fn attr(self) -> &'static str {
         match self {
@@ -46,6 +55,7 @@ impl Source {
             Source::Query => "query",
             Source::Header => "header",
             Source::Cookie => "cookie",
+            Source::Body => "body",
         }
     }
 
@@ -55,6 +65,7 @@ impl Source {
             Source::Query => quote!(::portico::Query),
             Source::Header => quote!(::portico::Header),
             Source::Cookie => quote!(::portico::Cookie),
+            Source::Body => quote!(::portico::Embed),
         }
     }
 }
@@ -67,20 +78,27 @@ struct Param {
     ty: Type,
     default: Option<Expr>,
     field_attrs: Vec<TokenStream>,
+    /// `#[body(embed)]`: the body is an object with this parameter as a key.
+    embed: bool,
 }
 
 fn error(span: impl quote::ToTokens, message: &str) -> syn::Error {
     syn::Error::new_spanned(span, message)
 }
 
-/// The options of `#[query(...)]` and friends, as field attributes of the generated struct.
-fn options(attr: &Attribute, source: Source) -> syn::Result<(Option<Expr>, Vec<TokenStream>)> {
+/// The options of `#[query(...)]` and friends: the default, field attributes of the generated
+/// struct, and whether a body parameter is embedded.
+fn options(
+    attr: &Attribute,
+    source: Source,
+) -> syn::Result<(Option<Expr>, Vec<TokenStream>, bool)> {
     let mut default = None;
     let mut field_attrs = Vec::new();
+    let mut embed = false;
     let (mut min, mut max) = (None, None);
     let (mut min_length, mut max_length) = (None, None);
     let Meta::List(list) = &attr.meta else {
-        return Ok((None, field_attrs));
+        return Ok((None, field_attrs, embed));
     };
     let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(list.tokens.clone())?;
     let mut pairs = Vec::new();
@@ -91,6 +109,9 @@ fn options(attr: &Attribute, source: Source) -> syn::Result<(Option<Expr>, Vec<T
             // `q: str | None = Query(min_length=3)`, "required, can be None").
             Meta::Path(path) if path.is_ident("required") => {
                 field_attrs.push(quote!(#[schemars(required)]));
+            }
+            Meta::Path(path) if path.is_ident("embed") && matches!(source, Source::Body) => {
+                embed = true;
             }
             other => {
                 return Err(error(
@@ -124,17 +145,22 @@ fn options(attr: &Attribute, source: Source) -> syn::Result<(Option<Expr>, Vec<T
                     field_attrs.push(quote!(#[schemars(extend("x-portico-verbatim" = true))]));
                 }
             }
-            "include_in_schema" if !matches!(source, Source::Path) => match &value {
-                Expr::Lit(syn::ExprLit {
-                    lit: Lit::Bool(include),
-                    ..
-                }) => {
-                    if !include.value {
-                        field_attrs.push(quote!(#[schemars(extend("x-portico-hidden" = true))]));
+            "include_in_schema"
+                if matches!(source, Source::Query | Source::Header | Source::Cookie) =>
+            {
+                match &value {
+                    Expr::Lit(syn::ExprLit {
+                        lit: Lit::Bool(include),
+                        ..
+                    }) => {
+                        if !include.value {
+                            field_attrs
+                                .push(quote!(#[schemars(extend("x-portico-hidden" = true))]));
+                        }
                     }
+                    other => return Err(error(other, "expected `true` or `false`")),
                 }
-                other => return Err(error(other, "expected `true` or `false`")),
-            },
+            }
             "convert_underscores" if matches!(source, Source::Header) => match &value {
                 Expr::Lit(syn::ExprLit {
                     lit: Lit::Bool(convert),
@@ -167,15 +193,15 @@ fn options(attr: &Attribute, source: Source) -> syn::Result<(Option<Expr>, Vec<T
                     &format!(
                         "unknown option `{other}` of #[{}]; expected required, default, alias, description, ge, gt, le, lt, multiple_of, min_length, max_length, pattern{}{}",
                         source.attr(),
-                        if matches!(source, Source::Path) {
-                            ""
-                        } else {
+                        if matches!(source, Source::Query | Source::Header | Source::Cookie) {
                             ", include_in_schema"
-                        },
-                        if matches!(source, Source::Header) {
-                            ", convert_underscores"
                         } else {
                             ""
+                        },
+                        match source {
+                            Source::Header => ", convert_underscores",
+                            Source::Body => ", embed",
+                            _ => "",
                         }
                     ),
                 ));
@@ -198,7 +224,7 @@ fn options(attr: &Attribute, source: Source) -> syn::Result<(Option<Expr>, Vec<T
         (None, Some(max)) => field_attrs.push(quote!(#[schemars(length(max = #max))])),
         (None, None) => {}
     }
-    Ok((default, field_attrs))
+    Ok((default, field_attrs, embed))
 }
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
@@ -247,11 +273,11 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
         let Pat::Ident(ident) = &*typed.pat else {
             return Err(error(
                 &typed.pat,
-                "a #[query], #[path], #[header] or #[cookie] parameter needs a plain name: it is the parameter's name",
+                "a #[query], #[path], #[header], #[cookie] or #[body] parameter needs a plain name: it is the parameter's name",
             ));
         };
         let name = ident.ident.clone();
-        let (default, field_attrs) = options(&attr, source)?;
+        let (default, field_attrs, embed) = options(&attr, source)?;
         params.push(Param {
             source,
             pat: (*typed.pat).clone(),
@@ -259,14 +285,32 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
             ty: (*typed.ty).clone(),
             default,
             field_attrs,
+            embed,
         });
     }
 
     let mut generated = TokenStream::new();
     let mut extracted: Vec<TokenStream> = Vec::new();
+    // The body comes last: the one parameter that may read it must be the handler's last.
+    let mut body: Option<TokenStream> = None;
     for source in Source::ALL {
         let mine: Vec<&Param> = params.iter().filter(|p| p.source == source).collect();
         if mine.is_empty() {
+            continue;
+        }
+        // One body parameter, not embedded: the body is its value, as FastAPI reads it.
+        if let [lone] = mine.as_slice()
+            && source == Source::Body
+            && !lone.embed
+        {
+            if lone.default.is_some() || !lone.field_attrs.is_empty() {
+                return Err(error(
+                    &lone.name,
+                    "a lone #[body] parameter is the body itself: constrain its type, or write #[body(embed, ...)] to read it as a key of the body",
+                ));
+            }
+            let (pat, ty) = (&lone.pat, &lone.ty);
+            body = Some(quote!(::portico::Json(#pat): ::portico::Json<#ty>));
             continue;
         }
         let struct_name = format_ident!("__Portico_{}_{}", fn_name, source.attr());
@@ -321,14 +365,21 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
             }
         });
         let extractor = source.extractor();
-        extracted
-            .push(quote!(#extractor(#struct_name { #(#bindings),* }): #extractor<#struct_name>));
+        let input = quote!(#extractor(#struct_name { #(#bindings),* }): #extractor<#struct_name>);
+        if source == Source::Body {
+            body = Some(input);
+        } else {
+            extracted.push(input);
+        }
     }
     let mut inputs: Punctuated<FnArg, Token![,]> = Punctuated::new();
     for tokens in extracted {
         inputs.push(syn::parse2(tokens)?);
     }
     inputs.extend(others);
+    if let Some(tokens) = body {
+        inputs.push(syn::parse2(tokens)?);
+    }
     func.sig.inputs = inputs;
     let doc = doc_comment(&func.attrs);
     let name = fn_name.to_string();

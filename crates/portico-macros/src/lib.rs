@@ -61,7 +61,32 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `required` makes an `Option` parameter one the client must send (FastAPI's "required, can
 /// be None"); `include_in_schema = false` reads and validates a query, header or cookie
 /// parameter but leaves it out of the OpenAPI document. Other parameters are left as they
-/// are, after the generated ones.
+/// are, after the generated ones (and before the body).
+///
+/// `#[body]` declares JSON body parameters as FastAPI's `Body()`: one alone is the body itself
+/// (read as `Json<T>`); several, or one written `#[body(embed)]`, are the keys of a body object
+/// (read as `Embed<..>`, each validated on its own and the object documented as
+/// `Body_<operationId>`), and take the same options as a query parameter.
+///
+/// ```
+/// # use schemars::JsonSchema;
+/// # use serde::{Deserialize, Serialize};
+/// #[derive(Serialize, Deserialize, JsonSchema)]
+/// struct Item {
+///     name: String,
+/// }
+///
+/// // The body `{"item": {"name": "pot"}, "importance": 5}`.
+/// #[portico::handler]
+/// async fn update(
+///     #[path] item_id: u64,
+///     #[body] item: Item,
+///     #[body(gt = 0)] importance: i32,
+/// ) -> String {
+///     format!("{item_id}: {} ({importance})", item.name)
+/// }
+/// # let app = portico::App::new().put("/items/{item_id}", update);
+/// ```
 ///
 /// ```
 /// #[portico::handler]

@@ -178,7 +178,7 @@ fn operation(
     } else {
         format!("{operation_id}_{seen}")
     };
-    out.insert("operationId".into(), Value::String(operation_id));
+    out.insert("operationId".into(), Value::String(operation_id.clone()));
     if doc.deprecated {
         out.insert("deprecated".into(), Value::Bool(true));
     }
@@ -207,7 +207,12 @@ fn operation(
     }
 
     if let Some(body) = &doc.body {
-        let schema = components.absorb(&body.schema, false);
+        let mut schema = components.absorb(&body.schema, false);
+        if body.named_by_operation && schema.get("$ref").is_none() {
+            let name = format!("Body_{operation_id}");
+            components.insert(&name, schema);
+            schema = json!({ "$ref": format!("#/components/schemas/{name}") });
+        }
         out.insert(
             "requestBody".into(),
             json!({

@@ -57,6 +57,9 @@ pub struct BodyDoc {
     pub schema: Value,
     /// Whether a body is required.
     pub required: bool,
+    /// Whether the document names the body's schema after the operation, `Body_<operationId>`,
+    /// as FastAPI names the object of several body parameters (or of an embedded one).
+    pub named_by_operation: bool,
 }
 
 /// A response documented besides the handler's own (FastAPI's `responses=`).
@@ -233,7 +236,14 @@ impl BodyDoc {
             media_type,
             schema,
             required,
+            named_by_operation: false,
         }
+    }
+
+    /// The same body, its schema named `Body_<operationId>` in the document's components.
+    pub fn named_by_operation(mut self) -> Self {
+        self.named_by_operation = true;
+        self
     }
 }
 

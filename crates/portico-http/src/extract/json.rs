@@ -69,7 +69,7 @@ pub(crate) fn unsupported(expected: &str) -> Rejection {
 /// How a JSON parameter reads a body, by its head and the route's check (decided before the
 /// future is made, so that the future holds one byte for it).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum ReadAs {
+pub(super) enum ReadAs {
     Json,
     /// As FastAPI hands a body of another type to the model: a string.
     Text,
@@ -79,7 +79,7 @@ enum ReadAs {
     Refuse,
 }
 
-fn read_as(parts: &Parts, body: &crate::Body, check: ContentTypeCheck) -> ReadAs {
+pub(super) fn read_as(parts: &Parts, body: &crate::Body, check: ContentTypeCheck) -> ReadAs {
     if has_no_body(parts, body) {
         return ReadAs::Missing;
     }

@@ -25,6 +25,7 @@ mod args;
 mod body;
 mod client_addr;
 mod cookie;
+mod embed;
 mod form;
 mod header;
 mod json;
@@ -38,6 +39,7 @@ pub(crate) use args::Args;
 pub use body::BodyStream;
 pub use client_addr::ClientAddr;
 pub use cookie::Cookie;
+pub use embed::Embed;
 pub use form::Form;
 pub use header::Header;
 #[cfg(feature = "multipart")]

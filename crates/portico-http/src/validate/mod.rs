@@ -27,7 +27,11 @@ pub(crate) use fast::{Inputs, Many, Text};
 pub(crate) use shape::{HIDDEN, Shape, Shapes, VERBATIM};
 
 /// The 422 item for a JSON syntax error: `loc` ends with the byte offset, as FastAPI's does.
-fn json_invalid(err: &serde_json::Error, bytes: &[u8], mut loc: Vec<LocPart>) -> ErrorItem {
+pub(crate) fn json_invalid(
+    err: &serde_json::Error,
+    bytes: &[u8],
+    mut loc: Vec<LocPart>,
+) -> ErrorItem {
     let offset = offset_of(bytes, err.line(), err.column());
     loc.push(LocPart::Index(offset));
     let message = err.to_string();
