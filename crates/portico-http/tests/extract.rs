@@ -663,11 +663,19 @@ async fn optional(q: Option<Query<Page>>) -> String {
     }
 }
 
+/// FastAPI answers 422 for `?limit=abc` on an optional `limit`: `None` means absent, not
+/// invalid.
 #[portico::test]
-async fn optional_parameters_never_fail_the_request() {
+async fn optional_parameters_are_none_when_absent_and_refused_when_invalid() {
     let client = TestClient::new(App::new().get("/o", optional));
     assert_eq!(client.get("/o?page=3").await.text(), "page 3");
-    assert_eq!(client.get("/o?page=x").await.text(), "no page");
+    assert_eq!(client.get("/o").await.text(), "no page");
+    let invalid = client.get("/o?page=x").await;
+    assert_eq!(invalid.status(), 422);
+    assert_eq!(
+        invalid.json::<Value>(),
+        json!({"detail": [{"type": "int_parsing", "loc": ["query", "page"], "msg": "Input should be a valid integer, unable to parse string as an integer", "input": "x"}]})
+    );
 }
 
 #[derive(Deserialize, JsonSchema)]

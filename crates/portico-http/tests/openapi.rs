@@ -190,10 +190,12 @@ fn metadata_and_operations_come_from_the_app() {
 
     let read = &doc["paths"]["/items/{item_id}"]["get"];
     assert_eq!(read["operationId"], "read_item_items__item_id__get");
-    assert_eq!(read["summary"], "Reads one item.");
+    // As FastAPI: the summary is the function's name in words, the description its whole
+    // doc comment (FastAPI's docstring).
+    assert_eq!(read["summary"], "Read Item");
     assert_eq!(
         read["description"],
-        "Looks the item up by its id; the `verbose` query parameter adds its audit data."
+        "Reads one item.\n\nLooks the item up by its id; the `verbose` query parameter adds its audit data."
     );
     assert_eq!(read["tags"], json!(["items"]));
     let upload = &doc["paths"]["/upload"]["post"];

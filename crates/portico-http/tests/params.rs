@@ -131,7 +131,10 @@ async fn body_parameters_are_read_by_name_each_on_its_own() {
     let response = client.post("/shops/3/assign").json(&body).await;
     assert_eq!(response.text(), "3: pot x2 for ada");
     let defaulted = json!({"item": {"name": "pot"}, "owner": {"username": "ada"}});
-    assert_eq!(client.post("/shops/3/assign").json(&defaulted).await.text(), "3: pot x1 for ada");
+    assert_eq!(
+        client.post("/shops/3/assign").json(&defaulted).await.text(),
+        "3: pot x1 for ada"
+    );
 
     // No body: each parameter is missing on its own, with no input.
     let missing = client.post("/shops/3/assign").await;
@@ -153,10 +156,27 @@ async fn body_parameters_are_read_by_name_each_on_its_own() {
     assert_eq!(detail[1]["loc"], json!(["body", "copies"]));
     assert_eq!(detail[1]["type"], "greater_than");
 
-    assert_eq!(client.post("/rename").json(&json!({"name": "cup"})).await.text(), "cup");
+    assert_eq!(
+        client
+            .post("/rename")
+            .json(&json!({"name": "cup"}))
+            .await
+            .text(),
+        "cup"
+    );
     let embedded = json!({"item": {"name": "cup"}});
-    assert_eq!(client.post("/rename-embedded").json(&embedded).await.text(), "cup");
-    assert_eq!(client.post("/rename-embedded").json(&json!({"name": "cup"})).await.status(), 422);
+    assert_eq!(
+        client.post("/rename-embedded").json(&embedded).await.text(),
+        "cup"
+    );
+    assert_eq!(
+        client
+            .post("/rename-embedded")
+            .json(&json!({"name": "cup"}))
+            .await
+            .status(),
+        422
+    );
 
     // The document names the object after the operation, as FastAPI does.
     let assign_body = &doc["paths"]["/shops/{shop}/assign"]["post"]["requestBody"];
@@ -166,7 +186,10 @@ async fn body_parameters_are_read_by_name_each_on_its_own() {
     );
     let schema = &doc["components"]["schemas"]["Body_assign_shops__shop__assign_post"];
     assert_eq!(schema["required"], json!(["item", "owner"]));
-    assert_eq!(schema["properties"]["item"], json!({"$ref": "#/components/schemas/Item"}));
+    assert_eq!(
+        schema["properties"]["item"],
+        json!({"$ref": "#/components/schemas/Item"})
+    );
     assert_eq!(
         doc["paths"]["/rename"]["post"]["requestBody"]["content"]["application/json"]["schema"],
         json!({"$ref": "#/components/schemas/Item"})

@@ -388,32 +388,21 @@ fn add_validation_schemas(components: &mut Components) {
     );
 }
 
-/// The summary and description: those set on the route, else the doc comment's first paragraph
-/// and the rest, else the handler's name in words (`read_item` is "Read Item").
+/// An operation's summary and description, as FastAPI makes them: the summary set on the
+/// route, or the handler's name in words (`read_item` is "Read Item"); the description set on
+/// the route, or the handler's whole doc comment (FastAPI's docstring).
 fn summary_and_description(doc: &OperationDoc) -> (Option<String>, Option<String>) {
-    let comment = doc.handler_doc.as_deref();
-    let (first, rest) = match comment {
-        Some(text) => {
-            let text = text.trim();
-            match text.split_once("\n\n") {
-                Some((first, rest)) => (
-                    Some(first.split_whitespace().collect::<Vec<_>>().join(" ")),
-                    Some(rest.trim().to_owned()).filter(|r| !r.is_empty()),
-                ),
-                None => (
-                    Some(text.split_whitespace().collect::<Vec<_>>().join(" ")),
-                    None,
-                ),
-            }
-        }
-        None => (None, None),
-    };
     let summary = doc
         .summary
         .clone()
-        .or(first)
         .or_else(|| doc.handler_name.as_deref().map(title_case));
-    let description = doc.description.clone().or(rest);
+    let comment = doc
+        .handler_doc
+        .as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+        .map(str::to_owned);
+    let description = doc.description.clone().or(comment);
     (summary, description)
 }
 

@@ -187,9 +187,9 @@ pub struct OperationDoc {
     pub status: Option<http::StatusCode>,
     /// The description of the successful response ("Successful Response" by default).
     pub response_description: Option<String>,
-    /// The summary set on the route; the handler's doc comment gives it otherwise.
+    /// The summary set on the route; the handler's name in words otherwise.
     pub summary: Option<String>,
-    /// The description set on the route; the handler's doc comment gives it otherwise.
+    /// The description set on the route; the handler's doc comment otherwise.
     pub description: Option<String>,
     /// The `operationId` set on the route; FastAPI's `{name}{path}_{method}` otherwise.
     pub operation_id: Option<String>,
@@ -205,8 +205,7 @@ pub struct OperationDoc {
     /// The name of the handler's function (`read_item`), which gives the default
     /// `operationId` and summary; `None` for a closure.
     pub handler_name: Option<String>,
-    /// The handler's doc comment, whose first paragraph is the default summary and the rest
-    /// the default description.
+    /// The handler's doc comment, the default description (FastAPI's docstring).
     pub handler_doc: Option<String>,
 }
 

@@ -8,7 +8,7 @@ use portico_openapi::OperationDoc;
 
 use super::App;
 use super::docs::{self, DocumentCell};
-use super::route::Route;
+use super::route::{Route, RouteSettings};
 use crate::context::AppShared;
 use crate::context::RouteSpec;
 use crate::depends::{Plan, Registry};
@@ -19,7 +19,7 @@ use crate::service::{AppService, Built, Endpoint};
 /// Builds `app` into its service.
 pub(super) fn build(app: App) -> Result<AppService, BuildError> {
     let App {
-        mut router,
+        router,
         shared,
         registry,
         lifespan,
@@ -27,18 +27,25 @@ pub(super) fn build(app: App) -> Result<AppService, BuildError> {
         middleware,
     } = app;
     let document = DocumentCell::default();
-    router.routes.extend(docs::routes(&docs, &document));
-    let (routes, mounts) = router.flatten();
+    // The docs' own routes are not the application's operations: as in FastAPI, its
+    // dependencies, tags and responses leave them alone (its middleware still wraps them).
+    let app_middleware = router.middleware.clone();
+    let (mut routes, mounts) = router.flatten();
+    for mut route in docs::routes(&docs, &document) {
+        route.middleware.extend(app_middleware.iter().cloned());
+        routes.push(route);
+    }
     for mount in &mounts {
         if let Some(child) = &mount.running {
             shared.running.adopt(child.clone());
         }
     }
-    let mut problems = Vec::new();
+    let mut problems: Vec<String> = registry.problems().collect();
     let mut entries = Vec::with_capacity(routes.len());
     let mut route_docs = Vec::with_capacity(routes.len());
     for (index, route) in routes.into_iter().enumerate() {
-        let Some(Declared { spec, doc, plan }) = declare(&route, index, &registry, &mut problems)
+        let Some(Declared { spec, doc, plan }) =
+            declare(&route, None, index, &registry, &mut problems)
         else {
             continue;
         };
@@ -118,9 +125,11 @@ pub(crate) struct Declared {
 }
 
 /// Has one route declare itself: what its handler, its settings and its dependencies read,
-/// answer and need. Mistakes go to `problems`; `None` when its template is not valid.
+/// answer and need, under the settings `outer` of what holds it (the application's own, for a
+/// route not flattened yet). Mistakes go to `problems`; `None` when its template is not valid.
 pub(crate) fn declare(
     route: &Route,
+    outer: Option<&RouteSettings>,
     index: usize,
     registry: &Registry,
     problems: &mut Vec<String>,
@@ -138,7 +147,16 @@ pub(crate) fn declare(
     let mut spec = RouteSpec::new(route.method.clone(), route.path.clone(), params);
     (route.declare.spec)(&mut spec);
 
-    let settings = &route.settings;
+    let inherited;
+    let settings = match outer {
+        Some(outer) => {
+            let mut settings = route.settings.clone();
+            settings.inherit(outer);
+            inherited = settings;
+            &inherited
+        }
+        None => &route.settings,
+    };
     let recorded = crate::handler::recorded(route.declare.type_id);
     let function = recorded
         .map(|(name, _)| name)

@@ -143,7 +143,8 @@ impl App {
     /// assert_eq!(doc["openapi"], "3.1.0");
     /// let op = &doc["paths"]["/items/{item_id}"]["get"];
     /// assert_eq!(op["operationId"], "read_item_items__item_id__get");
-    /// assert_eq!(op["summary"], "Read one item.");
+    /// assert_eq!(op["summary"], "Read Item");
+    /// assert_eq!(op["description"], "Read one item.");
     /// assert_eq!(op["parameters"][0]["schema"]["type"], "integer");
     /// ```
     pub fn openapi(&self) -> serde_json::Value {
@@ -153,8 +154,14 @@ impl App {
             .routes
             .iter()
             .filter_map(|route| {
-                build::declare(route, 0, &self.registry, &mut problems)
-                    .map(|declared| (route, declared))
+                build::declare(
+                    route,
+                    Some(&self.router.settings),
+                    0,
+                    &self.registry,
+                    &mut problems,
+                )
+                .map(|declared| (route, declared))
             })
             .collect();
         portico_openapi::document(

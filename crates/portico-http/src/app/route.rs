@@ -409,8 +409,8 @@ impl Route {
         self
     }
 
-    /// The operation's summary in the OpenAPI document, instead of the first paragraph of the
-    /// handler's doc comment (or its name).
+    /// The operation's summary in the OpenAPI document, instead of the handler's name in words
+    /// (`read_item` is "Read Item"), as FastAPI's `summary`.
     pub fn summary(mut self, summary: impl Into<String>) -> Self {
         self.settings.summary = Some(summary.into());
         self

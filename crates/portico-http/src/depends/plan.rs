@@ -18,6 +18,9 @@ use crate::teardown::CleanupScope;
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Registry {
     providers: HashMap<TypeId, Arc<ProviderNode>>,
+    /// The types given a second provider: a mistake the application reports when it is built
+    /// (the second would silently replace the first).
+    duplicates: Vec<&'static str>,
 }
 
 /// One provider in a route's plan.
@@ -40,12 +43,25 @@ pub(crate) struct Plan {
 }
 
 impl Registry {
-    /// Adds (or replaces) the provider of its type.
+    /// Adds the provider of its type; a second provider of one type is recorded as a mistake.
     pub(crate) fn insert(&mut self, node: ProviderNode) {
+        if self.providers.contains_key(&node.type_id) && !self.duplicates.contains(&node.type_name)
+        {
+            self.duplicates.push(node.type_name);
+        }
         self.insert_shared(Arc::new(node));
     }
 
-    /// As [`insert`](Self::insert), for a provider shared with another registry.
+    /// The mistakes of registration: one line per type given two providers.
+    pub(crate) fn problems(&self) -> impl Iterator<Item = String> + '_ {
+        self.duplicates.iter().map(|name| {
+            format!(
+                "two providers of `{name}`: one type has one provider (the second would replace the first; tests swap one with dependency overrides)"
+            )
+        })
+    }
+
+    /// Adds or replaces the provider of its type, shared with another registry (an override).
     pub(crate) fn insert_shared(&mut self, node: Arc<ProviderNode>) {
         self.providers.insert(node.type_id, node);
     }

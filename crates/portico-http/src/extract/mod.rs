@@ -245,12 +245,23 @@ impl FromRequestParts for RequestContext {
 }
 
 impl<T: FromRequestParts> FromRequestParts for Option<T> {
-    /// `None` instead of a rejection, for a parameter that may be absent or invalid.
+    /// `None` for a parameter that is absent: every error of `T` is a `missing` one, or `T`
+    /// answered with a response of its own (an optional credential that was not sent). Input
+    /// that is there but invalid is still a 422, as FastAPI answers `?limit=abc` for an
+    /// optional `limit`.
     async fn from_request_parts(
         parts: &mut Parts,
         ctx: &RequestContext,
     ) -> Result<Self, Rejection> {
-        Ok(T::from_request_parts(parts, ctx).await.ok())
+        match T::from_request_parts(parts, ctx).await {
+            Ok(value) => Ok(Some(value)),
+            Err(Rejection::Invalid(errors) | Rejection::InvalidBody { errors, .. })
+                if !errors.iter().all(|error| error.kind == "missing") =>
+            {
+                Err(Rejection::Invalid(errors))
+            }
+            Err(_) => Ok(None),
+        }
     }
 
     /// As `T`, but not required (a security requirement included: the request may come

@@ -5,8 +5,8 @@ use std::any::TypeId;
 
 /// A handler's name and doc comment, recorded by `#[portico::handler]` and found again by the
 /// function's type when a route uses the function: the name gives the operation's default
-/// `operationId` and its name for `url_for`; the doc comment's first paragraph becomes the
-/// summary and the rest the description.
+/// `operationId`, summary and name for `url_for`; the doc comment becomes the description (as
+/// FastAPI's docstring does).
 #[derive(Debug)]
 pub struct HandlerDoc {
     type_id: fn() -> TypeId,
