@@ -198,6 +198,8 @@ impl<S: OAuth2Settings> FromRequestParts for OAuth2PasswordBearer<S> {
 /// [`Form`](crate::Form): `username`, `password`, the space-separated `scope`, and the optional
 /// `grant_type` (`password` when given), `client_id` and `client_secret`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
+// Documented as FastAPI documents the form of its class: `Body_<operationId>`.
+#[schemars(extend("x-portico-form-fields" = true))]
 pub struct OAuth2PasswordRequestForm {
     /// Must be `password` when given.
     #[schemars(regex(pattern = r"^password$"))]
@@ -206,6 +208,8 @@ pub struct OAuth2PasswordRequestForm {
     /// The user's name.
     pub username: String,
     /// The user's password.
+    // `format: password`, as FastAPI documents it: Swagger UI masks the field.
+    #[schemars(extend("format" = "password"))]
     pub password: String,
     /// The scopes asked for, separated by spaces.
     #[serde(default)]
@@ -215,6 +219,7 @@ pub struct OAuth2PasswordRequestForm {
     pub client_id: Option<String>,
     /// The client's secret, when the client authenticates in the form.
     #[serde(default)]
+    #[schemars(extend("format" = "password"))]
     pub client_secret: Option<String>,
 }
 

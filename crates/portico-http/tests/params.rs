@@ -195,3 +195,39 @@ async fn body_parameters_are_read_by_name_each_on_its_own() {
         json!({"$ref": "#/components/schemas/Item"})
     );
 }
+
+/// Form fields by name, as FastAPI's `Form()` parameters.
+#[portico::handler]
+async fn login(#[form] username: String, #[form(min_length = 8)] password: String) -> String {
+    format!("{username} ({} characters)", password.len())
+}
+
+#[portico::test]
+async fn form_parameters_are_read_by_name_and_documented_as_fastapi_does() {
+    let app = App::new().post("/login", login);
+    let doc = app.openapi();
+    let client = TestClient::new(app);
+    let response = client
+        .post("/login")
+        .form(&[("username", "ada"), ("password", "correct horse")])
+        .await;
+    assert_eq!(response.text(), "ada (13 characters)");
+    let short = client
+        .post("/login")
+        .form(&[("username", "ada"), ("password", "short")])
+        .await;
+    assert_eq!(short.status(), 422);
+    assert_eq!(
+        short.json::<Value>()["detail"][0]["loc"],
+        json!(["body", "password"])
+    );
+
+    let body = &doc["paths"]["/login"]["post"]["requestBody"]["content"];
+    assert_eq!(
+        body["application/x-www-form-urlencoded"]["schema"],
+        json!({"$ref": "#/components/schemas/Body_login_login_post"})
+    );
+    let schema = &doc["components"]["schemas"]["Body_login_login_post"];
+    assert_eq!(schema["required"], json!(["username", "password"]));
+    assert!(schema.get("x-portico-form-fields").is_none(), "{schema}");
+}

@@ -160,8 +160,17 @@ fn security_schemes_and_scopes_are_documented() {
             .is_none(),
         "an optional credential never answers 401"
     );
-    let token_form = &doc["paths"]["/token"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]
+    let token_body = &doc["paths"]["/token"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]
         ["schema"];
+    // Named as FastAPI names the form of `OAuth2PasswordRequestForm`: after the operation.
+    let name = token_body["$ref"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("#/components/schemas/")
+        .unwrap();
+    assert!(name.starts_with("Body_"), "{name}");
+    let token_form = &doc["components"]["schemas"][name];
+    assert_eq!(token_form["properties"]["password"]["format"], "password");
     let mut fields: Vec<&str> = token_form["properties"]
         .as_object()
         .unwrap()

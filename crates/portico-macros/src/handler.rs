@@ -38,16 +38,24 @@ enum Source {
     /// JSON body parameters: one is the body itself, several (or one with `embed`) are the
     /// keys of an object.
     Body,
+    /// Form fields and files (FastAPI's `Form()` and `File()`).
+    Form,
 }
 
 impl Source {
-    const ALL: [Source; 5] = [
+    const ALL: [Source; 6] = [
         Source::Path,
         Source::Query,
         Source::Header,
         Source::Cookie,
         Source::Body,
+        Source::Form,
     ];
+
+    /// Whether the parameters read the body, which only the handler's last parameter may.
+    fn reads_body(self) -> bool {
+        matches!(self, Source::Body | Source::Form)
+    }
 
     fn attr(self) -> &'static str {
         match self {
@@ -56,6 +64,7 @@ impl Source {
             Source::Header => "header",
             Source::Cookie => "cookie",
             Source::Body => "body",
+            Source::Form => "form",
         }
     }
 
@@ -66,6 +75,7 @@ impl Source {
             Source::Header => quote!(::portico::Header),
             Source::Cookie => quote!(::portico::Cookie),
             Source::Body => quote!(::portico::Embed),
+            Source::Form => quote!(::portico::Form),
         }
     }
 }
@@ -273,7 +283,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
         let Pat::Ident(ident) = &*typed.pat else {
             return Err(error(
                 &typed.pat,
-                "a #[query], #[path], #[header], #[cookie] or #[body] parameter needs a plain name: it is the parameter's name",
+                "a #[query], #[path], #[header], #[cookie], #[body] or #[form] parameter needs a plain name: it is the parameter's name",
             ));
         };
         let name = ident.ident.clone();
@@ -354,19 +364,32 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
                 quote!(#name: #pat)
             });
         }
+        // Form fields are documented as FastAPI documents them, `Body_<operationId>`.
+        let marker = if source == Source::Form {
+            quote!(#[schemars(extend("x-portico-form-fields" = true))])
+        } else {
+            TokenStream::new()
+        };
         generated.extend(quote! {
             #[doc(hidden)]
             #[allow(non_camel_case_types)]
             #[derive(::portico::__private::serde::Deserialize, ::portico::__private::schemars::JsonSchema)]
             #[serde(crate = "::portico::__private::serde")]
             #[schemars(crate = "::portico::__private::schemars")]
+            #marker
             #vis struct #struct_name {
                 #(#fields,)*
             }
         });
         let extractor = source.extractor();
         let input = quote!(#extractor(#struct_name { #(#bindings),* }): #extractor<#struct_name>);
-        if source == Source::Body {
+        if source.reads_body() {
+            if body.is_some() {
+                return Err(error(
+                    &mine[0].name,
+                    "a request has one body: #[body] and #[form] parameters cannot be mixed",
+                ));
+            }
             body = Some(input);
         } else {
             extracted.push(input);

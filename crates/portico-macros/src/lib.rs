@@ -66,7 +66,10 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `#[body]` declares JSON body parameters as FastAPI's `Body()`: one alone is the body itself
 /// (read as `Json<T>`); several, or one written `#[body(embed)]`, are the keys of a body object
 /// (read as `Embed<..>`, each validated on its own and the object documented as
-/// `Body_<operationId>`), and take the same options as a query parameter.
+/// `Body_<operationId>`), and take the same options as a query parameter. `#[form]` declares
+/// form fields and files (FastAPI's `Form()` and `File()`, `UploadFile` for a file), read
+/// with `Form<..>` and documented as `Body_<operationId>`; a handler has `#[body]` or
+/// `#[form]` parameters, not both.
 ///
 /// ```
 /// # use schemars::JsonSchema;

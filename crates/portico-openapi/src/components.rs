@@ -126,44 +126,51 @@ fn sanitize(name: &str) -> String {
 /// `null`'s (see [`nullable_as_any_of`]).
 fn rewrite(value: &Value, names: &[(String, String)]) -> Value {
     match value {
-        Value::Object(map) => nullable_as_any_of(integer_keys_as_additional(
-            map.iter()
-                .map(|(key, inner)| {
-                    let inner = match (key.as_str(), inner) {
-                        ("$ref", Value::String(target)) => match target.strip_prefix(DEFS_REF) {
-                            Some(name) => {
-                                let name = unescape(name);
-                                let chosen = names
-                                    .iter()
-                                    .find(|(original, _)| *original == name)
-                                    .map_or_else(|| sanitize(&name), |(_, chosen)| chosen.clone());
-                                Value::String(format!("{COMPONENTS_REF}{chosen}"))
+        Value::Object(map) => {
+            nullable_as_any_of(binary_as_content_media_type(integer_keys_as_additional(
+                map.iter()
+                    .map(|(key, inner)| {
+                        let inner = match (key.as_str(), inner) {
+                            ("$ref", Value::String(target)) => {
+                                match target.strip_prefix(DEFS_REF) {
+                                    Some(name) => {
+                                        let name = unescape(name);
+                                        let chosen = names
+                                            .iter()
+                                            .find(|(original, _)| *original == name)
+                                            .map_or_else(
+                                                || sanitize(&name),
+                                                |(_, chosen)| chosen.clone(),
+                                            );
+                                        Value::String(format!("{COMPONENTS_REF}{chosen}"))
+                                    }
+                                    None => inner.clone(),
+                                }
                             }
-                            None => inner.clone(),
-                        },
-                        (key, Value::Bool(true)) if holds_a_schema(key) => {
-                            Value::Object(Map::new())
-                        }
-                        (key, Value::Object(schemas)) if holds_schemas(key) => Value::Object(
-                            schemas
-                                .iter()
-                                .map(|(name, schema)| {
-                                    (name.clone(), anything_as_object(rewrite(schema, names)))
-                                })
-                                .collect(),
-                        ),
-                        (key, Value::Array(schemas)) if holds_schema_list(key) => Value::Array(
-                            schemas
-                                .iter()
-                                .map(|schema| anything_as_object(rewrite(schema, names)))
-                                .collect(),
-                        ),
-                        _ => rewrite(inner, names),
-                    };
-                    (key.clone(), inner)
-                })
-                .collect(),
-        )),
+                            (key, Value::Bool(true)) if holds_a_schema(key) => {
+                                Value::Object(Map::new())
+                            }
+                            (key, Value::Object(schemas)) if holds_schemas(key) => Value::Object(
+                                schemas
+                                    .iter()
+                                    .map(|(name, schema)| {
+                                        (name.clone(), anything_as_object(rewrite(schema, names)))
+                                    })
+                                    .collect(),
+                            ),
+                            (key, Value::Array(schemas)) if holds_schema_list(key) => Value::Array(
+                                schemas
+                                    .iter()
+                                    .map(|schema| anything_as_object(rewrite(schema, names)))
+                                    .collect(),
+                            ),
+                            _ => rewrite(inner, names),
+                        };
+                        (key.clone(), inner)
+                    })
+                    .collect(),
+            )))
+        }
         Value::Array(items) => Value::Array(items.iter().map(|v| rewrite(v, names)).collect()),
         other => other.clone(),
     }
@@ -185,6 +192,21 @@ fn integer_keys_as_additional(mut map: Map<String, Value>) -> Map<String, Value>
         map.insert(
             "additionalProperties".to_owned(),
             anything_as_object(values),
+        );
+    }
+    map
+}
+
+/// A file's schema as FastAPI documents an upload in OpenAPI 3.1: `contentMediaType` rather
+/// than OpenAPI 3.0's `format: binary`.
+fn binary_as_content_media_type(mut map: Map<String, Value>) -> Map<String, Value> {
+    if map.get("type").and_then(Value::as_str) == Some("string")
+        && map.get("format").and_then(Value::as_str) == Some("binary")
+    {
+        map.remove("format");
+        map.insert(
+            "contentMediaType".to_owned(),
+            Value::from("application/octet-stream"),
         );
     }
     map

@@ -53,6 +53,9 @@ use crate::validate::{self, Shapes};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Form<T>(pub T);
 
+/// The schema extension on a struct `#[portico::handler]` made of `#[form]` parameters.
+const FIELDS: &str = "x-portico-form-fields";
+
 /// The kind of body a content type announces.
 enum Kind {
     Urlencoded,
@@ -144,7 +147,23 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequest for Form<T> 
         } else {
             "application/x-www-form-urlencoded"
         };
-        doc.body(BodyDoc::new(media_type, schema, true));
+        // Form parameters of `#[portico::handler]` (FastAPI's `Form()` and `File()`) are
+        // documented as FastAPI documents them, `Body_<operationId>`; a form model (FastAPI's
+        // `Annotated[Model, Form()]`) by its own name.
+        let body = if schema.get(FIELDS) == Some(&Value::Bool(true)) {
+            let mut schema = schema;
+            if let Some(map) = schema.as_object_mut() {
+                map.remove(FIELDS);
+            }
+            BodyDoc::new(media_type, schema, true).named_by_operation()
+        } else {
+            BodyDoc::new(
+                media_type,
+                portico_openapi::doc_schema_for::<T>(false),
+                true,
+            )
+        };
+        doc.body(body);
     }
 
     fn spec(spec: &mut RouteSpec) {
