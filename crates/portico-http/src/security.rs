@@ -199,7 +199,7 @@ impl<S: OAuth2Settings> FromRequestParts for OAuth2PasswordBearer<S> {
 /// `grant_type` (`password` when given), `client_id` and `client_secret`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 // Documented as FastAPI documents the form of its class: `Body_<operationId>`.
-#[schemars(extend("x-portico-form-fields" = true))]
+#[schemars(extend("x-portico-fields" = true))]
 pub struct OAuth2PasswordRequestForm {
     /// Must be `password` when given.
     #[schemars(regex(pattern = r"^password$"))]

@@ -63,10 +63,12 @@ async fn query_constraints_answer_with_their_context() {
             {"type": "bool_parsing", "loc": ["query", "exact"], "msg": "Input should be a valid boolean, unable to interpret input", "input": "perhaps"},
         ]})
     );
+    // `Query<Search>` is a parameter model: a missing field reports the model's input (here
+    // empty), as FastAPI's query models do; a single `#[query]` parameter reports `null`.
     let missing = client.get("/search").await.json::<Value>();
     assert_eq!(
         missing,
-        json!({"detail": [{"type": "missing", "loc": ["query", "q"], "msg": "Field required", "input": null}]})
+        json!({"detail": [{"type": "missing", "loc": ["query", "q"], "msg": "Field required", "input": {}}]})
     );
 }
 
@@ -99,10 +101,12 @@ async fn header_fields_read_hyphenated_headers() {
         .header("x-retries", "many")
         .await
         .json::<Value>();
-    assert_eq!(invalid["detail"][0]["loc"], json!(["header", "user-agent"]));
+    // A header model's errors name its fields, as FastAPI's header models do (a single
+    // `#[header]` parameter's name the header).
+    assert_eq!(invalid["detail"][0]["loc"], json!(["header", "user_agent"]));
     assert_eq!(invalid["detail"][0]["type"], "missing");
-    assert_eq!(invalid["detail"][1]["loc"], json!(["header", "x-token"]));
-    assert_eq!(invalid["detail"][2]["loc"], json!(["header", "x-retries"]));
+    assert_eq!(invalid["detail"][1]["loc"], json!(["header", "x_token"]));
+    assert_eq!(invalid["detail"][2]["loc"], json!(["header", "x_retries"]));
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -196,12 +200,13 @@ async fn every_invalid_input_of_a_request_is_reported_at_once() {
         .iter()
         .map(|e| e["loc"].clone())
         .collect();
+    // A header model's errors name its fields, as FastAPI's header models do.
     assert_eq!(
         locs,
         vec![
             json!(["path", "shop"]),
             json!(["query", "page"]),
-            json!(["header", "x-trace"]),
+            json!(["header", "x_trace"]),
             json!(["cookie", "tenant"]),
             json!(["body", "customer"]),
             json!(["body", "items", 2, "name"]),
@@ -407,12 +412,14 @@ async fn urlencoded_forms() {
         .await;
     assert_eq!(bad.status(), 422);
     let detail = bad.json::<Value>()["detail"].clone();
+    // A form model's missing field reports the form's input (an empty value is no value).
     assert_eq!(
         detail[0],
-        json!({"type": "missing", "loc": ["body", "username"], "msg": "Field required", "input": null})
+        json!({"type": "missing", "loc": ["body", "username"], "msg": "Field required", "input": {"password": "short"}})
     );
     assert_eq!(detail[1]["type"], "string_too_short");
-    // As FastAPI: a body of another type is read as an empty form.
+    // As FastAPI: a body of another type is read as an empty form (a model's missing fields
+    // report that empty input).
     let json_body = client
         .post("/login")
         .json(&json!({"username": "ada", "password": "correct horse"}))
@@ -421,8 +428,8 @@ async fn urlencoded_forms() {
     assert_eq!(
         json_body.json::<Value>(),
         json!({"detail": [
-            {"type": "missing", "loc": ["body", "username"], "msg": "Field required", "input": null},
-            {"type": "missing", "loc": ["body", "password"], "msg": "Field required", "input": null},
+            {"type": "missing", "loc": ["body", "username"], "msg": "Field required", "input": {}},
+            {"type": "missing", "loc": ["body", "password"], "msg": "Field required", "input": {}},
         ]})
     );
 }

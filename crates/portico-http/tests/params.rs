@@ -228,6 +228,7 @@ async fn form_parameters_are_read_by_name_and_documented_as_fastapi_does() {
         json!({"$ref": "#/components/schemas/Body_login_login_post"})
     );
     let schema = &doc["components"]["schemas"]["Body_login_login_post"];
+    assert_eq!(schema["title"], "Body_login_login_post");
     assert_eq!(schema["required"], json!(["username", "password"]));
-    assert!(schema.get("x-portico-form-fields").is_none(), "{schema}");
+    assert!(schema.get("x-portico-fields").is_none(), "{schema}");
 }

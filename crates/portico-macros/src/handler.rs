@@ -364,9 +364,10 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
                 quote!(#name: #pat)
             });
         }
-        // Form fields are documented as FastAPI documents them, `Body_<operationId>`.
-        let marker = if source == Source::Form {
-            quote!(#[schemars(extend("x-portico-form-fields" = true))])
+        // Single parameters, not a model: a missing one has no input (FastAPI validates each
+        // on its own), and form fields are documented as `Body_<operationId>`.
+        let marker = if source != Source::Body {
+            quote!(#[schemars(extend("x-portico-fields" = true))])
         } else {
             TokenStream::new()
         };

@@ -200,9 +200,13 @@ fn integer_keys_as_additional(mut map: Map<String, Value>) -> Map<String, Value>
 /// A file's schema as FastAPI documents an upload in OpenAPI 3.1: `contentMediaType` rather
 /// than OpenAPI 3.0's `format: binary`.
 fn binary_as_content_media_type(mut map: Map<String, Value>) -> Map<String, Value> {
-    if map.get("type").and_then(Value::as_str) == Some("string")
-        && map.get("format").and_then(Value::as_str) == Some("binary")
-    {
+    // Also an optional file's (`["string", "null"]`), before it becomes `anyOf`.
+    let string = match map.get("type") {
+        Some(Value::String(kind)) => kind == "string",
+        Some(Value::Array(kinds)) => kinds.iter().any(|kind| kind == "string"),
+        _ => false,
+    };
+    if string && map.get("format").and_then(Value::as_str) == Some("binary") {
         map.remove("format");
         map.insert(
             "contentMediaType".to_owned(),

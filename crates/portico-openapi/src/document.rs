@@ -210,6 +210,9 @@ fn operation(
         let mut schema = components.absorb(&body.schema, false);
         if body.named_by_operation && schema.get("$ref").is_none() {
             let name = format!("Body_{operation_id}");
+            if let Some(map) = schema.as_object_mut() {
+                map.insert("title".into(), Value::String(name.clone()));
+            }
             components.insert(&name, schema);
             schema = json!({ "$ref": format!("#/components/schemas/{name}") });
         }

@@ -57,6 +57,16 @@ impl Inputs for CookieInputs {
             .filter(move |(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
+
+    fn names(&self) -> Vec<std::borrow::Cow<'_, str>> {
+        let mut names: Vec<std::borrow::Cow<'_, str>> = Vec::new();
+        for (name, _) in &self.0 {
+            if !names.iter().any(|n| n == name) {
+                names.push(std::borrow::Cow::Borrowed(name));
+            }
+        }
+        names
+    }
 }
 
 impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Cookie<T> {

@@ -15,7 +15,7 @@ use super::query::Pairs;
 use super::{FromRequest, Rejection, RequestContext};
 use crate::context::{ContentTypeCheck, RouteSpec};
 use crate::error::{ErrorItem, HttpError, LocPart};
-use crate::validate::{self, Shapes};
+use crate::validate::{self, FIELDS, Shapes};
 
 /// A form body, converted and validated into the struct `T` (FastAPI's `Form` parameters and
 /// form models): `application/x-www-form-urlencoded`, or `multipart/form-data` when `T` has
@@ -52,9 +52,6 @@ use crate::validate::{self, Shapes};
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Form<T>(pub T);
-
-/// The schema extension on a struct `#[portico::handler]` made of `#[form]` parameters.
-const FIELDS: &str = "x-portico-form-fields";
 
 /// The kind of body a content type announces.
 enum Kind {

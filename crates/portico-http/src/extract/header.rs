@@ -64,6 +64,26 @@ impl Inputs for HeaderInputs<'_> {
             .iter()
             .filter_map(|v| v.to_str().ok())
     }
+
+    /// Every header's name as a field name (`save-data` as `save_data`), for a model that
+    /// forbids extras.
+    fn names(&self) -> Vec<std::borrow::Cow<'_, str>> {
+        self.headers
+            .keys()
+            .map(|name| {
+                let name = name.as_str();
+                if self
+                    .verbatim
+                    .iter()
+                    .any(|field| field.eq_ignore_ascii_case(name))
+                {
+                    std::borrow::Cow::Borrowed(name)
+                } else {
+                    std::borrow::Cow::Owned(name.replace('-', "_"))
+                }
+            })
+            .collect()
+    }
 }
 
 impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Header<T> {
@@ -79,8 +99,9 @@ impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Hea
         validate::from_inputs::<T, _>(&shapes, &headers, vec![Source::Header.as_str().into()])
             .map(Header)
             .map_err(|mut errors| {
-                // Errors name the header as the client sent it, as FastAPI's do.
-                for error in &mut errors {
+                // Errors name the header as the client sent it, as FastAPI's do for single
+                // parameters; a model's name its fields.
+                for error in errors.iter_mut().filter(|_| !shapes.model) {
                     if let Some(LocPart::Key(field)) = error.loc.get_mut(1) {
                         *field = header_of(field, &shapes.verbatim).into();
                     }

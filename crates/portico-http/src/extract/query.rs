@@ -138,6 +138,19 @@ impl Inputs for Pairs<'_> {
         }
         found
     }
+
+    fn names(&self) -> Vec<Cow<'_, str>> {
+        let plain = self.plain.into_iter().flat_map(split);
+        let decoded = self.pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref()));
+        let mut names: Vec<Cow<'_, str>> = Vec::new();
+        for (name, value) in plain.chain(decoded) {
+            let given = !self.skip_empty || !value.is_empty();
+            if given && !names.iter().any(|n| n == name) {
+                names.push(Cow::Borrowed(name));
+            }
+        }
+        names
+    }
 }
 
 impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Query<T> {

@@ -126,10 +126,11 @@ impl<'a> Checker<'a> {
                         .ctx = Some(json!({ "expected": text }));
                 }
             }
-            Shape::Enum(values) => {
+            Shape::Enum { values, literal } => {
                 if !values.contains(value) {
                     let expected = expected_list(values);
-                    self.error("enum", format!("Input should be {expected}"), value)
+                    let kind = if *literal { "literal_error" } else { "enum" };
+                    self.error(kind, format!("Input should be {expected}"), value)
                         .ctx = Some(json!({ "expected": expected }));
                 }
             }
@@ -440,6 +441,8 @@ impl<'a> Checker<'a> {
         };
         let missing_input = match self.origin {
             Origin::Json => Value::Object(map.clone()),
+            // A model's field reports the model's input; a single parameter, none.
+            Origin::Params if shapes.model => Value::Object(map.clone()),
             Origin::Params => Value::Null,
         };
         for prop in props {

@@ -26,6 +26,13 @@ pub(crate) trait Inputs {
     fn last<'s>(&'s self, name: &str) -> Option<&'s str> {
         self.values(name).last()
     }
+
+    /// Every name given, once each, in order: what a model that forbids extra inputs
+    /// (`#[serde(deny_unknown_fields)]`, Pydantic's `extra="forbid"`) checks. Empty for a
+    /// source that cannot list its names.
+    fn names(&self) -> Vec<std::borrow::Cow<'_, str>> {
+        Vec::new()
+    }
 }
 
 /// "Ask the checker": the input does not deserialise as it is.

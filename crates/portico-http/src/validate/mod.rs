@@ -24,7 +24,7 @@ mod shape;
 pub(crate) use check::{Checker, Origin, params_object};
 use fast::Fields;
 pub(crate) use fast::{Inputs, Many, Text};
-pub(crate) use shape::{HIDDEN, Shape, Shapes, VERBATIM};
+pub(crate) use shape::{FIELDS, HIDDEN, Shape, Shapes, VERBATIM};
 
 /// The 422 item for a JSON syntax error: `loc` ends with the byte offset, as FastAPI's does.
 pub(crate) fn json_invalid(
@@ -180,7 +180,9 @@ pub(crate) fn check_inputs<I: Inputs>(
     loc: Vec<LocPart>,
 ) -> Vec<ErrorItem> {
     let lookup = |name: &str| inputs.values(name).collect::<Vec<_>>();
-    let mut value = Value::Object(params_object(shapes, lookup).unwrap_or_default());
+    let mut map = params_object(shapes, lookup).unwrap_or_default();
+    add_extras(shapes, inputs, &mut map);
+    let mut value = Value::Object(map);
     let mut checker = Checker::new(shapes, Origin::Params, loc);
     checker.check_root(&mut value);
     checker.into_errors()
@@ -199,16 +201,47 @@ pub(crate) fn from_inputs<T: DeserializeOwned, I: Inputs>(
     {
         return Ok(value);
     }
-    from_params::<T>(shapes, |name| inputs.values(name).collect(), loc)
+    let mut map = params_object(shapes, |name| inputs.values(name).collect()).unwrap_or_default();
+    add_extras(shapes, inputs, &mut map);
+    from_params_object::<T>(shapes, map, loc)
+}
+
+/// The inputs a model that forbids extras does not have, added to its object so that the
+/// checker reports each (`extra_forbidden`), with its last value.
+fn add_extras<I: Inputs>(shapes: &Shapes, inputs: &I, map: &mut serde_json::Map<String, Value>) {
+    let Shape::Object {
+        props,
+        extra: shape::Extra::Forbid,
+    } = shapes.get(shapes.root)
+    else {
+        return;
+    };
+    for name in inputs.names() {
+        if !props.iter().any(|prop| prop.name == name)
+            && let Some(value) = inputs.last(&name)
+        {
+            map.insert(name.into_owned(), Value::String(value.to_owned()));
+        }
+    }
 }
 
 /// The checker's way of [`from_inputs`]: every error, with its location.
+#[cfg(test)]
 fn from_params<'v, T: DeserializeOwned>(
     shapes: &Shapes,
     lookup: impl Fn(&str) -> Vec<&'v str>,
     loc: Vec<LocPart>,
 ) -> Result<T, Vec<ErrorItem>> {
     let map = params_object(shapes, lookup).unwrap_or_default();
+    from_params_object(shapes, map, loc)
+}
+
+/// Checks the object made of string inputs and deserialises it.
+fn from_params_object<T: DeserializeOwned>(
+    shapes: &Shapes,
+    map: serde_json::Map<String, Value>,
+    loc: Vec<LocPart>,
+) -> Result<T, Vec<ErrorItem>> {
     let mut value = Value::Object(map);
     let mut checker = Checker::new(shapes, Origin::Params, loc.clone());
     checker.check_root(&mut value);

@@ -59,7 +59,12 @@ pub(crate) enum Shape {
     Number(NumBounds),
     String(StrRules),
     Const(Value),
-    Enum(Vec<Value>),
+    /// One of `values`. A named type (a definition, a component in the document) is an enum, as
+    /// Python's `Enum` classes are; an inline one is a `Literal`, and reported as one.
+    Enum {
+        values: Vec<Value>,
+        literal: bool,
+    },
     Array {
         items: Option<ShapeId>,
         prefix: Vec<ShapeId>,
@@ -91,7 +96,15 @@ pub(crate) struct Shapes {
     /// The root object's properties marked to be read under their name as written (see
     /// [`VERBATIM`]): headers named with an alias or `convert_underscores = false`.
     pub(crate) verbatim: Vec<String>,
+    /// Whether the root is a model (a struct of the application's, as FastAPI's parameter
+    /// models): a missing field reports the model's input, as Pydantic does. The struct
+    /// `#[portico::handler]` makes of single parameters is marked [`FIELDS`] and reports
+    /// `null`, as FastAPI does for each parameter validated on its own.
+    pub(crate) model: bool,
 }
+
+/// The schema extension on a struct `#[portico::handler]` makes of single parameters.
+pub(crate) const FIELDS: &str = "x-portico-fields";
 
 /// The schema extension, on a property, that keeps a header parameter's name as written
 /// instead of turning `_` into `-`; `#[portico::handler]` writes it, the document leaves it out.
@@ -130,6 +143,7 @@ impl Shapes {
                 has_constraints: false,
                 files: Vec::new(),
                 verbatim: Vec::new(),
+                model: false,
             }
         })
     }
@@ -162,9 +176,16 @@ impl Shapes {
         }
         for (name, schema) in defs {
             let id = compiler.defs[&format!("#/$defs/{name}")];
-            let shape = compiler.shape(schema)?;
+            let shape = match compiler.shape(schema)? {
+                Shape::Enum { values, .. } => Shape::Enum {
+                    values,
+                    literal: false,
+                },
+                shape => shape,
+            };
             compiler.table[id] = shape;
         }
+        let model = root.get(FIELDS) != Some(&Value::Bool(true));
         let props = portico_openapi::properties(root);
         let files = props
             .iter()
@@ -183,6 +204,7 @@ impl Shapes {
             has_constraints: compiler.has_constraints,
             files,
             verbatim,
+            model,
         })
     }
 }
@@ -290,7 +312,11 @@ impl Compiler {
             return Ok(Shape::Const(value.clone()));
         }
         if let Some(Value::Array(values)) = schema.get("enum") {
-            return Ok(Shape::Enum(values.clone()));
+            // A named type's schema has its title (the root's, or a definition's): an enum.
+            return Ok(Shape::Enum {
+                values: values.clone(),
+                literal: !schema.contains_key("title"),
+            });
         }
         for key in ["anyOf", "oneOf"] {
             if let Some(Value::Array(branches)) = schema.get(key) {

@@ -265,9 +265,10 @@ fn query_parameters_are_coerced_from_strings() {
         json!({"type": "int_parsing", "loc": ["query", "limit"], "msg": "Input should be a valid integer, unable to parse string as an integer", "input": "ten"})
     );
     assert_eq!(json[1]["type"], "bool_parsing");
+    // A model's missing field reports the model's input, as FastAPI's parameter models do.
     assert_eq!(
         json[2],
-        json!({"type": "missing", "loc": ["query", "tag"], "msg": "Field required", "input": null})
+        json!({"type": "missing", "loc": ["query", "tag"], "msg": "Field required", "input": {"limit": "ten", "verbose": "maybe"}})
     );
 }
 
@@ -287,7 +288,7 @@ impl Inputs for List {
 fn the_fast_path_and_the_checker_read_strings_alike() {
     #[derive(Debug, PartialEq, Deserialize, JsonSchema)]
     #[serde(rename_all = "lowercase")]
-    enum Order {
+    enum SortKey {
         Asc,
         Desc,
     }
@@ -297,7 +298,7 @@ fn the_fast_path_and_the_checker_read_strings_alike() {
         big: u64,
         ratio: f64,
         flag: bool,
-        order: Order,
+        order: SortKey,
         maybe: Option<u8>,
         #[serde(rename = "tag")]
         tags: Option<Vec<u16>>,
@@ -404,4 +405,42 @@ fn urls_and_integer_keys_are_checked_as_pydantic_checks_them() {
         errors[0]["msg"],
         "Input should be a valid URL, input is empty"
     );
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum SortKey {
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(inline)]
+enum OrderLiteral {
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[allow(dead_code, reason = "read through the checker")]
+struct Sorting {
+    order: SortKey,
+    literal: OrderLiteral,
+}
+
+#[test]
+fn a_named_enum_answers_enum_and_an_inline_one_literal_error() {
+    let shapes = shapes_of::<Sorting>();
+    let bad = json!({"order": "x", "literal": "y"});
+    let errors = errors_json(&from_json_value::<Sorting>(&shapes, bad, body()).unwrap_err());
+    assert_eq!(errors[0]["type"], "enum");
+    assert_eq!(errors[1]["type"], "literal_error");
+    assert_eq!(
+        errors[1]["msg"],
+        "Input should be 'created_at' or 'updated_at'"
+    );
+    let root = shapes_of::<SortKey>();
+    let errors = errors_json(&from_json_value::<SortKey>(&root, json!("x"), body()).unwrap_err());
+    assert_eq!(errors[0]["type"], "enum", "a named enum at the root too");
 }
