@@ -18,6 +18,7 @@ pub(crate) async fn assert_document(client: &TestClient, expected: Value) {
     let response = client.get("/openapi.json").await;
     assert_eq!(response.status(), 200, "{}", response.text());
     let actual: Value = response.json();
+    save_for_validation(&actual);
     let mut differences = Vec::new();
     compare(&expected, &actual, "", false, &mut differences);
     assert!(
@@ -26,6 +27,23 @@ pub(crate) async fn assert_document(client: &TestClient, expected: Value) {
         differences.join("\n"),
         serde_json::to_string_pretty(&actual).unwrap()
     );
+}
+
+/// With `PORTICO_OPENAPI_OUT` set (by `cargo xtask openapi-validate`), writes the document
+/// there, named after the test, for the OpenAPI 3.1 validator.
+fn save_for_validation(document: &Value) {
+    let Some(dir) = std::env::var_os("PORTICO_OPENAPI_OUT") else {
+        return;
+    };
+    let thread = std::thread::current();
+    let name: String = thread
+        .name()
+        .unwrap_or("document")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let path = std::path::Path::new(&dir).join(format!("{name}.json"));
+    std::fs::write(&path, serde_json::to_vec_pretty(document).unwrap()).unwrap();
 }
 
 fn compare(expected: &Value, actual: &Value, at: &str, closed: bool, out: &mut Vec<String>) {
