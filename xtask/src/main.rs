@@ -18,6 +18,8 @@
 //!   runtime (playwright-core from npm drives them; installed under `target/`).
 //! * `nginx`: serves `examples/todo` behind a real nginx under `/api/` on loopback and checks,
 //!   through nginx, the API, a redirect, `/api/docs` and `/api/openapi.json`.
+//! * `schemathesis`: schemathesis against `examples/todo` and `examples/hello` on loopback
+//!   (`schemathesis.rs` says which check is left out and why).
 //!
 //! It depends on nothing but std, so it builds in a second.
 
@@ -35,6 +37,7 @@ mod baseline;
 mod buildcost;
 mod chat;
 mod nginx;
+mod schemathesis;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -64,6 +67,8 @@ commands:
                      target/) chat through examples/chat, on tokio and on smol
   nginx              run examples/todo behind nginx (installed with apt-get when missing)
                      under /api/ on loopback and check routes, a redirect and the docs
+  schemathesis       run schemathesis (installed with pip under target/) against
+                     examples/todo and examples/hello, every check but the lax-input one
 ";
 
 /// The example applications, each printing its document when given `--openapi`.
@@ -86,6 +91,7 @@ fn main() -> ExitCode {
         ["openapi-validate"] => openapi_validate(),
         ["docs-browser"] => docs_browser(),
         ["nginx"] => nginx::check(),
+        ["schemathesis"] => schemathesis::check(),
         ["chat-browser"] => chat::check(),
         ["help" | "--help" | "-h"] | [] => {
             print!("{USAGE}");
@@ -482,32 +488,40 @@ pub(crate) fn start_todo(
     name: &str,
     extra: &[&str],
 ) -> Result<(Child, String), String> {
-    let mut build = cargo();
-    build.args(["build", "--quiet", "--example", "todo"]);
-    step("build examples/todo", build)?;
     let db = dir.join(format!("{name}.sqlite3"));
     let _ = std::fs::remove_file(&db);
+    let db = db.display().to_string();
+    let mut args = vec!["--db", db.as_str()];
+    args.extend_from_slice(extra);
+    start_example("todo", &args)
+}
+
+/// Builds and starts the example `name` on a free loopback port (`--port 0`, then `args`);
+/// returns the process (stopped when dropped) and the base URL its first line prints.
+pub(crate) fn start_example(name: &str, args: &[&str]) -> Result<(Child, String), String> {
+    let mut build = cargo();
+    build.args(["build", "--quiet", "--example", name]);
+    step(&format!("build examples/{name}"), build)?;
     let mut server = Child(
-        Command::new(target_dir().join("debug/examples/todo"))
-            .args(["--port", "0", "--db"])
-            .arg(&db)
-            .args(extra)
+        Command::new(target_dir().join("debug/examples").join(name))
+            .args(["--port", "0"])
+            .args(args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .map_err(|err| format!("starting examples/todo: {err}"))?,
+            .map_err(|err| format!("starting examples/{name}: {err}"))?,
     );
     let stdout = server.0.stdout.take().ok_or("no stdout")?;
     let mut line = String::new();
     std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
-        .map_err(|err| format!("reading the todo example's address: {err}"))?;
+        .map_err(|err| format!("reading the {name} example's address: {err}"))?;
     let base = line
         .split_whitespace()
         .find(|word| word.starts_with("http://127.0.0.1:"))
         .ok_or_else(|| format!("no address in {line:?}"))?
-        .trim_end_matches(',')
+        .trim_end_matches([',', ';'])
         .to_owned();
-    println!("==> examples/todo at {base}");
+    println!("==> examples/{name} at {base}");
     Ok((server, base))
 }
 
