@@ -146,6 +146,12 @@ fn row_to_todo(row: &rusqlite::Row<'_>) -> rusqlite::Result<Todo> {
     })
 }
 
+/// The body of an error, as `HttpError` writes it: documented on the routes that answer 404.
+#[derive(Serialize, JsonSchema)]
+struct Message {
+    detail: String,
+}
+
 fn not_found(id: i64) -> HttpError {
     HttpError::not_found().detail(format!("No to-do with id {id}"))
 }
@@ -273,7 +279,8 @@ fn activity(Depends(db): Depends<Db>) -> Result<Json<Vec<String>>, HttpError> {
 /// The application, on the SQLite file at `path` (created with its schema at startup).
 pub(crate) fn app(path: impl Into<PathBuf>) -> App {
     let path = path.into();
-    let not_found = |route: Route| route.response(StatusCode::NOT_FOUND, "No such to-do");
+    let not_found =
+        |route: Route| route.response_json::<Message>(StatusCode::NOT_FOUND, "No such to-do");
     let todos = Router::new()
         .prefix("/todos")
         .tag("todos")

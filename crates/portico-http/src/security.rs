@@ -326,8 +326,8 @@ impl std::fmt::Debug for HttpBasicCredentials {
 }
 
 /// HTTP Basic credentials (FastAPI's `HTTPBasic`). Declares an `http` `basic` scheme named
-/// `HTTPBasic`. Missing: 401 `{"detail":"Not authenticated"}` with `WWW-Authenticate: Basic`;
-/// not valid base64 or without a `:`: 401 `{"detail":"Invalid authentication credentials"}`.
+/// `HTTPBasic`. Missing, not valid base64 or without a `:`: 401 `{"detail":"Not authenticated"}`
+/// with `WWW-Authenticate: Basic`, as FastAPI answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpBasic(pub HttpBasicCredentials);
 
@@ -342,12 +342,7 @@ impl FromRequestParts for HttpBasic {
         if !scheme.eq_ignore_ascii_case("basic") {
             return Err(not_authenticated("Basic"));
         }
-        let invalid = || -> Rejection {
-            HttpError::new(StatusCode::UNAUTHORIZED)
-                .detail("Invalid authentication credentials")
-                .header(WWW_AUTHENTICATE, HeaderValue::from_static("Basic"))
-                .into()
-        };
+        let invalid = || not_authenticated("Basic");
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(encoded)
             .map_err(|_| invalid())?;

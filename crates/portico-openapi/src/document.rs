@@ -260,7 +260,6 @@ fn operation(
     }
     responses.push((status.as_str().to_owned(), Value::Object(success)));
 
-    let mut needs_error_schema = false;
     for response in &doc.responses {
         let code = response.status.as_str().to_owned();
         let mut r = Map::new();
@@ -268,14 +267,11 @@ fn operation(
             "description".into(),
             Value::String(response.description.clone()),
         );
-        let schema = match &response.schema {
-            Some(schema) => Some(components.absorb(schema, true)),
-            None if response.status.is_client_error() || response.status.is_server_error() => {
-                needs_error_schema = true;
-                Some(json!({"$ref": "#/components/schemas/HTTPError"}))
-            }
-            None => None,
-        };
+        // A response declared with a description alone has no content, as FastAPI's.
+        let schema = response
+            .schema
+            .as_ref()
+            .map(|schema| components.absorb(schema, true));
         if let Some(schema) = schema {
             r.insert(
                 "content".into(),
@@ -289,7 +285,6 @@ fn operation(
     }
 
     let mut security = Vec::new();
-    let mut answers_401 = false;
     for requirement in &doc.security {
         schemes
             .entry(requirement.name.clone())
@@ -309,17 +304,6 @@ fn operation(
         if !security.contains(&entry) {
             security.push(entry);
         }
-        answers_401 |= requirement.required;
-    }
-    if answers_401 && !responses.iter().any(|(c, _)| c == "401") {
-        needs_error_schema = true;
-        responses.push((
-            "401".into(),
-            json!({
-                "description": "Not authenticated",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPError"}}},
-            }),
-        ));
     }
     if !security.is_empty() {
         out.insert("security".into(), Value::Array(security));
@@ -334,17 +318,6 @@ fn operation(
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}},
             }),
         ));
-    }
-    if needs_error_schema {
-        components.insert(
-            "HTTPError",
-            json!({
-                "title": "HTTPError",
-                "type": "object",
-                "properties": {"detail": {"title": "Detail"}},
-                "required": ["detail"],
-            }),
-        );
     }
     responses.sort_by(|a, b| a.0.cmp(&b.0));
     out.insert(

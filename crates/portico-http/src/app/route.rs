@@ -294,14 +294,15 @@ macro_rules! settings_methods {
             self
         }
 
-        /// As [`response`](Self::response), with the JSON Schema of its body.
+        /// As [`response`](Self::response), with the JSON Schema of its body (FastAPI's
+        /// `responses={404: {"model": Message}}`): a named type is a component.
         pub fn response_json<B: schemars::JsonSchema>(
             mut self,
             status: http::StatusCode,
             description: impl Into<String>,
         ) -> Self {
             self.$($meta).+.response(
-                portico_openapi::ResponseDoc::new(status, description).schema(portico_openapi::schema_for::<B>()),
+                portico_openapi::ResponseDoc::new(status, description).schema(portico_openapi::doc_schema_for::<B>(true)),
             );
             self
         }
