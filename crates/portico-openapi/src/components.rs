@@ -269,9 +269,13 @@ fn nullable_as_any_of(mut map: Map<String, Value>) -> Value {
     if let Some(Value::Array(values)) = map.get_mut("enum") {
         values.retain(|v| !v.is_null());
     }
-    let (outside, inside): (Map<String, Value>, Map<String, Value>) = map
-        .into_iter()
-        .partition(|(key, _)| ANNOTATIONS.contains(&key.as_str()));
+    let (outside, inside): (Map<String, Value>, Map<String, Value>) =
+        map.into_iter().partition(|(key, value)| {
+            // `format: password` is a hint to the docs UI (mask the field), which FastAPI
+            // writes beside the `anyOf` of an optional secret.
+            ANNOTATIONS.contains(&key.as_str())
+                || (key == "format" && value.as_str() == Some("password"))
+        });
     let mut out = Map::new();
     out.insert(
         "anyOf".to_owned(),
@@ -400,6 +404,16 @@ mod tests {
         assert_eq!(
             components.absorb(&schema, false),
             json!({"type": "object", "additionalProperties": {"type": "number", "format": "double"}})
+        );
+    }
+
+    #[test]
+    fn an_optional_secret_keeps_its_password_format_beside_the_any_of() {
+        let mut components = Components::default();
+        let schema = json!({"type": ["string", "null"], "format": "password"});
+        assert_eq!(
+            components.absorb(&schema, false),
+            json!({"anyOf": [{"type": "string"}, {"type": "null"}], "format": "password"})
         );
     }
 }
