@@ -42,6 +42,7 @@ mod response_headers;
 mod response_model;
 mod response_status_code;
 mod schema_extra_example;
+mod security;
 mod static_files;
 mod strict_content_type;
 mod testing_dependencies;
