@@ -38,6 +38,7 @@ mod request_forms;
 mod request_forms_and_files;
 mod response_change_status_code;
 mod response_cookies;
+mod response_directly;
 mod response_headers;
 mod response_model;
 mod response_status_code;

@@ -127,7 +127,7 @@ fn sanitize(name: &str) -> String {
 fn rewrite(value: &Value, names: &[(String, String)]) -> Value {
     match value {
         Value::Object(map) => {
-            nullable_as_any_of(binary_as_content_media_type(integer_keys_as_additional(
+            nullable_as_any_of(formats_as_fastapi_writes_them(integer_keys_as_additional(
                 map.iter()
                     .map(|(key, inner)| {
                         let inner = match (key.as_str(), inner) {
@@ -198,8 +198,18 @@ fn integer_keys_as_additional(mut map: Map<String, Value>) -> Map<String, Value>
 }
 
 /// A file's schema as FastAPI documents an upload in OpenAPI 3.1: `contentMediaType` rather
-/// than OpenAPI 3.0's `format: binary`.
-fn binary_as_content_media_type(mut map: Map<String, Value>) -> Map<String, Value> {
+/// than OpenAPI 3.0's `format: binary`. And a time without an offset (chrono's `NaiveDateTime`
+/// and `NaiveTime`, which schemars calls `partial-date-time` and `partial-time`, formats no
+/// OpenAPI tool knows) as Pydantic documents Python's `datetime` and `time`.
+fn formats_as_fastapi_writes_them(mut map: Map<String, Value>) -> Map<String, Value> {
+    let known = match map.get("format").and_then(Value::as_str) {
+        Some("partial-date-time") => Some("date-time"),
+        Some("partial-time") => Some("time"),
+        _ => None,
+    };
+    if let Some(format) = known {
+        map.insert("format".to_owned(), Value::from(format));
+    }
     // Also an optional file's (`["string", "null"]`), before it becomes `anyOf`.
     let string = match map.get("type") {
         Some(Value::String(kind)) => kind == "string",
@@ -414,6 +424,22 @@ mod tests {
         assert_eq!(
             components.absorb(&schema, false),
             json!({"anyOf": [{"type": "string"}, {"type": "null"}], "format": "password"})
+        );
+    }
+
+    #[test]
+    fn times_without_an_offset_are_documented_as_pydantic_documents_them() {
+        let mut components = Components::default();
+        let schema = json!({"type": "object", "properties": {
+            "at": {"type": "string", "format": "partial-date-time"},
+            "time": {"type": ["string", "null"], "format": "partial-time"},
+        }});
+        assert_eq!(
+            components.absorb(&schema, false),
+            json!({"type": "object", "properties": {
+                "at": {"type": "string", "format": "date-time"},
+                "time": {"anyOf": [{"type": "string", "format": "time"}, {"type": "null"}]},
+            }})
         );
     }
 }
