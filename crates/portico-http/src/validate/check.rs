@@ -439,7 +439,13 @@ impl<'a> Checker<'a> {
             }
             return;
         };
+        // What a missing field reports as its input: the object as it came (taken before the
+        // checks below convert its values), copied only when a required field is missing.
+        let missing = props
+            .iter()
+            .any(|prop| prop.required && !map.contains_key(&prop.name));
         let missing_input = match self.origin {
+            _ if !missing => Value::Null,
             Origin::Json => Value::Object(map.clone()),
             // A model's field reports the model's input; a single parameter, none.
             Origin::Params if shapes.model => Value::Object(map.clone()),
