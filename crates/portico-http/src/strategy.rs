@@ -73,6 +73,12 @@ where
         call: impl FnOnce() -> Self + Send + 'static,
         threads: &CapacityLimiter,
     ) -> impl Future<Output = R> + Send + '_ {
-        portico_tasks::to_thread_with(threads, call)
+        // A request given up on (a timeout, a client gone, a server past its shutdown
+        // deadline) gets its answer at once: the function cannot be interrupted, so it is
+        // left to finish on its thread, its token given back when it does.
+        portico_tasks::ToThread::new()
+            .limiter(threads.clone())
+            .abandon_on_cancel(true)
+            .run(call)
     }
 }

@@ -268,6 +268,36 @@ fn the_timeout_cancels_the_handler_and_answers_504(rt: RuntimeKind) {
     assert_eq!(client.get("/fast").send().text(), "quick");
 }
 
+/// A plain `fn` handler cannot be interrupted on its thread: the client gets its 504 at the
+/// deadline while the function still runs, and the function is left to finish.
+#[portico::test]
+fn the_timeout_answers_504_without_waiting_for_a_blocking_handler(rt: RuntimeKind) {
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let released = Arc::new(std::sync::Mutex::new(released));
+    let finished = Arc::new(AtomicBool::new(false));
+    let (done, seen_done) = (finished.clone(), finished.clone());
+    let stuck = move || {
+        // Blocks until the test lets it go (or 30 s pass, so that a failure cannot hang).
+        let _ = released
+            .lock()
+            .unwrap()
+            .recv_timeout(Duration::from_secs(30));
+        done.store(true, Ordering::SeqCst);
+        "late"
+    };
+    let app = App::new()
+        .get("/stuck", stuck)
+        .add_middleware(Timeout::new(Duration::from_millis(100)));
+    let client = blocking_client_on(rt, app);
+    let response = client.get("/stuck").send();
+    assert_eq!(response.status(), 504);
+    assert!(
+        !seen_done.load(Ordering::SeqCst),
+        "the 504 came before the function returned"
+    );
+    release.send(()).unwrap();
+}
+
 async fn which_id(id: RequestId) -> String {
     id.to_string()
 }

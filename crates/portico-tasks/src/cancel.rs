@@ -5,7 +5,8 @@
 //! drops it when the scope is cancelled or its deadline passes. What AnyIO tracks per task, the
 //! enclosing deadlines, is tracked here per poll: while a scope polls its future, the scope's
 //! effective deadline is the thread's current one, so code inside can ask for it, and task
-//! groups carry it to their children on other threads.
+//! groups carry it to their children on other threads. Work a cancelled scope must wait for
+//! (a shield, a thread) is found the same way, through the tree of [`tree`].
 
 use std::cell::RefCell;
 use std::fmt;
@@ -17,7 +18,13 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use event_listener::{Event, EventListener};
-use portico_rt::{JoinError, JoinHandle, Sleep};
+use portico_rt::Sleep;
+
+mod shield;
+pub(crate) mod tree;
+
+pub use shield::{Shielded, shield};
+use tree::{Busy, Node};
 
 /// The deadline context a future is polled in.
 #[derive(Debug)]
@@ -95,6 +102,7 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 struct ScopeState {
     cancel_called: AtomicBool,
     cancelled_caught: AtomicBool,
+    shield: AtomicBool,
     deadline: Mutex<Option<Instant>>,
     /// Notified on `cancel()` and on a deadline change.
     changed: Event,
@@ -111,6 +119,12 @@ struct ScopeState {
 /// Deadlines nest: a scope inside another sees the earlier of the two deadlines
 /// ([`current_effective_deadline`]); an inner scope can shorten the effective deadline but never
 /// extend it, since the outer scope drops everything inside it when its own time is up.
+///
+/// A cancelled scope does not drop its future while work inside it that must finish is still
+/// running: a [shielded](Self::set_shield) scope ([`shield`]), the thread of a
+/// [`to_thread`](crate::to_thread) call, a [`start`](crate::TaskGroup::start) cancelling its
+/// child. It goes on polling the future until that work has ended, then drops it, as AnyIO's
+/// scope exits only once its shielded scopes have.
 ///
 /// # Examples
 ///
@@ -144,6 +158,7 @@ impl fmt::Debug for CancelScope {
             .field("deadline", &self.deadline())
             .field("cancel_called", &self.cancel_called())
             .field("cancelled_caught", &self.cancelled_caught())
+            .field("shielded", &self.is_shielded())
             .finish()
     }
 }
@@ -166,6 +181,7 @@ impl CancelScope {
             state: Arc::new(ScopeState {
                 cancel_called: AtomicBool::new(false),
                 cancelled_caught: AtomicBool::new(false),
+                shield: AtomicBool::new(false),
                 deadline: Mutex::new(deadline.into()),
                 changed: Event::new(),
             }),
@@ -208,8 +224,51 @@ impl CancelScope {
         self.state.changed.notify(usize::MAX);
     }
 
+    /// Shields the scope (AnyIO's `CancelScope(shield=True)`), or stops shielding it: the
+    /// cancellation of enclosing scopes does not reach inside a shielded scope, nor do their
+    /// deadlines, while its own cancellation and deadline still apply. A cancelled enclosing
+    /// scope waits for a shielded one to end before it drops its future.
+    ///
+    /// Usually set before [`run`](Self::run); a running scope applies a change at its next
+    /// poll. [`shield`] is a shielded scope with no deadline.
+    ///
+    /// # Examples
+    ///
+    /// Cleanup that finishes even though the work around it was cancelled, bounded by its own
+    /// deadline:
+    ///
+    /// ```
+    /// # async fn example() {
+    /// use std::time::{Duration, Instant};
+    /// use portico_tasks::{CancelScope, move_on_after};
+    ///
+    /// async fn flush() -> &'static str { "flushed" }
+    ///
+    /// let outer = CancelScope::new();
+    /// outer.cancel(); // cancelled before the cleanup even starts
+    /// let cleanup = CancelScope::with_deadline(Instant::now() + Duration::from_secs(5));
+    /// cleanup.set_shield(true);
+    /// let flushed = outer.run(cleanup.run(flush())).await;
+    /// // The outer scope was cancelled, yet it let the shielded cleanup finish.
+    /// assert_eq!(flushed, Some(Some("flushed")));
+    /// # }
+    /// ```
+    pub fn set_shield(&self, shield: bool) {
+        self.state.shield.store(shield, Ordering::Release);
+        self.state.changed.notify(usize::MAX);
+    }
+
+    /// Whether the scope is shielded ([`set_shield`](Self::set_shield)).
+    pub fn is_shielded(&self) -> bool {
+        self.state.shield.load(Ordering::Acquire)
+    }
+
     /// Runs `fut` inside the scope: `Some(output)`, or `None` if the scope was cancelled (or its
     /// deadline passed) first.
+    ///
+    /// Once cancelled, the scope drops `fut` at once, unless work inside it that must finish is
+    /// running (see above); then it drops `fut` when that work has ended, and gives
+    /// `Some(output)` if `fut` finished meanwhile.
     ///
     /// # Panics
     ///
@@ -221,6 +280,8 @@ impl CancelScope {
             frame: None,
             timer: None,
             listener: None,
+            node: None,
+            shielding: None,
         }
     }
 }
@@ -228,6 +289,7 @@ impl CancelScope {
 pin_project_lite::pin_project! {
     /// A future running inside a [`CancelScope`], from [`CancelScope::run`].
     #[must_use = "futures do nothing unless awaited"]
+    #[project = ScopedProj]
     pub struct Scoped<F> {
         #[pin]
         fut: Option<F>,
@@ -236,6 +298,10 @@ pin_project_lite::pin_project! {
         // The deadline the timer is armed for, and the timer.
         timer: Option<(Instant, Sleep)>,
         listener: Option<EventListener>,
+        // This scope's place in the tree of cancellers, from its first poll.
+        node: Option<Arc<Node>>,
+        // While the scope is shielded, the enclosing cancellers wait for it.
+        shielding: Option<Busy>,
     }
 }
 
@@ -253,9 +319,9 @@ impl<F: Future> Future for Scoped<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         loop {
-            let Some(fut) = this.fut.as_mut().as_pin_mut() else {
+            if this.fut.is_none() {
                 panic!("Scoped polled after completion");
-            };
+            }
             let state = &this.scope.state;
             // A listener first, then the checks: a change made in between is not missed.
             let listener = this.listener.get_or_insert_with(|| state.changed.listen());
@@ -263,16 +329,30 @@ impl<F: Future> Future for Scoped<F> {
                 .deadline
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
+            let shielded = state.shield.load(Ordering::Acquire);
+            // Registered (or released) in the enclosing nodes before this scope's own.
+            if shielded != this.shielding.is_some() {
+                *this.shielding = shielded.then(Busy::enter);
+            }
+            let node = this.node.get_or_insert_with(Node::child_of_current);
+            node.set_shield(shielded);
             let expired = deadline.is_some_and(|deadline| Instant::now() >= deadline);
             if state.cancel_called.load(Ordering::Acquire) || expired {
                 state.cancel_called.store(true, Ordering::Release);
-                state.cancelled_caught.store(true, Ordering::Release);
-                this.fut.set(None);
-                return Poll::Ready(None);
+                if !node.is_busy() {
+                    return Poll::Ready(this.cut());
+                }
+                // Work inside must end first: it sees the cancellation, and is polled on.
+                node.request();
             }
 
-            // The frame: the earlier of this scope's deadline and the enclosing one.
-            let outer = current_effective_deadline();
+            // The frame: the earlier of this scope's deadline and the enclosing one, which
+            // stops at a shield.
+            let outer = if shielded {
+                None
+            } else {
+                current_effective_deadline()
+            };
             let effective = earliest(deadline, outer);
             if this
                 .frame
@@ -282,9 +362,20 @@ impl<F: Future> Future for Scoped<F> {
                 *this.frame = Some(Arc::new(Frame { effective }));
             }
             let frame = this.frame.clone();
-            if let Poll::Ready(output) = in_frame(&frame, || fut.poll(cx)) {
+            let Some(fut) = this.fut.as_mut().as_pin_mut() else {
+                unreachable!("checked above");
+            };
+            if let Poll::Ready(output) = node.enter(|| in_frame(&frame, || fut.poll(cx))) {
                 this.fut.set(None);
+                *this.shielding = None;
                 return Poll::Ready(Some(output));
+            }
+            if node.is_requested() {
+                // Cancelled and waiting for the work inside, whose wakers wake this scope.
+                if node.is_busy() {
+                    return Poll::Pending;
+                }
+                return Poll::Ready(this.cut());
             }
 
             // Arm a timer only when this scope's deadline is the one that ends first: an outer
@@ -304,19 +395,31 @@ impl<F: Future> Future for Scoped<F> {
             {
                 // Our own deadline: cancel now, whatever the clock reads next.
                 state.cancel_called.store(true, Ordering::Release);
-                state.cancelled_caught.store(true, Ordering::Release);
-                this.fut.set(None);
-                return Poll::Ready(None);
+                *this.timer = None;
+                continue;
             }
 
             match Pin::new(listener).poll(cx) {
                 Poll::Ready(()) => {
-                    // Cancelled or re-timed: listen again and re-check.
+                    // Cancelled, re-timed or shielded: listen again and re-check.
                     *this.listener = None;
                 }
                 Poll::Pending => return Poll::Pending,
             }
         }
+    }
+}
+
+impl<F> ScopedProj<'_, F> {
+    /// Ends the scope cancelled: drops the future and says it was cut short.
+    fn cut<T>(&mut self) -> Option<T> {
+        self.scope
+            .state
+            .cancelled_caught
+            .store(true, Ordering::Release);
+        self.fut.set(None);
+        *self.shielding = None;
+        None
     }
 }
 
@@ -398,48 +501,6 @@ impl From<TimeoutError> for std::io::Error {
     }
 }
 
-/// Runs `fut` so that cancelling the caller does not cancel it: AnyIO's
-/// `CancelScope(shield=True)`, for cleanup that must finish.
-///
-/// The future runs as a task of its own on the current runtime. If the caller is cancelled
-/// (dropped) while waiting, the task runs on to its end with nobody waiting; no enclosing
-/// deadline applies inside it (give it its own with [`move_on_after`]). The result is an error
-/// only if the task panicked or the runtime shut down under it.
-///
-/// # Examples
-///
-/// ```
-/// # async fn example() {
-/// use std::time::Duration;
-/// use portico_tasks::{move_on_after, shield};
-///
-/// async fn flush_logs() {}
-///
-/// move_on_after(Duration::from_millis(1), async {
-///     // Even if the outer time runs out here, the flush completes (within its own second).
-///     let _ = shield(move_on_after(Duration::from_secs(1), flush_logs())).await;
-/// })
-/// .await;
-/// # }
-/// ```
-///
-/// # Panics
-///
-/// Panics if called outside a runtime.
-pub fn shield<F>(fut: F) -> Shielded<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let rt = portico_rt::current().unwrap_or_else(|err| panic!("shield: {err}"));
-    // A frame with no deadline: enclosing deadlines stop at the shield.
-    let frame = Some(Arc::new(Frame { effective: None }));
-    let handle = rt.spawn(InFrame { frame, fut });
-    Shielded {
-        handle: Some(handle),
-    }
-}
-
 pin_project_lite::pin_project! {
     /// Polls a future inside a deadline frame.
     pub(crate) struct InFrame<F> {
@@ -459,39 +520,6 @@ impl<F: Future> Future for InFrame<F> {
             // A task polled by its executor starts with no frame: nothing to set.
             None if current_frame().is_none() => fut.poll(cx),
             frame => in_frame(frame, || fut.poll(cx)),
-        }
-    }
-}
-
-/// A shielded task, from [`shield`]; dropping it leaves the task running.
-#[must_use = "futures do nothing unless awaited; a dropped Shielded still runs its task"]
-pub struct Shielded<T> {
-    handle: Option<JoinHandle<T>>,
-}
-
-impl<T> fmt::Debug for Shielded<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Shielded").finish_non_exhaustive()
-    }
-}
-
-impl<T: Send + 'static> Future for Shielded<T> {
-    type Output = Result<T, JoinError>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let Some(handle) = self.handle.as_mut() else {
-            panic!("Shielded polled after completion");
-        };
-        let output = std::task::ready!(Pin::new(handle).poll(cx));
-        self.handle = None;
-        Poll::Ready(output)
-    }
-}
-
-impl<T> Drop for Shielded<T> {
-    fn drop(&mut self) {
-        if let Some(handle) = self.handle.take() {
-            handle.detach();
         }
     }
 }

@@ -109,8 +109,9 @@ impl<E: fmt::Display> fmt::Display for Failure<E> {
 ///
 /// The first failure cancels the rest of the group, but the failures of children that were
 /// already failing are kept too, in the order the group saw them. A group with no failure
-/// returns this error only when it was cancelled ([`TaskGroup::cancel`]) before its body
-/// finished, since then there is no value to return.
+/// returns this error only when it was cancelled ([`TaskGroup::cancel`]) before a body that
+/// returns a value had made it, since then there is no value to return; a body that returns
+/// `()` exits `Ok` instead, as in AnyIO.
 ///
 /// [`TaskGroup::cancel`]: crate::TaskGroup::cancel
 ///
@@ -141,7 +142,7 @@ impl<E> GroupError<E> {
         GroupError { failures }
     }
 
-    /// Whether the group was cancelled before its body finished, with nothing failing.
+    /// Whether the group was cancelled before its body made its value, with nothing failing.
     pub fn is_cancelled(&self) -> bool {
         self.failures.is_empty()
     }

@@ -1,5 +1,6 @@
 //! Task groups: children spawned on the runtime, in parallel, that never outlive their group.
 
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
@@ -10,6 +11,7 @@ use std::task::{Context, Poll};
 use portico_rt::Runtime;
 
 use crate::cancel::current_frame;
+use crate::cancel::tree::Node;
 use crate::failure::{Failure, GroupError, TaskPanic};
 
 mod handle;
@@ -32,7 +34,8 @@ pub use start::{StartError, TaskStatus};
 /// * The first failure, an `Err` or a panic in a child or in the body, cancels every other
 ///   child and the body. The group then returns [`GroupError`] with **every** failure it saw.
 /// * [`TaskGroup::cancel`] cancels the children (and the body, if it has not finished) without
-///   a failure.
+///   a failure, and the group exits normally, as in AnyIO: `Ok` with the body's value (see
+///   [`TaskGroup::cancel`] for a body cancelled before it made one).
 /// * Dropping the future returned here cancels every child.
 ///
 /// When this returns, every child's future has been dropped: no child outlives its group.
@@ -74,6 +77,7 @@ pub fn task_group<T, E, F, Fut>(body: F) -> Group<Fut, T, E>
 where
     F: FnOnce(TaskGroup<E>) -> Fut,
     Fut: Future<Output = Result<T, E>>,
+    T: 'static,
     E: Send + 'static,
 {
     let rt = portico_rt::current().unwrap_or_else(|err| panic!("task_group: {err}"));
@@ -85,6 +89,7 @@ where
         body: Some(body),
         output: None,
         shared,
+        node: None,
         finished: false,
     }
 }
@@ -217,10 +222,29 @@ impl<E: Send + 'static> TaskGroup<E> {
     ///
     /// # Cancel safety
     ///
-    /// Dropping the returned future before the child reported cancels the child (AnyIO
-    /// cancels it and waits for it; a dropped future cannot wait, so the group does: it
-    /// returns only once the child's future is dropped). Once the child has reported, it runs
-    /// on in the group.
+    /// A cancel scope or task group cancelled around a pending `start` cancels the child and
+    /// waits for it to end, as AnyIO does; the `start` then gives nothing back (the canceller
+    /// drops it). Dropped from outside before the child reported, the returned future cancels
+    /// the child and cannot wait, so the group does: it returns only once the child's future
+    /// is dropped. Once the child has reported, it runs on in the group.
+    ///
+    /// ```
+    /// # async fn example() {
+    /// use std::time::Duration;
+    /// use portico_tasks::{TaskStatus, move_on_after, task_group};
+    ///
+    /// task_group(|tg| async move {
+    ///     let slow = move_on_after(Duration::from_millis(5), tg.start(|_: TaskStatus<()>| async {
+    ///         std::future::pending().await // never ready
+    ///     }))
+    ///     .await;
+    ///     assert!(slow.is_none(), "given up on, and its child has ended by now");
+    ///     Ok::<(), std::io::Error>(())
+    /// })
+    /// .await
+    /// .unwrap();
+    /// # }
+    /// ```
     pub async fn start<V, F, Fut>(&self, f: F) -> Result<V, StartError<E>>
     where
         V: Send + 'static,
@@ -244,10 +268,42 @@ impl<E: Send + 'static> TaskGroup<E> {
         value
     }
 
-    /// Cancels every child, and the group's body if it has not finished, without a failure.
+    /// Cancels every child, and the group's body if it has not finished, without a failure
+    /// (AnyIO's `tg.cancel_scope.cancel()`). Works from the body, from a child, or from
+    /// anywhere a clone of this handle went.
     ///
-    /// The group then returns the body's value if the body had already finished, and a
-    /// [`GroupError`] that [`is_cancelled`](GroupError::is_cancelled) otherwise.
+    /// The group then exits normally, as in AnyIO, once every child has ended:
+    ///
+    /// * with `Ok(value)` if the body had already returned `Ok(value)`;
+    /// * with `Ok(())` if the body returns nothing (`Result<(), E>`, AnyIO's only kind of
+    ///   body) and was cancelled before it finished;
+    /// * with a [`GroupError`] that [`is_cancelled`](GroupError::is_cancelled) only if the
+    ///   body returns a value and was cancelled before it made one: Rust has no value to give
+    ///   there.
+    ///
+    /// Children that fail while being cancelled still fail the group.
+    ///
+    /// # Examples
+    ///
+    /// A child ends the whole group, which is not an error:
+    ///
+    /// ```
+    /// # async fn example() {
+    /// use portico_tasks::task_group;
+    ///
+    /// task_group(|tg| async move {
+    ///     let stopper = tg.clone();
+    ///     tg.start_soon(std::future::pending()); // a server that would run for ever
+    ///     tg.start_soon(async move {
+    ///         stopper.cancel(); // say, on a shutdown message
+    ///         Ok(())
+    ///     });
+    ///     std::future::pending::<Result<(), std::io::Error>>().await // cancelled too
+    /// })
+    /// .await
+    /// .expect("a cancelled group exits normally");
+    /// # }
+    /// ```
     pub fn cancel(&self) {
         self.shared.cancel();
     }
@@ -271,6 +327,8 @@ pin_project_lite::pin_project! {
         body: Option<Fut>,
         output: Option<T>,
         shared: Arc<Shared<E>>,
+        // The body's canceller, from the first poll.
+        node: Option<Arc<Node>>,
         finished: bool,
     }
 
@@ -296,6 +354,7 @@ impl<Fut, T, E> fmt::Debug for Group<Fut, T, E> {
 impl<Fut, T, E> Future for Group<Fut, T, E>
 where
     Fut: Future<Output = Result<T, E>>,
+    T: 'static,
     E: Send + 'static,
 {
     type Output = Result<T, GroupError<E>>;
@@ -303,10 +362,25 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         assert!(!*this.finished, "task group polled after completion");
-        if let Some(body) = this.body.as_mut().as_pin_mut() {
+        let node = this.node.get_or_insert_with(Node::child_of_current);
+        // Twice at most: a cancellation seen after the body's poll, with work inside the body
+        // that must end first (a shield, a thread), is shown to that work by one more poll.
+        for _ in 0..2 {
+            let Some(body) = this.body.as_mut().as_pin_mut() else {
+                break;
+            };
+            let cancelled = this.shared.is_cancelled();
+            if cancelled {
+                if !node.is_busy() {
+                    // Cancelled while the body runs: the body goes too.
+                    this.body.set(None);
+                    break;
+                }
+                node.request();
+            }
             // Stored before the body runs, so that a failure while it runs wakes the group.
             this.shared.register(cx.waker());
-            match panic::catch_unwind(AssertUnwindSafe(|| body.poll(cx))) {
+            match node.enter(|| panic::catch_unwind(AssertUnwindSafe(|| body.poll(cx)))) {
                 Ok(Poll::Pending) => {}
                 Ok(Poll::Ready(Ok(output))) => {
                     *this.output = Some(output);
@@ -321,9 +395,11 @@ where
                     this.shared.fail(Failure::Panic(TaskPanic::new(payload)));
                 }
             }
+            if cancelled || !this.shared.is_cancelled() {
+                break;
+            }
         }
-        if this.shared.is_cancelled() {
-            // Cancelled while the body runs: the body goes too.
+        if this.body.is_some() && this.shared.is_cancelled() && !node.is_busy() {
             this.body.set(None);
         }
         if this.body.is_some() {
@@ -333,9 +409,23 @@ where
             return Poll::Pending;
         };
         *this.finished = true;
-        Poll::Ready(match this.output.take() {
-            Some(output) if failures.is_empty() => Ok(output),
-            _ => Err(GroupError::new(failures)),
-        })
+        if !failures.is_empty() {
+            return Poll::Ready(Err(GroupError::new(failures)));
+        }
+        // No failure: the body returned, or the group was cancelled first. A cancelled body
+        // that returns nothing exits normally, as AnyIO's does.
+        Poll::Ready(
+            this.output
+                .take()
+                .or_else(unit_value)
+                .ok_or_else(|| GroupError::new(failures)),
+        )
     }
+}
+
+/// `Some(())` when `T` is `()`: the value of a body that returns nothing, which a body
+/// cancelled before it finished still has. `None` for any other type.
+fn unit_value<T: 'static>() -> Option<T> {
+    let unit: Box<dyn Any> = Box::new(());
+    unit.downcast::<T>().ok().map(|unit| *unit)
 }

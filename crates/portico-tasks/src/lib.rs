@@ -36,7 +36,7 @@ pub use sync::{
     SemaphoreGuard, SemaphoreGuardArc,
 };
 pub use thread::{
-    Cancelled, DEFAULT_THREAD_TOKENS, FromThreadError, check_cancelled, default_thread_limiter,
-    from_thread, thread_limiter, to_thread, to_thread_with,
+    Cancelled, DEFAULT_THREAD_TOKENS, FromThreadError, ToThread, check_cancelled,
+    default_thread_limiter, from_thread, thread_limiter, to_thread, to_thread_with,
 };
 pub use tracker::TaskTracker;

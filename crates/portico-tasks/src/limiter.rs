@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Poll, Waker};
 
 use event_listener::{Event, IntoNotification};
 
@@ -58,16 +59,32 @@ struct Inner {
 }
 
 /// Who borrows a token, to refuse a second one (AnyIO names them after tasks). Make one with
-/// [`Borrower::unique`] or from a number of your own.
+/// [`Borrower::unique`] or from a number of your own; the current task borrows through
+/// [`CapacityLimiter::acquire_for_task`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Borrower(u64);
+pub struct Borrower(Id);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Id {
+    Named(u64),
+    /// A task, by the address of its waker's data and vtable.
+    Task(usize, usize),
+}
 
 impl Borrower {
     /// A borrower no other call of this function returns.
     pub fn unique() -> Self {
         // Explicit borrowers come from `From<u64>` with the top bit clear; these have it set.
         static NEXT: AtomicU64 = AtomicU64::new(1 << 63);
-        Borrower(NEXT.fetch_add(1, Ordering::Relaxed))
+        Borrower(Id::Named(NEXT.fetch_add(1, Ordering::Relaxed)))
+    }
+
+    /// The task that `waker` wakes: a task's executor gives it the same waker every time.
+    fn task(waker: &Waker) -> Self {
+        Borrower(Id::Task(
+            waker.data() as usize,
+            std::ptr::from_ref(waker.vtable()) as usize,
+        ))
     }
 }
 
@@ -75,7 +92,7 @@ impl From<u64> for Borrower {
     /// A borrower named by the caller (the top bit is cleared, so that it never collides with
     /// [`Borrower::unique`]).
     fn from(id: u64) -> Self {
-        Borrower(id & !(1 << 63))
+        Borrower(Id::Named(id & !(1 << 63)))
     }
 }
 
@@ -85,6 +102,9 @@ pub struct LimiterPermit {
     limiter: CapacityLimiter,
     /// The borrower, when the caller named one.
     borrower: Option<Borrower>,
+    /// For a task borrower, its waker: held so that the task's address, which names the
+    /// borrower, cannot be reused by another task while the token is out.
+    _task: Option<Waker>,
 }
 
 impl fmt::Debug for LimiterPermit {
@@ -114,10 +134,11 @@ pub struct LimiterStatistics {
     pub borrowed_tokens: usize,
     /// Borrowers waiting for a token.
     pub tasks_waiting: usize,
-    /// The borrowers named with
-    /// [`acquire_on_behalf_of`](CapacityLimiter::acquire_on_behalf_of) that hold a token.
-    /// Anonymous ones ([`acquire`](CapacityLimiter::acquire), `to_thread`) are counted in
-    /// `borrowed_tokens` only.
+    /// The borrowers that hold a token and were named, with
+    /// [`acquire_on_behalf_of`](CapacityLimiter::acquire_on_behalf_of) or
+    /// [`acquire_for_task`](CapacityLimiter::acquire_for_task). Anonymous ones
+    /// ([`acquire`](CapacityLimiter::acquire), `to_thread`) are counted in `borrowed_tokens`
+    /// only.
     pub borrowers: Vec<Borrower>,
 }
 
@@ -218,6 +239,7 @@ impl CapacityLimiter {
             return Ok(self.take_token().then(|| LimiterPermit {
                 limiter: self.clone(),
                 borrower: None,
+                _task: None,
             }));
         };
         let mut named = self.named();
@@ -231,15 +253,56 @@ impl CapacityLimiter {
         Ok(Some(LimiterPermit {
             limiter: self.clone(),
             borrower: Some(name),
+            _task: None,
         }))
     }
 
-    /// Waits for a token, for a borrower of its own.
+    /// Waits for a token, for a borrower of its own: the permit is the borrower, as a
+    /// semaphore's permit is. [`to_thread`](crate::to_thread) borrows this way.
+    ///
+    /// AnyIO's `acquire()` borrows for the current task and refuses a second token to it;
+    /// that is [`acquire_for_task`](Self::acquire_for_task) here. In Rust one task often runs
+    /// several futures at once (`join!`, `select!`, [`scope`](crate::scope)), each of which may
+    /// rightly need a token, so the anonymous borrower is the plain one.
     pub async fn acquire(&self) -> LimiterPermit {
         match self.acquire_as(None).await {
             Ok(permit) => permit,
             Err(AlreadyBorrowing(_)) => unreachable!("an anonymous borrower holds nothing"),
         }
+    }
+
+    /// Waits for a token on behalf of the current task, and refuses a second one to it
+    /// (AnyIO's `acquire()`, whose default borrower is the current task): a task that holds a
+    /// token and asks for another, which could deadlock once every token is out, gets an
+    /// error instead.
+    ///
+    /// The task is the one whose waker polls this call. Futures that one task runs at once
+    /// (`join!`, `select!`) share it; a [`scope`](crate::scope)'s children each count as
+    /// their own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # async fn example() {
+    /// use portico_tasks::CapacityLimiter;
+    ///
+    /// let limiter = CapacityLimiter::new(2);
+    /// let first = limiter.acquire_for_task().await.unwrap();
+    /// let err = limiter.acquire_for_task().await.unwrap_err();
+    /// assert!(err.to_string().contains("already holds one of this limiter's tokens"));
+    /// drop(first);
+    /// assert!(limiter.acquire_for_task().await.is_ok(), "given back, it can borrow again");
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`AlreadyBorrowing`] if the current task already holds a token of this limiter.
+    pub async fn acquire_for_task(&self) -> Result<LimiterPermit, AlreadyBorrowing> {
+        let waker = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
+        let mut permit = self.acquire_as(Some(Borrower::task(&waker))).await?;
+        permit._task = Some(waker);
+        Ok(permit)
     }
 
     /// Waits for a token on behalf of `borrower`.

@@ -14,6 +14,7 @@ use std::thread::{self, Thread};
 
 use portico_rt::{JoinError, JoinHandle, NoRuntime, Runtime, ThreadRole};
 
+use crate::cancel::tree::Busy;
 use crate::limiter::CapacityLimiter;
 
 /// The number of tokens of each runtime's default thread limiter, as in AnyIO.
@@ -58,12 +59,19 @@ pub fn thread_limiter(rt: &Runtime) -> CapacityLimiter {
 /// limiter, and waits for its value (Asyncer's `asyncify`, AnyIO's `to_thread.run_sync`).
 ///
 /// Use it for CPU-heavy work and blocking I/O from async code. From the closure,
-/// [`from_thread`] can call back into async code on the same runtime.
+/// [`from_thread`] can call back into async code on the same runtime. [`ToThread`] sets a
+/// limiter of its own, or lets a cancelled caller leave the thread behind.
 ///
-/// * **Cancellation.** Dropping the returned future before a token is free means the closure
-///   never runs. Once it has a token, the closure runs to its end whatever happens to the
-///   caller, who simply stops waiting; the token is given back when the closure returns. The
-///   closure can learn that its caller is gone with [`check_cancelled`] and stop early.
+/// * **Cancellation.** Cancelled before a token is free, the closure never runs. Once it runs,
+///   it runs to its end (a thread cannot be interrupted), and by default the caller waits for
+///   it, as AnyIO's does: a [`CancelScope`](crate::CancelScope), timeout or task group that
+///   is cancelled around the call goes on waiting for the thread, and ends once it has
+///   returned. The closure learns of the cancellation with [`check_cancelled`], and can stop
+///   early. (AnyIO's `abandon_on_cancel=True`, leaving the thread behind, is
+///   [`ToThread::abandon_on_cancel`].) Only a caller dropped from outside, which cannot wait,
+///   leaves the thread running unwatched.
+/// * **Tokens.** The token is given back when the closure returns, abandoned or not (trio's
+///   rule; AnyIO on asyncio gives it back at once when abandoning).
 /// * **Panics** in the closure are re-raised in the caller, as if it had called it directly.
 ///
 /// # Examples
@@ -80,6 +88,22 @@ pub fn thread_limiter(rt: &Runtime) -> CapacityLimiter {
 /// # }
 /// ```
 ///
+/// A timeout around it waits for the thread, and gives its value if it returned meanwhile:
+///
+/// ```
+/// # async fn example() {
+/// use std::time::Duration;
+/// use portico_tasks::{move_on_after, to_thread};
+///
+/// let value = move_on_after(Duration::from_millis(1), to_thread(|| {
+///     std::thread::sleep(Duration::from_millis(30));
+///     "done"
+/// }))
+/// .await;
+/// assert_eq!(value, Some("done"), "the scope waited for the thread");
+/// # }
+/// ```
+///
 /// # Panics
 ///
 /// Panics if called outside a runtime, if the closure panics, or if the runtime shuts down
@@ -89,9 +113,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let rt = portico_rt::current().unwrap_or_else(|err| panic!("to_thread: {err}"));
-    let limiter = thread_limiter(&rt);
-    run(&rt, &limiter, f).await
+    ToThread::new().run(f).await
 }
 
 /// As [`to_thread`], under `limiter` instead of the runtime's default.
@@ -104,11 +126,80 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let rt = portico_rt::current().unwrap_or_else(|err| panic!("to_thread_with: {err}"));
-    run(&rt, limiter, f).await
+    ToThread::new().limiter(limiter.clone()).run(f).await
 }
 
-async fn run<F, T>(rt: &Runtime, limiter: &CapacityLimiter, f: F) -> T
+/// How to run a blocking closure: [`to_thread`] with options (AnyIO's `to_thread.run_sync`
+/// keywords `limiter` and `abandon_on_cancel`).
+///
+/// # Examples
+///
+/// ```
+/// # async fn example() {
+/// use std::time::Duration;
+/// use portico_tasks::{CapacityLimiter, ToThread, move_on_after};
+///
+/// let limiter = CapacityLimiter::new(2);
+/// let value = move_on_after(
+///     Duration::from_millis(1),
+///     ToThread::new()
+///         .limiter(limiter)
+///         .abandon_on_cancel(true)
+///         .run(|| std::thread::sleep(Duration::from_millis(50))),
+/// )
+/// .await;
+/// assert_eq!(value, None, "the caller left the thread behind at its deadline");
+/// # }
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use = "ToThread does nothing until `run` is awaited"]
+pub struct ToThread {
+    limiter: Option<CapacityLimiter>,
+    abandon_on_cancel: bool,
+}
+
+impl ToThread {
+    /// The defaults of [`to_thread`]: the runtime's default limiter, and a caller that waits
+    /// for the thread when cancelled.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs under `limiter` instead of the runtime's default.
+    pub fn limiter(mut self, limiter: CapacityLimiter) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// With `true`, a cancelled caller stops waiting at once and leaves the thread running
+    /// (AnyIO's `abandon_on_cancel=True`): its value is thrown away, and its token given back
+    /// when it returns. [`check_cancelled`] tells the thread. With `false`, the default, the
+    /// caller waits for the thread.
+    pub fn abandon_on_cancel(mut self, abandon: bool) -> Self {
+        self.abandon_on_cancel = abandon;
+        self
+    }
+
+    /// Runs `f` on the runtime's blocking pool and waits for its value, as [`to_thread`].
+    ///
+    /// # Panics
+    ///
+    /// As [`to_thread`].
+    pub async fn run<F, T>(self, f: F) -> T
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let rt = portico_rt::current().unwrap_or_else(|err| panic!("to_thread: {err}"));
+        let limiter = match self.limiter {
+            Some(limiter) => limiter,
+            None => thread_limiter(&rt),
+        };
+        run(&rt, &limiter, self.abandon_on_cancel, f).await
+    }
+}
+
+async fn run<F, T>(rt: &Runtime, limiter: &CapacityLimiter, abandon: bool, f: F) -> T
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
@@ -123,12 +214,13 @@ where
             f()
         }
     });
-    match (Detaching {
+    let waiting = ThreadWait {
         handle: Some(handle),
         gone,
-    })
-    .await
-    {
+        busy: None,
+        abandon,
+    };
+    match waiting.await {
         Ok(value) => value,
         Err(err) => match err.try_into_panic() {
             Ok(payload) => panic::resume_unwind(payload),
@@ -137,27 +229,38 @@ where
     }
 }
 
-/// Awaits a join handle, and detaches it if dropped first: the closure runs on, and
-/// [`check_cancelled`] tells it that its caller is gone.
-struct Detaching<T> {
+/// Awaits a blocking closure. Unless abandoning, it is busy work that the cancellers around
+/// it wait for (see [`crate::cancel::tree`]); dropped from outside, it detaches the thread.
+/// Either way [`check_cancelled`] tells the closure once its caller is cancelled.
+struct ThreadWait<T> {
     handle: Option<JoinHandle<T>>,
     gone: Arc<AtomicBool>,
+    busy: Option<Busy>,
+    abandon: bool,
 }
 
-impl<T: Send + 'static> Future for Detaching<T> {
+impl<T: Send + 'static> Future for ThreadWait<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let Some(handle) = self.handle.as_mut() else {
+        let this = &mut *self;
+        let Some(handle) = this.handle.as_mut() else {
             panic!("to_thread polled after completion");
         };
+        if !this.abandon {
+            let busy = this.busy.get_or_insert_with(Busy::enter);
+            if busy.cancel_requested() {
+                this.gone.store(true, Ordering::Release);
+            }
+        }
         let output = std::task::ready!(Pin::new(handle).poll(cx));
-        self.handle = None;
+        this.handle = None;
+        this.busy = None;
         Poll::Ready(output)
     }
 }
 
-impl<T> Drop for Detaching<T> {
+impl<T> Drop for ThreadWait<T> {
     fn drop(&mut self) {
         if let Some(handle) = self.handle.take() {
             self.gone.store(true, Ordering::Release);
@@ -191,12 +294,14 @@ impl Drop for CallerGuard {
     }
 }
 
-/// From a [`to_thread`] closure, whether the async caller is still waiting for it (AnyIO's
+/// From a [`to_thread`] closure, whether its async caller has been cancelled (AnyIO's
 /// `from_thread.check_cancelled`).
 ///
 /// A closure that has started cannot be interrupted: when its caller is cancelled (a timeout,
-/// a cancelled task group, a dropped future), the closure runs on and its result is thrown
-/// away. A long closure calls this now and then and stops early, with `?`, once nobody waits.
+/// a cancelled task group, a dropped future), the closure runs on, and the scope that was
+/// cancelled waits for it (or, with [`ToThread::abandon_on_cancel`], throws its result away).
+/// A long closure calls this now and then and stops early, with `?`, so that the cancellation
+/// takes effect sooner.
 ///
 /// # Examples
 ///
@@ -207,7 +312,7 @@ impl Drop for CallerGuard {
 ///
 /// let steps = move_on_after(Duration::from_millis(20), to_thread(|| {
 ///     for step in 0.. {
-///         check_cancelled()?; // stops once the caller has given up
+///         check_cancelled()?; // stops once the caller has been cancelled
 ///         std::thread::sleep(Duration::from_millis(1));
 ///         if step == 10_000 {
 ///             return Ok(step);
@@ -216,13 +321,14 @@ impl Drop for CallerGuard {
 ///     Ok::<_, Cancelled>(0)
 /// }))
 /// .await;
-/// assert_eq!(steps, None, "the caller gave up first");
+/// // The scope waited for the thread, which stopped early once it saw the cancellation.
+/// assert!(matches!(steps, Some(Err(Cancelled { .. }))));
 /// # }
 /// ```
 ///
 /// # Errors
 ///
-/// [`Cancelled`] once the caller has stopped waiting. Outside a `to_thread` closure (on a
+/// [`Cancelled`] once the caller has been cancelled. Outside a `to_thread` closure (on a
 /// thread no async caller waits for) there is no caller to lose, and this returns `Ok`.
 pub fn check_cancelled() -> Result<(), Cancelled> {
     let gone = CALLER_GONE
@@ -236,7 +342,7 @@ pub fn check_cancelled() -> Result<(), Cancelled> {
 }
 
 /// The error of [`check_cancelled`]: the async caller of this `to_thread` closure was
-/// cancelled and no longer waits for its value.
+/// cancelled; its value will be thrown away.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cancelled(());
 

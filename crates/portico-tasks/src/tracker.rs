@@ -231,6 +231,9 @@ impl TaskTracker {
     /// children started later are dropped unstarted. Works from any thread, any number of
     /// times; it cannot be undone.
     ///
+    /// A child running a [`shield`](crate::shield) or waiting for a
+    /// [`to_thread`](crate::to_thread) thread is dropped once that work has ended.
+    ///
     /// It does not wait for the futures to be dropped; [`wait`](Self::wait) does.
     pub fn cancel(&self) {
         self.shared.cancel();

@@ -5,10 +5,12 @@
     reason = "a failed unwrap is a failed test, with its location"
 )]
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use portico::tasks::{
-    CancelScope, current_effective_deadline, fail_after, fail_at, move_on_after, move_on_at, shield,
+    CancelScope, Event, current_effective_deadline, fail_after, fail_at, move_on_after, move_on_at,
+    shield, task_group,
 };
 
 #[path = "../../../tests/support/mod.rs"]
@@ -135,30 +137,107 @@ async fn moving_a_deadline_re_arms_the_scope() {
 }
 
 #[portico::test]
-async fn shielded_work_finishes_when_the_caller_is_cancelled() {
-    let finished = Flag::default();
-    let outcome = move_on_after(Duration::from_millis(5), {
-        let finished = finished.clone();
-        async move {
-            shield(async move {
-                // No deadline reaches inside the shield.
-                assert_eq!(current_effective_deadline(), None);
-                runtime().sleep(Duration::from_millis(40)).await;
-                finished.set();
-            })
-            .await
-        }
-    })
-    .await;
-    assert!(outcome.is_none(), "the caller was cancelled");
-    assert!(!finished.get(), "not yet");
-    finished.wait(&runtime(), Duration::from_secs(5)).await;
+async fn a_cancelled_scope_waits_for_its_shield() {
+    // AnyIO: `with CancelScope(shield=True): await cleanup()` inside a cancelled scope; the
+    // cleanup finishes before the scope exits, and the code after it does not run.
+    let scope = CancelScope::new();
+    let (finished, reached) = (Flag::default(), Flag::default());
+    let outcome = scope
+        .run({
+            let (scope, finished, reached) = (scope.clone(), finished.clone(), reached.clone());
+            async move {
+                shield(async {
+                    scope.cancel(); // the enclosing scope is cancelled while the shield runs
+                    // No deadline reaches inside the shield, and its waits are not cut short.
+                    assert_eq!(current_effective_deadline(), None);
+                    runtime().sleep(Duration::from_millis(5)).await;
+                    finished.set();
+                })
+                .await;
+                runtime().sleep(Duration::from_secs(60)).await;
+                reached.set();
+            }
+        })
+        .await;
+    assert_eq!(outcome, None, "the scope was cancelled");
+    assert!(scope.cancelled_caught());
+    assert!(
+        finished.get(),
+        "the shielded cleanup finished before the scope returned"
+    );
+    assert!(!reached.get(), "the code after the shield was cancelled");
 }
 
 #[portico::test]
-async fn a_shield_reports_the_panic_of_its_work() {
-    let err = shield(async { panic!("cleanup failed") })
-        .await
-        .unwrap_err();
-    assert_eq!(err.panic_message(), Some("cleanup failed"));
+async fn a_shield_keeps_its_own_deadline() {
+    let outer = CancelScope::new();
+    let cleanup = CancelScope::with_deadline(Instant::now() + Duration::from_millis(20));
+    cleanup.set_shield(true);
+    assert!(cleanup.is_shielded());
+    let outcome = outer
+        .run({
+            let (outer, cleanup) = (outer.clone(), cleanup.clone());
+            let own_deadline = cleanup.deadline();
+            move_on_after(Duration::from_millis(1), async move {
+                cleanup
+                    .run(async move {
+                        outer.cancel();
+                        // The shield sees its own deadline, not the enclosing ones.
+                        assert_eq!(current_effective_deadline(), own_deadline);
+                        std::future::pending::<()>().await;
+                    })
+                    .await
+            })
+        })
+        .await;
+    assert!(
+        cleanup.cancelled_caught(),
+        "the shield's own deadline ended it"
+    );
+    // The shield ended before the enclosing scopes could drop their futures, which then gave
+    // the shield's own outcome: cancelled by its deadline.
+    assert_eq!(outcome, Some(Some(None)));
+}
+
+#[portico::test]
+async fn a_shield_may_borrow_from_the_caller() {
+    let mut log = Vec::new();
+    shield(async {
+        log.push("cleaned up");
+    })
+    .await;
+    assert_eq!(log, ["cleaned up"]);
+}
+
+#[portico::test]
+async fn a_cancelled_task_group_waits_for_a_childs_shield() {
+    let entered = Arc::new(Event::new());
+    let finished = Flag::default();
+    task_group(|tg| {
+        let (entered, finished) = (entered.clone(), finished.clone());
+        async move {
+            tg.start_soon({
+                let entered = entered.clone();
+                async move {
+                    shield(async move {
+                        entered.set();
+                        runtime().sleep(Duration::from_millis(5)).await;
+                        finished.set();
+                    })
+                    .await;
+                    std::future::pending::<()>().await;
+                    Ok(())
+                }
+            });
+            entered.wait().await;
+            tg.cancel();
+            Ok::<(), std::io::Error>(())
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        finished.get(),
+        "the group returned once the shielded work had ended"
+    );
 }

@@ -11,8 +11,8 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use portico::tasks::{
-    Event, Failure, GroupError, StartError, TaskEnded, TaskGroup, TaskStatus, move_on_after,
-    task_group,
+    CancelScope, Event, Failure, GroupError, StartError, TaskEnded, TaskGroup, TaskStatus,
+    move_on_after, task_group,
 };
 
 #[path = "../../../tests/support/mod.rs"]
@@ -301,9 +301,13 @@ async fn dropping_the_group_cancels_children() {
 }
 
 #[portico::test]
-async fn cancel_from_a_child_ends_the_group_without_a_failure() {
+async fn a_group_cancelled_from_a_child_exits_ok() {
+    // AnyIO: `tg.cancel_scope.cancel()` cancels the children and the host body, and the group
+    // then exits normally.
     let (child_dropped, guard) = DropFlag::new();
-    let err = task_group(|tg| async move {
+    let (body_dropped, body_guard) = DropFlag::new();
+    task_group(|tg| async move {
+        let _body_guard = body_guard;
         let canceller = tg.clone();
         tg.start_soon(async move {
             let _guard = guard;
@@ -311,18 +315,54 @@ async fn cancel_from_a_child_ends_the_group_without_a_failure() {
             Ok(())
         });
         tg.start_soon(async move {
-            runtime().sleep(Duration::from_millis(5)).await;
             canceller.cancel();
             Ok(())
         });
         std::future::pending::<Result<(), io::Error>>().await
     })
     .await
+    .expect("a cancelled group exits normally");
+    // When the group returns, the cancelled child's future has already been dropped.
+    assert!(child_dropped.get());
+    assert!(body_dropped.get(), "the body was cancelled too");
+}
+
+#[portico::test]
+async fn a_group_cancelled_from_its_body_exits_ok() {
+    let release = Arc::new(Event::new());
+    let reached = Flag::default();
+    task_group(|tg| {
+        let (release, reached) = (release.clone(), reached.clone());
+        async move {
+            tg.start_soon(async move {
+                release.wait().await;
+                Ok(())
+            });
+            tg.cancel();
+            // The body is cancelled at its next wait, as in AnyIO.
+            runtime().sleep(Duration::from_secs(60)).await;
+            reached.set();
+            Ok::<(), io::Error>(())
+        }
+    })
+    .await
+    .expect("a cancelled group exits normally");
+    assert!(!reached.get(), "the body stopped at its next wait");
+}
+
+#[portico::test]
+async fn a_cancelled_body_that_owes_a_value_reports_the_cancellation() {
+    // A body that returns a value has none to give once cancelled: the only case where a
+    // cancellation is an `Err`, with no failure in it.
+    let err = task_group(|tg| async move {
+        tg.cancel();
+        std::future::pending::<()>().await;
+        Ok::<u32, io::Error>(7)
+    })
+    .await
     .unwrap_err();
     assert!(err.is_cancelled());
     assert_eq!(err.to_string(), "task group cancelled");
-    // When the group returns, the cancelled child's future has already been dropped.
-    assert!(child_dropped.get());
 }
 
 #[portico::test]
@@ -478,26 +518,57 @@ async fn a_handle_says_its_child_failed_and_the_group_has_the_error() {
 }
 
 #[portico::test]
-async fn a_cancelled_pending_start_cancels_its_child() {
-    // AnyIO cancels a child whose `start` was cancelled before it reported; the group waits
-    // for it.
+async fn a_cancelled_pending_start_cancels_its_child_and_waits_for_it() {
+    // AnyIO cancels a child whose `start` was cancelled before it reported, and `start` waits
+    // for that child to end; the rest of the group goes on.
     let (dropped, flag) = DropFlag::new();
-    let group = task_group(|tg| async move {
-        let waited = move_on_after(
-            Duration::from_millis(10),
-            tg.start(|_status: TaskStatus<u16>| async move {
-                let _flag = flag;
-                std::future::pending::<Result<(), io::Error>>().await
-            }),
-        )
-        .await;
-        assert!(waited.is_none(), "the start timed out");
-        Ok::<_, io::Error>("body done")
+    let sibling_ran = Flag::default();
+    let group = task_group(|tg| {
+        let sibling_ran = sibling_ran.clone();
+        async move {
+            let scope = CancelScope::new();
+            let waited = scope
+                .run(tg.start(|_status: TaskStatus<u16>| {
+                    let scope = scope.clone();
+                    async move {
+                        let _flag = flag;
+                        scope.cancel(); // the caller's scope is cancelled before `started`
+                        std::future::pending::<Result<(), io::Error>>().await
+                    }
+                }))
+                .await;
+            assert!(waited.is_none(), "the start was cancelled");
+            assert!(dropped.get(), "the child had ended when the start gave up");
+            tg.start_soon(async move {
+                sibling_ran.set();
+                Ok(())
+            });
+            Ok::<_, io::Error>("body done")
+        }
     });
     let ended = runtime().timeout(Duration::from_secs(10), group).await;
     assert!(
         matches!(ended, Ok(Ok("body done"))),
-        "the group ended without a failure once the child was cancelled"
+        "the group ended without a failure"
     );
-    assert!(dropped.get(), "the child was cancelled with its start");
+    assert!(sibling_ran.get(), "the group was not cancelled");
+}
+
+#[portico::test]
+async fn a_start_dropped_from_outside_cancels_its_child_and_the_group_waits() {
+    // A future dropped from outside cannot wait: the group waits for the child instead.
+    let (dropped, flag) = DropFlag::new();
+    task_group(|tg| async move {
+        let mut start = Box::pin(tg.start(|_status: TaskStatus<u16>| async move {
+            let _flag = flag;
+            std::future::pending::<Result<(), io::Error>>().await
+        }));
+        // Polled once, so that the child is spawned, then dropped.
+        let _ = futures_lite::future::poll_once(&mut start).await;
+        drop(start);
+        Ok::<_, io::Error>(())
+    })
+    .await
+    .unwrap();
+    assert!(dropped.get(), "the group returned once the child had ended");
 }

@@ -271,3 +271,29 @@ async fn an_event_and_a_condition_count_their_waiters() {
     assert_eq!(ready.statistics().tasks_waiting, 0, "every waiter went");
     assert_eq!(shared.1.statistics().tasks_waiting, 0);
 }
+
+#[portico::test]
+async fn a_task_cannot_borrow_two_tokens_of_a_limiter() {
+    // AnyIO: "this borrower is already holding one of this CapacityLimiter's tokens".
+    let limiter = CapacityLimiter::new(3);
+    let held = limiter.acquire_for_task().await.unwrap();
+    let err = limiter.acquire_for_task().await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("already holds one of this limiter's tokens"),
+        "{err}"
+    );
+    assert_eq!(limiter.statistics().borrowers.len(), 1);
+    // Another task borrows on its own behalf.
+    let other = runtime()
+        .spawn({
+            let limiter = limiter.clone();
+            async move { limiter.acquire_for_task().await.is_ok() }
+        })
+        .await
+        .unwrap();
+    assert!(other, "a second task gets a token of its own");
+    drop(held);
+    let again = limiter.acquire_for_task().await;
+    assert!(again.is_ok(), "a token given back can be borrowed again");
+}

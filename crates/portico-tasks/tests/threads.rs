@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use portico::rt::ThreadRole;
 use portico::tasks::{
-    CapacityLimiter, FromThreadError, check_cancelled, default_thread_limiter, from_thread,
-    move_on_after, task_group, to_thread, to_thread_with,
+    CancelScope, CapacityLimiter, FromThreadError, ToThread, check_cancelled,
+    default_thread_limiter, from_thread, move_on_after, task_group, to_thread, to_thread_with,
 };
 
 #[path = "../../../tests/support/mod.rs"]
@@ -86,25 +86,92 @@ async fn the_default_limiter_has_40_tokens_and_can_change() {
     limiter.set_total_tokens(40);
 }
 
+/// Waits on a blocking thread until `flag` is set, for at most 20 s, so that a bug fails the
+/// test instead of hanging it.
+fn block_until(ready: impl Fn() -> bool) -> bool {
+    let give_up = std::time::Instant::now() + Duration::from_secs(20);
+    while std::time::Instant::now() < give_up {
+        if ready() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    false
+}
+
 #[portico::test]
-async fn cancelling_to_thread_stops_the_waiting_not_the_closure() {
+async fn a_cancelled_caller_waits_for_its_thread() {
+    // AnyIO's default: the caller stays until the thread returns, and the thread can learn of
+    // the cancellation.
+    let scope = CancelScope::new();
     let finished = Flag::default();
-    let started = Flag::default();
-    let result = move_on_after(Duration::from_millis(10), {
-        let (finished, started) = (finished.clone(), started.clone());
-        to_thread(move || {
-            started.set();
-            std::thread::sleep(Duration::from_millis(60));
-            finished.set();
+    let outcome = scope
+        .run({
+            let (scope, finished) = (scope.clone(), finished.clone());
+            to_thread(move || {
+                scope.cancel(); // cancelled while the thread runs
+                let saw = block_until(|| check_cancelled().is_err());
+                finished.set();
+                saw
+            })
         })
-    })
-    .await;
+        .await;
     assert!(
-        result.is_none(),
-        "the caller stopped waiting at its deadline"
+        finished.get(),
+        "the scope returned only once the thread had"
     );
-    assert!(started.get() && !finished.get());
-    finished.wait(&runtime(), Duration::from_secs(5)).await;
+    assert_eq!(
+        outcome,
+        Some(true),
+        "the thread saw the cancellation, and its value came back"
+    );
+}
+
+#[portico::test]
+async fn a_cancelled_task_group_waits_for_its_childs_thread() {
+    let finished = Flag::default();
+    task_group(|tg| {
+        let finished = finished.clone();
+        async move {
+            let canceller = tg.clone();
+            tg.start_soon(async move {
+                to_thread(move || {
+                    canceller.cancel();
+                    block_until(|| check_cancelled().is_err());
+                    finished.set();
+                })
+                .await;
+                Ok(())
+            });
+            Ok::<(), std::io::Error>(())
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        finished.get(),
+        "the group returned only once the thread had"
+    );
+}
+
+#[portico::test]
+async fn abandon_on_cancel_leaves_the_thread_behind() {
+    let scope = CancelScope::new();
+    let (release, finished) = (Flag::default(), Flag::default());
+    let outcome = scope
+        .run({
+            let (scope, release, finished) = (scope.clone(), release.clone(), finished.clone());
+            ToThread::new().abandon_on_cancel(true).run(move || {
+                scope.cancel();
+                block_until(|| release.get());
+                finished.set();
+            })
+        })
+        .await;
+    assert_eq!(outcome, None, "the caller stopped waiting at once");
+    assert!(!finished.get(), "the thread runs on, abandoned");
+    release.set();
+    finished.wait(&runtime(), Duration::from_secs(20)).await;
 }
 
 #[portico::test]
@@ -209,35 +276,18 @@ async fn a_thread_learns_that_its_caller_is_gone() {
         "no caller to lose outside to_thread"
     );
     assert_eq!(to_thread(check_cancelled).await, Ok(()), "the caller waits");
-    let stopped = Flag::default();
-    let gave_up = move_on_after(
-        Duration::from_millis(20),
-        to_thread({
-            let stopped = stopped.clone();
-            move || {
-                // Bounded, so that a missed cancellation fails the test instead of hanging it.
-                let give_up = std::time::Instant::now() + Duration::from_secs(20);
-                while std::time::Instant::now() < give_up {
-                    if check_cancelled().is_err() {
-                        stopped.set();
-                        return;
-                    }
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-            }
-        }),
-    )
-    .await;
-    assert!(gave_up.is_none());
-    let stopped = runtime()
-        .timeout(Duration::from_secs(10), async {
-            while !stopped.get() {
-                runtime().sleep(Duration::from_millis(2)).await;
+    // Dropped from outside, a caller cannot wait: the thread runs on and learns it.
+    let (started, stopped) = (Flag::default(), Flag::default());
+    let caller = runtime().spawn({
+        let (started, stopped) = (started.clone(), stopped.clone());
+        to_thread(move || {
+            started.set();
+            if block_until(|| check_cancelled().is_err()) {
+                stopped.set();
             }
         })
-        .await;
-    assert!(
-        stopped.is_ok(),
-        "the closure saw that its caller was cancelled"
-    );
+    });
+    started.wait(&runtime(), Duration::from_secs(20)).await;
+    drop(caller); // cancels the task, which drops its `to_thread`
+    stopped.wait(&runtime(), Duration::from_secs(20)).await;
 }

@@ -12,6 +12,7 @@ use portico_rt::Runtime;
 
 use super::GroupClosed;
 use super::handle::ChildCancel;
+use crate::cancel::tree::LazyNode;
 use crate::cancel::{Frame, InFrame};
 use crate::failure::{Failure, TaskPanic};
 
@@ -169,6 +170,7 @@ impl<E: Send + 'static> Shared<E> {
                 fut,
             }),
             listener: None,
+            node: LazyNode::default(),
             own: own.map(|cancel| OwnCancel {
                 cancel,
                 listener: None,
@@ -202,6 +204,8 @@ pin_project_lite::pin_project! {
         fut: Option<InFrame<F>>,
         // Registered once the child waits, so that cancelling the group wakes it.
         listener: Option<EventListener>,
+        // The child's canceller: once cancelled, it waits for the shields and threads inside.
+        node: LazyNode,
         // This child's own cancellation, for a child with a handle or started with `start`.
         own: Option<OwnCancel>,
         // Declared after `fut`, so that a cancelled child reports after its future is dropped.
@@ -253,16 +257,28 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let mut this = self.project();
-        let own_cancelled = this
-            .own
-            .as_ref()
-            .is_some_and(|own| own.cancel.is_cancelled());
-        if !this.reporter.shared.is_cancelled() && !own_cancelled {
+        let mut cancelled = this.reporter.shared.is_cancelled()
+            || this
+                .own
+                .as_ref()
+                .is_some_and(|own| own.cancel.is_cancelled());
+        loop {
+            if cancelled {
+                if !this.node.is_busy() {
+                    break;
+                }
+                // A shield or a thread inside must end first: it hears of the cancellation,
+                // and the child is polled on until then.
+                this.node.request();
+            }
             let Some(fut) = this.fut.as_mut().as_pin_mut() else {
                 panic!("child polled after completion");
             };
             // Panics are caught here, the same way on every runtime, and become failures.
-            let outcome = match panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            let polled = this
+                .node
+                .enter(|| panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))));
+            let outcome = match polled {
                 Ok(Poll::Pending) => None,
                 Ok(Poll::Ready(Ok(()))) => Some(Outcome::Done),
                 Ok(Poll::Ready(Err(err))) => Some(Outcome::Failed(Failure::Error(err))),
@@ -273,6 +289,13 @@ where
                 this.reporter.report(outcome);
                 return Poll::Ready(());
             }
+            if cancelled {
+                if this.node.is_busy() {
+                    // Woken by the work inside.
+                    return Poll::Pending;
+                }
+                break;
+            }
             // Waiting: listen for the group's cancellation too. The listener is registered
             // before the flag is read again, so a cancellation in between is not missed.
             let shared = &this.reporter.shared;
@@ -282,6 +305,7 @@ where
             if !group_cancelled && !own_cancelled {
                 return Poll::Pending;
             }
+            cancelled = true;
         }
         // Cancelled: drop the future (then report, as the reporter's drop would).
         this.fut.set(None);

@@ -2,13 +2,16 @@
 
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Poll;
 
-use event_listener::Event;
+use event_listener::{Event, EventListener};
 
 use super::GroupClosed;
 use super::handle::ChildCancel;
 use super::shared::{OnEnd, Outcome, Shared};
+use crate::cancel::tree::Busy;
 use crate::failure::Failure;
 
 pub(super) async fn start<V, E, F, Fut>(shared: &Arc<Shared<E>>, f: F) -> Result<V, StartError<E>>
@@ -27,26 +30,42 @@ where
         return Err(StartError::Cancelled);
     }
     // Until the child reports, the caller's waiting and the child go together.
-    let _unless_reported = CancelUnlessReported {
+    let unless_reported = CancelUnlessReported {
         slot: slot.clone(),
-        cancel,
+        cancel: cancel.clone(),
     };
-    loop {
-        // Listen before looking, so that a `started` in between is not missed.
-        let listener = slot.event.listen();
-        {
-            let mut state = slot.lock();
-            if !matches!(*state, StartState::Waiting) {
-                match std::mem::replace(&mut *state, StartState::Taken) {
-                    StartState::Started(value) => return Ok(value),
-                    StartState::Ended(err) => return Err(err),
-                    StartState::Waiting | StartState::Taken => {
-                        unreachable!("start() takes the outcome once")
-                    }
-                }
-            }
+    // A canceller around this call waits for it: once cancelled, it cancels the child and
+    // waits for the child to end, as AnyIO's `start` does.
+    let busy = Busy::enter();
+    let mut cancelling = false;
+    let mut listener: Option<EventListener> = None;
+    let outcome = std::future::poll_fn(|cx| {
+        if !cancelling && busy.cancel_requested() {
+            cancelling = true;
+            cancel.cancel();
         }
-        listener.await;
+        loop {
+            // Listen before looking, so that a `started` in between is not missed.
+            let waiting = listener.get_or_insert_with(|| slot.event.listen());
+            if let Some(outcome) = slot.take_outcome() {
+                return Poll::Ready(outcome);
+            }
+            if Pin::new(waiting).poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            listener = None;
+        }
+    })
+    .await;
+    match outcome {
+        Ok(value) => Ok(value),
+        Err(_) if cancelling => {
+            // The child has ended. Like AnyIO's `start`, which raises the cancellation, this
+            // gives nothing back: the canceller, no longer waiting, drops it.
+            drop((busy, unless_reported));
+            std::future::pending().await
+        }
+        Err(err) => Err(err),
     }
 }
 
@@ -108,6 +127,21 @@ impl<V, E> Default for StartSlot<V, E> {
 impl<V, E> StartSlot<V, E> {
     fn lock(&self) -> MutexGuard<'_, StartState<V, E>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The child's report or end, once there is one; taken once.
+    fn take_outcome(&self) -> Option<Result<V, StartError<E>>> {
+        let mut state = self.lock();
+        if matches!(*state, StartState::Waiting) {
+            return None;
+        }
+        match std::mem::replace(&mut *state, StartState::Taken) {
+            StartState::Started(value) => Some(Ok(value)),
+            StartState::Ended(err) => Some(Err(err)),
+            StartState::Waiting | StartState::Taken => {
+                unreachable!("start() takes the outcome once")
+            }
+        }
     }
 }
 

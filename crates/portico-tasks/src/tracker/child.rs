@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 
 use event_listener::{Event, EventListener};
 
+use crate::cancel::tree::LazyNode;
 use crate::failure::TaskPanic;
 
 /// What the owner of a tracker is told of a child's panic.
@@ -156,6 +157,8 @@ pin_project_lite::pin_project! {
         fut: Option<F>,
         // Registered once the child waits, so that cancelling the tracker wakes it.
         listener: Option<EventListener>,
+        // The child's canceller: once cancelled, it waits for the shields and threads inside.
+        node: LazyNode,
         // Declared after `fut`, so that a child the runtime drops stops counting only once its
         // future is gone. `None` once the child has ended.
         counted: Option<Counted>,
@@ -167,6 +170,7 @@ impl<F> Child<F> {
         Child {
             fut: Some(fut),
             listener: None,
+            node: LazyNode::default(),
             counted: Some(Counted::new(shared)),
         }
     }
@@ -180,12 +184,24 @@ impl<F: Future<Output = ()>> Future for Child<F> {
         let Some(Counted(shared)) = this.counted.as_ref() else {
             panic!("tracked child polled after completion");
         };
-        if !shared.is_cancelled() {
+        let mut cancelled = shared.is_cancelled();
+        loop {
+            if cancelled {
+                if !this.node.is_busy() {
+                    break;
+                }
+                // A shield or a thread inside must end first: it hears of the cancellation,
+                // and the child is polled on until then.
+                this.node.request();
+            }
             let Some(fut) = this.fut.as_mut().as_pin_mut() else {
                 panic!("tracked child polled after completion");
             };
             // Panics are caught here, the same way on every runtime, and go to the tracker.
-            match panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            match this
+                .node
+                .enter(|| panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))))
+            {
                 Ok(Poll::Pending) => {}
                 Ok(Poll::Ready(())) => {
                     this.fut.set(None);
@@ -201,12 +217,20 @@ impl<F: Future<Output = ()>> Future for Child<F> {
                     return Poll::Ready(());
                 }
             }
+            if cancelled {
+                if this.node.is_busy() {
+                    // Woken by the work inside.
+                    return Poll::Pending;
+                }
+                break;
+            }
             // Waiting: listen for the cancellation too. The listener is registered before the
             // flag is read again, so a cancellation in between is not missed.
             let listener = this.listener.get_or_insert_with(|| shared.cancel.listen());
             if !shared.is_cancelled() && Pin::new(listener).poll(cx).is_pending() {
                 return Poll::Pending;
             }
+            cancelled = true;
         }
         // Cancelled: drop the future, unstarted if it never ran, then stop counting.
         this.fut.set(None);
