@@ -200,10 +200,9 @@ mod tutorial002 {
 
     fn app(image: Image) -> App {
         App::new().state(image).route(
-            // The tutorial adds `image/png` to the 200's content: Portico's responses take one
-            // JSON schema each, so the route documents the JSON item only.
             Route::get("/items/{item_id}", read_item)
-                .response_json::<Item>(StatusCode::OK, "Return the JSON item or an image."),
+                .response_json::<Item>(StatusCode::OK, "Return the JSON item or an image.")
+                .response_media_type(StatusCode::OK, "image/png"),
         )
     }
 
@@ -244,12 +243,14 @@ mod tutorial003 {
     }
 
     fn app() -> App {
-        // The tutorial adds an `example` to the 200's content, which Portico's responses
-        // cannot carry: the route documents the description only.
         App::new().route(
             Route::get("/items/{item_id}", read_item)
                 .response_json::<Message>(StatusCode::NOT_FOUND, "The item was not found")
-                .response_description("Item requested by ID"),
+                .response_description("Item requested by ID")
+                .response_example(
+                    StatusCode::OK,
+                    json!({"id": "bar", "value": "The bar tenders"}),
+                ),
         )
     }
 
@@ -284,14 +285,15 @@ mod tutorial004 {
     use super::*;
 
     fn app(image: Image) -> App {
-        // `responses={**responses, 200: {"content": {"image/png": {}}}}`: the shared responses
-        // are documented, the 200's `image/png` cannot be (as in tutorial 002).
+        // `responses={**responses, 200: {"content": {"image/png": {}}}}`, with
+        // `response_model=Item`.
         App::new().state(image).route(
             Route::get("/items/{item_id}", read_item)
                 .response(StatusCode::NOT_FOUND, "Item not found")
                 .response(StatusCode::FOUND, "The item was moved")
                 .response(StatusCode::FORBIDDEN, "Not enough privileges")
-                .response_json::<Item>(StatusCode::OK, "Successful Response"),
+                .response_json::<Item>(StatusCode::OK, "Successful Response")
+                .response_media_type(StatusCode::OK, "image/png"),
         )
     }
 

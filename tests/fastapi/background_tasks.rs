@@ -91,7 +91,7 @@ mod tutorial002 {
         Option<String>,
     );
 
-    #[portico::handler]
+    #[portico::provider]
     async fn get_query(
         tasks: BackgroundTasks,
         State(log): State<LogFile>,

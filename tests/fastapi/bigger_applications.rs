@@ -17,7 +17,7 @@ mod dependencies {
     /// `get_query_token`'s success.
     pub(super) struct QueryToken;
 
-    #[portico::handler]
+    #[portico::provider]
     pub(super) async fn get_token_header(
         #[header] x_token: String,
     ) -> Result<TokenHeader, HttpError> {
@@ -27,7 +27,7 @@ mod dependencies {
         Ok(TokenHeader)
     }
 
-    #[portico::handler]
+    #[portico::provider]
     pub(super) async fn get_query_token(#[query] token: String) -> Result<QueryToken, HttpError> {
         if token != "jessica" {
             return Err(HttpError::bad_request().detail("No Jessica token provided"));

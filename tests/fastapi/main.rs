@@ -6,8 +6,10 @@
 
 mod support;
 
+mod additional_responses;
 mod additional_status_codes;
 mod background_tasks;
+mod behind_a_proxy;
 mod bigger_applications;
 mod body;
 mod body_fields;
@@ -19,12 +21,15 @@ mod cookie_params;
 mod cors;
 mod custom_response;
 mod dependencies;
+mod encoder;
 mod events;
 mod extra_data_types;
 mod extra_models;
 mod first_steps;
 mod handling_errors;
+mod header_param_models;
 mod header_params;
+mod metadata;
 mod middleware;
 mod path_operation_configurations;
 mod path_params;
@@ -46,5 +51,6 @@ mod schema_extra_example;
 mod security;
 mod static_files;
 mod strict_content_type;
+mod sub_applications;
 mod testing_dependencies;
 mod using_request_directly;

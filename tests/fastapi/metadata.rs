@@ -251,7 +251,6 @@ mod tutorial004 {
     }
 
     fn app() -> App {
-        // Portico's tags take a description only: the tutorial's `externalDocs` has no setter.
         App::new()
             .tag_description(
                 "users",
@@ -260,6 +259,11 @@ mod tutorial004 {
             .tag_description(
                 "items",
                 "Manage items. So _fancy_ they have their own docs.",
+            )
+            .tag_external_docs(
+                "items",
+                "https://fastapi.tiangolo.com/",
+                Some("Items external docs"),
             )
             .route(Route::get("/users/", get_users).tag("users"))
             .route(Route::get("/items/", get_items).tag("items"))

@@ -14,7 +14,7 @@ struct Commons {
     limit: i64,
 }
 
-#[portico::handler]
+#[portico::provider]
 async fn common_parameters(
     #[query] q: Option<String>,
     #[query(default = 0)] skip: i64,
@@ -38,7 +38,7 @@ fn app() -> App {
         .get("/users/", read_users)
 }
 
-#[portico::handler]
+#[portico::provider]
 async fn override_dependency(#[query] q: Option<String>) -> Result<Commons, HttpError> {
     Ok(Commons {
         q,

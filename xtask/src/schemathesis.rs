@@ -1,6 +1,7 @@
 //! `cargo xtask schemathesis`: schemathesis, which generates requests from an API's OpenAPI
-//! document and checks the answers against it, run against the example applications served
-//! on loopback. It is installed with pip under `target/`.
+//! document and checks the answers against it, run against every example application
+//! (`todo`, `hello`, `chat` and `bench_server`) served on loopback. It is installed with pip
+//! under `target/`.
 //!
 //! Every check runs but one: `negative_data_rejection`, which expects a request the schema
 //! forbids to be refused. Portico validates as Pydantic does in its default (lax) mode, as
@@ -43,6 +44,8 @@ pub(crate) fn check() -> Result<(), String> {
     let servers = [
         (start_todo(&dir, "schemathesis", &[])?, &[][..]),
         (start_example("hello", &[])?, &["/slow", "/primes"][..]),
+        (start_example("chat", &[])?, &[][..]),
+        (start_example("bench_server", &[])?, &[][..]),
     ];
     for ((_server, base), slow) in &servers {
         let mut run = Command::new("python3");

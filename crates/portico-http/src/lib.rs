@@ -58,8 +58,8 @@ pub use portico_openapi::{
 #[allow(deprecated, reason = "the old name stays available")]
 pub use response::sse::Event;
 pub use response::{
-    EventStream, Html, IntoResponse, IntoResponseParts, Json, KeepAlive, Redirect, Response,
-    ServerSentEvent, SetCookie, StreamBody, Text,
+    EventStream, Html, IntoResponse, IntoResponseParts, Json, KeepAlive, Partial, Redirect,
+    Response, ServerSentEvent, SetCookie, StreamBody, Text,
 };
 pub use routing::IntoMount;
 pub use server::{Server, ServerHandle, ShutdownReport};
@@ -118,6 +118,7 @@ pub mod proxy {
 
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::handler::check;
     pub use crate::handler::type_id_of;
     pub use inventory;
 }

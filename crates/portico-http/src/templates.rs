@@ -48,16 +48,17 @@ const INLINE_SOURCE_LIMIT: usize = 32 * 1024;
 /// # Examples
 ///
 /// ```
-/// use portico_http::{App, Templates, TemplateResponse};
+/// use portico_http::{App, Path, Templates, TemplateResponse};
 ///
 /// let dir = tempfile::tempdir().unwrap();
 /// std::fs::write(
 ///     dir.path().join("item.html"),
-///     "<h1>{{ name }}</h1><a href=\"{{ url_for('read_item', id=7) }}\">again</a>",
+///     "<h1>{{ name }}</h1><a href=\"{{ url_for('read_item', id=id) }}\">again</a>",
 /// ).unwrap();
 ///
-/// async fn read_item(templates: Templates) -> TemplateResponse {
-///     templates.response("item.html", serde_json::json!({"name": "<tea>"})).await
+/// async fn read_item(Path(id): Path<u32>, templates: Templates) -> TemplateResponse {
+///     let context = serde_json::json!({"name": "<tea>", "id": id});
+///     templates.response("item.html", context).await
 /// }
 ///
 /// let app = App::new()

@@ -28,7 +28,7 @@ struct AppToken;
 
 #[portico::test]
 fn app_dependencies_leave_the_docs_alone_and_are_documented_on_every_operation(rt: RuntimeKind) {
-    #[portico::handler]
+    #[portico::provider]
     async fn token(#[header] x_token: String) -> Result<AppToken, HttpError> {
         if x_token == "secret" {
             Ok(AppToken)

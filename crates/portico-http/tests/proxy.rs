@@ -130,6 +130,24 @@ async fn the_client_address_is_the_peer_of_the_connection() {
     server.stop().await.unwrap();
 }
 
+#[portico::test]
+fn the_slash_redirect_goes_to_the_scheme_and_host_the_client_used(rt: RuntimeKind) {
+    let app = App::new()
+        .get("/items/", || async { "items" })
+        .add_middleware(ProxyHeaders::new(["127.0.0.1"]));
+    let client = blocking_client_on(rt, app).follow_redirects(false);
+    let response = client
+        .get("/items?page=2")
+        .header("host", "example.com")
+        .header("x-forwarded-proto", "https")
+        .send();
+    assert_eq!(response.status(), 307);
+    assert_eq!(
+        response.header("location"),
+        Some("https://example.com/items/?page=2")
+    );
+}
+
 fn under_api() -> App {
     App::new()
         .root_path("/api/")
@@ -146,7 +164,10 @@ fn an_app_under_a_root_path(rt: RuntimeKind) {
     // The slash redirect puts the prefix back.
     let slash = client.get("/items?page=2").send();
     assert_eq!(slash.status(), 307);
-    assert_eq!(slash.header("location"), Some("/api/items/?page=2"));
+    assert_eq!(
+        slash.header("location"),
+        Some("http://testserver/api/items/?page=2")
+    );
 
     let doc: serde_json::Value = client.get("/openapi.json").send().json();
     assert_eq!(doc["servers"], json!([{"url": "/api"}]));

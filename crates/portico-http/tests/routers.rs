@@ -13,6 +13,11 @@ use support::Log;
 struct Outer;
 struct Middle;
 
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct Shop {
+    shop: String,
+}
+
 fn nested(log: &Log) -> App {
     let (outer, middle) = (log.clone(), log.clone());
     let leaf = Router::new()
@@ -39,8 +44,11 @@ fn nested(log: &Log) -> App {
             outer.push("outer");
             Ok::<_, HttpError>(Outer)
         })
-        .provide(move || {
+        // The shop router's dependency reads the prefix's `{shop}`: the routes under it need
+        // not read it themselves.
+        .provide(move |Path(shop): Path<Shop>| {
             middle.push("middle");
+            assert_eq!(shop.shop, "main");
             Ok::<_, HttpError>(Middle)
         })
         .include(api)
@@ -62,7 +70,10 @@ async fn nested_routers_join_prefixes_tags_dependencies_and_responses() {
     );
     let redirect = client.get("/api/shop/main/items").await;
     assert_eq!(redirect.status(), 307);
-    assert_eq!(redirect.header("location"), Some("/api/shop/main/items/"));
+    assert_eq!(
+        redirect.header("location"),
+        Some("http://testserver/api/shop/main/items/")
+    );
     assert_eq!(client.get("/items/7").await.status(), 404);
     let lines = log.lines();
     // Independent dependencies may run concurrently; each ran once per request.

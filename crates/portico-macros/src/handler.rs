@@ -28,6 +28,8 @@ use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Expr, FnArg, Ident, ItemFn, Lit, Meta, Pat, Token, Type};
 
+use crate::check::Kind;
+
 /// Where a parameter is read from.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Source {
@@ -123,10 +125,14 @@ fn options(
             Meta::Path(path) if path.is_ident("embed") && matches!(source, Source::Body) => {
                 embed = true;
             }
+            // `deprecated` alone, as FastAPI's `deprecated=True`.
+            Meta::Path(path) if path.is_ident("deprecated") => {
+                field_attrs.push(quote!(#[schemars(extend("deprecated" = true))]));
+            }
             other => {
                 return Err(error(
                     other,
-                    "expected `name = value` (such as `default = 10` or `ge = 1`) or `required`",
+                    "expected `name = value` (such as `default = 10` or `ge = 1`), `required` or `deprecated`",
                 ));
             }
         }
@@ -186,6 +192,33 @@ fn options(
                 let description = text()?;
                 field_attrs.push(quote!(#[schemars(description = #description)]));
             }
+            "title" => {
+                let title = text()?;
+                field_attrs.push(quote!(#[schemars(title = #title)]));
+            }
+            "deprecated" => match &value {
+                Expr::Lit(syn::ExprLit {
+                    lit: Lit::Bool(deprecated),
+                    ..
+                }) => {
+                    if deprecated.value {
+                        field_attrs.push(quote!(#[schemars(extend("deprecated" = true))]));
+                    }
+                }
+                other => return Err(error(other, "expected `true` or `false`")),
+            },
+            // Written into the schema as FastAPI's `examples=[...]` is: a JSON array.
+            "examples" => match &value {
+                Expr::Array(_) => {
+                    field_attrs.push(quote!(#[schemars(extend("examples" = #value))]));
+                }
+                other => {
+                    return Err(error(
+                        other,
+                        "expected an array, such as `[\"foo\", \"bar\"]`",
+                    ));
+                }
+            },
             "ge" => min = Some(value),
             "le" => max = Some(value),
             "gt" => field_attrs.push(quote!(#[schemars(extend("exclusiveMinimum" = #value))])),
@@ -201,7 +234,7 @@ fn options(
                 return Err(error(
                     &pair.path,
                     &format!(
-                        "unknown option `{other}` of #[{}]; expected required, default, alias, description, ge, gt, le, lt, multiple_of, min_length, max_length, pattern{}{}",
+                        "unknown option `{other}` of #[{}]; expected required, default, alias, title, description, examples, deprecated, ge, gt, le, lt, multiple_of, min_length, max_length, pattern{}{}",
                         source.attr(),
                         if matches!(source, Source::Query | Source::Header | Source::Cookie) {
                             ", include_in_schema"
@@ -237,15 +270,19 @@ fn options(
     Ok((default, field_attrs, embed))
 }
 
-pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+pub(crate) fn expand(args: TokenStream, item: TokenStream, kind: Kind) -> syn::Result<TokenStream> {
+    let attribute = match kind {
+        Kind::Handler => "#[portico::handler]",
+        Kind::Provider => "#[portico::provider]",
+    };
     if !args.is_empty() {
-        return Err(error(args, "#[portico::handler] takes no arguments"));
+        return Err(error(args, &format!("{attribute} takes no arguments")));
     }
     let mut func: ItemFn = syn::parse2(item)?;
     if !func.sig.generics.params.is_empty() {
         return Err(error(
             &func.sig.generics,
-            "a #[portico::handler] function cannot be generic",
+            &format!("a {attribute} function cannot be generic"),
         ));
     }
     let fn_name = func.sig.ident.clone();
@@ -256,7 +293,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
         let FnArg::Typed(mut typed) = arg else {
             return Err(error(
                 arg,
-                "a #[portico::handler] function cannot take `self`",
+                &format!("a {attribute} function cannot take `self`"),
             ));
         };
         let mut source = None;
@@ -287,6 +324,12 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
             ));
         };
         let name = ident.ident.clone();
+        if kind == Kind::Provider && source.reads_body() {
+            return Err(error(
+                &attr,
+                "a provider reads the request's head only: #[body] and #[form] are a handler's",
+            ));
+        }
         let (default, field_attrs, embed) = options(&attr, source)?;
         params.push(Param {
             source,
@@ -407,9 +450,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
     func.sig.inputs = inputs;
     let doc = doc_comment(&func.attrs);
     let name = fn_name.to_string();
-    // The name and doc comment, found again by the function's type when a route uses it. A
-    // generic function has no one type to record.
-    if func.sig.generics.params.is_empty() {
+    // The name and doc comment, found again by the function's type when a route uses it.
+    if kind == Kind::Handler {
         generated.extend(quote! {
             ::portico::__private::inventory::submit! {
                 ::portico::__private::HandlerDoc::new(
@@ -420,9 +462,11 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
             }
         });
     }
+    let checks = crate::check::checks(&func.sig, kind);
     Ok(quote! {
         #generated
         #func
+        #checks
     })
 }
 
@@ -451,9 +495,13 @@ mod tests {
     use super::*;
 
     fn expand_str(item: &str) -> Result<String, String> {
-        expand(TokenStream::new(), item.parse().expect("tokens"))
-            .map(|tokens| tokens.to_string())
-            .map_err(|err| err.to_string())
+        expand(
+            TokenStream::new(),
+            item.parse().expect("tokens"),
+            Kind::Handler,
+        )
+        .map(|tokens| tokens.to_string())
+        .map_err(|err| err.to_string())
     }
 
     #[test]

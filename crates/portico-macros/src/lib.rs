@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+mod check;
 mod handler;
 mod test;
 
@@ -101,7 +102,40 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn handler(args: TokenStream, item: TokenStream) -> TokenStream {
-    handler::expand(args.into(), item.into())
+    handler::expand(args.into(), item.into(), check::Kind::Handler)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// A dependency's provider, as `#[portico::handler]` is a handler: single named parameters
+/// (`#[query]`, `#[path]`, `#[header]`, `#[cookie]`, with the same options; a provider reads
+/// the request's head only, so not `#[body]` or `#[form]`), and compile errors reported where
+/// the mistake is written: a parameter that does not read the request's head, or a return type
+/// that is not `Result<T, E>` with an error that is a response. Without the attribute, the
+/// same mistakes are reported at `App::provide` as "... is not a dependency provider".
+///
+/// ```
+/// use portico::{Header, HttpError};
+///
+/// struct Paging {
+///     skip: u32,
+///     limit: u32,
+/// }
+///
+/// #[portico::provider]
+/// async fn paging(
+///     #[query(default = 0)] skip: u32,
+///     #[query(default = 100, le = 1000)] limit: u32,
+/// ) -> Result<Paging, HttpError> {
+///     Ok(Paging { skip, limit })
+/// }
+///
+/// let app = portico::App::new().provide(paging);
+/// # drop(app);
+/// ```
+#[proc_macro_attribute]
+pub fn provider(args: TokenStream, item: TokenStream) -> TokenStream {
+    handler::expand(args.into(), item.into(), check::Kind::Provider)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

@@ -101,16 +101,10 @@ pub fn document<'a>(info: &Info, operations: impl IntoIterator<Item = Operation<
     let mut doc = Map::new();
     doc.insert("openapi".into(), Value::String(OPENAPI_VERSION.into()));
     doc.insert("info".into(), Value::Object(info));
-    let root_server = (!config.root_path.is_empty()
-        && !config
+    if !config.servers.is_empty() {
+        let servers = config
             .servers
             .iter()
-            .any(|(url, _)| *url == config.root_path))
-    .then(|| (config.root_path.clone(), None));
-    if !config.servers.is_empty() || root_server.is_some() {
-        let servers = root_server
-            .iter()
-            .chain(&config.servers)
             .map(|(url, description)| {
                 let mut server = Map::new();
                 server.insert("url".into(), Value::String(url.clone()));
@@ -119,6 +113,9 @@ pub fn document<'a>(info: &Info, operations: impl IntoIterator<Item = Operation<
             })
             .collect();
         doc.insert("servers".into(), Value::Array(servers));
+    }
+    if config.root_path_in_servers {
+        list_root_path(&mut doc, &config.root_path);
     }
     doc.insert(
         "paths".into(),
@@ -140,14 +137,44 @@ pub fn document<'a>(info: &Info, operations: impl IntoIterator<Item = Operation<
         doc.insert("components".into(), Value::Object(component_map));
     }
     if !config.tags.is_empty() {
-        let tags = config
-            .tags
-            .iter()
-            .map(|(name, description)| json!({"name": name, "description": description}))
-            .collect();
+        let tags = config.tags.iter().map(crate::info::Tag::to_value).collect();
         doc.insert("tags".into(), Value::Array(tags));
     }
     Value::Object(doc)
+}
+
+/// Lists `root_path`, the prefix an application is reached under (behind a proxy, or as a
+/// mounted application), first among the `servers` of `document`, unless it is empty or listed
+/// already: what FastAPI does with `root_path` when `root_path_in_servers` is on.
+///
+/// # Examples
+///
+/// ```
+/// let mut document = portico_openapi::document(&portico_openapi::Info::default(), []);
+/// portico_openapi::add_root_server(&mut document, "/subapi/");
+/// assert_eq!(document["servers"], serde_json::json!([{"url": "/subapi"}]));
+/// portico_openapi::add_root_server(&mut document, "/subapi");
+/// assert_eq!(document["servers"].as_array().unwrap().len(), 1);
+/// ```
+pub fn add_root_server(document: &mut Value, root_path: &str) {
+    if let Value::Object(doc) = document {
+        list_root_path(doc, root_path);
+    }
+}
+
+fn list_root_path(doc: &mut Map<String, Value>, root_path: &str) {
+    let root_path = root_path.trim_end_matches('/');
+    if root_path.is_empty() {
+        return;
+    }
+    let servers = doc
+        .entry("servers")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Value::Array(servers) = servers
+        && !servers.iter().any(|server| server["url"] == root_path)
+    {
+        servers.insert(0, json!({ "url": root_path }));
+    }
 }
 
 /// One operation object.
@@ -262,25 +289,15 @@ fn operation(
 
     for response in &doc.responses {
         let code = response.status.as_str().to_owned();
-        let mut r = Map::new();
-        r.insert(
-            "description".into(),
-            Value::String(response.description.clone()),
-        );
-        // A response declared with a description alone has no content, as FastAPI's.
-        let schema = response
-            .schema
-            .as_ref()
-            .map(|schema| components.absorb(schema, true));
-        if let Some(schema) = schema {
-            r.insert(
-                "content".into(),
-                json!({"application/json": {"schema": schema}}),
-            );
-        }
-        match responses.iter_mut().find(|(c, _)| *c == code) {
-            Some(existing) => existing.1 = Value::Object(r),
-            None => responses.push((code, Value::Object(r))),
+        let index = match responses.iter().position(|(c, _)| *c == code) {
+            Some(index) => index,
+            None => {
+                responses.push((code, Value::Object(Map::new())));
+                responses.len() - 1
+            }
+        };
+        if let Value::Object(existing) = &mut responses[index].1 {
+            add_response(existing, response, components);
         }
     }
 
@@ -325,6 +342,53 @@ fn operation(
         Value::Object(responses.into_iter().collect()),
     );
     Value::Object(out)
+}
+
+/// Adds a declared response to the one documented for its status (empty if none), as FastAPI
+/// merges `responses=` into an operation's: a description given replaces the earlier one, a
+/// schema given replaces the JSON body's, and media types join the content. A response
+/// declared with a description alone has no content, as FastAPI's.
+fn add_response(
+    existing: &mut Map<String, Value>,
+    response: &crate::operation::ResponseDoc,
+    components: &mut Components,
+) {
+    let description = Some(response.description.as_str())
+        .filter(|d| !d.is_empty())
+        .or_else(|| existing.get("description").and_then(Value::as_str))
+        .or_else(|| response.status.canonical_reason())
+        .unwrap_or("Additional Response")
+        .to_owned();
+    existing.insert("description".into(), Value::String(description));
+    let mut media = |media_type: &str, key: &str, value: Value| {
+        let content = existing
+            .entry("content")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(content) = content {
+            let entry = content
+                .entry(media_type)
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let (Value::Object(entry), false) = (entry, key.is_empty()) {
+                entry.insert(key.into(), value);
+            }
+        }
+    };
+    if let Some(schema) = &response.schema {
+        media(
+            "application/json",
+            "schema",
+            components.absorb(schema, true),
+        );
+    }
+    if let Some(example) = &response.example {
+        media("application/json", "example", example.clone());
+    }
+    for (media_type, schema) in &response.media_types {
+        match schema {
+            Some(schema) => media(media_type, "schema", components.absorb(schema, true)),
+            None => media(media_type, "", Value::Null),
+        }
+    }
 }
 
 /// FastAPI's `HTTPValidationError` and `ValidationError`, the body of every 422.

@@ -47,7 +47,7 @@ mod operation;
 mod schema;
 pub mod ui;
 
-pub use document::{OPENAPI_VERSION, Operation, document, openapi_path};
-pub use info::{Contact, Info, License};
+pub use document::{OPENAPI_VERSION, Operation, add_root_server, document, openapi_path};
+pub use info::{Contact, Info, License, Tag};
 pub use operation::{BodyDoc, OperationDoc, ParamDoc, ResponseDoc, ReturnDoc, SecurityDoc, Source};
 pub use schema::{INTEGER_KEY_PATTERNS, doc_schema_for, properties, schema_for};

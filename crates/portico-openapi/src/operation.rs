@@ -62,16 +62,24 @@ pub struct BodyDoc {
     pub named_by_operation: bool,
 }
 
-/// A response documented besides the handler's own (FastAPI's `responses=`).
+/// A response documented besides the handler's own (FastAPI's `responses=`). One with the
+/// status of the handler's own response, or of another declared before it, adds to that one,
+/// as FastAPI merges them: its description replaces the earlier one, its media types join.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ResponseDoc {
     /// Its status.
     pub status: http::StatusCode,
-    /// What it means.
+    /// What it means; empty keeps the description of the response it adds to, or else is the
+    /// status's reason phrase.
     pub description: String,
     /// The JSON Schema of its body, if documented.
     pub schema: Option<Value>,
+    /// The media types it may come in besides JSON (`image/png`), each with the JSON Schema of
+    /// its body if known.
+    pub media_types: Vec<(String, Option<Value>)>,
+    /// An example of its JSON body.
+    pub example: Option<Value>,
 }
 
 impl ResponseDoc {
@@ -81,6 +89,8 @@ impl ResponseDoc {
             status,
             description: description.into(),
             schema: None,
+            media_types: Vec::new(),
+            example: None,
         }
     }
 
@@ -88,6 +98,48 @@ impl ResponseDoc {
     pub fn schema(mut self, schema: Value) -> Self {
         self.schema = Some(schema);
         self
+    }
+
+    /// Another media type it may come in, with the JSON Schema of that body if known.
+    pub fn media_type(mut self, media_type: impl Into<String>, schema: Option<Value>) -> Self {
+        let media_type = media_type.into();
+        self.media_types.retain(|(known, _)| *known != media_type);
+        self.media_types.push((media_type, schema));
+        self
+    }
+
+    /// An example of its JSON body.
+    pub fn example(mut self, example: Value) -> Self {
+        self.example = Some(example);
+        self
+    }
+
+    /// Adds `later`, a response declared after this one with the same status, to this one:
+    /// what `later` says replaces what this one says, its media types join this one's.
+    ///
+    /// ```
+    /// use http::StatusCode;
+    /// use portico_openapi::ResponseDoc;
+    ///
+    /// let mut found = ResponseDoc::new(StatusCode::OK, "The item");
+    /// found.merge(ResponseDoc::new(StatusCode::OK, "").media_type("image/png", None));
+    /// assert_eq!(found.description, "The item");
+    /// assert_eq!(found.media_types.len(), 1);
+    /// ```
+    pub fn merge(&mut self, later: ResponseDoc) {
+        if !later.description.is_empty() {
+            self.description = later.description;
+        }
+        if later.schema.is_some() {
+            self.schema = later.schema;
+        }
+        for (media_type, schema) in later.media_types {
+            self.media_types.retain(|(known, _)| *known != media_type);
+            self.media_types.push((media_type, schema));
+        }
+        if later.example.is_some() {
+            self.example = later.example;
+        }
     }
 }
 

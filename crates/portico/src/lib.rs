@@ -22,7 +22,9 @@
 //!   ([`Depends`], [`Provider`], [`App::provide`]), the [`Lifespan`] and [`BackgroundTasks`],
 //!   re-exported from `portico-http`; [`prelude`] holds the common names;
 //! * [`testing`]: the test clients;
-//! * [`handler`]: single named parameters (`#[query] q: Option<String>`);
+//! * [`handler`]: single named parameters (`#[query] q: Option<String>`), and compile errors
+//!   that name the parameter or return type at fault; [`provider`]: the same errors for a
+//!   dependency's provider;
 //! * [`tasks`]: structured concurrency (task groups, cancel scopes, `to_thread`);
 //! * [`rt`]: the runtime layer, and the choice of runtime ([`run`], [`Builder`]);
 //! * [`test`]: one test per runtime.
@@ -80,7 +82,7 @@ pub use portico_http::{
     DEFAULT_BODY_LIMIT, DEFAULT_CLEANUP_THREADS, Depends, Embed, ErrorItem, EventStream,
     FileResponse, Form, FormLimits, Fresh, FromRequest, FromRequestParts, Handler, Header, Html,
     HttpError, IntoMount, IntoProvider, IntoResponse, IntoResponseParts, Json, KeepAlive, License,
-    Lifespan, LocPart, OPENAPI_VERSION, OperationDoc, Outcome, ParamDoc, Path, Provider,
+    Lifespan, LocPart, OPENAPI_VERSION, OperationDoc, Outcome, ParamDoc, Partial, Path, Provider,
     ProviderFn, Query, Redirect, Rejection, Request, RequestContext, RequestHead,
     RequestValidationError, Response, ResponseDoc, ResponseFuture, ReturnDoc, Route, RouteRef,
     RouteSpec, Router, SecurityDoc, Server, ServerHandle, ServerSentEvent, SetCookie,
@@ -95,7 +97,7 @@ pub use portico_http::{Multipart, MultipartField, UploadFile};
 pub use portico_http::{TemplateError, TemplateResponse, Templates, minijinja};
 #[cfg(feature = "websocket")]
 pub use portico_http::{WebSocket, WebSocketDisconnect, WebSocketError, websocket};
-pub use portico_macros::{handler, test};
+pub use portico_macros::{handler, provider, test};
 /// The OpenAPI model: what the document is built from (see `portico-openapi`).
 pub use portico_openapi as openapi;
 pub use portico_rt as rt;
@@ -176,7 +178,7 @@ pub mod testing {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::test_runner::{TestConfig, run_sync_test, run_test};
-    pub use portico_http::__private::{inventory, type_id_of};
+    pub use portico_http::__private::{check, inventory, type_id_of};
     pub use portico_http::HandlerDoc;
     pub use {schemars, serde};
 }

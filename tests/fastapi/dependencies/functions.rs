@@ -38,7 +38,7 @@ mod tutorial001 {
         limit: i64,
     }
 
-    #[portico::handler]
+    #[portico::provider]
     async fn common_parameters(
         #[query] q: Option<String>,
         #[query(default = 0)] skip: i64,
@@ -109,7 +109,7 @@ mod tutorial002 {
 
     /// The class's `__init__`, as the provider (an associated fn cannot take
     /// `#[portico::handler]`'s parameters).
-    #[portico::handler]
+    #[portico::provider]
     async fn common_query_params(
         #[query] q: Option<String>,
         #[query(default = 0)] skip: usize,
@@ -188,12 +188,12 @@ mod tutorial005 {
     struct QueryValue(Option<String>);
     struct QueryOrCookie(Option<String>);
 
-    #[portico::handler]
+    #[portico::provider]
     fn query_extractor(#[query] q: Option<String>) -> Result<QueryValue, HttpError> {
         Ok(QueryValue(q))
     }
 
-    #[portico::handler]
+    #[portico::provider]
     fn query_or_cookie_extractor(
         #[cookie] last_query: Option<String>,
         Depends(q): Depends<QueryValue>,

@@ -19,7 +19,7 @@ struct XKey(
     String,
 );
 
-#[portico::handler]
+#[portico::provider]
 async fn verify_token(#[header] x_token: String) -> Result<TokenVerified, HttpError> {
     if x_token != "fake-super-secret-token" {
         return Err(HttpError::bad_request().detail("X-Token header invalid"));
@@ -27,7 +27,7 @@ async fn verify_token(#[header] x_token: String) -> Result<TokenVerified, HttpEr
     Ok(TokenVerified)
 }
 
-#[portico::handler]
+#[portico::provider]
 async fn verify_key(#[header] x_key: String) -> Result<XKey, HttpError> {
     if x_key != "fake-super-secret-key" {
         return Err(HttpError::bad_request().detail("X-Key header invalid"));

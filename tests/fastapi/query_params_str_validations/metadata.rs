@@ -153,20 +153,19 @@ mod tutorial009 {
 mod tutorial010 {
     use super::*;
 
-    /// `#[query(...)]` has no `deprecated`: the parameter is declared on a struct of its own.
-    #[derive(Deserialize, JsonSchema)]
-    struct ItemQuery {
-        #[serde(rename = "item-query")]
-        #[schemars(
+    #[portico::handler]
+    async fn read_items(
+        #[query(
+            alias = "item-query",
+            title = "Query string",
             description = "Query string for the items to search in the database that have a good match",
-            length(min = 3, max = 50),
-            pattern("^fixedquery$"),
-            extend("deprecated" = true)
+            min_length = 3,
+            max_length = 50,
+            pattern = "^fixedquery$",
+            deprecated
         )]
         q: Option<String>,
-    }
-
-    async fn read_items(Query(ItemQuery { q }): Query<ItemQuery>) -> Json<Value> {
+    ) -> Json<Value> {
         items(q)
     }
 

@@ -2,7 +2,7 @@
 //! to `tutorial015`.
 
 use portico::testing::TestClient;
-use portico::{App, Json, Query};
+use portico::{App, Json};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};

@@ -12,39 +12,12 @@ fn item_operation(summary: &str, operation_id: &str) -> Value {
     })
 }
 
-/// The keys of a model `T` that a handler picked, answered as JSON and documented as `T`:
-/// FastAPI's `response_model=T` with `response_model_exclude_unset`, `_include` or `_exclude`,
-/// options that Portico's routes do not have.
-struct Picked<T>(serde_json::Map<String, Value>, PhantomData<T>);
-
-impl<T: Serialize + for<'de> Deserialize<'de>> Picked<T> {
-    /// `item` (a stored dict) through the model `T`, with the keys `keep` says.
-    fn new(item: &Value, keep: impl Fn(&str) -> bool) -> Self {
-        let model: T = serde_json::from_value(item.clone()).unwrap();
-        let Value::Object(mut fields) = serde_json::to_value(model).unwrap() else {
-            panic!("a model is an object");
-        };
-        fields.retain(|key, _| keep(key));
-        Picked(fields, PhantomData)
-    }
-}
-
-impl<T: Serialize + JsonSchema> IntoResponse for Picked<T> {
-    fn into_response(self) -> Response {
-        Json(Value::Object(self.0)).into_response()
-    }
-
-    fn describe_response(doc: &mut OperationDoc) {
-        <Json<T> as IntoResponse>::describe_response(doc);
-    }
-}
-
 fn default_tax() -> f64 {
     10.5
 }
 
-/// `response_model_exclude_unset=True`: the handler answers the model's fields that the stored
-/// item sets (see `Picked`).
+/// `response_model_exclude_unset=True`: the stored item is read into a `Partial<Item>`, which
+/// remembers the fields it set and answers those only.
 mod tutorial004 {
     use super::*;
 
@@ -74,9 +47,8 @@ mod tutorial004 {
     }
 
     #[portico::handler]
-    async fn read_item(#[path] item_id: String) -> Picked<Item> {
-        let stored = items(&item_id);
-        Picked::new(&stored, |key| stored.get(key).is_some())
+    async fn read_item(#[path] item_id: String) -> Json<Partial<Item>> {
+        Json(serde_json::from_value(items(&item_id)).unwrap())
     }
 
     fn app() -> App {
@@ -125,9 +97,8 @@ mod tutorial004 {
 }
 
 /// Tutorials 005 (`response_model_include={"name", "description"}`, a set) and 006 (the same
-/// with lists): Portico has no `response_model_include` or `_exclude`, so the handlers pick
-/// the keys themselves and the routes document `Item` as their response. In Rust the set and
-/// the list are the same slice: one app, against both of FastAPI's test files.
+/// with lists): the routes' `response_model_include` and `response_model_exclude`. In Rust
+/// the set and the list are the same slice: one app, against both of FastAPI's test files.
 mod tutorial005 {
     use super::*;
 
@@ -157,22 +128,31 @@ mod tutorial005 {
         }
     }
 
-    #[portico::handler]
-    async fn read_item_name(#[path] item_id: String) -> Picked<Item> {
-        Picked::new(&items(&item_id), |key| {
-            ["name", "description"].contains(&key)
-        })
+    /// The stored item through the model, as FastAPI's `response_model=Item` reads it.
+    fn item(item_id: &str) -> Json<Item> {
+        Json(serde_json::from_value(items(item_id)).unwrap())
     }
 
     #[portico::handler]
-    async fn read_item_public_data(#[path] item_id: String) -> Picked<Item> {
-        Picked::new(&items(&item_id), |key| !["tax"].contains(&key))
+    async fn read_item_name(#[path] item_id: String) -> Json<Item> {
+        item(&item_id)
+    }
+
+    #[portico::handler]
+    async fn read_item_public_data(#[path] item_id: String) -> Json<Item> {
+        item(&item_id)
     }
 
     pub(super) fn app() -> App {
         App::new()
-            .get("/items/{item_id}/name", read_item_name)
-            .get("/items/{item_id}/public", read_item_public_data)
+            .route(
+                Route::get("/items/{item_id}/name", read_item_name)
+                    .response_model_include(["name", "description"]),
+            )
+            .route(
+                Route::get("/items/{item_id}/public", read_item_public_data)
+                    .response_model_exclude(["tax"]),
+            )
     }
 
     pub(super) async fn read_item_name_test() {

@@ -3,11 +3,9 @@
 //! A Portico handler's response model is its return type: FastAPI's `response_model=Item` and
 //! `-> Item` are both `Json<Item>` here.
 
-use std::marker::PhantomData;
-
 use portico::http::StatusCode;
 use portico::testing::TestClient;
-use portico::{App, IntoResponse, Json, OperationDoc, Redirect, Response};
+use portico::{App, IntoResponse, Json, Partial, Redirect, Response, Route};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

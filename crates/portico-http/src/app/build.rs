@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use portico_openapi::OperationDoc;
+use portico_openapi::{OperationDoc, Source};
 
 use super::App;
 use super::docs::{self, DocumentCell};
@@ -186,6 +186,8 @@ pub(crate) fn declare(
     spec.name = settings.name.clone().or(function.map(str::to_owned));
     spec.body_limit = route.body_limit;
     spec.content_type_check = settings.content_type_check;
+    spec.response_fields =
+        (!settings.response_fields.keeps_all()).then(|| Arc::new(settings.response_fields.clone()));
     spec.status = settings.status;
     spec.blocking = route.blocking;
     spec.websocket = route.websocket;
@@ -219,10 +221,35 @@ pub(crate) fn declare(
         }
     }
     spec.scopes = doc.scopes.clone();
+    unread_path_params(&doc, &mut spec);
     for problem in doc.problems.iter().chain(&spec.problems) {
         problems.push(format!("{} {}: {problem}", route.method, route.path));
     }
     Some(Declared { spec, doc, plan })
+}
+
+/// Reports each of the template's parameters that no `Path` of the handler or of its
+/// dependencies reads: `async fn read(item_id: String)` on `/items/{item_id}` would take the
+/// body for `item_id` and never see the path.
+fn unread_path_params(doc: &OperationDoc, spec: &mut RouteSpec) {
+    if spec.reads_path {
+        return;
+    }
+    let unread: Vec<String> = spec
+        .path_params
+        .iter()
+        .filter(|name| {
+            !doc.params
+                .iter()
+                .any(|p| p.source == Source::Path && p.name == **name)
+        })
+        .cloned()
+        .collect();
+    for name in unread {
+        spec.problem(format!(
+            "the path parameter `{name}` is read by no parameter of the handler or of its dependencies; take it with `Path<T>` (or `#[path] {name}: T` under #[portico::handler])"
+        ));
+    }
 }
 
 /// The name of a handler without `#[portico::handler]`: the last segment of its type's name

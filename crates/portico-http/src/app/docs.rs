@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http::HeaderValue;
 use http::header::CONTENT_TYPE;
 use portico_openapi::ui::Pages;
-use portico_openapi::{Contact, Info, License};
+use portico_openapi::{Contact, Info, License, Tag};
 
 use super::{App, Route, build};
 use crate::response::{Html, IntoResponse};
@@ -72,18 +72,41 @@ impl App {
         tag: impl Into<String>,
         description: impl Into<String>,
     ) -> Self {
-        let tag = tag.into();
-        let description = description.into();
-        match self
-            .docs
-            .info
-            .tags
-            .iter_mut()
-            .find(|(name, _)| *name == tag)
-        {
-            Some(entry) => entry.1 = description,
-            None => self.docs.info.tags.push((tag, description)),
-        }
+        self.docs_tag(tag.into()).description = Some(description.into());
+        self
+    }
+
+    /// Points a tag's description in the document to its external documentation, `url`, with
+    /// an optional description of it (the `externalDocs` of FastAPI's `openapi_tags`).
+    pub fn tag_external_docs(
+        mut self,
+        tag: impl Into<String>,
+        url: impl Into<String>,
+        description: Option<&str>,
+    ) -> Self {
+        self.docs_tag(tag.into()).external_docs =
+            Some((url.into(), description.map(str::to_owned)));
+        self
+    }
+
+    /// The description of `tag` in the document, added after the others if it has none yet.
+    fn docs_tag(&mut self, tag: String) -> &mut Tag {
+        let tags = &mut self.docs.info.tags;
+        let index = match tags.iter().position(|known| known.name == tag) {
+            Some(index) => index,
+            None => {
+                tags.push(Tag::new(tag));
+                tags.len() - 1
+            }
+        };
+        &mut tags[index]
+    }
+
+    /// Whether the document lists the root path (see [`root_path`](Self::root_path)), or the
+    /// prefix the application is mounted at in another, first among its servers: FastAPI's
+    /// `root_path_in_servers`, on by default.
+    pub fn root_path_in_servers(mut self, listed: bool) -> Self {
+        self.docs.info.root_path_in_servers = listed;
         self
     }
 
@@ -206,6 +229,38 @@ impl Default for DocsConfig {
 /// The document, once the application is built, shared with the route that serves it.
 pub(crate) type DocumentCell = Arc<OnceLock<Bytes>>;
 
+/// The document as a mounted application serves it, with the prefix it was reached under,
+/// once made.
+type MountedDocument = Arc<OnceLock<(String, Bytes)>>;
+
+/// The document as served to `request`: when the application is mounted in another, with the
+/// prefix it was reached under listed first among its servers (FastAPI's `root_path`, which a
+/// mount extends), unless `listed` is off. An application is mounted at one prefix, so the
+/// document with it is made once.
+fn served_document(
+    cell: &DocumentCell,
+    mounted: &MountedDocument,
+    listed: bool,
+    request: &crate::Request,
+) -> Bytes {
+    let body = cell.get().cloned().unwrap_or_default();
+    let Some(prefix) = crate::routing::mounted_under(request).filter(|_| listed) else {
+        return body;
+    };
+    if let Some((known, served)) = mounted.get()
+        && *known == prefix
+    {
+        return served.clone();
+    }
+    let Ok(mut document) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return body;
+    };
+    portico_openapi::add_root_server(&mut document, &prefix);
+    let served = Bytes::from(serde_json::to_vec(&document).unwrap_or_default());
+    let _ = mounted.set((prefix, served.clone()));
+    served
+}
+
 /// A route serving a page.
 fn page(path: &str, html: String) -> Route {
     let page = Bytes::from(html);
@@ -223,10 +278,11 @@ pub(crate) fn routes(config: &DocsConfig, document: &DocumentCell) -> Vec<Route>
     };
     let mut routes = Vec::new();
     let cell = document.clone();
-    routes.push(Route::get(&openapi_url, move || {
-        let cell = cell.clone();
+    let listed = config.info.root_path_in_servers;
+    let mounted = MountedDocument::default();
+    routes.push(Route::get(&openapi_url, move |request: crate::Request| {
+        let body = served_document(&cell, &mounted, listed, &request);
         async move {
-            let body = cell.get().cloned().unwrap_or_default();
             let mut response = body.into_response();
             response
                 .headers_mut()

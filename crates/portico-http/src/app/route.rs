@@ -114,6 +114,7 @@ pub(super) struct RouteSettings {
     pub(super) response_description: Option<String>,
     pub(super) name: Option<String>,
     pub(super) content_type_check: Option<crate::ContentTypeCheck>,
+    pub(super) response_fields: crate::response::fields::ResponseFields,
 }
 
 impl RouteSettings {
@@ -155,9 +156,16 @@ impl RouteSettings {
         }
     }
 
+    /// Declares `response`; one declared before with its status takes what it adds.
     pub(super) fn response(&mut self, response: ResponseDoc) {
-        self.responses.retain(|r| r.status != response.status);
-        self.responses.push(response);
+        match self
+            .responses
+            .iter_mut()
+            .find(|r| r.status == response.status)
+        {
+            Some(declared) => declared.merge(response),
+            None => self.responses.push(response),
+        }
     }
 }
 
@@ -304,6 +312,28 @@ macro_rules! settings_methods {
             self.$($meta).+.response(
                 portico_openapi::ResponseDoc::new(status, description).schema(portico_openapi::doc_schema_for::<B>(true)),
             );
+            self
+        }
+
+        /// Documents another media type the response of `status` may come in, with no schema
+        /// (FastAPI's `responses={200: {"content": {"image/png": {}}}}`): it joins the media
+        /// types of that response, the handler's own or one declared before.
+        pub fn response_media_type(
+            mut self,
+            status: http::StatusCode,
+            media_type: impl Into<String>,
+        ) -> Self {
+            self.$($meta).+.response(
+                portico_openapi::ResponseDoc::new(status, "").media_type(media_type, None),
+            );
+            self
+        }
+
+        /// Documents an example of the JSON body of the response of `status`, the handler's
+        /// own or one declared before (FastAPI's
+        /// `responses={200: {"content": {"application/json": {"example": ...}}}}`).
+        pub fn response_example(mut self, status: http::StatusCode, example: serde_json::Value) -> Self {
+            self.$($meta).+.response(portico_openapi::ResponseDoc::new(status, "").example(example));
             self
         }
     };
@@ -455,6 +485,52 @@ impl Route {
     /// The description of the successful response ("Successful Response" by default).
     pub fn response_description(mut self, description: impl Into<String>) -> Self {
         self.settings.response_description = Some(description.into());
+        self
+    }
+
+    /// Answers only these top-level fields of the handler's successful JSON response (of each
+    /// item, for a list), FastAPI's `response_model_include`. The document still describes the
+    /// whole model, as FastAPI's does.
+    ///
+    /// ```
+    /// use portico_http::{App, Json, Route};
+    ///
+    /// async fn read() -> Json<serde_json::Value> {
+    ///     Json(serde_json::json!({"name": "Bar", "description": "The Bar fighters", "tax": 20.2}))
+    /// }
+    ///
+    /// let route = Route::get("/items/bar/name", read).response_model_include(["name", "description"]);
+    /// let client = portico::testing::blocking_client(App::new().route(route));
+    /// let answer = client.get("/items/bar/name").send();
+    /// assert_eq!(answer.text(), r#"{"name":"Bar","description":"The Bar fighters"}"#);
+    /// ```
+    pub fn response_model_include<S: Into<String>>(
+        mut self,
+        fields: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.settings.response_fields.include = Some(fields.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Leaves these top-level fields out of the handler's successful JSON response (of each
+    /// item, for a list), FastAPI's `response_model_exclude`.
+    pub fn response_model_exclude<S: Into<String>>(
+        mut self,
+        fields: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.settings
+            .response_fields
+            .exclude
+            .extend(fields.into_iter().map(Into::into));
+        self
+    }
+
+    /// Leaves the fields whose value is `null` out of the handler's successful JSON response,
+    /// at every depth, FastAPI's `response_model_exclude_none`. (FastAPI's
+    /// `response_model_exclude_unset` is the model [`Partial`](crate::Partial), which remembers
+    /// the fields its input set.)
+    pub fn response_model_exclude_none(mut self) -> Self {
+        self.settings.response_fields.exclude_none = true;
         self
     }
 

@@ -105,6 +105,11 @@ pub struct RouteSpec {
     pub(crate) shapes: Vec<(TypeId, Arc<Shapes>)>,
     /// Mistakes found while the parts declared themselves.
     pub(crate) problems: Vec<String>,
+    /// Whether a parameter reads the request's path itself (the whole request, its URI), so
+    /// that the template's parameters need no `Path` to be read.
+    pub(crate) reads_path: bool,
+    /// What the route keeps of its successful JSON answers, when it does not keep them whole.
+    pub(crate) response_fields: Option<Arc<crate::response::fields::ResponseFields>>,
 }
 
 impl RouteSpec {
@@ -127,6 +132,8 @@ impl RouteSpec {
             scopes: Vec::new(),
             shapes: Vec::new(),
             problems: Vec::new(),
+            reads_path: false,
+            response_fields: None,
         }
     }
 
@@ -200,6 +207,14 @@ impl RouteSpec {
         }
     }
 
+    /// Records that a parameter reads the request's path itself, as the whole
+    /// [`Request`](crate::Request) and the [`Uri`](http::Uri) do. A route's template parameters
+    /// must otherwise each be read by a [`Path`](crate::Path) (of the handler or of one of its
+    /// dependencies): one that nothing reads is a mistake reported when the application is built.
+    pub fn reads_path(&mut self) {
+        self.reads_path = true;
+    }
+
     /// Records a mistake in the route's declaration, reported when the application is built.
     pub fn problem(&mut self, problem: impl Into<String>) {
         self.problems.push(problem.into());
@@ -222,6 +237,7 @@ impl RouteSpec {
             }
         }
         self.after_response |= provider.after_response;
+        self.reads_path |= provider.reads_path;
     }
 }
 

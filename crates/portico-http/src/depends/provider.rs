@@ -407,6 +407,12 @@ impl<T: Send + Sync + 'static> Provider<T> {
 
 /// What [`App::provide`](crate::App::provide) accepts: a provider function, or a configured
 /// [`Provider`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a dependency provider",
+    label = "not a provider",
+    note = "a provider is an `async fn` or a plain `fn` whose parameters are head-only extractors (`Header`, `Query`, `State`, `Depends<T>`, ...; at most 12) and which returns `Result<T, E>` with `E: IntoResponse`",
+    note = "a provider of a value that cannot fail still returns a `Result`: `Ok::<_, HttpError>(value)`; put `#[portico::provider]` on it to have the compiler name the parameter or return type at fault"
+)]
 pub trait IntoProvider<M> {
     /// The type produced.
     type Value: Send + Sync + 'static;
@@ -420,6 +426,7 @@ pub trait IntoProvider<M> {
 #[derive(Debug)]
 pub enum Configured {}
 
+#[diagnostic::do_not_recommend]
 impl<F: ProviderFn<M>, M: 'static> IntoProvider<M> for F {
     type Value = F::Value;
 
@@ -428,6 +435,7 @@ impl<F: ProviderFn<M>, M: 'static> IntoProvider<M> for F {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: Send + Sync + 'static> IntoProvider<Configured> for Provider<T> {
     type Value = T;
 

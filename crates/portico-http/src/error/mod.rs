@@ -19,6 +19,7 @@ pub use build::BuildError;
 pub(crate) use handlers::ErrorHandlers;
 pub use handlers::RequestHead;
 pub use http_error::HttpError;
+pub(crate) use http_error::forbids_body;
 pub(crate) use validation::invalid;
 pub use validation::{ErrorItem, LocPart, RequestValidationError};
 

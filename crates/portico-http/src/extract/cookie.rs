@@ -67,6 +67,17 @@ impl Inputs for CookieInputs {
         }
         names
     }
+
+    /// Each cookie's last value: FastAPI reads cookies as a map.
+    fn received(&self) -> Vec<(std::borrow::Cow<'_, str>, Vec<&str>)> {
+        self.names()
+            .into_iter()
+            .filter_map(|name| {
+                let value = self.last(&name)?;
+                Some((name, vec![value]))
+            })
+            .collect()
+    }
 }
 
 impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Cookie<T> {

@@ -84,6 +84,24 @@ impl Inputs for HeaderInputs<'_> {
             })
             .collect()
     }
+
+    fn received(&self) -> Vec<(std::borrow::Cow<'_, str>, Vec<&str>)> {
+        self.headers
+            .keys()
+            .map(|name| {
+                let values = self.headers.get_all(name).iter();
+                let values = values.filter_map(|v| v.to_str().ok()).collect();
+                (std::borrow::Cow::Borrowed(name.as_str()), values)
+            })
+            .collect()
+    }
+
+    /// A field reads its header, and a header sent under the field's own name is not an
+    /// extra one either (FastAPI's rule).
+    fn reads(&self, field: &str, received: &str) -> bool {
+        field.eq_ignore_ascii_case(received)
+            || header_of(field, self.verbatim).eq_ignore_ascii_case(received)
+    }
 }
 
 impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Header<T> {

@@ -107,6 +107,12 @@ impl From<BodyError> for Rejection {
 ///     }
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be read from a request's head",
+    label = "not a head parameter",
+    note = "a parameter that is not the last reads the request's head: `Path<T>`, `Query<T>`, `Header<T>`, `Cookie<T>`, `State<T>`, `Depends<T>`, ... (a provider's parameters all do); a body extractor (`Json<T>`, `Form<T>`, `String`, `Bytes`) can only be a handler's last parameter",
+    note = "a plain type such as `u32` is read with an extractor around it (`Path<u32>`), or named with `#[path]`, `#[query]`, `#[header]` or `#[cookie]` under `#[portico::handler]`"
+)]
 pub trait FromRequestParts: Sized + Send {
     /// Reads the parameter.
     fn from_request_parts(
@@ -128,6 +134,12 @@ pub trait FromRequestParts: Sized + Send {
 }
 
 /// A parameter that consumes the whole request (its body): it must be the handler's last.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a request parameter",
+    label = "not an extractor",
+    note = "a handler's parameters are extractors: `Path<T>`, `Query<T>`, `Header<T>`, `Json<T>`, `Form<T>`, `State<T>`, `Depends<T>`, ... (the input types `T: DeserializeOwned + JsonSchema`)",
+    note = "a plain type such as `u32` is read with an extractor around it (`Path<u32>`), or named with `#[path]`, `#[query]`, `#[header]` or `#[cookie]` under `#[portico::handler]`"
+)]
 pub trait FromRequest<M = private::ViaRequest>: Sized + Send {
     /// Reads the parameter.
     fn from_request(
@@ -172,6 +184,7 @@ mod private {
     pub enum ViaParts {}
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: FromRequestParts> FromRequest<private::ViaParts> for T {
     async fn from_request(
         request: crate::Request,
@@ -205,6 +218,10 @@ impl FromRequest for crate::Request {
     ) -> Result<Self, Rejection> {
         Ok(request)
     }
+
+    fn spec(spec: &mut RouteSpec) {
+        spec.reads_path();
+    }
 }
 
 impl FromRequestParts for http::Method {
@@ -222,6 +239,10 @@ impl FromRequestParts for http::Uri {
         _ctx: &RequestContext,
     ) -> Result<Self, Rejection> {
         Ok(parts.uri.clone())
+    }
+
+    fn spec(spec: &mut RouteSpec) {
+        spec.reads_path();
     }
 }
 

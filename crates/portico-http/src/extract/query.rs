@@ -151,6 +151,21 @@ impl Inputs for Pairs<'_> {
         }
         names
     }
+
+    /// A query's parameters with their values; none for a form, whose model reports the
+    /// fields it received.
+    fn received(&self) -> Vec<(Cow<'_, str>, Vec<&str>)> {
+        if self.skip_empty {
+            return Vec::new();
+        }
+        self.names()
+            .into_iter()
+            .map(|name| {
+                let values = self.values(&name).collect();
+                (name, values)
+            })
+            .collect()
+    }
 }
 
 impl<T: DeserializeOwned + JsonSchema + Send + 'static> FromRequestParts for Query<T> {

@@ -185,11 +185,10 @@ impl StaticFiles {
             Ok(Lookup::File(file)) => FileResponse::new(file).into_response(),
             Ok(Lookup::AddSlash) => {
                 let location = match request.uri().query() {
-                    Some(query) => format!(
-                        "{}{path}/?{query}",
-                        crate::routing::mount_prefix_of(&request)
-                    ),
-                    None => format!("{}{path}/", crate::routing::mount_prefix_of(&request)),
+                    Some(query) => {
+                        crate::routing::redirect_url(&request, &format!("{path}/?{query}"))
+                    }
+                    None => crate::routing::redirect_url(&request, &format!("{path}/")),
                 };
                 let mut response = Response::new(crate::Body::empty());
                 *response.status_mut() = StatusCode::TEMPORARY_REDIRECT;

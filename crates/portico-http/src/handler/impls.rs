@@ -124,11 +124,7 @@ pub(crate) fn respond(
     }
     match reply {
         Reply::Response(mut response) if !Unfinished::is_on(&response) => {
-            if let Some(status) = ctx.route.status
-                && response.status() == http::StatusCode::OK
-            {
-                *response.status_mut() = status;
-            }
+            route_status(&mut response, ctx);
             Ok(response)
         }
         reply => Err(Box::pin(finish_slow(reply, kept, ctx))),
@@ -147,12 +143,29 @@ async fn finish_slow(reply: Reply, kept: Kept, ctx: &RequestContext) -> Response
         if let Some(teardown) = &ctx.teardown {
             teardown.failed(response.status());
         }
-    } else if let Some(status) = ctx.route.status
+    } else {
+        route_status(&mut response, ctx);
+    }
+    response
+}
+
+/// Gives a handler's 200 the route's status (FastAPI's `status_code`). A status that allows no
+/// body (204, 304, 1xx) drops the one the handler gave (a `()`'s `null`), as FastAPI does. A
+/// route that keeps some fields of its answers only has them filtered here.
+fn route_status(response: &mut Response, ctx: &RequestContext) {
+    if let Some(fields) = &ctx.route.response_fields {
+        fields.apply(response);
+    }
+    if let Some(status) = ctx.route.status
         && response.status() == http::StatusCode::OK
     {
         *response.status_mut() = status;
+        if crate::error::forbids_body(status) {
+            *response.body_mut() = crate::Body::empty();
+            response.headers_mut().remove(http::header::CONTENT_TYPE);
+            response.headers_mut().remove(http::header::CONTENT_LENGTH);
+        }
     }
-    response
 }
 
 /// Resolves a reply with the application's exception handlers and the request's conditions.

@@ -19,6 +19,8 @@ use crate::context::RequestContext;
 use crate::context::RouteSpec;
 use crate::response::Response;
 
+#[doc(hidden)]
+pub mod check;
 mod doc;
 mod impls;
 
@@ -56,7 +58,8 @@ pub(crate) use impls::{Kept, settle};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a path operation",
     label = "not a handler",
-    note = "a handler is an `async fn` or a plain `fn` whose parameters are extractors (`Path`, `Query`, `Json`, ...; a body-reading one last, at most 16) and whose return type implements `IntoResponse`"
+    note = "a handler is an `async fn` or a plain `fn` whose parameters are extractors (`Path`, `Query`, `Json`, ...; a body-reading one last, at most 16) and whose return type implements `IntoResponse`",
+    note = "put `#[portico::handler]` on the function to have the compiler name the parameter or return type at fault"
 )]
 pub trait Handler<M>: Clone + Send + Sync + 'static {
     /// Extracts the parameters from `request` and runs the handler; a parameter that fails

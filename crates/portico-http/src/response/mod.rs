@@ -18,6 +18,7 @@ use portico_openapi::{OperationDoc, ReturnDoc};
 use crate::Body;
 
 mod cookie;
+pub(crate) mod fields;
 mod json;
 mod redirect;
 pub(crate) mod sse;
@@ -25,6 +26,7 @@ mod stream;
 pub(crate) mod unfinished;
 
 pub use cookie::SetCookie;
+pub use fields::Partial;
 pub use json::Json;
 pub use redirect::Redirect;
 pub use sse::{EventStream, KeepAlive, ServerSentEvent};
@@ -66,6 +68,11 @@ pub(crate) fn plain(status: StatusCode, text: &'static str) -> Response {
 ///     (StatusCode::CREATED, Json(serde_json::json!({"id": 1})))
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a response",
+    label = "does not implement `IntoResponse`",
+    note = "a handler returns a response: `String`, `&'static str`, `Json<T>` (with `T: Serialize + JsonSchema`), `Html<T>`, `Response`, `(StatusCode, R)`, `Result<R, E>` with an error type that is a response too (`HttpError`, or yours with `impl IntoResponse`)"
+)]
 pub trait IntoResponse {
     /// Makes the response.
     fn into_response(self) -> Response;
@@ -131,13 +138,15 @@ impl IntoResponse for Response {
     }
 }
 
+/// `null` as JSON, as FastAPI answers a path operation that returns `None`; a route whose
+/// status allows no body (`status_code(StatusCode::NO_CONTENT)`) answers none.
 impl IntoResponse for () {
     fn into_response(self) -> Response {
-        Response::new(Body::empty())
+        with_type(Bytes::from_static(b"null"), "application/json")
     }
 
     fn describe_response(doc: &mut OperationDoc) {
-        doc.returns(ReturnDoc::Empty);
+        doc.returns(ReturnDoc::Unknown);
     }
 }
 
@@ -212,7 +221,7 @@ impl IntoResponse for &'static [u8] {
 
 impl IntoResponse for StatusCode {
     fn into_response(self) -> Response {
-        let mut response = ().into_response();
+        let mut response = Response::new(Body::empty());
         *response.status_mut() = self;
         response
     }

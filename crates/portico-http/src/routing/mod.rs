@@ -14,7 +14,7 @@ mod urls;
 
 pub use mount::IntoMount;
 pub(crate) use mount::{Mount, MountApp, MountService, Mounted};
-pub(crate) use prefix::{MountPrefix, RootPath, mount_prefix_of, root_path_of};
+pub(crate) use prefix::{MountPrefix, RootPath, mounted_under, redirect_url, root_path_of};
 #[cfg(feature = "websocket")]
 pub(crate) use table::is_websocket_handshake;
 pub(crate) use table::{Entry, Match, Params, Table, build};

@@ -21,7 +21,7 @@ use crate::lifespan::{LifespanFn, LifespanRunner};
 use crate::middleware::{Carry, Chain, Wrap};
 use crate::response::unfinished::{Conditions, Finishing, finish};
 use crate::response::{BoxFuture, IntoResponse, Redirect, Reply, Response, Unfinished};
-use crate::routing::{Match, Mount, MountPrefix, MountService, RootPath, Table};
+use crate::routing::{Match, Mount, MountPrefix, MountService, RootPath, Table, redirect_url};
 use crate::teardown::{Teardown, Watch};
 
 mod future;
@@ -268,6 +268,11 @@ impl AppService {
                     *request.uri_mut() = uri;
                     // A mounted service reads what it needs from the extensions.
                     crate::middleware::move_locals(&mut locals, request.extensions_mut());
+                    // Under a mount of a mounted application, the prefixes add up.
+                    let prefix = match request.extensions().get::<MountPrefix>() {
+                        Some(outer) => format!("{}{prefix}", outer.0),
+                        None => prefix,
+                    };
                     request.extensions_mut().insert(MountPrefix(prefix));
                     let app = inner.clone();
                     let mounted = guarded_reply(&span, || service(request));
@@ -283,10 +288,9 @@ impl AppService {
                 }
                 match other_slash {
                     Some(path) => {
-                        let root = &inner.shared.config.root_path;
                         let location = match request.uri().query() {
-                            Some(query) => format!("{root}{path}?{query}"),
-                            None => format!("{root}{path}"),
+                            Some(query) => redirect_url(&request, &format!("{path}?{query}")),
+                            None => redirect_url(&request, &path),
                         };
                         finish.ready(Redirect::to(location).into_response(), span)
                     }

@@ -5,6 +5,7 @@
 use serde_json::{Map, Number, Value, json};
 
 use super::shape::{Extra, NumBounds, Shape, ShapeId, Shapes, StrRules};
+use super::temporal::{self, Reading};
 use crate::error::{ErrorItem, LocPart};
 
 /// Where the value came from, which decides a few details of the errors.
@@ -21,6 +22,9 @@ pub(crate) struct Checker<'a> {
     origin: Origin,
     loc: Vec<LocPart>,
     errors: Vec<ErrorItem>,
+    /// What a parameter model missing a field reports as its input, when it is not the
+    /// object checked (see [`model_input`](crate::validate::model_input)).
+    model_input: Option<Value>,
 }
 
 /// A number as JSON would write it: integral values without a fraction.
@@ -78,7 +82,14 @@ impl<'a> Checker<'a> {
             origin,
             loc,
             errors: Vec::new(),
+            model_input: None,
         }
+    }
+
+    /// Reports `input` as the input of the root model when it misses a field.
+    pub(crate) fn with_model_input(mut self, input: Option<Value>) -> Self {
+        self.model_input = input;
+        self
     }
 
     pub(crate) fn into_errors(self) -> Vec<ErrorItem> {
@@ -327,6 +338,21 @@ impl<'a> Checker<'a> {
             .ctx = Some(json!({ "error": reason }));
             return;
         }
+        if let Some(kind) = rules.temporal {
+            match temporal::read(kind, text) {
+                Reading::Valid => {}
+                Reading::Becomes(text) => *value = Value::String(text),
+                Reading::Invalid {
+                    kind,
+                    message,
+                    reason,
+                } => {
+                    self.error(kind, message, value).ctx =
+                        reason.map(|reason| json!({ "error": reason }));
+                }
+            }
+            return;
+        }
         let chars = text.chars().count();
         if let Some(min) = rules.min_length
             && chars < min
@@ -448,7 +474,10 @@ impl<'a> Checker<'a> {
             _ if !missing => Value::Null,
             Origin::Json => Value::Object(map.clone()),
             // A model's field reports the model's input; a single parameter, none.
-            Origin::Params if shapes.model => Value::Object(map.clone()),
+            Origin::Params if shapes.model => self
+                .model_input
+                .take()
+                .unwrap_or_else(|| Value::Object(map.clone())),
             Origin::Params => Value::Null,
         };
         for prop in props {
@@ -525,6 +554,7 @@ impl<'a> Checker<'a> {
                 origin: self.origin,
                 loc: self.loc.clone(),
                 errors: Vec::new(),
+                model_input: None,
             };
             scratch.check(branch, &mut attempt);
             if scratch.errors.is_empty() {

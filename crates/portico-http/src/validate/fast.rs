@@ -33,6 +33,18 @@ pub(crate) trait Inputs {
     fn names(&self) -> Vec<std::borrow::Cow<'_, str>> {
         Vec::new()
     }
+
+    /// Every input as received: each name as sent, once, with all its values. What a
+    /// parameter model missing a field reports among its input, as FastAPI does; empty for a
+    /// source that does not list them.
+    fn received(&self) -> Vec<(std::borrow::Cow<'_, str>, Vec<&str>)> {
+        Vec::new()
+    }
+
+    /// Whether `received`, a name as sent, is what the field `field` reads.
+    fn reads(&self, field: &str, received: &str) -> bool {
+        field == received
+    }
 }
 
 /// "Ask the checker": the input does not deserialise as it is.

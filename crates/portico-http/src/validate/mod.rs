@@ -20,6 +20,7 @@ use crate::error::{ErrorItem, LocPart};
 mod check;
 mod fast;
 mod shape;
+mod temporal;
 
 pub(crate) use check::{Checker, Origin, params_object};
 use fast::Fields;
@@ -181,9 +182,10 @@ pub(crate) fn check_inputs<I: Inputs>(
 ) -> Vec<ErrorItem> {
     let lookup = |name: &str| inputs.values(name).collect::<Vec<_>>();
     let mut map = params_object(shapes, lookup).unwrap_or_default();
+    let input = model_input(shapes, inputs, &map);
     add_extras(shapes, inputs, &mut map);
     let mut value = Value::Object(map);
-    let mut checker = Checker::new(shapes, Origin::Params, loc);
+    let mut checker = Checker::new(shapes, Origin::Params, loc).with_model_input(input);
     checker.check_root(&mut value);
     checker.into_errors()
 }
@@ -202,8 +204,57 @@ pub(crate) fn from_inputs<T: DeserializeOwned, I: Inputs>(
         return Ok(value);
     }
     let mut map = params_object(shapes, |name| inputs.values(name).collect()).unwrap_or_default();
+    let input = model_input(shapes, inputs, &map);
     add_extras(shapes, inputs, &mut map);
-    from_params_object::<T>(shapes, map, loc)
+    from_params_object::<T>(shapes, map, loc, input)
+}
+
+/// What a parameter model that misses a field reports as its input, as FastAPI builds it: the
+/// fields received, the defaults of those absent that have one, and every other input under
+/// the name it was sent with (one value, or the list of a repeated one). `None` when no field
+/// is missing, when the root is not a model, or when the source does not list its inputs
+/// (the checker then reports the fields received).
+fn model_input<I: Inputs>(
+    shapes: &Shapes,
+    inputs: &I,
+    fields: &serde_json::Map<String, Value>,
+) -> Option<Value> {
+    let Shape::Object { props, .. } = shapes.get(shapes.root) else {
+        return None;
+    };
+    let missing = props
+        .iter()
+        .any(|prop| prop.required && !fields.contains_key(&prop.name));
+    if !shapes.model || !missing {
+        return None;
+    }
+    let received = inputs.received();
+    if received.is_empty() {
+        return None;
+    }
+    let mut input = fields.clone();
+    for prop in props {
+        if let Some(default) = prop.default.as_ref().filter(|d| !d.is_null())
+            && !input.contains_key(&prop.name)
+        {
+            input.insert(prop.name.clone(), default.clone());
+        }
+    }
+    for (name, values) in received {
+        if props.iter().any(|prop| inputs.reads(&prop.name, &name)) {
+            continue;
+        }
+        let value = match values.as_slice() {
+            [one] => Value::String((*one).to_owned()),
+            many => Value::Array(
+                many.iter()
+                    .map(|v| Value::String((*v).to_owned()))
+                    .collect(),
+            ),
+        };
+        input.insert(name.into_owned(), value);
+    }
+    Some(Value::Object(input))
 }
 
 /// The inputs a model that forbids extras does not have, added to its object so that the
@@ -233,7 +284,7 @@ fn from_params<'v, T: DeserializeOwned>(
     loc: Vec<LocPart>,
 ) -> Result<T, Vec<ErrorItem>> {
     let map = params_object(shapes, lookup).unwrap_or_default();
-    from_params_object(shapes, map, loc)
+    from_params_object(shapes, map, loc, None)
 }
 
 /// Checks the object made of string inputs and deserialises it.
@@ -241,9 +292,11 @@ fn from_params_object<T: DeserializeOwned>(
     shapes: &Shapes,
     map: serde_json::Map<String, Value>,
     loc: Vec<LocPart>,
+    model_input: Option<Value>,
 ) -> Result<T, Vec<ErrorItem>> {
     let mut value = Value::Object(map);
-    let mut checker = Checker::new(shapes, Origin::Params, loc.clone());
+    let mut checker =
+        Checker::new(shapes, Origin::Params, loc.clone()).with_model_input(model_input);
     checker.check_root(&mut value);
     let errors = checker.into_errors();
     if !errors.is_empty() {

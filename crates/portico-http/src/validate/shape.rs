@@ -26,6 +26,8 @@ pub(crate) struct StrRules {
     pub(crate) pattern: Option<(String, regex::Regex)>,
     /// `format: uri` (`#[schemars(url)]`): an absolute URL, as Pydantic's `AnyUrl` checks it.
     pub(crate) url: bool,
+    /// `format: date-time` or `date`: a datetime or a date, as Pydantic reads them.
+    pub(crate) temporal: Option<super::temporal::Temporal>,
 }
 
 /// One property of an object.
@@ -34,6 +36,8 @@ pub(crate) struct Prop {
     pub(crate) name: String,
     pub(crate) shape: ShapeId,
     pub(crate) required: bool,
+    /// The value an absent field takes, as its schema states it (`#[serde(default)]`).
+    pub(crate) default: Option<Value>,
 }
 
 /// What an object does with keys it does not declare.
@@ -428,6 +432,11 @@ impl Compiler {
                     max_length: usize_of(schema, "maxLength"),
                     pattern,
                     url: schema.get("format").and_then(Value::as_str) == Some("uri"),
+                    // Not a constraint: a value chrono takes is valid, and the checker reads
+                    // the others.
+                    temporal: super::temporal::Temporal::of_format(
+                        schema.get("format").and_then(Value::as_str),
+                    ),
                 };
                 if rules.min_length.is_some()
                     || rules.max_length.is_some()
@@ -477,6 +486,7 @@ impl Compiler {
                             name: name.clone(),
                             shape,
                             required: required.contains(&name.as_str()),
+                            default: prop.get("default").cloned(),
                         });
                     }
                 }
