@@ -3,7 +3,9 @@
 
 use std::fmt;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use http_body::{Body as HttpBody, Frame, SizeHint};
@@ -33,7 +35,7 @@ pub struct Body {
 enum Inner {
     Empty,
     Full(Option<Bytes>),
-    Incoming(hyper::body::Incoming),
+    Incoming(hyper::body::Incoming, Option<ReadClock>),
     Boxed(BoxBody),
 }
 
@@ -42,7 +44,7 @@ impl fmt::Debug for Body {
         let kind = match &self.inner {
             Inner::Empty => "empty",
             Inner::Full(_) => "full",
-            Inner::Incoming(_) => "incoming",
+            Inner::Incoming(..) => "incoming",
             Inner::Boxed(_) => "stream",
         };
         f.debug_tuple("Body").field(&kind).finish()
@@ -107,13 +109,13 @@ impl Body {
         match &self.inner {
             Inner::Empty => Some(&[]),
             Inner::Full(bytes) => Some(bytes.as_deref().unwrap_or_default()),
-            Inner::Incoming(_) | Inner::Boxed(_) => None,
+            Inner::Incoming(..) | Inner::Boxed(_) => None,
         }
     }
 
     /// Whether the body is a stream (sent as it is produced, or read as it arrives).
     pub fn is_stream(&self) -> bool {
-        matches!(self.inner, Inner::Incoming(_) | Inner::Boxed(_))
+        matches!(self.inner, Inner::Incoming(..) | Inner::Boxed(_))
     }
 
     /// Whether the body is empty, when that is known without its head: for a body built in
@@ -122,14 +124,15 @@ impl Body {
         match &self.inner {
             Inner::Empty => Some(true),
             Inner::Full(bytes) => Some(bytes.as_ref().is_none_or(Bytes::is_empty)),
-            Inner::Incoming(_) => None,
+            Inner::Incoming(..) => None,
             Inner::Boxed(body) => Some(body.is_end_stream()),
         }
     }
 
-    pub(crate) fn incoming(incoming: hyper::body::Incoming) -> Self {
+    /// A request body off the wire, its reads timed by `clock` when there is one.
+    pub(crate) fn incoming(incoming: hyper::body::Incoming, clock: Option<ReadClock>) -> Self {
         Body {
-            inner: Inner::Incoming(incoming),
+            inner: Inner::Incoming(incoming, clock),
         }
     }
 
@@ -139,7 +142,8 @@ impl Body {
     /// # Errors
     ///
     /// [`BodyError::TooLarge`] past the limit; [`BodyError::Read`] if the body broke off or its
-    /// framing was invalid.
+    /// framing was invalid; [`BodyError::TimedOut`] if the client stalled past the server's
+    /// body timeout.
     pub async fn collect_limited(self, limit: usize) -> Result<Bytes, BodyError> {
         if let Inner::Full(bytes) = self.inner {
             let bytes = bytes.unwrap_or_default();
@@ -154,7 +158,7 @@ impl Body {
         let mut rest: Option<BytesMut> = None;
         let mut received = 0usize;
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(BodyError::Read)?;
+            let frame = frame.map_err(BodyError::from_read)?;
             let Ok(data) = frame.into_data() else {
                 continue;
             };
@@ -193,7 +197,18 @@ impl HttpBody for Body {
         match &mut self.inner {
             Inner::Empty => Poll::Ready(None),
             Inner::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Inner::Incoming(incoming) => Pin::new(incoming).poll_frame(cx).map_err(Into::into),
+            Inner::Incoming(incoming, clock) => match Pin::new(incoming).poll_frame(cx) {
+                Poll::Ready(frame) => {
+                    if let Some(clock) = clock {
+                        clock.progress();
+                    }
+                    Poll::Ready(frame.map(|frame| frame.map_err(Into::into)))
+                }
+                Poll::Pending => match clock {
+                    Some(clock) => clock.poll_stalled(cx),
+                    None => Poll::Pending,
+                },
+            },
             Inner::Boxed(body) => body.as_mut().poll_frame(cx),
         }
     }
@@ -202,7 +217,7 @@ impl HttpBody for Body {
         match &self.inner {
             Inner::Empty => true,
             Inner::Full(bytes) => bytes.is_none(),
-            Inner::Incoming(incoming) => incoming.is_end_stream(),
+            Inner::Incoming(incoming, _) => incoming.is_end_stream(),
             Inner::Boxed(body) => body.is_end_stream(),
         }
     }
@@ -213,7 +228,7 @@ impl HttpBody for Body {
             Inner::Full(bytes) => {
                 SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
             }
-            Inner::Incoming(incoming) => incoming.size_hint(),
+            Inner::Incoming(incoming, _) => incoming.size_hint(),
             Inner::Boxed(body) => body.size_hint(),
         }
     }
@@ -230,6 +245,24 @@ pub enum BodyError {
     },
     /// The body broke off, or its framing (chunked encoding, say) was invalid.
     Read(BoxError),
+    /// The client sent nothing more for longer than the server's body timeout
+    /// (`Server::body_timeout`) while the body was being read.
+    TimedOut {
+        /// The longest wait allowed between two reads.
+        after: Duration,
+    },
+}
+
+impl BodyError {
+    /// A read error from a body, telling a stalled client apart.
+    pub(crate) fn from_read(err: BoxError) -> Self {
+        match err.downcast::<BodyTimedOut>() {
+            Ok(timed_out) => BodyError::TimedOut {
+                after: timed_out.after,
+            },
+            Err(err) => BodyError::Read(err),
+        }
+    }
 }
 
 impl fmt::Display for BodyError {
@@ -237,6 +270,9 @@ impl fmt::Display for BodyError {
         match self {
             BodyError::TooLarge { limit } => write!(f, "the body is larger than {limit} bytes"),
             BodyError::Read(err) => write!(f, "the body could not be read: {err}"),
+            BodyError::TimedOut { after } => {
+                write!(f, "the client sent no more of the body within {after:?}")
+            }
         }
     }
 }
@@ -245,7 +281,117 @@ impl std::error::Error for BodyError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             BodyError::Read(err) => Some(err.as_ref()),
-            BodyError::TooLarge { .. } => None,
+            BodyError::TooLarge { .. } | BodyError::TimedOut { .. } => None,
+        }
+    }
+}
+
+/// The error a request body reports when the client stalls past the server's body timeout:
+/// what a handler reading the body itself sees (as the source of its `BoxError`).
+///
+/// The extractors turn it into [`BodyError::TimedOut`], answered `408 Request Timeout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyTimedOut {
+    /// The longest wait allowed between two reads.
+    pub after: Duration,
+}
+
+impl fmt::Display for BodyTimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the client sent no more of the body within {:?}",
+            self.after
+        )
+    }
+}
+
+impl std::error::Error for BodyTimedOut {}
+
+/// Times the gaps between reads of a request body: once the body has waited for more than
+/// the limit for the client, it fails with [`BodyTimedOut`]. No time counts while nobody reads
+/// the body (the client is then held back by the transport's flow control, not stalling).
+///
+/// Small (two pointers), so that every request body stays small: the state of a wait is
+/// allocated only for a body that has had to wait.
+pub(crate) struct ReadClock {
+    timeout: Arc<BodyTimeout>,
+    waiting: Option<Box<Waiting>>,
+}
+
+/// A server's body timeout, shared by its request bodies.
+pub(crate) struct BodyTimeout {
+    limit: Duration,
+    rt: portico_rt::Runtime,
+}
+
+impl BodyTimeout {
+    pub(crate) fn new(limit: Duration, rt: portico_rt::Runtime) -> Self {
+        BodyTimeout { limit, rt }
+    }
+}
+
+/// A body's wait for its client.
+struct Waiting {
+    /// Set while the body waits; `None` once something arrived.
+    since: Option<Instant>,
+    /// One timer per body, re-armed lazily.
+    timer: Option<portico_rt::Sleep>,
+    expired: bool,
+}
+
+impl ReadClock {
+    pub(crate) fn new(timeout: Arc<BodyTimeout>) -> Self {
+        ReadClock {
+            timeout,
+            waiting: None,
+        }
+    }
+
+    /// Something arrived (or the body ended): the next wait starts from zero.
+    fn progress(&mut self) {
+        if let Some(waiting) = &mut self.waiting {
+            waiting.since = None;
+        }
+    }
+
+    /// Nothing to read: fails once the wait has lasted `limit`.
+    fn poll_stalled(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let limit = self.timeout.limit;
+        let waiting = self.waiting.get_or_insert_with(|| {
+            Box::new(Waiting {
+                since: None,
+                timer: None,
+                expired: false,
+            })
+        });
+        if waiting.expired {
+            return Poll::Ready(None);
+        }
+        let deadline = *waiting.since.get_or_insert_with(Instant::now) + limit;
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
+                waiting.expired = true;
+                tracing::debug!("a request body stalled for {limit:?}");
+                let err = BodyTimedOut { after: limit };
+                return Poll::Ready(Some(Err(Box::new(err))));
+            }
+            let timer = match &mut waiting.timer {
+                None => waiting.timer.insert(self.timeout.rt.sleep_until(deadline)),
+                Some(timer) => {
+                    // A timer still set for an earlier wait is left to fire early (moving a
+                    // timer costs a reactor operation on some runtimes); it is moved then.
+                    if timer.deadline() <= now || timer.deadline() > deadline {
+                        timer.reset(deadline);
+                    }
+                    timer
+                }
+            };
+            std::task::ready!(Pin::new(timer).poll(cx));
         }
     }
 }

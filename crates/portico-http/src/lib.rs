@@ -30,7 +30,7 @@ pub use app::{App, Route, Router};
 pub use background::{BackgroundTask, BackgroundTasks};
 #[allow(deprecated, reason = "the old name stays available")]
 pub use body::ResponseBody;
-pub use body::{Body, BodyError, BoxError};
+pub use body::{Body, BodyError, BodyTimedOut, BoxError};
 pub use context::{
     ContentTypeCheck, DEFAULT_BODY_LIMIT, DEFAULT_CLEANUP_THREADS, FormLimits, RequestContext,
     RouteSpec,

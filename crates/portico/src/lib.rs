@@ -78,8 +78,8 @@ mod test_runner;
 
 pub use portico_http::{
     App, AppService, Async, BackgroundTask, BackgroundTasks, Blocking, Body, BodyDoc, BodyError,
-    BodyStream, BoxError, BuildError, CleanupScope, Contact, ContentTypeCheck, Cookie,
-    DEFAULT_BODY_LIMIT, DEFAULT_CLEANUP_THREADS, Depends, Embed, ErrorItem, EventStream,
+    BodyStream, BodyTimedOut, BoxError, BuildError, CleanupScope, Contact, ContentTypeCheck,
+    Cookie, DEFAULT_BODY_LIMIT, DEFAULT_CLEANUP_THREADS, Depends, Embed, ErrorItem, EventStream,
     FileResponse, Form, FormLimits, Fresh, FromRequest, FromRequestParts, Handler, Header, Html,
     HttpError, IntoMount, IntoProvider, IntoResponse, IntoResponseParts, Json, KeepAlive, License,
     Lifespan, LocPart, OPENAPI_VERSION, OperationDoc, Outcome, ParamDoc, Partial, Path, Provider,

@@ -34,10 +34,13 @@ pub(crate) fn caught<E: IntoResponse + Clone + Send + 'static>(error: E) -> Resp
 
 impl IntoResponse for BodyError {
     /// 413 `Content Too Large` past the limit (as FastAPI, `text/plain`); 400 `{"detail": "The
-    /// request body could not be read"}` for a body that broke off or had invalid framing.
+    /// request body could not be read"}` for a body that broke off or had invalid framing;
+    /// 408 `Request Timeout` (`text/plain`) for a client that stalled in the middle of its body
+    /// (the connection then closes).
     fn into_response(self) -> Response {
         match self {
             BodyError::TooLarge { .. } => plain(StatusCode::PAYLOAD_TOO_LARGE, "Content Too Large"),
+            BodyError::TimedOut { .. } => plain(StatusCode::REQUEST_TIMEOUT, "Request Timeout"),
             BodyError::Read(err) => {
                 tracing::debug!("request body unreadable: {err}");
                 HttpError::bad_request()

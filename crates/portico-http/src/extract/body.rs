@@ -99,7 +99,7 @@ impl Stream for BodyStream {
                 }
                 Some(Err(err)) => {
                     self.done = true;
-                    return Poll::Ready(Some(Err(BodyError::Read(err))));
+                    return Poll::Ready(Some(Err(BodyError::from_read(err))));
                 }
                 Some(Ok(frame)) => frame,
             };

@@ -15,6 +15,7 @@ use portico_rt::Runtime;
 
 use super::socket::{ConnIo, ConnShared, Transport};
 use super::{Protocol, ServerShared};
+use crate::body::ReadClock;
 use crate::service::{AppService, ResponseFuture};
 use crate::{Body, BoxError};
 
@@ -32,7 +33,7 @@ pub(crate) async fn serve<S: Transport>(
 ) {
     let conn = Arc::new(ConnShared::new(server.clone(), slot));
     let peer = stream.peer();
-    let mut io = ConnIo::new(stream, conn.clone(), rt);
+    let mut io = ConnIo::new(stream, conn.clone(), rt.clone());
     let protocol = match server.config.protocol {
         #[cfg(feature = "http2")]
         Protocol::Http2 => Protocol::Http2,
@@ -51,38 +52,35 @@ pub(crate) async fn serve<S: Transport>(
     };
     // Boxed, so that a connection still waiting for its first request head holds only the
     // small state above, not hyper's connection.
-    Box::pin(serve_protocol(io, protocol, app, conn, server, peer)).await;
+    let service = ConnService {
+        app,
+        conn,
+        http1: protocol == Protocol::Http1,
+        peer,
+        rt,
+    };
+    Box::pin(serve_protocol(io, service, server)).await;
 }
 
 /// Serves a connection whose protocol is known.
 async fn serve_protocol<S: Transport>(
     mut io: ConnIo<S>,
-    protocol: Protocol,
-    app: AppService,
-    conn: Arc<ConnShared>,
+    service: ConnService,
     server: Arc<ServerShared>,
-    peer: Option<std::net::SocketAddr>,
 ) {
-    let http1 = protocol == Protocol::Http1;
-    io.http1 = http1;
-    let service = ConnService {
-        app,
-        conn,
-        http1,
-        peer,
-    };
+    io.http1 = service.http1;
     #[cfg(feature = "http2")]
-    if !http1 {
+    if !service.http1 {
+        let (conn, rt) = (service.conn.clone(), service.rt.clone());
         let connection = server.http2.serve_connection(io, service);
-        let result = drive(connection, &server, |connection| {
-            connection.graceful_shutdown()
-        })
-        .await;
-        return log_end(result);
+        return log_end(super::http2::drive(connection, &server, &conn, &rt).await);
     }
+    let conn = service.conn.clone();
     let connection = server.http1.serve_connection(io, service).with_upgrades();
     let result = drive(connection, &server, |_| {
-        // Nothing to tell hyper: the socket wrapper closes the connection once it is idle.
+        // Nothing to tell hyper: the socket wrapper closes the connection once it is idle,
+        // and responses from now on say `Connection: close`. Busy, it holds the drain open.
+        conn.count_busy();
     })
     .await;
     log_end(result);
@@ -98,7 +96,9 @@ fn log_end(result: hyper::Result<()>) {
 /// apart on the way (when `detect` is on); the bytes are handed back to hyper. A client that
 /// never completes a head then holds a small buffer (grown as its head does) rather than
 /// hyper's two 8 KiB buffers. A client with a whole head costs no extra read: the first one
-/// usually brings all of it. `None` if the client went away first.
+/// usually brings all of it. A request line that can never begin an HTTP/1.x head (no
+/// version: HTTP/0.9; a byte no method may hold) goes to hyper at once, which answers 400.
+/// `None` if the client went away first.
 async fn first_head<S: Transport>(
     io: &mut ConnIo<S>,
     detect: bool,
@@ -139,8 +139,8 @@ async fn first_head<S: Transport>(
         let from = filled.saturating_sub(2);
         let ended = head[from..].windows(2).any(|w| w == b"\n\n")
             || head[from..].windows(3).any(|w| w == b"\n\r\n");
-        if ended || head.len() >= max {
-            // Past the limit, hyper answers 431.
+        if ended || head.len() >= max || !may_begin_a_head(&head) {
+            // Past the limit, hyper answers 431; to a line that is no request line, 400.
             break Protocol::Http1;
         }
     };
@@ -148,10 +148,21 @@ async fn first_head<S: Transport>(
     Ok(Some(protocol))
 }
 
+/// Whether `head`, a request head not yet complete, may still become a valid one: its request
+/// line, as far as it has arrived, is what hyper's own parser accepts.
+fn may_begin_a_head(head: &[u8]) -> bool {
+    // No room for headers: a valid request line followed by a header reads as "too many".
+    let mut request = httparse::Request::new(&mut []);
+    matches!(
+        request.parse(head),
+        Ok(_) | Err(httparse::Error::TooManyHeaders)
+    )
+}
+
 /// Drives a hyper connection, telling it about the server's shutdown (`on_drain`, once, when
 /// draining starts). A connection left when the grace period is over is cut by the server's
 /// tracker of connections, which drops this future.
-async fn drive<C, T>(
+pub(super) async fn drive<C, T>(
     connection: C,
     server: &ServerShared,
     on_drain: impl FnOnce(Pin<&mut C>),
@@ -206,6 +217,8 @@ struct ConnService {
     http1: bool,
     /// The client's address, given to every request.
     peer: Option<std::net::SocketAddr>,
+    /// The HTTP/2 idle clock's timer.
+    rt: Runtime,
 }
 
 impl hyper::service::Service<http::Request<hyper::body::Incoming>> for ConnService {
@@ -216,8 +229,10 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for ConnServi
     fn call(&self, request: http::Request<hyper::body::Incoming>) -> Served {
         self.conn.dispatch();
         let guard = InFlight(self.conn.clone());
+        let clock = (self.conn.server.body_timeout.as_ref()).map(|t| ReadClock::new(t.clone()));
+        let request = request.map(|body| Body::incoming(body, clock));
         Served {
-            response: self.app.call_from(request.map(Body::incoming), self.peer),
+            response: self.app.call_from(request, self.peer),
             guard: Some(guard),
             http1: self.http1,
         }

@@ -3,8 +3,10 @@
 //! HTTP/1.1 (keep-alive, pipelining) and, with the `http2` feature, HTTP/2 by prior knowledge
 //! are told apart on one port from the first bytes. Defaults hold without configuration: a 10 s header-read timeout
 //! answered `408`, a 75 s keep-alive timeout, 32 KiB of request head at most (`431` past it),
-//! 10,000 connections at once, `TCP_NODELAY`, and a graceful shutdown on Ctrl-C or `SIGTERM`
-//! that answers every request already received before closing.
+//! 10,000 connections at once, `TCP_NODELAY`, a 30 s limit between reads of a request body
+//! (`408`), and a graceful shutdown on Ctrl-C or `SIGTERM` that answers every request already
+//! received, and every request that arrives on an open connection while it drains, before
+//! closing. HTTP/2 connections are closed with GOAWAY.
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -22,6 +24,8 @@ use crate::service::AppService;
 
 mod accept;
 mod conn;
+#[cfg(feature = "http2")]
+mod http2;
 mod hyper_rt;
 mod shared;
 #[allow(
@@ -52,6 +56,9 @@ pub(crate) struct ServerConfig {
     pub(crate) keep_alive: bool,
     pub(crate) max_header_size: usize,
     pub(crate) protocol: Protocol,
+    pub(crate) body_timeout: Option<Duration>,
+    pub(crate) drain_linger: Duration,
+    pub(crate) http2_keep_alive_interval: Option<Duration>,
 }
 
 impl Default for ServerConfig {
@@ -62,6 +69,9 @@ impl Default for ServerConfig {
             keep_alive: true,
             max_header_size: 32 * 1024,
             protocol: Protocol::Auto,
+            body_timeout: Some(Duration::from_secs(30)),
+            drain_linger: Duration::from_millis(500),
+            http2_keep_alive_interval: None,
         }
     }
 }
@@ -197,9 +207,43 @@ impl Server {
         self
     }
 
-    /// How long an idle keep-alive connection stays open (75 s by default).
+    /// How long an idle keep-alive connection stays open (75 s by default). An HTTP/2
+    /// connection is idle while no stream is open on it (its PINGs and other control frames do
+    /// not count), and is closed with GOAWAY.
     pub fn keep_alive_timeout(mut self, timeout: Duration) -> Self {
         self.config.keep_alive_timeout = timeout;
+        self
+    }
+
+    /// How long a request body may go without sending anything while it is read (30 s by
+    /// default, `None` for no limit). A client that stalls longer fails the read with
+    /// [`BodyError::TimedOut`](crate::BodyError::TimedOut): the extractors answer
+    /// `408 Request Timeout`, and a handler reading the body itself sees a
+    /// [`BodyTimedOut`](crate::BodyTimedOut) error it can map; the connection then closes.
+    /// No time counts while the application is not reading the body.
+    pub fn body_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.config.body_timeout = timeout.into();
+        self
+    }
+
+    /// How long, at least, a graceful shutdown keeps reading idle keep-alive connections
+    /// (500 ms by default). A client may have sent a request on an idle connection just as
+    /// the shutdown began: until this much time has passed and no request is in flight on
+    /// any connection, every connection keeps reading, and a request that arrives is answered
+    /// (with `Connection: close`) rather than cut off. Then idle connections close.
+    pub fn drain_linger(mut self, linger: Duration) -> Self {
+        self.config.drain_linger = linger;
+        self
+    }
+
+    /// Sends HTTP/2 PINGs at this interval and closes a connection whose peer does not
+    /// answer one within 20 s (off by default): finds peers gone without a word while a long
+    /// stream is open. Idle HTTP/2 connections close after the
+    /// [`keep_alive_timeout`](Self::keep_alive_timeout) either way, with GOAWAY. Needs the
+    /// `http2` feature.
+    #[cfg(feature = "http2")]
+    pub fn http2_keep_alive_interval(mut self, interval: impl Into<Option<Duration>>) -> Self {
+        self.config.http2_keep_alive_interval = interval.into();
         self
     }
 
@@ -446,6 +490,17 @@ async fn drain(
     if open > 0 {
         tracing::info!("waiting up to {grace:?} for {open} connection(s) to finish");
     }
+    // Idle connections keep reading until the drain settles: the linger is over and no
+    // request is in flight; a request on its way meanwhile is answered, not cut off.
+    let linger = server.config.drain_linger;
+    let settled = async {
+        rt.sleep(linger).await;
+        server.all_quiet().await;
+    };
+    let _ = rt
+        .timeout_at(grace_ends, settled.or(server.connections.wait()))
+        .await;
+    server.settle();
     let closed = async {
         server.connections.wait().await;
         running.sockets_closed().await;

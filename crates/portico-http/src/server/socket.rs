@@ -10,9 +10,13 @@
 //!   timeout, else the client gets `408 Request Timeout` and the connection closes;
 //! * nothing has arrived since the last response: the connection is idle and closes quietly
 //!   after the keep-alive timeout (the first request gets the header-read timeout);
-//! * the server is draining (HTTP/1.1): an idle connection reads as closed at once, but only
-//!   after a last look at the socket, so that a request already waiting there is answered
-//!   first.
+//! * the server is draining (HTTP/1.1): an idle connection keeps reading until the drain
+//!   settles (the linger is over and no request is in flight anywhere), so that a request on
+//!   its way is answered (with `Connection: close`); then it reads as closed, after a last
+//!   look at the socket.
+//!
+//! HTTP/2 connections are not timed here: hyper reads their frames all the time, and
+//! `conn::drive_http2` closes an idle one with GOAWAY.
 
 use std::io;
 use std::pin::Pin;
@@ -93,9 +97,14 @@ pub(crate) struct ConnShared {
     finished: AtomicU64,
     /// Whether the connection was upgraded to another protocol (a WebSocket).
     upgraded: AtomicBool,
-    /// Notified when a response is sent in full while the server drains, so that the
-    /// connection, idle now, closes at once rather than when its timer next looks.
-    responded: Event,
+    /// Notified when a response is sent in full while the server drains (so that the
+    /// connection, idle now, closes at once rather than when its timer next looks), or, on an
+    /// HTTP/2 connection, always (its idle clock starts then).
+    pub(crate) responded: Event,
+    /// Whether every response sent in full is notified (HTTP/2).
+    notify_every_response: AtomicBool,
+    /// Whether the connection counts itself among the server's busy ones while it drains.
+    counted: AtomicBool,
     pub(crate) server: Arc<ServerShared>,
     /// The connection's place under the server's `max_connections`, given back when the
     /// last holder lets go: hyper's connection task, or the upgraded connection (a
@@ -112,6 +121,8 @@ impl ConnShared {
             finished: AtomicU64::new(0),
             upgraded: AtomicBool::new(false),
             responded: Event::new(),
+            notify_every_response: AtomicBool::new(false),
+            counted: AtomicBool::new(false),
             server,
             _slot: slot,
         }
@@ -119,17 +130,50 @@ impl ConnShared {
 
     /// A request was handed to the application.
     pub(crate) fn dispatch(&self) {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
         self.dispatched.fetch_add(1, Ordering::Relaxed);
+        if self.server.is_draining() {
+            self.count_busy();
+        }
     }
 
     /// A response was sent in full, or given up: the connection's idle time starts now.
     pub(crate) fn done(&self) {
         let since = u64::try_from(self.accepted.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.finished.store(since, Ordering::Relaxed);
-        self.in_flight.fetch_sub(1, Ordering::Release);
+        let idle = self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1;
         if self.server.is_draining() {
+            if idle {
+                self.uncount_busy();
+            }
             self.responded.notify(usize::MAX);
+        } else if self.notify_every_response.load(Ordering::Relaxed) {
+            self.responded.notify(usize::MAX);
+        }
+    }
+
+    /// Every response sent in full is notified from now on (an HTTP/2 connection's idle
+    /// clock listens).
+    pub(crate) fn notify_every_response(&self) {
+        self.notify_every_response.store(true, Ordering::Relaxed);
+    }
+
+    /// While the server drains: counts the connection as busy if a request is in flight on
+    /// it, until it has none (the drain settles once none is busy). The flag makes sure that
+    /// exactly one of this and `uncount_busy` takes the count back, whichever order they
+    /// run in.
+    pub(crate) fn count_busy(&self) {
+        if !self.counted.swap(true, Ordering::SeqCst) {
+            self.server.busy_connection();
+        }
+        if self.in_flight() == 0 {
+            self.uncount_busy();
+        }
+    }
+
+    fn uncount_busy(&self) {
+        if self.counted.swap(false, Ordering::SeqCst) {
+            self.server.quiet_connection();
         }
     }
 
@@ -138,16 +182,16 @@ impl ConnShared {
         self.upgraded.store(true, Ordering::Release);
     }
 
-    fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Acquire)
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
     }
 
-    fn dispatched(&self) -> u64 {
+    pub(crate) fn dispatched(&self) -> u64 {
         self.dispatched.load(Ordering::Relaxed)
     }
 
     /// When the last response was sent in full.
-    fn finished(&self) -> Instant {
+    pub(crate) fn finished(&self) -> Instant {
         self.accepted + Duration::from_nanos(self.finished.load(Ordering::Relaxed))
     }
 }
@@ -183,6 +227,8 @@ pub(crate) struct ConnIo<S> {
     unflushed: bool,
     /// While the server drains and a response is being sent: hears when it has been.
     responded: Option<EventListener>,
+    /// While the server drains and the connection is idle: hears when the drain settles.
+    settled: Option<EventListener>,
     /// HTTP/1.1: drains by reading as closed, and may answer 408.
     pub(crate) http1: bool,
 }
@@ -205,6 +251,7 @@ impl<S: Transport> ConnIo<S> {
             keep_alive_timeout,
             unflushed: false,
             responded: None,
+            settled: None,
             http1: true,
         }
     }
@@ -229,6 +276,11 @@ impl<S: Transport> ConnIo<S> {
 
     /// Nothing to read: wait under the deadline that applies, if any (see the module docs).
     fn poll_quiet(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Quiet>> {
+        if !self.http1 {
+            // HTTP/2 frames (PINGs, SETTINGS, WINDOW_UPDATEs) come and go on an idle
+            // connection: no head to time here (see the module docs).
+            return Poll::Pending;
+        }
         loop {
             let upgraded = self.conn.upgraded.load(Ordering::Acquire);
             let answering = self.conn.in_flight() > 0;
@@ -237,9 +289,17 @@ impl<S: Transport> ConnIo<S> {
             let in_flight = answering || upgraded;
             let dispatched = self.conn.dispatched();
             let partial = !in_flight && self.partial == Some(dispatched);
-            if self.http1 && !in_flight && !partial && self.conn.server.is_draining() {
-                // Idle while draining: one last look at the socket, then closed.
-                return Poll::Ready(Ok(Quiet::LastLook));
+            let server = &self.conn.server;
+            if self.http1 && !in_flight && !partial && server.is_draining() {
+                // Idle while draining: the client may be sending a request right now. Keep
+                // reading until the drain settles; then one last look at the socket, and
+                // closed. (Listening before looking again, so that a settle in between is not
+                // missed.)
+                let listener = self.settled.get_or_insert_with(|| server.settle.listen());
+                if server.is_settled() || Pin::new(listener).poll(cx).is_ready() {
+                    self.settled = None;
+                    return Poll::Ready(Ok(Quiet::LastLook));
+                }
             }
             if answering && !upgraded && self.http1 && self.conn.server.is_draining() {
                 // The response may be sent in full at any moment; be told, so that the
