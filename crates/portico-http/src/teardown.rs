@@ -19,6 +19,7 @@ use http_body::{Body as HttpBody, Frame, SizeHint};
 use portico_tasks::{CapacityLimiter, Event, LimiterPermit, TaskTracker};
 
 use crate::Body;
+use crate::response::{Caught, Reply};
 
 /// What a background task, a cleanup or a lifespan service returns: `()`, or `Result<(), E>`
 /// whose error is logged.
@@ -102,11 +103,29 @@ pub(crate) struct CleanupEntry {
     pub(crate) permit: Option<LimiterPermit>,
 }
 
+/// A provider's handler for the errors of one type (`Provider::catch`): given the value the
+/// provider produced and the error, the reply instead, or the error back.
+#[derive(Clone)]
+pub(crate) struct Catch {
+    pub(crate) type_id: std::any::TypeId,
+    #[allow(
+        clippy::type_complexity,
+        reason = "one erased function, named by the field's doc"
+    )]
+    pub(crate) run: Arc<
+        dyn Fn(&Arc<dyn std::any::Any + Send + Sync>, Caught) -> Result<Reply, Caught>
+            + Send
+            + Sync,
+    >,
+}
+
 /// What one request runs after its response: its background tasks in order, then the cleanups
 /// of its dependencies in reverse order of setup.
 pub(crate) struct Teardown {
     jobs: Mutex<Vec<Job>>,
     cleanups: Mutex<Vec<CleanupEntry>>,
+    /// The error handlers of the request's providers, in order of setup, with their values.
+    catches: Mutex<Vec<(Arc<dyn std::any::Any + Send + Sync>, Catch)>>,
     outcome: Mutex<Outcome>,
     /// The threads plain `fn` cleanups run on: not the shared limiter, so that a cleanup
     /// giving a resource back never waits behind the work waiting for that resource.
@@ -122,6 +141,7 @@ impl Teardown {
         Teardown {
             jobs: Mutex::new(Vec::new()),
             cleanups: Mutex::new(Vec::new()),
+            catches: Mutex::new(Vec::new()),
             outcome: Mutex::new(Outcome::Success),
             cleanup_limiter,
             work,
@@ -146,6 +166,32 @@ impl Teardown {
     /// Queues a dependency's cleanup.
     pub(crate) fn push_cleanup(&self, entry: CleanupEntry) {
         lock(&self.cleanups).push(entry);
+    }
+
+    /// Queues a provider's handler for an error type, with the value it produced.
+    pub(crate) fn push_catch(&self, value: Arc<dyn std::any::Any + Send + Sync>, catch: Catch) {
+        lock(&self.catches).push((value, catch));
+    }
+
+    /// Offers the handler's error to the providers that catch its type, the last set up
+    /// first: each may answer instead (its answer, if an error, goes on to the ones set up
+    /// before it) or let the error go on.
+    pub(crate) fn catch(&self, reply: Reply) -> Reply {
+        let Reply::Error(mut caught) = reply else {
+            return reply;
+        };
+        let catches = std::mem::take(&mut *lock(&self.catches));
+        for (value, catch) in catches.iter().rev() {
+            if catch.type_id != caught.type_id() {
+                continue;
+            }
+            match (catch.run)(value, caught) {
+                Ok(Reply::Error(again)) => caught = again,
+                Ok(answer) => return answer,
+                Err(back) => caught = back,
+            }
+        }
+        Reply::Error(caught)
     }
 
     /// The request failed: its background tasks will not run, and its cleanups will see

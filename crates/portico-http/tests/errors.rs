@@ -218,3 +218,136 @@ async fn a_panicking_exception_handler_is_a_500_too() {
     assert_eq!(response.status(), 500);
     assert_eq!(response.text(), "Internal Server Error");
 }
+
+// --- providers that catch the handler's error (a dependency with `yield` in `try`/`except`) ---
+
+/// The handler's own error: 500 unless a dependency translates it.
+#[derive(Debug)]
+enum ShopError {
+    OutOfStock(String),
+    Closed,
+}
+
+impl IntoResponse for ShopError {
+    fn into_response(self) -> Response {
+        HttpError::new(StatusCode::INTERNAL_SERVER_ERROR)
+            .detail(format!("{self:?}"))
+            .into_response()
+    }
+}
+
+struct Session(Arc<Mutex<Vec<String>>>);
+struct Basket(Arc<Mutex<Vec<String>>>);
+
+async fn session(
+    portico::State(log): portico::State<Arc<Mutex<Vec<String>>>>,
+) -> Result<Session, HttpError> {
+    Ok(Session(log))
+}
+
+async fn basket(portico::Depends(session): portico::Depends<Session>) -> Result<Basket, HttpError> {
+    Ok(Basket(session.0.clone()))
+}
+
+async fn buy_with(
+    Path(what): Path<String>,
+    portico::Depends(_basket): portico::Depends<Basket>,
+) -> Result<&'static str, ShopError> {
+    match what.as_str() {
+        "tea" => Ok("bought"),
+        "closed" => Err(ShopError::Closed),
+        other => Err(ShopError::OutOfStock(other.to_owned())),
+    }
+}
+
+fn shop(log: &Arc<Mutex<Vec<String>>>) -> App {
+    App::new()
+        .state(log.clone())
+        // Set up first, so it sees the error last.
+        .provide(
+            portico::Provider::new(session)
+                .catch(|session: &Session, err: ShopError| {
+                    session
+                        .0
+                        .lock()
+                        .unwrap()
+                        .push(format!("session saw {err:?}"));
+                    Ok::<_, ShopError>(HttpError::new(StatusCode::SERVICE_UNAVAILABLE))
+                })
+                .cleanup(|session: &Session, outcome: portico::Outcome| {
+                    session
+                        .0
+                        .lock()
+                        .unwrap()
+                        .push(format!("session closed: {outcome:?}"));
+                }),
+        )
+        .provide(
+            portico::Provider::new(basket).catch(|basket: &Basket, err: ShopError| {
+                basket.0.lock().unwrap().push(format!("basket saw {err:?}"));
+                match err {
+                    ShopError::OutOfStock(what) => {
+                        Ok(HttpError::new(StatusCode::CONFLICT).detail(format!("no {what} left")))
+                    }
+                    closed => Err(closed),
+                }
+            }),
+        )
+        .get("/buy/{what}", buy_with)
+}
+
+#[portico::test]
+async fn a_provider_catches_the_handlers_error_and_answers_instead() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let client = TestClient::new(shop(&log));
+    let response = client.get("/buy/milk").await;
+    assert_eq!(response.status(), 409);
+    assert_eq!(response.json::<Value>(), json!({"detail": "no milk left"}));
+    client.shutdown().await;
+    assert_eq!(
+        *log.lock().unwrap(),
+        [
+            "basket saw OutOfStock(\"milk\")",
+            "session closed: Error(409)",
+        ]
+    );
+}
+
+#[portico::test]
+async fn an_error_let_through_goes_on_to_the_provider_set_up_before() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let client = TestClient::new(shop(&log));
+    let response = client.get("/buy/closed").await;
+    assert_eq!(response.status(), 503);
+    client.shutdown().await;
+    assert_eq!(
+        *log.lock().unwrap(),
+        [
+            "basket saw Closed",
+            "session saw Closed",
+            "session closed: Error(503)",
+        ]
+    );
+}
+
+#[portico::test]
+async fn a_caught_errors_answer_goes_to_the_exception_handlers_and_success_is_untouched() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let app = shop(&log).exception_handler(|err: HttpError, _: RequestHead| async move {
+        (err.status(), format!("handled {}", err.status().as_u16()))
+    });
+    let client = TestClient::new(app);
+    let response = client.get("/buy/milk").await;
+    assert_eq!(response.status(), 409);
+    assert_eq!(response.text(), "handled 409");
+    assert_eq!(client.get("/buy/tea").await.text(), "bought");
+    client.shutdown().await;
+    assert_eq!(
+        *log.lock().unwrap(),
+        [
+            "basket saw OutOfStock(\"milk\")",
+            "session closed: Error(409)",
+            "session closed: Success",
+        ]
+    );
+}

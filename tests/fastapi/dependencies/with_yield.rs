@@ -1,10 +1,13 @@
 //! Tutorials 007, 008, 008b to 008e and 010: dependencies with yield, as providers with a
-//! cleanup. A FastAPI test that patches a module's names with mocks becomes an app whose
+//! cleanup (and, for the `except` around a `yield`, `Provider::catch`). A FastAPI test that patches a module's names with mocks becomes an app whose
 //! provider builds values from shared state, so the test can see what was built and closed.
 
 use std::sync::{Arc, Mutex};
 
-use portico::{App, CleanupScope, Depends, HttpError, Json, Outcome, Provider, State};
+use portico::{
+    App, CleanupScope, Depends, HttpError, IntoResponse, Json, Outcome, Provider, Response, State,
+    http,
+};
 use serde_json::{Value, json};
 
 use super::{assert_json, client};
@@ -131,14 +134,27 @@ mod tutorial008b {
 
     struct Username(String);
 
+    /// Raised by the handler; unhandled, it would be a 500, as an exception is in FastAPI.
     #[derive(Debug)]
     struct OwnerError(String);
 
-    /// Portico's cleanups see how the request went but cannot replace its answer: the
-    /// translation `get_username`'s `except OwnerError` makes is the error's own conversion.
-    impl From<OwnerError> for HttpError {
-        fn from(e: OwnerError) -> Self {
-            HttpError::bad_request().detail(format!("Owner error: {}", e.0))
+    /// The handler's errors: FastAPI's `HTTPException(404)` and `OwnerError`.
+    #[derive(Debug)]
+    enum ItemError {
+        NotFound,
+        Owner(OwnerError),
+    }
+
+    impl IntoResponse for ItemError {
+        fn into_response(self) -> Response {
+            match self {
+                ItemError::NotFound => HttpError::not_found()
+                    .detail("Item not found")
+                    .into_response(),
+                ItemError::Owner(_) => {
+                    HttpError::new(http::StatusCode::INTERNAL_SERVER_ERROR).into_response()
+                }
+            }
         }
     }
 
@@ -146,26 +162,37 @@ mod tutorial008b {
         Ok(Username("Rick".into()))
     }
 
+    /// `except OwnerError as e: raise HTTPException(status_code=400, detail=f"Owner error: {e}")`
+    /// around the `yield`; any other error goes on.
+    fn owner_error_to_400(_: &Username, err: ItemError) -> Result<HttpError, ItemError> {
+        match err {
+            ItemError::Owner(OwnerError(name)) => {
+                Ok(HttpError::bad_request().detail(format!("Owner error: {name}")))
+            }
+            other => Err(other),
+        }
+    }
+
     fn get_item(
         portico::Path(item_id): portico::Path<String>,
         Depends(username): Depends<Username>,
-    ) -> Result<Json<Value>, HttpError> {
+    ) -> Result<Json<Value>, ItemError> {
         let data = json!({
             "plumbus": {"description": "Freshly pickled plumbus", "owner": "Morty"},
             "portal-gun": {"description": "Gun to create portals", "owner": "Rick"},
         });
         let Some(item) = data.get(&item_id) else {
-            return Err(HttpError::not_found().detail("Item not found"));
+            return Err(ItemError::NotFound);
         };
         if item["owner"] != username.0.as_str() {
-            return Err(OwnerError(username.0.clone()).into());
+            return Err(ItemError::Owner(OwnerError(username.0.clone())));
         }
         Ok(Json(item.clone()))
     }
 
     fn app() -> App {
         App::new()
-            .provide(get_username)
+            .provide(Provider::new(get_username).catch(owner_error_to_400))
             .get("/items/{item_id}", get_item)
     }
 

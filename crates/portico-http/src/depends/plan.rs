@@ -118,7 +118,7 @@ impl Registry {
         }
         let needs_after = nodes
             .iter()
-            .any(|node| node.has_cleanup() || node.holds_permit());
+            .any(|node| node.needs_teardown() || node.holds_permit());
         let nodes = nodes
             .into_iter()
             .zip(waits)

@@ -13,9 +13,9 @@ use portico_tasks::{CapacityLimiter, LimiterPermit};
 
 use crate::context::RouteSpec;
 use crate::extract::{Args, FromRequestParts, Rejection, RequestContext};
-use crate::response::{IntoResponse, Response};
+use crate::response::{Caught, IntoResponse, Reply, Response};
 use crate::strategy::{Accepts, Runs};
-use crate::teardown::{CleanupEntry, CleanupJob, CleanupScope, Outcome, TaskOutcome};
+use crate::teardown::{Catch, CleanupEntry, CleanupJob, CleanupScope, Outcome, TaskOutcome};
 
 /// What dependency providers accept as their functions' result: a `Result`.
 #[doc(hidden)]
@@ -193,6 +193,7 @@ pub(crate) struct ProviderNode {
     /// OAuth2 scopes every route using it requires.
     pub(crate) scopes: Vec<String>,
     cleanup: Option<MakeCleanup>,
+    catches: Vec<Catch>,
     limiter: Option<CapacityLimiter>,
 }
 
@@ -216,6 +217,11 @@ impl ProviderNode {
         self.cleanup.is_some()
     }
 
+    /// Whether a request using it needs a teardown: a cleanup to run, or errors to catch.
+    pub(crate) fn needs_teardown(&self) -> bool {
+        self.cleanup.is_some() || !self.catches.is_empty()
+    }
+
     pub(crate) fn holds_permit(&self) -> bool {
         self.limiter.is_some()
     }
@@ -237,6 +243,13 @@ impl ProviderNode {
         permit: Option<LimiterPermit>,
         ctx: &RequestContext,
     ) {
+        if !self.catches.is_empty()
+            && let Some(teardown) = &ctx.teardown
+        {
+            for catch in &self.catches {
+                teardown.push_catch(value.clone(), catch.clone());
+            }
+        }
         let Some(cleanup) = &self.cleanup else {
             return;
         };
@@ -318,6 +331,7 @@ impl<T: Send + Sync + 'static> Provider<T> {
                 scope: CleanupScope::Request,
                 scopes: Vec::new(),
                 cleanup: None,
+                catches: Vec::new(),
                 limiter: None,
             },
             _value: PhantomData,
@@ -363,6 +377,74 @@ impl<T: Send + Sync + 'static> Provider<T> {
                 })
             }))
         }));
+        self
+    }
+
+    /// Catches the errors of type `E` that the handler answers with (its `Err`), before the
+    /// response is sent, as a FastAPI dependency with `yield` does with `try`/`except` around
+    /// its `yield`: `f` gets the value this provider produced and the error, and returns
+    /// `Ok(answer)` to answer with `answer` instead, as if the handler had failed with it (it
+    /// goes to the application's exception handler for its type, as a `raise HTTPException`
+    /// in the `except` does), or `Err(error)` to let the error go on its way.
+    ///
+    /// When several providers of a request catch the same type, the one set up last (the
+    /// innermost) sees the error first; an answer is offered to the ones set up before it.
+    /// `f` runs on the event loop: keep it short. The request still counts as failed: the
+    /// cleanups see [`Outcome::Error`] with the status of the answer sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use portico_http::{App, Depends, HttpError, IntoResponse, Provider, Response, http};
+    ///
+    /// struct Username(String);
+    ///
+    /// #[derive(Debug)]
+    /// struct OwnerError(String);
+    ///
+    /// impl IntoResponse for OwnerError {
+    ///     fn into_response(self) -> Response {
+    ///         HttpError::new(http::StatusCode::INTERNAL_SERVER_ERROR).into_response()
+    ///     }
+    /// }
+    ///
+    /// fn get_username() -> Result<Username, HttpError> {
+    ///     Ok(Username("Rick".into()))
+    /// }
+    ///
+    /// fn get_item(Depends(user): Depends<Username>) -> Result<&'static str, OwnerError> {
+    ///     Err(OwnerError(user.0.clone()))
+    /// }
+    ///
+    /// let app = App::new()
+    ///     .provide(Provider::new(get_username).catch(|_: &Username, err: OwnerError| {
+    ///         Ok::<_, OwnerError>(HttpError::bad_request().detail(format!("Owner error: {}", err.0)))
+    ///     }))
+    ///     .get("/items/plumbus", get_item);
+    /// let client = portico::testing::blocking_client(app);
+    /// let response = client.get("/items/plumbus").send();
+    /// assert_eq!(response.status(), 400);
+    /// assert_eq!(response.text(), r#"{"detail":"Owner error: Rick"}"#);
+    /// ```
+    pub fn catch<E, R, F>(mut self, f: F) -> Self
+    where
+        E: IntoResponse + Send + 'static,
+        R: IntoResponse + Send + 'static,
+        F: Fn(&T, E) -> Result<R, E> + Send + Sync + 'static,
+    {
+        let run = move |value: &AnyValue, caught: Caught| {
+            let Some(value) = value.downcast_ref::<T>() else {
+                return Err(caught);
+            };
+            match f(value, caught.take::<E>()?) {
+                Ok(answer) => Ok(Reply::Error(Caught::new(answer))),
+                Err(error) => Err(Caught::new(error)),
+            }
+        };
+        self.node.catches.push(Catch {
+            type_id: TypeId::of::<E>(),
+            run: Arc::new(run),
+        });
         self
     }
 

@@ -135,6 +135,11 @@ pub(crate) fn respond(
 pub(crate) type Slow<'a> = Pin<Box<dyn Future<Output = Response> + Send + 'a>>;
 
 async fn finish_slow(reply: Reply, kept: Kept, ctx: &RequestContext) -> Response {
+    // The providers that catch the error's type see it first (`Provider::catch`).
+    let reply = match &ctx.teardown {
+        Some(teardown) => teardown.catch(reply),
+        None => reply,
+    };
     let finished = settle(reply, kept, &ctx.app).await;
     let mut response = finished.response;
     if finished.failed {

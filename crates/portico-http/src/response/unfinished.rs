@@ -60,6 +60,17 @@ impl Caught {
         self.error.downcast_ref()
     }
 
+    /// The error, if it is an `E`; else the error back.
+    pub(crate) fn take<E: 'static>(self) -> Result<E, Caught> {
+        if self.type_id != TypeId::of::<E>() {
+            return Err(self);
+        }
+        match self.error.downcast::<E>() {
+            Ok(error) => Ok(*error),
+            Err(error) => Err(Caught { error, ..self }),
+        }
+    }
+
     /// The error, for its handler.
     pub(crate) fn into_error(self) -> Box<dyn Any + Send> {
         self.error

@@ -57,6 +57,7 @@ pub(crate) async fn serve<S: Transport>(
         conn,
         http1: protocol == Protocol::Http1,
         peer,
+        #[cfg(feature = "http2")]
         rt,
     };
     Box::pin(serve_protocol(io, service, server)).await;
@@ -218,6 +219,7 @@ struct ConnService {
     /// The client's address, given to every request.
     peer: Option<std::net::SocketAddr>,
     /// The HTTP/2 idle clock's timer.
+    #[cfg(feature = "http2")]
     rt: Runtime,
 }
 

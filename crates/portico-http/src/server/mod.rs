@@ -58,6 +58,7 @@ pub(crate) struct ServerConfig {
     pub(crate) protocol: Protocol,
     pub(crate) body_timeout: Option<Duration>,
     pub(crate) drain_linger: Duration,
+    #[cfg(feature = "http2")]
     pub(crate) http2_keep_alive_interval: Option<Duration>,
 }
 
@@ -71,6 +72,7 @@ impl Default for ServerConfig {
             protocol: Protocol::Auto,
             body_timeout: Some(Duration::from_secs(30)),
             drain_linger: Duration::from_millis(500),
+            #[cfg(feature = "http2")]
             http2_keep_alive_interval: None,
         }
     }

@@ -154,6 +154,7 @@ impl ConnShared {
 
     /// Every response sent in full is notified from now on (an HTTP/2 connection's idle
     /// clock listens).
+    #[cfg(feature = "http2")]
     pub(crate) fn notify_every_response(&self) {
         self.notify_every_response.store(true, Ordering::Relaxed);
     }
