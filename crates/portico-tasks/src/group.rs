@@ -14,14 +14,18 @@ use crate::cancel::current_frame;
 use crate::cancel::tree::Node;
 use crate::failure::{Failure, GroupError, TaskPanic};
 
+mod completed;
+mod gather;
 mod handle;
 mod shared;
 mod soon;
 mod start;
 
+pub use completed::AsCompleted;
+pub use gather::{amap, gather};
 pub use handle::{TaskEnded, TaskHandle};
 use shared::{Plain, Shared};
-pub use soon::{PendingValue, SoonValue};
+pub use soon::{PendingValue, SoonFuture, SoonValue};
 pub(crate) use start::Started;
 pub use start::{StartError, TaskStatus};
 
@@ -254,18 +258,36 @@ impl<E: Send + 'static> TaskGroup<E> {
         start::start(&self.shared, f).await
     }
 
-    /// Starts `fut` as a child whose value can be read once the group has returned (Asyncer's
-    /// `soonify` and `SoonValue`).
+    /// Starts `fut` as a child whose value can be read once the group has returned, or
+    /// awaited before (Asyncer's `soonify` and `SoonValue`, which cannot be awaited).
     ///
-    /// An `Err` from `fut` fails the group like any child's.
+    /// An `Err` from `fut` fails the group like any child's. The value needs to be `Send`
+    /// only. Unlike a [`TaskHandle`], a [`SoonValue`] cannot cancel its child; unlike a value
+    /// from tokio's `JoinSet`, it is read by the code that started the child, in the order it
+    /// chooses.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the group has already returned, as [`start_soon`](Self::start_soon) does.
     pub fn soon<T, F>(&self, fut: F) -> SoonValue<T>
     where
-        T: Send + Sync + 'static,
+        T: Send + 'static,
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
-        let (value, fut) = soon::soon(fut);
-        self.start_soon(fut);
-        value
+        let (state, child, on_end) = handle::split(fut);
+        if let Err(err) = self.shared.spawn(child, on_end, None) {
+            panic!("TaskGroup::soon: {err}");
+        }
+        SoonValue::new(state)
+    }
+
+    /// Starts a collector whose children's values are handed out as they finish (AnyIO
+    /// 4.16's `as_completed`, tokio's `JoinSet::join_next`); see [`AsCompleted`].
+    ///
+    /// The children run in this group, and their failures fail it; dropping the collector
+    /// cancels those of its children that have not finished.
+    pub fn as_completed<T: Send + 'static>(&self) -> AsCompleted<T, E> {
+        AsCompleted::new(self.clone())
     }
 
     /// Cancels every child, and the group's body if it has not finished, without a failure
@@ -351,15 +373,47 @@ impl<Fut, T, E> fmt::Debug for Group<Fut, T, E> {
     }
 }
 
-impl<Fut, T, E> Future for Group<Fut, T, E>
+impl<Fut, T, E> Group<Fut, T, E>
 where
     Fut: Future<Output = Result<T, E>>,
     T: 'static,
     E: Send + 'static,
 {
-    type Output = Result<T, GroupError<E>>;
+    /// Makes the group give back the body's value even when the group fails: the future
+    /// then gives the value, if the body made one, and `Ok(())` or every failure.
+    ///
+    /// AnyIO has no body value to keep (a block has none); in Asyncer, the values of
+    /// `soonify` children that finished stay readable after a failure, and this is how a body
+    /// that returns its [`SoonValue`]s hands them out when a sibling failed. A `JoinSet` has
+    /// no body: each task's value is handed out on its own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # async fn example() {
+    /// use portico_tasks::task_group;
+    ///
+    /// let (value, result) = task_group(|tg| async move {
+    ///     let done = tg.soon(async { Ok(1) });
+    ///     done.wait().await.unwrap();
+    ///     // No wait after this start: the body returns before the failure can cancel it.
+    ///     tg.start_soon(async { Err("the network is down") });
+    ///     Ok(done)
+    /// })
+    /// .keep_body_value()
+    /// .await;
+    /// assert!(result.is_err(), "the group failed");
+    /// let done = value.expect("the body returned before the failure");
+    /// assert_eq!(done.into_value(), Ok(1));
+    /// # }
+    /// ```
+    pub fn keep_body_value(self) -> KeepBodyValue<Fut, T, E> {
+        KeepBodyValue { group: self }
+    }
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    /// Polls the group until it has ended: the body's value, if it made one, and every
+    /// failure.
+    fn poll_end(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<(Option<T>, Vec<Failure<E>>)> {
         let mut this = self.project();
         assert!(!*this.finished, "task group polled after completion");
         let node = this.node.get_or_insert_with(Node::child_of_current);
@@ -409,17 +463,66 @@ where
             return Poll::Pending;
         };
         *this.finished = true;
+        // A body cancelled before it finished that returns nothing still has its value.
+        Poll::Ready((this.output.take().or_else(unit_value), failures))
+    }
+}
+
+impl<Fut, T, E> Future for Group<Fut, T, E>
+where
+    Fut: Future<Output = Result<T, E>>,
+    T: 'static,
+    E: Send + 'static,
+{
+    type Output = Result<T, GroupError<E>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let (output, failures) = std::task::ready!(self.poll_end(cx));
         if !failures.is_empty() {
             return Poll::Ready(Err(GroupError::new(failures)));
         }
-        // No failure: the body returned, or the group was cancelled first. A cancelled body
+        // No failure: the body returned, or the group was cancelled first; a cancelled body
         // that returns nothing exits normally, as AnyIO's does.
-        Poll::Ready(
-            this.output
-                .take()
-                .or_else(unit_value)
-                .ok_or_else(|| GroupError::new(failures)),
-        )
+        Poll::Ready(output.ok_or_else(|| GroupError::new(failures)))
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A task group that gives back its body's value even when it fails, from
+    /// [`Group::keep_body_value`].
+    #[must_use = "a task group does nothing unless awaited"]
+    pub struct KeepBodyValue<Fut, T, E> {
+        #[pin]
+        group: Group<Fut, T, E>,
+    }
+}
+
+impl<Fut, T, E> fmt::Debug for KeepBodyValue<Fut, T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeepBodyValue")
+            .field("group", &self.group)
+            .finish()
+    }
+}
+
+impl<Fut, T, E> Future for KeepBodyValue<Fut, T, E>
+where
+    Fut: Future<Output = Result<T, E>>,
+    T: 'static,
+    E: Send + 'static,
+{
+    /// The body's value, if it made one, and whether anything failed. A group cancelled with
+    /// [`TaskGroup::cancel`] and no failure gives `Ok(())`.
+    type Output = (Option<T>, Result<(), GroupError<E>>);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let (output, failures) = std::task::ready!(self.project().group.poll_end(cx));
+        let result = if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(GroupError::new(failures))
+        };
+        Poll::Ready((output, result))
     }
 }
 

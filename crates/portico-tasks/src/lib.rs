@@ -19,21 +19,21 @@ pub use cancel::{
 };
 pub use failure::{Failure, GroupError, TaskPanic};
 pub use group::{
-    Group, GroupClosed, PendingValue, SoonValue, StartError, TaskEnded, TaskGroup, TaskHandle,
-    TaskStatus, task_group,
+    AsCompleted, Group, GroupClosed, KeepBodyValue, PendingValue, SoonFuture, SoonValue,
+    StartError, TaskEnded, TaskGroup, TaskHandle, TaskStatus, amap, gather, task_group,
 };
 pub use limiter::{
     AlreadyBorrowing, Borrower, CapacityLimiter, LimiterPermit, LimiterStatistics, WouldBlock,
 };
-pub use portal::{BlockingPortal, PortalError, PortalTask};
+pub use portal::{BlockingPortal, BlockingPortalProvider, PortalError, PortalLease, PortalTask};
 pub use scope::{Scope, ScopeFuture, scope};
 pub use stream::{
     MemoryReceiver, MemorySender, RecvError, SendError, StreamStatistics, TryRecvError,
     TrySendError, memory_stream,
 };
 pub use sync::{
-    Condition, ConditionStatistics, Event, EventStatistics, Lock, LockGuard, Semaphore,
-    SemaphoreGuard, SemaphoreGuardArc,
+    Condition, ConditionStatistics, Event, EventStatistics, Lock, LockGuard, LockStatistics,
+    Semaphore, SemaphoreGuard, SemaphoreGuardArc, SemaphoreStatistics,
 };
 pub use thread::{
     Cancelled, DEFAULT_THREAD_TOKENS, FromThreadError, ToThread, check_cancelled,

@@ -17,6 +17,10 @@ use crate::sync::Event;
 use crate::thread::block_on;
 use crate::unwind::CatchUnwind;
 
+mod provider;
+
+pub use provider::{BlockingPortalProvider, PortalLease};
+
 /// Lets synchronous code (a `#[test]`, a command-line tool, a worker thread) call async code on
 /// a runtime that runs on threads of its own, and stop it cleanly.
 ///
@@ -277,6 +281,81 @@ impl BlockingPortal {
         }
     }
 
+    /// Opens a portal from async code onto the runtime it runs on, runs `body` with it, and
+    /// returns once `body` and every task started through the portal have finished (AnyIO's
+    /// `async with BlockingPortal() as portal`).
+    ///
+    /// Hand the portal to threads ([`to_thread`](crate::to_thread), threads of your own):
+    /// they call into this runtime through it. Its tasks run in a task group of the calling
+    /// task, so they see its deadline and are cancelled with it. Once this returns, the portal
+    /// refuses new tasks with [`PortalError::Stopped`]; stopping it or dropping it does
+    /// nothing more. A portal from [`new`](Self::new) instead runs its tasks in a task of
+    /// their own, and is made from synchronous code; tokio has no counterpart of either.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # async fn example() {
+    /// use portico_tasks::{BlockingPortal, to_thread};
+    ///
+    /// let total = BlockingPortal::open(|portal| async move {
+    ///     // A synchronous library calling back into async code, on a thread of its own:
+    ///     to_thread(move || portal.call(async { 40 + 2 }).unwrap()).await
+    /// })
+    /// .await;
+    /// assert_eq!(total, 42);
+    /// # }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Panics if called outside a runtime. Re-raises a panic of `body`, and the first panic of
+    /// a [`start_task`](Self::start_task) task after it reported.
+    ///
+    /// # Cancel safety
+    ///
+    /// As a task group's: dropping the future cancels the portal's tasks.
+    pub async fn open<F, Fut>(body: F) -> Fut::Output
+    where
+        F: FnOnce(Arc<BlockingPortal>) -> Fut,
+        Fut: Future,
+        Fut::Output: 'static,
+    {
+        let rt = portico_rt::current().unwrap_or_else(|err| panic!("BlockingPortal::open: {err}"));
+        let orphan_panic = Arc::<Mutex<Option<TaskPanic>>>::default();
+        let result = task_group(|group: TaskGroup<Infallible>| {
+            let portal = Arc::new(BlockingPortal {
+                rt,
+                group,
+                stop: Arc::new(Event::new()),
+                main: None,
+                shutdown: Mutex::new(None),
+                orphan_panic: orphan_panic.clone(),
+            });
+            async move {
+                let stop = portal.stop.clone();
+                let value = body(portal).await;
+                // As AnyIO's portal stops when its block ends: no new task from here on.
+                stop.set();
+                Ok(value)
+            }
+        })
+        .await;
+        let orphan = orphan_panic
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        match result.map_err(crate::failure::GroupError::resume_panic) {
+            Ok(value) => {
+                if let Some(panic) = orphan {
+                    panic.resume()
+                }
+                value
+            }
+            Err(err) => unreachable!("a portal's group fails only by a panic: {err:?}"),
+        }
+    }
+
     /// The runtime the portal's tasks run on.
     pub fn runtime(&self) -> &Runtime {
         &self.rt
@@ -324,7 +403,7 @@ impl BlockingPortal {
                 Ok(())
             }
         };
-        if self.group.try_start_soon(child).is_err() {
+        if self.stop.is_set() || self.group.try_start_soon(child).is_err() {
             slot.complete(Err(Outcome::Failed(PortalError::Stopped)));
         }
         PortalTask {
@@ -386,7 +465,7 @@ impl BlockingPortal {
                 Ok(())
             }
         };
-        if self.group.try_start_soon(child).is_err() {
+        if self.stop.is_set() || self.group.try_start_soon(child).is_err() {
             slot.complete(Err(Outcome::Failed(PortalError::Stopped)));
         }
         match slot.wait() {

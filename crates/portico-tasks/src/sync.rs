@@ -1,40 +1,35 @@
 //! Synchronization primitives that work on any runtime: [`Event`], [`Lock`], [`Semaphore`] and
 //! [`Condition`]. ([`CapacityLimiter`](crate::CapacityLimiter) has its own module.)
 //!
-//! `Lock` and `Semaphore` are async-lock's, which are runtime-neutral already; they are
-//! re-exported under AnyIO's names.
+//! `Lock` and `Semaphore` are async-lock's, which are runtime-neutral already, under AnyIO's
+//! names and with counts kept beside them for their statistics.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use event_listener::IntoNotification;
 
-/// An async mutual-exclusion lock guarding a value (AnyIO's `Lock`, with the data inside, as
-/// Rust has it). Only the holder of the guard can release it, by dropping the guard.
-///
-/// This is [`async_lock::Mutex`]; see its documentation.
-///
-/// # Examples
-///
-/// ```
-/// # async fn example() {
-/// let counter = portico_tasks::Lock::new(0);
-/// *counter.lock().await += 1;
-/// assert_eq!(*counter.lock().await, 1);
-/// # }
-/// ```
-pub use async_lock::Mutex as Lock;
-/// The guard of a [`Lock`]: the lock is held until it is dropped.
-pub use async_lock::MutexGuard as LockGuard;
-/// An async counting semaphore (AnyIO's `Semaphore`); one task may hold several permits.
-///
-/// This is [`async_lock::Semaphore`]; see its documentation.
-pub use async_lock::Semaphore;
-/// A permit of a [`Semaphore`], given back when dropped.
-pub use async_lock::SemaphoreGuard;
-/// A permit of a [`Semaphore`] held through an `Arc` (from [`Semaphore::acquire_arc`]), so
-/// that it can move into another task or structure; given back when dropped.
-pub use async_lock::SemaphoreGuardArc;
+mod lock;
+mod semaphore;
+
+pub use lock::{Lock, LockGuard, LockStatistics};
+pub use semaphore::{Semaphore, SemaphoreGuard, SemaphoreGuardArc, SemaphoreStatistics};
+
+/// Counts a waiter until it stops waiting, however it stops.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::AcqRel);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// A flag that tasks wait on until it is set; once set, it stays set (AnyIO's `Event`, which
 /// is not reusable either: make a new one).

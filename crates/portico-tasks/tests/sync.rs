@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portico::tasks::{
-    Borrower, CapacityLimiter, Condition, Event, Lock, Semaphore, move_on_after, task_group,
+    Borrower, CapacityLimiter, Condition, Event, Lock, LockStatistics, Semaphore, move_on_after,
+    task_group,
 };
 
 #[path = "../../../tests/support/mod.rs"]
@@ -296,4 +297,98 @@ async fn a_task_cannot_borrow_two_tokens_of_a_limiter() {
     drop(held);
     let again = limiter.acquire_for_task().await;
     assert!(again.is_ok(), "a token given back can be borrowed again");
+}
+
+/// Waits, a wake-up at a time, until `done` holds: no time limit but the test's own.
+async fn until(mut done: impl FnMut() -> bool) {
+    while !done() {
+        runtime().sleep(Duration::from_millis(1)).await;
+    }
+}
+
+#[portico::test]
+async fn a_lock_reports_whether_it_is_held_and_who_waits_for_it() {
+    let lock = Arc::new(Lock::new(0u32));
+    let idle = lock.statistics();
+    assert!(!idle.locked);
+    assert_eq!(idle.tasks_waiting, 0);
+    let guard = lock.lock().await;
+    assert!(lock.statistics().locked);
+    task_group(|tg| {
+        let lock = lock.clone();
+        async move {
+            for _ in 0..2 {
+                let lock = lock.clone();
+                tg.start_soon(async move {
+                    *lock.lock().await += 1;
+                    Ok::<_, std::io::Error>(())
+                });
+            }
+            until(|| lock.statistics().tasks_waiting == 2).await;
+            assert!(lock.statistics().locked);
+            drop(guard);
+            Ok(())
+        }
+    })
+    .await
+    .unwrap();
+    let after: LockStatistics = lock.statistics();
+    assert!(!after.locked, "every guard was dropped");
+    assert_eq!(after.tasks_waiting, 0);
+    assert_eq!(*lock.lock().await, 2);
+}
+
+#[portico::test]
+async fn a_cancelled_lock_waiter_is_no_longer_counted() {
+    let lock = Lock::new(());
+    let _guard = lock.lock().await;
+    let waited = move_on_after(Duration::from_millis(5), async {
+        lock.lock().await;
+    })
+    .await;
+    assert!(waited.is_none(), "the lock is held");
+    assert_eq!(lock.statistics().tasks_waiting, 0);
+    assert!(lock.statistics().locked);
+}
+
+#[portico::test]
+async fn a_semaphore_reports_its_waiters_and_free_permits() {
+    let semaphore = Arc::new(Semaphore::new(1));
+    assert_eq!(semaphore.statistics().available_permits, 1);
+    let permit = semaphore.acquire_arc().await;
+    assert_eq!(semaphore.statistics().available_permits, 0);
+    task_group(|tg| {
+        let semaphore = semaphore.clone();
+        async move {
+            let waiter = semaphore.clone();
+            tg.start_soon(async move {
+                let _permit = waiter.acquire().await;
+                Ok::<_, std::io::Error>(())
+            });
+            until(|| semaphore.statistics().tasks_waiting == 1).await;
+            drop(permit);
+            Ok(())
+        }
+    })
+    .await
+    .unwrap();
+    let after = semaphore.statistics();
+    assert_eq!(after.tasks_waiting, 0);
+    assert_eq!(after.available_permits, 1, "both permits came back");
+}
+
+#[portico::test]
+async fn an_arc_permit_comes_back_when_dropped_and_not_when_forgotten() {
+    let semaphore = Arc::new(Semaphore::new(2));
+    let kept = semaphore.try_acquire_arc().unwrap();
+    let forgotten = semaphore.acquire_arc().await;
+    assert!(semaphore.try_acquire_arc().is_none());
+    drop(kept);
+    assert_eq!(semaphore.available_permits(), 1);
+    forgotten.forget();
+    assert_eq!(
+        semaphore.available_permits(),
+        1,
+        "a forgotten permit stays taken"
+    );
 }

@@ -49,6 +49,31 @@ pub(super) fn spawn<T, E, F>(
 where
     F: Future<Output = Result<T, E>>,
 {
+    let (state, child, on_end) = split(fut);
+    let cancel = state.cancel.clone();
+    (
+        TaskHandle {
+            state,
+            listener: None,
+        },
+        child,
+        on_end,
+        cancel,
+    )
+}
+
+/// Splits `fut` into the state it shares with whoever reads its value, and the child that
+/// fills it.
+pub(super) fn split<T, E, F>(
+    fut: F,
+) -> (
+    Arc<HandleState<T>>,
+    impl Future<Output = Result<(), E>>,
+    HandleEnd<T>,
+)
+where
+    F: Future<Output = Result<T, E>>,
+{
     let state = Arc::new(HandleState {
         cancel: Arc::new(ChildCancel::default()),
         slot: Mutex::new(Slot::Running),
@@ -63,19 +88,11 @@ where
             Ok(())
         }
     };
-    let cancel = state.cancel.clone();
-    (
-        TaskHandle {
-            state: state.clone(),
-            listener: None,
-        },
-        child,
-        HandleEnd(state),
-        cancel,
-    )
+    (state.clone(), child, HandleEnd(state))
 }
 
-struct HandleState<T> {
+/// What a child with a handle shares with it: its value or how it ended, and when.
+pub(super) struct HandleState<T> {
     cancel: Arc<ChildCancel>,
     slot: Mutex<Slot<T>>,
     /// Set once the child's future is dropped and its end recorded.
@@ -86,6 +103,46 @@ struct HandleState<T> {
 impl<T> HandleState<T> {
     fn lock(&self) -> MutexGuard<'_, Slot<T>> {
         self.slot.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether the child's future has been dropped and its end recorded.
+    pub(super) fn is_ended(&self) -> bool {
+        self.ended.load(Ordering::Acquire)
+    }
+
+    /// The child's own cancellation, for the group to watch.
+    pub(super) fn child_cancel(&self) -> Arc<ChildCancel> {
+        self.cancel.clone()
+    }
+
+    /// Cancels this child alone.
+    pub(super) fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    /// Listens for the child's end.
+    pub(super) fn listen(&self) -> EventListener {
+        self.done.listen()
+    }
+
+    /// Takes the child's value, if it returned one and nobody took it yet.
+    pub(super) fn take_value(&self) -> Option<T> {
+        let mut slot = self.lock();
+        match std::mem::replace(&mut *slot, Slot::Taken) {
+            Slot::Returned(value) => Some(value),
+            other => {
+                *slot = other;
+                None
+            }
+        }
+    }
+
+    /// How the child ended without a value, once it has.
+    pub(super) fn ended_without_value(&self) -> Option<TaskEnded> {
+        match *self.lock() {
+            Slot::Ended(ended) => Some(ended),
+            _ => None,
+        }
     }
 }
 
@@ -162,7 +219,7 @@ impl<T> TaskHandle<T> {
     /// on (a cancelled child is not a failure). Awaiting the handle then gives
     /// [`TaskEnded::Cancelled`], unless the child had returned already.
     pub fn cancel(&self) {
-        self.state.cancel.cancel();
+        self.state.cancel();
     }
 
     /// Whether the child has ended (returned, failed or been cancelled) and its future has
