@@ -42,11 +42,19 @@ pub(crate) fn build(commit: &str) -> Result<PathBuf, String> {
     step(&format!("build examples/bench_server at {short}"), build)?;
 
     let built = dir.join("target/release/examples/bench_server");
-    let binary = dir.join(format!("bench_server-{short}"));
+    let binary = binary(commit);
     std::fs::copy(&built, &binary)
         .map_err(|err| format!("copying {} to {}: {err}", built.display(), binary.display()))?;
     println!("    baseline: {}", binary.display());
     Ok(binary)
+}
+
+/// Where [`build`] leaves the binary built at `commit`.
+pub(crate) fn binary(commit: &str) -> PathBuf {
+    let short = commit.get(..12).unwrap_or(commit);
+    root()
+        .join("target/bench-baseline")
+        .join(format!("bench_server-{short}"))
 }
 
 /// The full hash of the commit `rev` names.

@@ -20,6 +20,16 @@
 //!   through nginx, the API, a redirect, `/api/docs` and `/api/openapi.json`.
 //! * `schemathesis`: schemathesis against `examples/todo` and `examples/hello` on loopback
 //!   (`schemathesis.rs` says which check is left out and why).
+//! * `soak`: `examples/soak` under a mixed load at 80% of its measured capacity for some
+//!   minutes, on each runtime, checking errors, RSS, open files and threads (see `soak.rs`).
+//! * `drain`: `examples/bench_server` under keep-alive load is sent `SIGTERM`, run after run on
+//!   each runtime; fails if a request the clients wrote got no answer (see `drain.rs`, and
+//!   `load.rs` for the client).
+//! * `rolling`: two `examples/bench_server` instances behind nginx with upstream keep-alive,
+//!   restarted one after the other under load; fails on any request that did not get a 2xx
+//!   (see `rolling.rs` for the nginx directives the result depends on).
+//! * `fuzz`: the fuzz targets under `fuzz/` (cargo-fuzz, libFuzzer), each for a set time,
+//!   failing on any crash, hang or leak (see `fuzz.rs` and `RELIABILITY.md`).
 //!
 //! It depends on nothing but std, so it builds in a second.
 
@@ -36,8 +46,13 @@ use std::time::Instant;
 mod baseline;
 mod buildcost;
 mod chat;
+mod drain;
+mod fuzz;
+mod load;
 mod nginx;
+mod rolling;
 mod schemathesis;
+mod soak;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -69,6 +84,30 @@ commands:
                      under /api/ on loopback and check routes, a redirect and the docs
   schemathesis       run schemathesis (installed with pip under target/) against
                      examples/todo and examples/hello, every check but the lax-input one
+  soak [--minutes N] [--runtime tokio|smol]
+                     examples/soak (release) under a mix of JSON, 422s, panics, plain fns,
+                     streams, uploads and WebSockets at 80% of its measured capacity for N
+                     minutes (10 by default) on each runtime (both by default); fails on any
+                     unexpected answer, RSS growth past 10%, or open files or threads not
+                     given back (Linux only: it reads /proc)
+  drain [--runs N] [--runtime tokio|smol] [--clients C] [--rev REV | --debug]
+                     start examples/bench_server (release, one worker), load it with C
+                     keep-alive clients on GET /blocking (200 by default), send it SIGTERM,
+                     count the requests written that got no answer; N runs (20 by default)
+                     on each runtime, or on the one named; fails if any request was lost;
+                     --rev builds the server as it is at git revision REV instead, --debug
+                     uses the dev build (the one the tests built)
+  rolling [--rounds N] [--runtime tokio|smol] [--clients C] [--max-fails N]
+          [--rev REV | --debug]
+                     two examples/bench_server instances behind nginx (upstream keep-alive,
+                     max_fails=N, 0 by default), restarted one after the other N times (3 by
+                     default) while C clients (48 by default: GET /blocking and POST /echo)
+                     load nginx (installed with apt-get when missing); fails on any request
+                     without a 2xx answer; --rev and --debug as for drain
+  fuzz [--minutes N | --seconds N] [TARGET...]
+                     run the fuzz targets under fuzz/ (http1, h2, routing, extract,
+                     websocket; all by default) one after the other, 20 s each unless told,
+                     with cargo-fuzz (installed when missing); fails on a crash, hang or leak
 ";
 
 /// The example applications, each printing its document when given `--openapi`.
@@ -93,6 +132,10 @@ fn main() -> ExitCode {
         ["nginx"] => nginx::check(),
         ["schemathesis"] => schemathesis::check(),
         ["chat-browser"] => chat::check(),
+        ["soak", rest @ ..] => soak::run(rest),
+        ["drain", rest @ ..] => drain::run(rest),
+        ["rolling", rest @ ..] => rolling::run(rest),
+        ["fuzz", rest @ ..] => fuzz::run(rest),
         ["help" | "--help" | "-h"] | [] => {
             print!("{USAGE}");
             Ok(())
@@ -168,6 +211,16 @@ fn ci() -> Result<(), String> {
         ]);
         step("cargo fmt --check (bench)", fmt)?;
     }
+    let mut fmt = cargo();
+    fmt.args([
+        "fmt",
+        "--all",
+        "--manifest-path",
+        "fuzz/Cargo.toml",
+        "--",
+        "--check",
+    ]);
+    step("cargo fmt --check (fuzz)", fmt)?;
 
     let mut clippy = cargo();
     clippy.args([
@@ -372,7 +425,10 @@ fn bench_http(args: &[&str]) -> Result<(), String> {
 }
 
 /// Takes `flag` and the value after it out of `args`.
-fn take_value<'a>(args: &[&'a str], flag: &str) -> Result<(Option<&'a str>, Vec<&'a str>), String> {
+pub(crate) fn take_value<'a>(
+    args: &[&'a str],
+    flag: &str,
+) -> Result<(Option<&'a str>, Vec<&'a str>), String> {
     let Some(at) = args.iter().position(|arg| *arg == flag) else {
         return Ok((None, args.to_vec()));
     };

@@ -77,7 +77,8 @@ fn request(
     })
 }
 
-fn free_port() -> Result<u16, String> {
+/// A loopback port that was free a moment ago (bound to port 0, then released).
+pub(crate) fn free_port() -> Result<u16, String> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|err| err.to_string())?;
     listener
         .local_addr()
@@ -143,27 +144,7 @@ pub(crate) fn check() -> Result<(), String> {
     let port = free_port()?;
     let conf = dir.join("nginx.conf");
     std::fs::write(&conf, config(&dir, port, &upstream)).map_err(|err| err.to_string())?;
-    let nginx = Nginx(
-        Command::new("nginx")
-            .arg("-p")
-            .arg(&dir)
-            .arg("-c")
-            .arg(&conf)
-            .arg("-e")
-            .arg(dir.join("error.log"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|err| format!("starting nginx: {err}"))?,
-    );
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if started.elapsed() > Duration::from_secs(10) {
-            let log = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
-            return Err(format!("nginx did not listen on port {port}:\n{log}"));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let nginx = start(&dir, &conf, port)?;
     println!("==> nginx on http://127.0.0.1:{port}/api/ -> {upstream}");
 
     let json = [("Content-Type", "application/json")];
@@ -264,10 +245,37 @@ pub(crate) fn check() -> Result<(), String> {
     Ok(())
 }
 
+/// Starts nginx with the configuration `conf` and `dir` as its prefix (its error log in
+/// `dir/error.log`), and waits until it listens on loopback `port`.
+pub(crate) fn start(dir: &Path, conf: &Path, port: u16) -> Result<Nginx, String> {
+    let nginx = Nginx(
+        Command::new("nginx")
+            .arg("-p")
+            .arg(dir)
+            .arg("-c")
+            .arg(conf)
+            .arg("-e")
+            .arg(dir.join("error.log"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|err| format!("starting nginx: {err}"))?,
+    );
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if started.elapsed() > Duration::from_secs(10) {
+            let log = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
+            return Err(format!("nginx did not listen on port {port}:\n{log}"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(nginx)
+}
+
 /// A running nginx, stopped as its manual says when dropped, on success or failure: SIGQUIT
 /// to the master, which ends its workers (killing the master alone would leave them behind),
 /// then SIGKILL if it has not ended within 10 s.
-struct Nginx(std::process::Child);
+pub(crate) struct Nginx(std::process::Child);
 
 impl Drop for Nginx {
     fn drop(&mut self) {

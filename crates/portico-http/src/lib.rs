@@ -62,6 +62,9 @@ pub use response::{
     Response, ServerSentEvent, SetCookie, StreamBody, Text,
 };
 pub use routing::IntoMount;
+/// One connection at a time over any byte stream, for fuzzing and tests that replay bytes.
+#[doc(hidden)]
+pub use server::StreamServer;
 pub use server::{Server, ServerHandle, ShutdownReport};
 #[cfg(feature = "tower")]
 pub use service::ServiceFuture;

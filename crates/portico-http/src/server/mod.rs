@@ -33,9 +33,11 @@ mod shared;
     reason = "reads into hyper's uninitialised buffer through portico-rt's ReadBuf; each block says why it is sound"
 )]
 mod socket;
+mod stream;
 
 use accept::{Listener, accept};
 pub(crate) use shared::ServerShared;
+pub use stream::StreamServer;
 
 /// Which protocols a server speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
