@@ -22,6 +22,7 @@ mod teardown;
 #[cfg(feature = "templates")]
 mod templates;
 mod testing;
+mod timer;
 mod validate;
 #[cfg(feature = "websocket")]
 pub mod websocket;

@@ -25,9 +25,12 @@
 //! # Threads
 //!
 //! Each executor thread runs `async_io::block_on(executor.run(..))`, so whichever thread is idle
-//! drives the reactor. Blocking closures run on the `blocking` crate's process-wide pool, whose
-//! idle threads exit after half a second on their own (`BLOCKING_MAX_THREADS` caps it, 500 by
-//! default). async-io also keeps one process-wide `async-io` thread that drives the reactor
+//! drives the reactor. Blocking closures run on the `blocking` crate's process-wide pool. It
+//! grows as blocking calls overlap, up to `BLOCKING_MAX_THREADS` (500 by default), and since
+//! `blocking` 1.7 an idle thread exits only while the pool holds more threads than that limit:
+//! the pool stays at the most threads it ever needed at once (bounded, for plain `fn` handlers,
+//! by the thread limiter's tokens), where tokio's pool gives idle threads back after 10 s.
+//! Set `BLOCKING_MAX_THREADS` lower to cap it. async-io also keeps one process-wide `async-io` thread that drives the reactor
 //! while no `block_on` does; it is not owned by any runtime and outlives them.
 
 #[allow(unsafe_code, reason = "reads into uninitialised buffers with read(2)")]

@@ -40,7 +40,8 @@ impl fmt::Debug for StreamBody {
 
 impl StreamBody {
     /// A body from a stream of chunks; an `Err` ends the response abruptly (the client sees a
-    /// broken transfer, as it should when the data it was sent is incomplete).
+    /// broken transfer, as it should when the data it was sent is incomplete). A stream that
+    /// fails or panics on its very first poll, before its head is sent, is answered `500`.
     pub fn new<S, B, E>(stream: S) -> Self
     where
         S: Stream<Item = Result<B, E>> + Send + 'static,

@@ -3,21 +3,23 @@
 
 use std::convert::Infallible;
 use std::future::{Future, poll_fn};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use event_listener::EventListener;
-use http::header::{CONNECTION, HeaderValue};
-use http_body::{Frame, SizeHint};
+use http::header::{CONNECTION, EXPECT, HeaderValue};
+use http_body::{Body as _, Frame, SizeHint};
 use portico_rt::Runtime;
 
 use super::socket::{ConnIo, ConnShared, Transport};
 use super::{Protocol, ServerShared};
-use crate::body::ReadClock;
+use crate::body::{Drain, HoldsUnread, ReadClock};
+use crate::response::internal_error;
 use crate::service::{AppService, ResponseFuture};
-use crate::{Body, BoxError};
+use crate::{Body, BoxError, Response};
 
 /// What an HTTP/2 client sends first (RFC 9113, section 3.4).
 #[cfg(feature = "http2")]
@@ -232,11 +234,18 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for ConnServi
         self.conn.dispatch();
         let guard = InFlight(self.conn.clone());
         let clock = (self.conn.server.body_timeout.as_ref()).map(|t| ReadClock::new(t.clone()));
-        let request = request.map(|body| Body::incoming(body, clock));
+        // On HTTP/1, a body the handler leaves unread comes back to the connection.
+        let with_body = self.http1 && !request.body().is_end_stream();
+        let expects_continue = with_body && request.headers().contains_key(EXPECT);
+        let unread = with_body.then(|| self.conn.clone() as Arc<dyn HoldsUnread>);
+        let request = request.map(|body| Body::incoming(body, clock, unread));
         Served {
             response: self.app.call_from(request, self.peer),
             guard: Some(guard),
             http1: self.http1,
+            with_body,
+            expects_continue,
+            draining: None,
         }
     }
 }
@@ -255,6 +264,12 @@ pub(crate) struct Served {
     response: ResponseFuture,
     guard: Option<InFlight>,
     http1: bool,
+    /// Whether the request came with a body (HTTP/1).
+    with_body: bool,
+    /// Whether the client waits for `100 Continue` before sending its body.
+    expects_continue: bool,
+    /// A response held back while the request body its handler left unread is drained.
+    draining: Option<Box<(Response, Drain)>>,
 }
 
 impl Future for Served {
@@ -262,32 +277,96 @@ impl Future for Served {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let mut response = std::task::ready!(Pin::new(&mut this.response).poll(cx));
+        let (mut response, kept) = match this.draining.take() {
+            Some(mut held) => match held.1.poll_kept(cx, this.expects_continue) {
+                Poll::Ready(kept) => (held.0, kept),
+                Poll::Pending => {
+                    this.draining = Some(held);
+                    return Poll::Pending;
+                }
+            },
+            None => {
+                let response = std::task::ready!(Pin::new(&mut this.response).poll(cx));
+                let unread = this
+                    .with_body
+                    .then(|| this.guard.as_ref()?.0.unread().take());
+                match unread.flatten() {
+                    Some(drain) => {
+                        this.draining = Some(Box::new((response, drain)));
+                        return Pin::new(this).poll(cx);
+                    }
+                    None => (response, true),
+                }
+            }
+        };
         let Some(guard) = this.guard.take() else {
             return Poll::Pending;
         };
-        let server = &guard.0.server;
+        let first = match first_frame(response.body_mut(), cx) {
+            Ok(first) => first,
+            Err(()) => {
+                response = internal_error();
+                None
+            }
+        };
+        let conn = &guard.0;
         if response.status() == http::StatusCode::SWITCHING_PROTOCOLS {
             // The connection leaves HTTP behind (a WebSocket): no idle or head deadline applies
             // to it any more; its place under `max_connections` is held by the socket, until
             // the upgraded connection is dropped.
-            guard.0.upgrade();
-        } else if server.is_draining() && this.http1 {
-            // The last response on this connection: say so.
+            conn.upgrade();
+        } else if this.http1 && (!kept || conn.server.is_draining()) {
+            // hyper keeps the connection only if the request body is read to its end: the last
+            // response says so, as when the server drains.
             response
                 .headers_mut()
                 .insert(CONNECTION, HeaderValue::from_static("close"));
         }
         Poll::Ready(Ok(response.map(|inner| ServerBody {
+            first,
             inner,
             _guard: guard,
         })))
     }
 }
 
+/// Polls a streamed response body once before its head is given to hyper, so that a stream
+/// that fails or panics at once is answered `500` rather than a `200` cut short. The frame it
+/// gave, if any, goes first. A stream that must wait keeps its head waiting no longer.
+fn first_frame(body: &mut Body, cx: &mut Context<'_>) -> Result<Option<Frame<Bytes>>, ()> {
+    if !body.is_produced_stream() {
+        return Ok(None);
+    }
+    match catch_unwind(AssertUnwindSafe(|| Pin::new(&mut *body).poll_frame(cx))) {
+        Ok(Poll::Pending) => Ok(None),
+        Ok(Poll::Ready(Some(Ok(frame)))) => Ok(Some(frame)),
+        Ok(Poll::Ready(None)) => {
+            // Not to be polled again.
+            *body = Body::empty();
+            Ok(None)
+        }
+        Ok(Poll::Ready(Some(Err(err)))) => {
+            tracing::error!("a response stream failed before its first bytes: {err}");
+            Err(())
+        }
+        Err(payload) => {
+            log_body_panic(payload.as_ref());
+            Err(())
+        }
+    }
+}
+
+fn log_body_panic(payload: &(dyn std::any::Any + Send)) {
+    let message = portico_rt::panic_message(payload).unwrap_or("(no message)");
+    tracing::error!("a response body panicked: {message}");
+}
+
 /// A response body as the server sends it: it keeps the request counted as in flight until it
-/// is sent in full or dropped.
+/// is sent in full or dropped. A panic in the body ends it with an error (the client sees the
+/// body cut short), not the connection's task.
 pub(crate) struct ServerBody {
+    /// What the body gave before its head went out.
+    first: Option<Frame<Bytes>>,
     inner: Body,
     _guard: InFlight,
 }
@@ -300,14 +379,35 @@ impl http_body::Body for ServerBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
+        let this = &mut *self;
+        if let Some(frame) = this.first.take() {
+            return Poll::Ready(Some(Ok(frame)));
+        }
+        match catch_unwind(AssertUnwindSafe(|| {
+            Pin::new(&mut this.inner).poll_frame(cx)
+        })) {
+            Ok(poll) => poll,
+            Err(payload) => {
+                log_body_panic(payload.as_ref());
+                this.inner = Body::empty();
+                Poll::Ready(Some(Err("the response body panicked".into())))
+            }
+        }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.first.is_none() && self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        let mut hint = self.inner.size_hint();
+        if let Some(data) = self.first.as_ref().and_then(Frame::data_ref) {
+            let len = data.len() as u64;
+            if let Some(upper) = hint.upper() {
+                hint.set_upper(upper.saturating_add(len));
+            }
+            hint.set_lower(hint.lower().saturating_add(len));
+        }
+        hint
     }
 }

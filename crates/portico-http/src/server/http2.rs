@@ -15,10 +15,11 @@ use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use event_listener::EventListener;
-use portico_rt::{Runtime, Sleep};
+use portico_rt::Runtime;
 
 use super::ServerShared;
 use super::socket::ConnShared;
+use crate::timer::LazyTimer;
 
 /// Serves an HTTP/2 connection to its end: GOAWAY when it has been idle for the keep-alive
 /// timeout, or as soon as the server drains.
@@ -37,8 +38,7 @@ where
         clock: IdleClock {
             keep_alive: server.config.keep_alive_timeout,
             rt: rt.clone(),
-            timer: None,
-            armed: None,
+            timer: LazyTimer::new(),
             responded: None,
         },
         closing: false,
@@ -105,10 +105,7 @@ impl<C: GracefulShutdown> Watched<C> {
 struct IdleClock {
     keep_alive: std::time::Duration,
     rt: Runtime,
-    /// One timer per connection, re-armed lazily.
-    timer: Option<Sleep>,
-    /// When the timer is set to fire (it may fire early; the deadline is checked then).
-    armed: Option<Instant>,
+    timer: LazyTimer,
     /// While streams are in flight: hears when one ends.
     responded: Option<EventListener>,
 }
@@ -130,27 +127,11 @@ impl IdleClock {
                 continue;
             }
             let deadline = conn.finished() + self.keep_alive;
-            if Instant::now() >= deadline {
+            let now = Instant::now();
+            if now >= deadline {
                 return Poll::Ready(());
             }
-            let timer = match &mut self.timer {
-                Some(timer) => {
-                    // A stream that ended moved the deadline later: the timer fires early
-                    // and is moved then (moving it costs a reactor operation on some
-                    // runtimes).
-                    if self.armed.is_none_or(|armed| armed > deadline) {
-                        timer.reset(deadline);
-                        self.armed = Some(deadline);
-                    }
-                    timer
-                }
-                None => {
-                    self.armed = Some(deadline);
-                    self.timer.insert(self.rt.sleep_until(deadline))
-                }
-            };
-            ready!(Pin::new(&mut *timer).poll(cx));
-            self.armed = None;
+            ready!(self.timer.poll_until(&self.rt, deadline, now, cx));
         }
     }
 }

@@ -33,6 +33,8 @@ use portico_rt::{ReadBuf, Runtime};
 use portico_tasks::SemaphoreGuardArc;
 
 use super::ServerShared;
+use crate::body::{HoldsUnread, Unread};
+use crate::timer::LazyTimer;
 
 /// A byte stream the server can serve: TCP or Unix.
 pub(crate) trait Transport: AsyncRead + AsyncWrite + Send + Unpin + 'static {
@@ -106,6 +108,8 @@ pub(crate) struct ConnShared {
     /// Whether the connection counts itself among the server's busy ones while it drains.
     counted: AtomicBool,
     pub(crate) server: Arc<ServerShared>,
+    /// A request body its handler dropped unread (HTTP/1).
+    unread: Unread,
     /// The connection's place under the server's `max_connections`, given back when the
     /// last holder lets go: hyper's connection task, or the upgraded connection (a
     /// WebSocket) whose socket outlives it.
@@ -124,6 +128,7 @@ impl ConnShared {
             notify_every_response: AtomicBool::new(false),
             counted: AtomicBool::new(false),
             server,
+            unread: Unread::default(),
             _slot: slot,
         }
     }
@@ -197,6 +202,12 @@ impl ConnShared {
     }
 }
 
+impl HoldsUnread for ConnShared {
+    fn unread(&self) -> &Unread {
+        &self.unread
+    }
+}
+
 /// The answer to a request head that did not arrive in time.
 const TIMEOUT_RESPONSE: &[u8] = b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 15\r\nconnection: close\r\n\r\nRequest Timeout";
 
@@ -216,9 +227,7 @@ pub(crate) struct ConnIo<S> {
     prefix: Option<Bytes>,
     conn: Arc<ConnShared>,
     rt: Runtime,
-    timer: Option<portico_rt::Sleep>,
-    /// When the timer is set to fire (it may fire early; the deadline is checked then).
-    armed: Option<Instant>,
+    timer: LazyTimer,
     /// The dispatch count when bytes of a head not yet dispatched arrived.
     partial: Option<u64>,
     head_deadline: Option<Instant>,
@@ -244,8 +253,7 @@ impl<S: Transport> ConnIo<S> {
             prefix: None,
             conn,
             rt,
-            timer: None,
-            armed: None,
+            timer: LazyTimer::new(),
             partial: None,
             head_deadline: None,
             header_timeout,
@@ -329,25 +337,8 @@ impl<S: Transport> ConnIo<S> {
             if !in_flight && now >= deadline {
                 return self.expire(cx, partial).map_ok(|()| Quiet::Closed);
             }
-            let timer = match &mut self.timer {
-                Some(timer) => {
-                    // Moving a timer later costs a reactor operation on some runtimes, and idle
-                    // periods restart on every request: an early timer is only re-armed when it
-                    // fires.
-                    if self.armed.is_none_or(|armed| armed > deadline) {
-                        timer.reset(deadline);
-                        self.armed = Some(deadline);
-                    }
-                    timer
-                }
-                None => {
-                    self.armed = Some(deadline);
-                    self.timer.insert(self.rt.sleep_until(deadline))
-                }
-            };
-            ready!(Pin::new(&mut *timer).poll(cx));
+            ready!(self.timer.poll_until(&self.rt, deadline, now, cx));
             // The timer fired: look again at where the connection stands.
-            self.armed = None;
         }
     }
 

@@ -1,15 +1,20 @@
 //! [`Body`]: the body of a request (what the client sends, read as it arrives) and of a
 //! response (empty, bytes in memory, or a stream): one type for both, as in hyper.
 
+mod incoming;
+
 use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::BodyExt;
+
+use incoming::IncomingBody;
+pub(crate) use incoming::{BodyTimeout, Drain, HoldsUnread, ReadClock, Unread};
 
 /// A boxed error, as bodies report them.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -35,7 +40,7 @@ pub struct Body {
 enum Inner {
     Empty,
     Full(Option<Bytes>),
-    Incoming(hyper::body::Incoming, Option<ReadClock>),
+    Incoming(IncomingBody),
     Boxed(BoxBody),
 }
 
@@ -118,6 +123,12 @@ impl Body {
         matches!(self.inner, Inner::Incoming(..) | Inner::Boxed(_))
     }
 
+    /// Whether the body is a stream the application produces (not bytes in memory, not a
+    /// request body).
+    pub(crate) fn is_produced_stream(&self) -> bool {
+        matches!(self.inner, Inner::Boxed(_))
+    }
+
     /// Whether the body is empty, when that is known without its head: for a body built in
     /// memory, not for one arriving off the wire.
     pub(crate) fn known_empty(&self) -> Option<bool> {
@@ -129,10 +140,15 @@ impl Body {
         }
     }
 
-    /// A request body off the wire, its reads timed by `clock` when there is one.
-    pub(crate) fn incoming(incoming: hyper::body::Incoming, clock: Option<ReadClock>) -> Self {
+    /// A request body off the wire, its reads timed by `clock` when there is one; on HTTP/1,
+    /// what the handler leaves unread goes back to the connection (`unread`).
+    pub(crate) fn incoming(
+        incoming: hyper::body::Incoming,
+        clock: Option<ReadClock>,
+        unread: Option<Arc<dyn HoldsUnread>>,
+    ) -> Self {
         Body {
-            inner: Inner::Incoming(incoming, clock),
+            inner: Inner::Incoming(IncomingBody::new(incoming, clock, unread)),
         }
     }
 
@@ -197,18 +213,7 @@ impl HttpBody for Body {
         match &mut self.inner {
             Inner::Empty => Poll::Ready(None),
             Inner::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Inner::Incoming(incoming, clock) => match Pin::new(incoming).poll_frame(cx) {
-                Poll::Ready(frame) => {
-                    if let Some(clock) = clock {
-                        clock.progress();
-                    }
-                    Poll::Ready(frame.map(|frame| frame.map_err(Into::into)))
-                }
-                Poll::Pending => match clock {
-                    Some(clock) => clock.poll_stalled(cx),
-                    None => Poll::Pending,
-                },
-            },
+            Inner::Incoming(incoming) => incoming.poll_frame(cx),
             Inner::Boxed(body) => body.as_mut().poll_frame(cx),
         }
     }
@@ -217,7 +222,7 @@ impl HttpBody for Body {
         match &self.inner {
             Inner::Empty => true,
             Inner::Full(bytes) => bytes.is_none(),
-            Inner::Incoming(incoming, _) => incoming.is_end_stream(),
+            Inner::Incoming(incoming) => incoming.is_end_stream(),
             Inner::Boxed(body) => body.is_end_stream(),
         }
     }
@@ -228,7 +233,7 @@ impl HttpBody for Body {
             Inner::Full(bytes) => {
                 SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
             }
-            Inner::Incoming(incoming, _) => incoming.size_hint(),
+            Inner::Incoming(incoming) => incoming.size_hint(),
             Inner::Boxed(body) => body.size_hint(),
         }
     }
@@ -308,101 +313,6 @@ impl fmt::Display for BodyTimedOut {
 
 impl std::error::Error for BodyTimedOut {}
 
-/// Times the gaps between reads of a request body: once the body has waited for more than
-/// the limit for the client, it fails with [`BodyTimedOut`]. No time counts while nobody reads
-/// the body (the client is then held back by the transport's flow control, not stalling).
-///
-/// Small (two pointers), so that every request body stays small: the state of a wait is
-/// allocated only for a body that has had to wait.
-pub(crate) struct ReadClock {
-    timeout: Arc<BodyTimeout>,
-    waiting: Option<Box<Waiting>>,
-}
-
-/// A server's body timeout, shared by its request bodies.
-pub(crate) struct BodyTimeout {
-    limit: Duration,
-    rt: portico_rt::Runtime,
-}
-
-impl BodyTimeout {
-    pub(crate) fn new(limit: Duration, rt: portico_rt::Runtime) -> Self {
-        BodyTimeout { limit, rt }
-    }
-}
-
-/// A body's wait for its client.
-struct Waiting {
-    /// Set while the body waits; `None` once something arrived.
-    since: Option<Instant>,
-    /// One timer per body, re-armed lazily.
-    timer: Option<portico_rt::Sleep>,
-    expired: bool,
-}
-
-impl ReadClock {
-    pub(crate) fn new(timeout: Arc<BodyTimeout>) -> Self {
-        ReadClock {
-            timeout,
-            waiting: None,
-        }
-    }
-
-    /// Something arrived (or the body ended): the next wait starts from zero.
-    fn progress(&mut self) {
-        if let Some(waiting) = &mut self.waiting {
-            waiting.since = None;
-        }
-    }
-
-    /// Nothing to read: fails once the wait has lasted `limit`.
-    fn poll_stalled(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let limit = self.timeout.limit;
-        let waiting = self.waiting.get_or_insert_with(|| {
-            Box::new(Waiting {
-                since: None,
-                timer: None,
-                expired: false,
-            })
-        });
-        if waiting.expired {
-            return Poll::Ready(None);
-        }
-        let deadline = *waiting.since.get_or_insert_with(Instant::now) + limit;
-        loop {
-            let now = Instant::now();
-            if now >= deadline {
-                waiting.expired = true;
-                tracing::debug!("a request body stalled for {limit:?}");
-                let err = BodyTimedOut { after: limit };
-                return Poll::Ready(Some(Err(Box::new(err))));
-            }
-            let timer = match &mut waiting.timer {
-                None => waiting.timer.insert(self.timeout.rt.sleep_until(deadline)),
-                Some(timer) => {
-                    // A timer still set for an earlier wait is left to fire early (moving a
-                    // timer costs a reactor operation on some runtimes); it is moved then.
-                    if timer.deadline() <= now || timer.deadline() > deadline {
-                        timer.reset(deadline);
-                    }
-                    timer
-                }
-            };
-            std::task::ready!(Pin::new(timer).poll(cx));
-        }
-    }
-}
-
-/// The body of a response: the same type as a request's.
-#[deprecated(
-    since = "0.2.0",
-    note = "requests and responses share one body type: use `Body`"
-)]
-pub type ResponseBody = Body;
-
 impl From<Bytes> for Body {
     fn from(bytes: Bytes) -> Self {
         Body::full(bytes)
@@ -426,3 +336,10 @@ impl From<Vec<u8>> for Body {
         Body::full(bytes)
     }
 }
+
+/// The body of a response: the same type as a request's.
+#[deprecated(
+    since = "0.2.0",
+    note = "requests and responses share one body type: use `Body`"
+)]
+pub type ResponseBody = Body;
