@@ -259,6 +259,29 @@ async fn broken_framing_answers_400() {
 }
 
 #[portico::test]
+async fn a_target_that_is_no_path_is_not_found_not_redirected() {
+    // An origin server is no proxy: `CONNECT host:port` (an empty path) and `OPTIONS *` match
+    // no route; neither is redirected to `/` by the trailing-slash rule.
+    let server = serve(app());
+    let addr = server.local_addr();
+    let connect = roundtrip(
+        addr,
+        "CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\n\r\n",
+    )
+    .await;
+    assert_eq!(connect.status, 404);
+    assert_eq!(connect.header("location"), None);
+    assert_eq!(connect.json(), json!({"detail": "Not Found"}));
+    let options = roundtrip(addr, "OPTIONS * HTTP/1.1\r\nhost: t\r\n\r\n").await;
+    assert_eq!(options.status, 404);
+    assert_eq!(options.header("location"), None);
+    // A path still is.
+    let slash = roundtrip(addr, "GET /items/1/ HTTP/1.1\r\nhost: t\r\n\r\n").await;
+    assert_eq!(slash.status, 307);
+    server.stop().await.unwrap();
+}
+
+#[portico::test]
 async fn a_panic_is_a_500_and_the_connection_lives_on() {
     let server = serve(app());
     let mut conn = Conn::open(server.local_addr()).await;

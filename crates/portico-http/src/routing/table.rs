@@ -303,9 +303,10 @@ impl<E> Table<E> {
     }
 
     /// The path with its trailing slash toggled, if that one exists (FastAPI's
-    /// `redirect_slashes`).
+    /// `redirect_slashes`). Not for a target that is no path (`CONNECT host:443`, whose path
+    /// is empty; `OPTIONS *`): it is not found.
     fn other_slash(&self, path: &str) -> Option<String> {
-        if !self.redirect_slashes || path == "/" {
+        if !self.redirect_slashes || path == "/" || !path.starts_with('/') {
             return None;
         }
         let other = match path.strip_suffix('/') {
