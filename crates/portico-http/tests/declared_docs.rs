@@ -103,3 +103,35 @@ async fn a_mounted_apps_document_lists_the_prefix_it_is_reached_under() {
     let doc: Value = client.get("/openapi.json").await.json();
     assert_eq!(doc["servers"], json!([{"url": "/api"}]));
 }
+
+#[portico::test]
+async fn a_mounted_apps_docs_pages_load_its_own_document_and_files() {
+    // FastAPI's sub-application docs: `/subapi/docs` shows `/subapi/openapi.json`.
+    let sub = App::new().get("/sub", item);
+    let client = TestClient::new(App::new().get("/app", item).mount("/subapi", sub));
+    let docs = client.get("/subapi/docs").await.text();
+    assert!(docs.contains("url: \"/subapi/openapi.json\""), "{docs}");
+    assert!(!docs.contains("url: \"/openapi.json\""), "{docs}");
+    let redoc = client.get("/subapi/redoc").await.text();
+    assert!(
+        redoc.contains("spec-url=\"/subapi/openapi.json\""),
+        "{redoc}"
+    );
+    // Every file the page loads from the application is served where the page looks for it.
+    for src in docs
+        .split("src=\"")
+        .skip(1)
+        .chain(docs.split("href=\"").skip(1))
+    {
+        let url = src.split('"').next().unwrap();
+        if url.starts_with('/') {
+            assert!(url.starts_with("/subapi/"), "{url}");
+            assert_eq!(client.get(url).await.status(), StatusCode::OK, "{url}");
+        }
+    }
+    let doc: Value = client.get("/subapi/openapi.json").await.json();
+    assert!(doc["paths"].get("/sub").is_some(), "{doc}");
+    // The main application's page is unchanged.
+    let main = client.get("/docs").await.text();
+    assert!(main.contains("url: \"/openapi.json\""), "{main}");
+}

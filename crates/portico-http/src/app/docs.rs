@@ -261,12 +261,26 @@ fn served_document(
     served
 }
 
-/// A route serving a page.
-fn page(path: &str, html: String) -> Route {
-    let page = Bytes::from(html);
-    Route::get(path, move || {
-        let page = page.clone();
-        async move { Html(page).into_response() }
+/// A route serving a page, made for the prefix its application was reached under: `make("")`
+/// at once; under a mount, `make(prefix)`, once (an application is mounted at one prefix), so
+/// that a mounted application's docs load its own document and files, as FastAPI's do.
+fn page(path: &str, make: impl Fn(&str) -> String + Send + Sync + 'static) -> Route {
+    let page = Bytes::from(make(""));
+    let make = Arc::new(make);
+    let mounted: Arc<OnceLock<(String, Bytes)>> = Arc::default();
+    Route::get(path, move |request: crate::Request| {
+        let body = match crate::routing::mounted_under(&request) {
+            None => page.clone(),
+            Some(prefix) => match mounted.get() {
+                Some((known, page)) if *known == prefix => page.clone(),
+                _ => {
+                    let page = Bytes::from(make(&prefix));
+                    let _ = mounted.set((prefix, page.clone()));
+                    page
+                }
+            },
+        };
+        async move { Html(body).into_response() }
     })
 }
 
@@ -290,28 +304,41 @@ pub(crate) fn routes(config: &DocsConfig, document: &DocumentCell) -> Vec<Route>
             response
         }
     }));
-    let root = &config.info.root_path;
-    let rooted = |url: &Option<String>| url.as_ref().map(|url| format!("{root}{url}"));
-    let pages = Pages::new(config.info.title.clone(), format!("{root}{openapi_url}"))
-        .docs_url(rooted(&config.docs_url).as_deref())
-        .redoc_url(rooted(&config.redoc_url).as_deref())
-        .oauth2_redirect_url(
-            config
-                .docs_url
-                .as_ref()
-                .and(rooted(&config.oauth2_redirect_url))
-                .as_deref(),
-        )
-        .cdn(config.cdn);
+    // The pages for an application reached under `prefix` (empty when not mounted).
+    let pages_under = {
+        let (config, openapi_url) = (config.clone(), openapi_url.clone());
+        move |prefix: &str| {
+            let root = format!("{prefix}{}", config.info.root_path);
+            let rooted = |url: &Option<String>| url.as_ref().map(|url| format!("{root}{url}"));
+            Pages::new(config.info.title.clone(), format!("{root}{openapi_url}"))
+                .docs_url(rooted(&config.docs_url).as_deref())
+                .redoc_url(rooted(&config.redoc_url).as_deref())
+                .oauth2_redirect_url(
+                    config
+                        .docs_url
+                        .as_ref()
+                        .and(rooted(&config.oauth2_redirect_url))
+                        .as_deref(),
+                )
+                .cdn(config.cdn)
+        }
+    };
     if let Some(docs) = &config.docs_url {
-        routes.push(page(docs, pages.swagger_html()));
+        let under = pages_under.clone();
+        routes.push(page(docs, move |prefix| under(prefix).swagger_html()));
         if let Some(redirect) = &config.oauth2_redirect_url {
-            routes.push(page(redirect, pages.oauth2_redirect_html()));
+            let under = pages_under.clone();
+            routes.push(page(redirect, move |prefix| {
+                under(prefix).oauth2_redirect_html()
+            }));
         }
     }
     if let Some(redoc) = &config.redoc_url {
-        routes.push(page(redoc, pages.redoc_html()));
+        let under = pages_under.clone();
+        routes.push(page(redoc, move |prefix| under(prefix).redoc_html()));
     }
+    let root = &config.info.root_path;
+    let pages = pages_under("");
     #[cfg(feature = "docs-ui")]
     routes.extend(pages.assets(root).into_iter().map(files::route));
     routes
