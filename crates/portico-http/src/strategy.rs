@@ -6,6 +6,7 @@
 //! function's return type, so path operations and dependency providers each have one
 //! implementation per number of parameters, not one per kind of function.
 
+use std::cell::Cell;
 use std::future::Future;
 
 use portico_tasks::CapacityLimiter;
@@ -69,16 +70,68 @@ where
 
     const BLOCKING: bool = true;
 
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "the trait's signature, which promises `Send`, spelled as it is"
+    )]
     fn run(
         call: impl FnOnce() -> Self + Send + 'static,
         threads: &CapacityLimiter,
     ) -> impl Future<Output = R> + Send + '_ {
-        // A request given up on (a timeout, a client gone, a server past its shutdown
-        // deadline) gets its answer at once: the function cannot be interrupted, so it is
-        // left to finish on its thread, its token given back when it does.
-        portico_tasks::ToThread::new()
-            .limiter(threads.clone())
-            .abandon_on_cancel(true)
-            .run(call)
+        async move {
+            if on_request_trip() {
+                // Already on the request's trip to the thread pool: no second one.
+                return call();
+            }
+            // A request given up on (a timeout, a client gone, a server past its shutdown
+            // deadline) gets its answer at once: the function cannot be interrupted, so it is
+            // left to finish on its thread, its token given back when it does.
+            portico_tasks::ToThread::new()
+                .limiter(threads.clone())
+                .abandon_on_cancel(true)
+                .run(call)
+                .await
+        }
+    }
+}
+
+thread_local! {
+    /// Whether the thread is running a request's trip to the thread pool (see [`trip`]).
+    static ON_TRIP: Cell<bool> = const { Cell::new(false) };
+}
+
+fn on_request_trip() -> bool {
+    ON_TRIP.with(Cell::get)
+}
+
+/// Runs `work` on the thread pool, under `threads`, in one trip: the plain `fn`s it runs
+/// (dependencies, the handler) are called where they are, on that thread, in the order `work`
+/// reaches them, instead of each taking a trip of its own. What `work` awaits besides (a
+/// dependency's own extractors) is waited for on that thread. Given up on like a plain `fn`'s
+/// own trip (see [`Runs::run`]).
+pub(crate) async fn trip<T: Send + 'static>(
+    work: impl Future<Output = T> + Send + 'static,
+    threads: CapacityLimiter,
+) -> T {
+    if on_request_trip() {
+        // On one already (dependencies produced on a handler's trip).
+        return work.await;
+    }
+    portico_tasks::ToThread::new()
+        .limiter(threads)
+        .abandon_on_cancel(true)
+        .run(move || {
+            let _on = OnTrip(ON_TRIP.with(|on| on.replace(true)));
+            futures_lite::future::block_on(work)
+        })
+        .await
+}
+
+/// Marks the thread as on a trip until dropped (a panic included).
+struct OnTrip(bool);
+
+impl Drop for OnTrip {
+    fn drop(&mut self) {
+        let _ = ON_TRIP.try_with(|on| on.set(self.0));
     }
 }

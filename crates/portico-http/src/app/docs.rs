@@ -337,10 +337,8 @@ pub(crate) fn routes(config: &DocsConfig, document: &DocumentCell) -> Vec<Route>
         let under = pages_under.clone();
         routes.push(page(redoc, move |prefix| under(prefix).redoc_html()));
     }
-    let root = &config.info.root_path;
-    let pages = pages_under("");
     #[cfg(feature = "docs-ui")]
-    routes.extend(pages.assets(root).into_iter().map(files::route));
+    routes.extend((pages_under("").assets(&config.info.root_path).into_iter()).map(files::route));
     routes
         .into_iter()
         .map(|route| route.include_in_schema(false))

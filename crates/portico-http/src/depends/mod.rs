@@ -48,7 +48,7 @@ pub(crate) use overrides::{Overrides, Replan};
 pub(crate) use plan::{Plan, Registry, RequestDeps};
 pub(crate) use provider::ProviderNode;
 pub use provider::{IntoProvider, Provider, ProviderFn};
-pub(crate) use resolve::resolve;
+pub(crate) use resolve::{Phase, Resolution, resolve};
 
 /// A dependency of a path operation or of another dependency: the value of type `T` the
 /// provider registered with [`App::provide`](crate::App::provide) produced for this request,

@@ -32,6 +32,10 @@ pub(crate) struct PlanNode {
     /// Produced up front and cached (something takes it as `Depends`); a node only taken
     /// `Fresh` is produced where it is asked for.
     pub(crate) eager: bool,
+    /// A plain `fn` that only plain `fn`s (or the handler) depend on: for a plain-`fn`
+    /// handler, produced on the handler's trip to the thread pool, with the other such nodes,
+    /// rather than on a trip of its own.
+    pub(crate) deferrable: bool,
 }
 
 /// A route's providers, dependencies before their dependents.
@@ -116,6 +120,16 @@ impl Registry {
             mine.dedup();
             waits.push(mine);
         }
+        // Deferrable: a plain `fn` whose dependents are all deferrable. Dependents come after
+        // their dependencies, so one pass from the end settles each node before its own.
+        let mut deferrable: Vec<bool> = nodes.iter().map(|node| node.blocking).collect();
+        for (node, list) in edges.iter().enumerate().rev() {
+            if !deferrable[node] {
+                for &(target, _) in list {
+                    deferrable[target] = false;
+                }
+            }
+        }
         let needs_after = nodes
             .iter()
             .any(|node| node.needs_teardown() || node.holds_permit());
@@ -123,10 +137,12 @@ impl Registry {
             .into_iter()
             .zip(waits)
             .zip(eager)
-            .map(|((provider, waits), eager)| PlanNode {
+            .zip(deferrable)
+            .map(|(((provider, waits), eager), deferrable)| PlanNode {
                 provider,
                 waits,
                 eager,
+                deferrable,
             })
             .collect();
         Ok(Some(Arc::new(Plan { nodes, needs_after })))

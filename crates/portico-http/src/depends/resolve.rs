@@ -1,7 +1,10 @@
 //! Producing a request's dependencies: every provider whose own dependencies are ready starts,
-//! and those that do not need each other run at the same time.
+//! and the `async fn`s that do not need each other run at the same time. Plain `fn`s that
+//! start together share one trip to the thread pool, one after the other (FastAPI, too,
+//! produces a route's dependencies in turn), rather than a trip each.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
 use std::task::Poll;
 
 use http::request::Parts;
@@ -10,6 +13,7 @@ use super::provider::Produce;
 use crate::error::ErrorItem;
 use crate::extract::{Rejection, RequestContext};
 use crate::response::Response;
+use crate::strategy::trip;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Status {
@@ -27,63 +31,150 @@ pub(crate) async fn resolve(
     ctx: &RequestContext,
     errors: &mut Vec<ErrorItem>,
 ) -> Result<(), Response> {
-    let Some(deps) = ctx.deps.as_deref() else {
-        return Ok(());
-    };
-    let nodes = &deps.plan.nodes;
-    let mut status: Vec<Status> = nodes
-        .iter()
-        .map(|node| {
-            if node.eager {
-                Status::Waiting
-            } else {
-                Status::Done
-            }
-        })
-        .collect();
-    let mut running: Vec<(usize, Produce)> = Vec::new();
-    loop {
-        // Start everything whose dependencies are settled (in plan order, so one pass sees
-        // the failures of the ones before).
-        for (i, node) in nodes.iter().enumerate() {
-            if status[i] != Status::Waiting
-                || node
-                    .waits
-                    .iter()
-                    .any(|&w| matches!(status[w], Status::Waiting | Status::Running))
-            {
-                continue;
-            }
-            match node.provider.prepare(parts, ctx).await {
-                Ok(produce) => {
-                    status[i] = Status::Running;
-                    running.push((i, produce));
+    match Resolution::start(ctx) {
+        Some(mut resolution) => resolution.run(parts, ctx, errors, Phase::All).await,
+        None => Ok(()),
+    }
+}
+
+/// Which providers a run of a [`Resolution`] produces.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// All of them.
+    All,
+    /// All but the deferrable ones (plain `fn`s only plain `fn`s depend on), which a
+    /// plain-`fn` handler produces on its own trip to the thread pool.
+    AllButDeferrable,
+}
+
+/// Providers being produced: one, or plain `fn`s on one trip to the thread pool.
+enum Running {
+    One(usize, Produce),
+    Trip(ProduceMany),
+}
+
+/// Plain `fn`s produced on one trip, with where each sits in the plan.
+type ProduceMany = Pin<Box<dyn Future<Output = Vec<(usize, Produced)>> + Send>>;
+
+/// What producing one provider gave.
+type Produced = <Produce as Future>::Output;
+
+/// Where the production of a request's dependencies stands: it may be done in two runs, the
+/// second on another thread.
+pub(crate) struct Resolution {
+    status: Vec<Status>,
+}
+
+impl Resolution {
+    /// `None` when the route has no dependencies.
+    pub(crate) fn start(ctx: &RequestContext) -> Option<Self> {
+        let deps = ctx.deps.as_deref()?;
+        let status = (deps.plan.nodes.iter())
+            .map(|node| {
+                if node.eager {
+                    Status::Waiting
+                } else {
+                    Status::Done
                 }
-                Err(Rejection::Invalid(found) | Rejection::InvalidBody { errors: found, .. }) => {
-                    errors.extend(found);
-                    status[i] = Status::Failed;
-                }
-                Err(Rejection::Response(response)) => return Err(response),
-            }
-        }
-        if running.is_empty() {
+            })
+            .collect();
+        Some(Resolution { status })
+    }
+
+    /// Produces the providers of `phase` not produced yet.
+    pub(crate) async fn run(
+        &mut self,
+        parts: &mut Parts,
+        ctx: &RequestContext,
+        errors: &mut Vec<ErrorItem>,
+        phase: Phase,
+    ) -> Result<(), Response> {
+        let Some(deps) = ctx.deps.as_deref() else {
             return Ok(());
-        }
-        let (i, result) = poll_fn(|cx| {
-            for at in 0..running.len() {
-                if let Poll::Ready(result) = running[at].1.as_mut().poll(cx) {
-                    let (i, _) = running.swap_remove(at);
-                    return Poll::Ready((i, result));
+        };
+        let nodes = &deps.plan.nodes;
+        let status = &mut self.status;
+        let mut running: Vec<Running> = Vec::new();
+        loop {
+            // Start everything whose dependencies are settled (in plan order, so one pass
+            // sees the failures of the ones before). Plain `fn`s started together take one
+            // trip to the thread pool between them.
+            let mut plain: Vec<(usize, Produce)> = Vec::new();
+            for (i, node) in nodes.iter().enumerate() {
+                if status[i] != Status::Waiting
+                    || (phase == Phase::AllButDeferrable && node.deferrable)
+                    || node
+                        .waits
+                        .iter()
+                        .any(|&w| matches!(status[w], Status::Waiting | Status::Running))
+                {
+                    continue;
+                }
+                match node.provider.prepare(parts, ctx).await {
+                    Ok(produce) => {
+                        status[i] = Status::Running;
+                        if node.provider.blocking {
+                            plain.push((i, produce));
+                        } else {
+                            running.push(Running::One(i, produce));
+                        }
+                    }
+                    Err(
+                        Rejection::Invalid(found) | Rejection::InvalidBody { errors: found, .. },
+                    ) => {
+                        errors.extend(found);
+                        status[i] = Status::Failed;
+                    }
+                    Err(Rejection::Response(response)) => return Err(response),
                 }
             }
-            Poll::Pending
-        })
-        .await;
-        let (value, permit) = result?;
-        let provider = &nodes[i].provider;
-        provider.settle(&value, permit, ctx);
-        // Set once: a node is produced once per request.
-        let _ = deps.slots[i].set(value);
-        status[i] = Status::Done;
+            if plain.len() > 1 {
+                running.push(Running::Trip(Box::pin(trip(
+                    async move {
+                        let mut produced = Vec::with_capacity(plain.len());
+                        for (i, produce) in plain {
+                            produced.push((i, produce.await));
+                        }
+                        produced
+                    },
+                    ctx.app.thread_limiter().clone(),
+                ))));
+            } else {
+                running.extend(
+                    plain
+                        .into_iter()
+                        .map(|(i, produce)| Running::One(i, produce)),
+                );
+            }
+            if running.is_empty() {
+                return Ok(());
+            }
+            let produced = poll_fn(|cx| {
+                for at in 0..running.len() {
+                    let done = match &mut running[at] {
+                        Running::One(i, produce) => match produce.as_mut().poll(cx) {
+                            Poll::Ready(result) => vec![(*i, result)],
+                            Poll::Pending => continue,
+                        },
+                        Running::Trip(trip) => match trip.as_mut().poll(cx) {
+                            Poll::Ready(produced) => produced,
+                            Poll::Pending => continue,
+                        },
+                    };
+                    running.swap_remove(at);
+                    return Poll::Ready(done);
+                }
+                Poll::Pending
+            })
+            .await;
+            for (i, result) in produced {
+                let (value, permit) = result?;
+                let provider = &nodes[i].provider;
+                provider.settle(&value, permit, ctx);
+                // Set once: a node is produced once per request.
+                let _ = deps.slots[i].set(value);
+                status[i] = Status::Done;
+            }
+        }
     }
 }

@@ -158,6 +158,11 @@ pub trait FromRequest<M = private::ViaRequest>: Sized + Send {
         let _ = spec;
     }
 
+    /// Whether [`from_split`](Self::from_split) takes the parts (and the body) away: true but
+    /// for head-only parameters, which read the parts in place. Not meant to be overridden.
+    #[doc(hidden)]
+    const TAKES_REQUEST: bool = true;
+
     /// How a handler extracts its last parameter from a request already taken apart: by
     /// default, the request is put back together for [`from_request`](Self::from_request);
     /// head-only parameters read the parts in place. Not meant to be overridden.
@@ -186,6 +191,8 @@ mod private {
 
 #[diagnostic::do_not_recommend]
 impl<T: FromRequestParts> FromRequest<private::ViaParts> for T {
+    const TAKES_REQUEST: bool = false;
+
     async fn from_request(
         request: crate::Request,
         ctx: &RequestContext,

@@ -63,8 +63,23 @@ pub(crate) async fn extract_all<H: Args, L: FromRequest<M>, M>(
     let mut errors = Vec::new();
     crate::depends::resolve(parts, ctx, &mut errors).await?;
     let head = H::extract(parts, ctx, &mut errors).await?;
+    let last = L::from_split(parts, body, ctx).await;
+    merge(head, last, errors)
+}
+
+/// The parameters, once all are extracted: the head's (`None` if one was invalid) and the last
+/// one's, with the errors found so far; every invalid input in one 422.
+#[allow(
+    clippy::result_large_err,
+    reason = "a route's own result: a failure is the response it answers with"
+)]
+pub(super) fn merge<H, L>(
+    head: Option<H>,
+    last: Result<L, Rejection>,
+    mut errors: Vec<crate::error::ErrorItem>,
+) -> Result<(H, L), Response> {
     let mut received = None;
-    let last = match L::from_split(parts, body, ctx).await {
+    let last = match last {
         Ok(value) => Some(value),
         Err(Rejection::Invalid(found)) => {
             errors.extend(found);
@@ -201,11 +216,16 @@ where
         let (mut parts, body) = request.into_parts();
         drop(body);
         async move {
-            let extracted = extract_none(&mut parts, &ctx).await;
-            drop(parts);
-            let reply = match extracted {
-                Ok(()) => R::run(f, ctx.app.thread_limiter()).await.into_reply(),
-                Err(response) => Reply::Response(response),
+            let (reply, ctx) = if R::BLOCKING {
+                super::trip::run_bare::<S, R>(parts, ctx, f).await
+            } else {
+                let extracted = extract_none(&mut parts, &ctx).await;
+                drop(parts);
+                let reply = match extracted {
+                    Ok(()) => R::run(f, ctx.app.thread_limiter()).await.into_reply(),
+                    Err(response) => Reply::Response(response),
+                };
+                (reply, ctx)
             };
             match respond(reply, kept, &ctx) {
                 Ok(response) => response,
@@ -247,17 +267,25 @@ macro_rules! handlers {
                 let (mut parts, body) = request.into_parts();
                 let mut body = Some(body);
                 async move {
-                    let extracted =
-                        extract_all::<($($head,)*), $last, M>(&mut parts, &mut body, &ctx).await;
-                    // What the parameters left of the request goes before the handler runs.
-                    drop((parts, body));
-                    let reply = match extracted {
-                        Ok((($($head,)*), $last)) => {
-                            R::run(move || f($($head,)* $last), ctx.app.thread_limiter())
-                                .await
-                                .into_reply()
-                        }
-                        Err(response) => Reply::Response(response),
+                    let (reply, ctx) = if R::BLOCKING {
+                        let call = move |($($head,)*), $last| f($($head,)* $last);
+                        super::trip::run::<($($head,)*), $last, M, S, R>(parts, body, ctx, call)
+                            .await
+                    } else {
+                        let extracted =
+                            extract_all::<($($head,)*), $last, M>(&mut parts, &mut body, &ctx)
+                                .await;
+                        // What the parameters left of the request goes before the handler runs.
+                        drop((parts, body));
+                        let reply = match extracted {
+                            Ok((($($head,)*), $last)) => {
+                                R::run(move || f($($head,)* $last), ctx.app.thread_limiter())
+                                    .await
+                                    .into_reply()
+                            }
+                            Err(response) => Reply::Response(response),
+                        };
+                        (reply, ctx)
                     };
                     match respond(reply, kept, &ctx) {
                         Ok(response) => response,

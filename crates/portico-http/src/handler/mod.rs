@@ -23,6 +23,7 @@ use crate::response::Response;
 pub mod check;
 mod doc;
 mod impls;
+mod trip;
 
 pub use doc::HandlerDoc;
 pub(crate) use doc::recorded;

@@ -1,0 +1,120 @@
+//! A plain-`fn` handler's request in one trip to the thread pool: the plain-`fn` dependencies
+//! that only plain `fn`s need, then the handler's parameters and the handler itself, on one
+//! thread, in dependency order, instead of one trip each.
+//!
+//! What must happen on the event loop happens there first: the dependencies `async fn`s need
+//! (and the `async fn`s themselves), then a last parameter that reads the body (a thread is
+//! not held while a client uploads; it reads a copy of the request's head, which the other
+//! parameters still need). Errors join the one 422 in the same order as
+//! on the event loop: the dependencies', the head parameters', the body's.
+
+use http::request::Parts;
+
+use super::impls::{Respond, merge};
+use crate::context::RequestContext;
+use crate::depends::{Phase, Resolution};
+use crate::extract::{Args, FromRequest};
+use crate::response::{IntoResponse, Reply};
+use crate::strategy::{Runs, trip};
+
+/// Runs a plain-`fn` handler's request (see the module docs); gives back the context, for
+/// finishing the reply.
+pub(super) async fn run<H, L, M, S, R>(
+    mut parts: Parts,
+    mut body: Option<crate::Body>,
+    ctx: RequestContext,
+    call: impl FnOnce(H, L) -> R + Send + 'static,
+) -> (Reply, RequestContext)
+where
+    H: Args,
+    L: FromRequest<M> + 'static,
+    R: Runs<S, Respond>,
+    R::Output: IntoResponse,
+{
+    let mut errors = Vec::new();
+    let mut resolution = Resolution::start(&ctx);
+    if let Some(resolution) = &mut resolution
+        && let Err(response) = (resolution)
+            .run(&mut parts, &ctx, &mut errors, Phase::AllButDeferrable)
+            .await
+    {
+        return (Reply::Response(response), ctx);
+    }
+    // A last parameter that reads the body reads it here, from a copy of the head (it takes
+    // what it is given); a head-only one is read on the thread, with the others.
+    let read = if L::TAKES_REQUEST {
+        Some(L::from_split(&mut parts.clone(), &mut body, &ctx).await)
+    } else {
+        None
+    };
+    drop(body);
+    let threads = ctx.app.thread_limiter().clone();
+    let work = async move {
+        let extracted = async {
+            if let Some(resolution) = &mut resolution {
+                resolution
+                    .run(&mut parts, &ctx, &mut errors, Phase::All)
+                    .await?;
+            }
+            let head = H::extract(&mut parts, &ctx, &mut errors).await?;
+            let last = match read {
+                Some(read) => read,
+                None => L::from_split(&mut parts, &mut None, &ctx).await,
+            };
+            merge(head, last, errors)
+        }
+        .await;
+        drop(parts);
+        let reply = match extracted {
+            // On the trip already: the handler is called here, not sent on one of its own.
+            Ok((head, last)) => R::run(move || call(head, last), ctx.app.thread_limiter())
+                .await
+                .into_reply(),
+            Err(response) => Reply::Response(response),
+        };
+        (reply, ctx)
+    };
+    trip(work, threads).await
+}
+
+/// As [`run`], for a handler without parameters.
+pub(super) async fn run_bare<S, R>(
+    mut parts: Parts,
+    ctx: RequestContext,
+    call: impl FnOnce() -> R + Send + 'static,
+) -> (Reply, RequestContext)
+where
+    R: Runs<S, Respond>,
+    R::Output: IntoResponse,
+{
+    let mut errors = Vec::new();
+    let mut resolution = Resolution::start(&ctx);
+    if let Some(resolution) = &mut resolution
+        && let Err(response) = (resolution)
+            .run(&mut parts, &ctx, &mut errors, Phase::AllButDeferrable)
+            .await
+    {
+        return (Reply::Response(response), ctx);
+    }
+    let threads = ctx.app.thread_limiter().clone();
+    let work = async move {
+        let extracted = match &mut resolution {
+            Some(resolution) => {
+                (resolution)
+                    .run(&mut parts, &ctx, &mut errors, Phase::All)
+                    .await
+            }
+            None => Ok(()),
+        };
+        drop(parts);
+        let reply = match extracted {
+            Ok(()) if errors.is_empty() => {
+                R::run(call, ctx.app.thread_limiter()).await.into_reply()
+            }
+            Ok(()) => Reply::Response(crate::error::invalid(errors, None)),
+            Err(response) => Reply::Response(response),
+        };
+        (reply, ctx)
+    };
+    trip(work, threads).await
+}
