@@ -1,6 +1,6 @@
 //! The to-do example: its API through the test client on each runtime, with the database
 //! dependency swapped for an in-memory one; and the binary as a user runs it, creating its
-//! SQLite file.
+//! SQLite file, and refusing a PostgreSQL database it cannot use.
 
 #![allow(
     clippy::unwrap_used,
@@ -251,4 +251,72 @@ async fn cors_compression_and_request_ids_are_on() {
         "under 500 bytes"
     );
     assert_eq!(small.json::<Value>()["id"], json!(1));
+}
+
+/// Runs the example's binary with `args` to its exit (10 s at most); returns its exit code and
+/// what it wrote to stderr.
+fn run_to_exit(args: &[&str], rt: Option<RuntimeKind>) -> (Option<i32>, String) {
+    let mut command = Command::new(example());
+    command
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(rt) = rt {
+        command.env("PORTICO_RUNTIME", rt.to_string());
+    }
+    let mut child = Server(command.spawn().unwrap());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the example did not exit"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (status.code(), stderr)
+}
+
+#[test]
+fn a_database_url_that_is_not_postgres_is_refused_with_usage() {
+    let (code, stderr) = run_to_exit(&["--database-url", "mysql://db/todo"], None);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--database-url takes a postgres:// URL") && stderr.contains("usage:"),
+        "{stderr}"
+    );
+    let (code, stderr) = run_to_exit(&["--database-url", "postgres://db:port/todo"], None);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("invalid connection string"), "{stderr}");
+}
+
+#[portico::test]
+fn a_database_out_of_reach_fails_the_start_at_once_with_the_reason(rt: RuntimeKind) {
+    // A loopback port that nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://todo@127.0.0.1:{port}/todo");
+    let started = std::time::Instant::now();
+    let (code, stderr) = run_to_exit(&["--port", "0", "--database-url", &url], Some(rt));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("PostgreSQL: error connecting to server") && stderr.contains("refused"),
+        "{stderr}"
+    );
+    // Refused at once: not after the pool's 5 s timeout.
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
 }

@@ -1,5 +1,6 @@
-//! A to-do API on an embedded SQLite database: plain `fn` handlers and a connection dependency
-//! on the thread pool, a router, a lifespan that creates the schema, a background task.
+//! A to-do API on an embedded SQLite database or on PostgreSQL: plain `fn` handlers and a
+//! connection dependency on the thread pool, a router, a lifespan that creates the schema, a
+//! background task.
 //!
 //! ```text
 //! cargo run --example todo                           # tokio; creates ./todo.sqlite3
@@ -14,7 +15,14 @@
 //! ```
 //!
 //! Options: `--port N` (default 8000; 0 picks a free port), `--db PATH` (default
-//! `todo.sqlite3` in the working directory). The first line printed gives the address.
+//! `todo.sqlite3` in the working directory), `--workers N` (executor threads; default one per
+//! CPU). The first line printed gives the address.
+//!
+//! On PostgreSQL instead of SQLite, as several instances behind a proxy share it (see the
+//! README's "Deploying", and `cargo xtask cluster`): `--database-url
+//! postgres://USER:PASSWORD@HOST:PORT/DATABASE`. The app creates its tables if they are
+//! missing and opens a pool of connections at startup (a database out of reach fails the start,
+//! with the reason, within 5 s), and closes the pool when it stops.
 //!
 //! Behind a reverse proxy that serves it under a prefix (as `cargo xtask nginx` does):
 //! `--root-path /api` (links, redirects and the OpenAPI `servers` carry the prefix) and
@@ -30,9 +38,12 @@ mod app;
 
 use std::path::PathBuf;
 
+use app::Location;
+
 struct Args {
     port: u16,
-    db: PathBuf,
+    db: Location,
+    workers: Option<usize>,
     root_path: String,
     proxies: Option<portico::proxy::ProxyHeaders>,
 }
@@ -40,7 +51,8 @@ struct Args {
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut parsed = Args {
         port: 8000,
-        db: PathBuf::from("todo.sqlite3"),
+        db: Location::Sqlite(PathBuf::from("todo.sqlite3")),
+        workers: None,
         root_path: String::new(),
         proxies: None,
     };
@@ -58,7 +70,14 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     .parse()
                     .map_err(|_| format!("--port takes a number from 0 to 65535, not {value:?}"))?;
             }
-            "--db" => parsed.db = PathBuf::from(value),
+            "--db" => parsed.db = Location::Sqlite(PathBuf::from(value)),
+            "--database-url" => parsed.db = Location::from_url(&value)?,
+            "--workers" => {
+                let workers = value.parse().ok().filter(|n| *n > 0);
+                parsed.workers = Some(
+                    workers.ok_or(format!("--workers takes a positive number, not {value:?}"))?,
+                );
+            }
             "--root-path" => parsed.root_path = value,
             "--forwarded-allow-ips" => {
                 let list: Vec<&str> = value.split(',').map(str::trim).collect();
@@ -76,7 +95,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
 fn main() {
     if std::env::args().nth(1).as_deref() == Some("--openapi") {
         // The OpenAPI document, for `cargo xtask openapi`.
-        let doc = app::app("todo.sqlite3").openapi();
+        let doc = app::app(PathBuf::from("todo.sqlite3")).openapi();
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return;
     }
@@ -84,7 +103,7 @@ fn main() {
         Ok(args) => args,
         Err(message) => {
             eprintln!(
-                "error: {message}\nusage: todo [--port N] [--db PATH] [--root-path PREFIX] [--forwarded-allow-ips LIST]"
+                "error: {message}\nusage: todo [--port N] [--db PATH | --database-url postgres://...] [--workers N] [--root-path PREFIX] [--forwarded-allow-ips LIST]"
             );
             std::process::exit(2);
         }
@@ -95,9 +114,9 @@ fn main() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    let db = args.db;
     let port = args.port;
-    let mut app = app::app(db.clone());
+    let mut app = app::app(args.db.clone());
+    let db = args.db.describe();
     if !args.root_path.is_empty() {
         app = app.root_path(args.root_path);
     }
@@ -105,13 +124,16 @@ fn main() {
         // Outermost, so that every other middleware sees what the client sent.
         app = app.add_middleware(proxies);
     }
-    let served = portico::run(async move {
+    let mut runtime = portico::Builder::new();
+    if let Some(workers) = args.workers {
+        runtime = runtime.worker_threads(workers);
+    }
+    let served = runtime.run(async move {
         let server = app.serve(format!("127.0.0.1:{port}")).start()?;
         let addr = server.local_addr();
         let runtime = portico::rt::current().map(|rt| rt.name()).unwrap_or("none");
         println!(
-            "todo: listening on http://{addr} with the {runtime} runtime, database {}; try `curl http://{addr}/todos`",
-            db.display()
+            "todo: listening on http://{addr} with the {runtime} runtime, database {db}; try `curl http://{addr}/todos`"
         );
         server.stopped().await
     });

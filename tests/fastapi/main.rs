@@ -49,6 +49,7 @@ mod response_model;
 mod response_status_code;
 mod schema_extra_example;
 mod security;
+mod settings;
 mod static_files;
 mod strict_content_type;
 mod sub_applications;

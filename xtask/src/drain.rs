@@ -9,13 +9,12 @@
 //! `--rev REV` measures the server as it is at a git revision instead of this tree; `--debug`
 //! measures this tree's dev build (what CI runs, having built it for the tests already).
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use super::{baseline, cargo, root, step, take_value, target_dir};
+use crate::instance::Instance;
 use crate::load::{Load, OnClose, Request, Tally};
 
 /// The runtimes `examples/bench_server` runs on, by their `PORTICO_RUNTIME` names.
@@ -240,15 +239,8 @@ fn print_measured_code(profile: &str) {
     }
 }
 
-/// A running `examples/bench_server`, killed when dropped if it has not exited.
-pub(crate) struct BenchServer {
-    child: std::process::Child,
-    /// Where it listens.
-    pub(crate) addr: SocketAddr,
-    /// Kept open: the server's stdout, which it may write to again.
-    _stdout: BufReader<ChildStdout>,
-    exited: bool,
-}
+/// `examples/bench_server`: its build, and its start on one worker.
+pub(crate) struct BenchServer;
 
 impl BenchServer {
     /// Builds `examples/bench_server` in the release profile, or the dev one when `debug`;
@@ -266,81 +258,11 @@ impl BenchServer {
 
     /// Starts the server on `runtime` with one worker on loopback port `port` (0 for a free
     /// one), and waits for the line that says where it listens.
-    pub(crate) fn start(binary: &Path, runtime: &str, port: u16) -> Result<BenchServer, String> {
-        let mut child = Command::new(binary)
+    pub(crate) fn start(binary: &Path, runtime: &str, port: u16) -> Result<Instance, String> {
+        let mut command = Command::new(binary);
+        command
             .args(["--port", &port.to_string(), "--workers", "1"])
-            .env("PORTICO_RUNTIME", runtime)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|err| format!("starting {}: {err}", binary.display()))?;
-        let mut stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
-        let mut line = String::new();
-        let read = stdout.read_line(&mut line);
-        let addr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .and_then(|addr| addr.parse().ok());
-        let Some(addr) = addr else {
-            let _ = child.kill();
-            let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
-            return Err(format!(
-                "bench_server on port {port} printed {line:?} ({read:?}) and {status}"
-            ));
-        };
-        Ok(BenchServer {
-            child,
-            addr,
-            _stdout: stdout,
-            exited: false,
-        })
-    }
-
-    /// Sends `SIGTERM` to this process, by its PID.
-    pub(crate) fn terminate(&self) -> Result<(), String> {
-        let pid = self.child.id().to_string();
-        let status = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .map_err(|err| format!("kill -TERM {pid}: {err}"))?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!("kill -TERM {pid}: {status}"))
-        }
-    }
-
-    /// Waits for the process to exit, looking every millisecond so that the time to exit is
-    /// measured to about that; kills it and fails after `deadline`.
-    pub(crate) fn wait(&mut self, deadline: Duration) -> Result<ExitStatus, String> {
-        let started = Instant::now();
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => {
-                    self.exited = true;
-                    return Ok(status);
-                }
-                Ok(None) if started.elapsed() < deadline => {
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                Ok(None) => {
-                    return Err(format!(
-                        "bench_server on {} did not exit within {deadline:?}",
-                        self.addr
-                    ));
-                }
-                Err(err) => return Err(format!("waiting for bench_server: {err}")),
-            }
-        }
-    }
-}
-
-impl Drop for BenchServer {
-    fn drop(&mut self) {
-        if !self.exited {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+            .env("PORTICO_RUNTIME", runtime);
+        Instance::start(command, &format!("bench_server on port {port}"))
     }
 }

@@ -1,4 +1,4 @@
-//! The keep-alive load of `cargo xtask drain` and `cargo xtask rolling`: client threads that
+//! The keep-alive load of `cargo xtask drain`, `rolling` and `cluster`: client threads that
 //! speak HTTP/1.1 by hand over std's `TcpStream`, so that the fate of every request is known.
 //!
 //! A request is *started* once its bytes are written. From then on the client reads until it
@@ -13,7 +13,7 @@ use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::ops::AddAssign;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -29,24 +29,43 @@ pub(crate) struct Request {
     pub(crate) method: &'static str,
     /// The path and query.
     pub(crate) path: &'static str,
-    /// A JSON body, or empty for none.
+    /// A JSON body, or empty for none. Each `{id}` in it becomes a number of the request's
+    /// own, unique in the process; the numbers of the requests answered 2xx are kept (see
+    /// [`Load::stop_with_ids`]).
     pub(crate) body: &'static str,
 }
 
+/// The next number for `{id}`.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
 impl Request {
+    /// Whether the body takes a number of its own each time.
+    fn numbered(&self) -> bool {
+        self.body.contains("{id}")
+    }
+
+    /// The request with `{id}` in its body replaced by `id`.
+    fn bytes_with(&self, addr: SocketAddr, id: u64) -> Vec<u8> {
+        self.bytes_for(addr, &self.body.replace("{id}", &id.to_string()))
+    }
+
     fn bytes(&self, addr: SocketAddr) -> Vec<u8> {
+        self.bytes_for(addr, self.body)
+    }
+
+    fn bytes_for(&self, addr: SocketAddr, body: &str) -> Vec<u8> {
         let mut head = format!(
             "{} {} HTTP/1.1\r\nHost: {addr}\r\nAccept: */*\r\n",
             self.method, self.path
         );
-        if !self.body.is_empty() {
+        if !body.is_empty() {
             head.push_str(&format!(
                 "Content-Type: application/json\r\nContent-Length: {}\r\n",
-                self.body.len()
+                body.len()
             ));
         }
         head.push_str("\r\n");
-        head.push_str(self.body);
+        head.push_str(body);
         head.into_bytes()
     }
 }
@@ -106,7 +125,7 @@ impl AddAssign for Tally {
 pub(crate) struct Load {
     stop: Arc<AtomicBool>,
     signalled: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<Tally>>,
+    threads: Vec<JoinHandle<(Tally, Vec<u64>)>>,
 }
 
 impl Load {
@@ -127,7 +146,9 @@ impl Load {
                 connect(addr).map_err(|err| format!("client {n}: connecting to {addr}: {err}"))?;
             let client = Client {
                 addr,
-                request: request.bytes(addr),
+                request,
+                fixed: (!request.numbered()).then(|| request.bytes(addr)),
+                acked: Vec::new(),
                 on_close,
                 stop: stop.clone(),
                 signalled: signalled.clone(),
@@ -156,22 +177,37 @@ impl Load {
     /// Tells the clients to stop after their current request, waits for them, and adds up
     /// what they saw.
     pub(crate) fn stop(self) -> Tally {
+        self.stop_with_ids().0
+    }
+
+    /// As [`stop`](Self::stop), and returns the `{id}` numbers of the requests answered 2xx.
+    pub(crate) fn stop_with_ids(self) -> (Tally, Vec<u64>) {
         self.stop.store(true, Ordering::Relaxed);
-        self.join()
+        self.join_with_ids()
     }
 
     /// Waits for the clients to end on their own, and adds up what they saw.
     pub(crate) fn join(self) -> Tally {
+        self.join_with_ids().0
+    }
+
+    fn join_with_ids(self) -> (Tally, Vec<u64>) {
         let mut total = Tally::default();
+        let mut ids = Vec::new();
         for thread in self.threads {
             // A client thread does not panic; if one did, its requests are unaccounted for,
             // which the caller cannot tell from zero, so count it as a lost request.
-            total += thread.join().unwrap_or(Tally {
-                lost: 1,
-                ..Tally::default()
-            });
+            let (tally, acked) = thread.join().unwrap_or((
+                Tally {
+                    lost: 1,
+                    ..Tally::default()
+                },
+                Vec::new(),
+            ));
+            total += tally;
+            ids.extend(acked);
         }
-        total
+        (total, ids)
     }
 }
 
@@ -184,7 +220,11 @@ fn connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
 
 struct Client {
     addr: SocketAddr,
-    request: Vec<u8>,
+    request: Request,
+    /// The request's bytes, when they are the same each time.
+    fixed: Option<Vec<u8>>,
+    /// The `{id}` numbers of the requests answered 2xx.
+    acked: Vec<u64>,
     on_close: OnClose,
     stop: Arc<AtomicBool>,
     signalled: Arc<AtomicBool>,
@@ -204,7 +244,7 @@ enum Outcome {
 }
 
 impl Client {
-    fn run(mut self, first: TcpStream) -> Tally {
+    fn run(mut self, first: TcpStream) -> (Tally, Vec<u64>) {
         let mut conn = Some(BufReader::new(first));
         while !self.stop.load(Ordering::Relaxed) {
             let mut reader = match conn.take() {
@@ -236,12 +276,21 @@ impl Client {
                 Outcome::TimedOut => self.tally.timed_out += 1,
             }
         }
-        self.tally
+        (self.tally, self.acked)
     }
 
     /// Writes the request on the connection and reads its response.
     fn exchange(&mut self, reader: &mut BufReader<TcpStream>) -> Outcome {
-        if reader.get_mut().write_all(&self.request).is_err() {
+        let numbered;
+        let (id, bytes) = match &self.fixed {
+            Some(bytes) => (None, bytes),
+            None => {
+                let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+                numbered = self.request.bytes_with(self.addr, id);
+                (Some(id), &numbered)
+            }
+        };
+        if reader.get_mut().write_all(bytes).is_err() {
             // Refused by a connection already reset: the request did not go out whole, and a
             // server answers no partial request.
             return Outcome::Unsent;
@@ -250,6 +299,7 @@ impl Client {
             Ok(response) => {
                 if (200..300).contains(&response.status) {
                     self.tally.answered += 1;
+                    self.acked.extend(id);
                     if self.signalled.load(Ordering::Relaxed) {
                         self.tally.answered_after_signal += 1;
                     }

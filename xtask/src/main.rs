@@ -28,6 +28,9 @@
 //! * `rolling`: two `examples/bench_server` instances behind nginx with upstream keep-alive,
 //!   restarted one after the other under load; fails on any request that did not get a 2xx
 //!   (see `rolling.rs` for the nginx directives the result depends on).
+//! * `cluster`: three `examples/todo` instances on one PostgreSQL database behind nginx,
+//!   restarted one by one under load; fails on any failed request and on any write lost or
+//!   doubled, and measures one instance against three (see `cluster.rs`, `postgres.rs`).
 //! * `fuzz`: the fuzz targets under `fuzz/` (cargo-fuzz, libFuzzer), each for a set time,
 //!   failing on any crash, hang or leak (see `fuzz.rs` and `RELIABILITY.md`).
 //!
@@ -46,13 +49,19 @@ use std::time::Instant;
 mod baseline;
 mod buildcost;
 mod chat;
+mod cluster;
 mod drain;
 mod fuzz;
+mod instance;
 mod load;
 mod nginx;
+mod postgres;
 mod rolling;
 mod schemathesis;
 mod soak;
+mod system;
+
+pub(crate) use system::{apt_install, ensure_tool, is_root};
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -104,6 +113,13 @@ commands:
                      default) while C clients (48 by default: GET /blocking and POST /echo)
                      load nginx (installed with apt-get when missing); fails on any request
                      without a 2xx answer; --rev and --debug as for drain
+  cluster [--seconds N] [--short] [--runtime tokio|smol] [--clients C] [--workers N]
+          [--max-fails N] [--next-upstream VALUE] [--debug]
+                     examples/todo on PostgreSQL, three instances behind nginx (both installed
+                     with apt-get when missing): one instance against three under the same
+                     load, then each restarted in turn under load for N s (30; --short: 9);
+                     fails on a failed request, or a POST answered 2xx whose item is not in the
+                     database exactly once; --debug uses the dev build
   fuzz [--minutes N | --seconds N] [TARGET...]
                      run the fuzz targets under fuzz/ (http1, h2, routing, extract,
                      websocket; all by default) one after the other, 20 s each unless told,
@@ -135,6 +151,7 @@ fn main() -> ExitCode {
         ["soak", rest @ ..] => soak::run(rest),
         ["drain", rest @ ..] => drain::run(rest),
         ["rolling", rest @ ..] => rolling::run(rest),
+        ["cluster", rest @ ..] => cluster::run(rest),
         ["fuzz", rest @ ..] => fuzz::run(rest),
         ["help" | "--help" | "-h"] | [] => {
             print!("{USAGE}");
@@ -335,42 +352,6 @@ fn bench(bin: &str, args: &[&str]) -> Result<(), String> {
     run.args(["--target-dir", "target/bench", "--bin", bin, "--"]);
     run.args(args);
     step(bin, run)
-}
-
-/// Installs `tool` from Debian's packages when it is missing (as root, or through sudo).
-pub(crate) fn ensure_tool(tool: &str, package: &str) -> Result<(), String> {
-    let found = Command::new(tool).arg("--version").output().is_ok();
-    if found {
-        return Ok(());
-    }
-    println!("xtask: {tool} is missing; installing the Debian package {package}");
-    let as_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false);
-    let apt = |args: &[&str]| {
-        let mut cmd = if as_root {
-            Command::new("apt-get")
-        } else {
-            let mut sudo = Command::new("sudo");
-            sudo.arg("apt-get");
-            sudo
-        };
-        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-        cmd
-    };
-    step("apt-get update", apt(&["update", "-q"]))?;
-    step(
-        &format!("apt-get install {package}"),
-        apt(&["install", "-y", "-q", package]),
-    )?;
-    if Command::new(tool).arg("--version").output().is_err() {
-        return Err(format!(
-            "{tool} is still missing after installing {package}"
-        ));
-    }
-    Ok(())
 }
 
 fn bench_http(args: &[&str]) -> Result<(), String> {

@@ -292,3 +292,107 @@ impl Drop for Nginx {
         let _ = self.0.wait();
     }
 }
+
+/// nginx on loopback `port` in front of the servers on loopback ports `instances`, as one
+/// `upstream` with keep-alive connections (see `rolling.rs` for what each directive does to a
+/// restart): `max_fails` on each server, `next_upstream` as `proxy_next_upstream`. The access
+/// log, in `dir`, has a line per request: method, status, the upstream addresses tried and
+/// their statuses (read by [`print_upstream_logs`]).
+pub(crate) fn upstream_config(
+    dir: &Path,
+    port: u16,
+    instances: &[u16],
+    max_fails: usize,
+    next_upstream: &str,
+) -> String {
+    let dir = dir.display();
+    let servers: String = instances
+        .iter()
+        .map(|instance| format!("        server 127.0.0.1:{instance} max_fails={max_fails};\n"))
+        .collect();
+    // 64 idle connections kept per worker: more than the clients in flight, so nginx does not
+    // close and reopen connections to the instances in steady state.
+    format!(
+        r#"worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    log_format upstreams '$request_method $status $upstream_addr $upstream_status';
+    access_log {dir}/access.log upstreams;
+    client_body_temp_path {dir}/client_body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    upstream instances {{
+{servers}        keepalive 64;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://instances;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_next_upstream {next_upstream};
+        }}
+    }}
+}}
+"#
+    )
+}
+
+/// Tells from the logs of nginx set up by [`upstream_config`] how it got through: how many
+/// requests it passed on to another instance, the failures it answered, and the upstream
+/// errors it logged, by kind.
+pub(crate) fn print_upstream_logs(dir: &Path) {
+    let access = std::fs::read_to_string(dir.join("access.log")).unwrap_or_default();
+    // Each line: method, status, upstream addresses, upstream statuses.
+    let retried: Vec<&str> = access.lines().filter(|line| line.contains(", ")).collect();
+    let retried_posts = retried
+        .iter()
+        .filter(|line| line.starts_with("POST"))
+        .count();
+    println!(
+        "    nginx passed {} of {} requests on to another instance ({retried_posts} of them \
+         POST)",
+        retried.len(),
+        access.lines().count()
+    );
+    // The failures nginx answered, by method and status.
+    let mut failed: Vec<(&str, usize)> = Vec::new();
+    for line in access.lines() {
+        let mut words = line.split(' ');
+        let (Some(method), Some(status)) = (words.next(), words.next()) else {
+            continue;
+        };
+        if !status.starts_with('2') {
+            let what = &line[..method.len() + 1 + status.len()];
+            match failed.iter_mut().find(|(seen, _)| *seen == what) {
+                Some((_, n)) => *n += 1,
+                None => failed.push((what, 1)),
+            }
+        }
+    }
+    for (what, n) in failed {
+        println!("    nginx answered {what} {n} times");
+    }
+    let errors = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
+    let kinds = [
+        ("connect() failed", "connects refused"),
+        (
+            "prematurely closed",
+            "connections closed before a response header",
+        ),
+        ("reset by peer", "connections reset"),
+        ("no live upstreams", "no live upstreams"),
+        ("timed out", "timeouts"),
+    ];
+    for (needle, what) in kinds {
+        let n = errors.lines().filter(|line| line.contains(needle)).count();
+        if n > 0 {
+            println!("    nginx error log: {n} {what}");
+        }
+    }
+}

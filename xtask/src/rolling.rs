@@ -32,12 +32,13 @@
 //!
 //! `--rev REV` and `--debug` choose the server's build, as for `cargo xtask drain`.
 
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::{ensure_tool, root, take_value};
 use crate::drain::{BenchServer, Build, runtimes};
+use crate::instance::wait_answering;
 use crate::load::{Load, OnClose, Request, Tally};
 use crate::nginx;
 
@@ -122,7 +123,8 @@ fn one_runtime(
     }
     let port = nginx::free_port()?;
     let conf = dir.join("nginx.conf");
-    std::fs::write(&conf, config(&dir, port, ports, max_fails)).map_err(|err| err.to_string())?;
+    let config = nginx::upstream_config(&dir, port, &ports, max_fails, "error timeout");
+    std::fs::write(&conf, config).map_err(|err| err.to_string())?;
     let proxy = nginx::start(&dir, &conf, port)?;
     println!(
         "==> {runtime}: nginx on 127.0.0.1:{port} -> instances on ports {} and {} \
@@ -144,7 +146,7 @@ fn one_runtime(
             let status = instance.wait(EXIT_DEADLINE)?;
             let exited = signalled.elapsed();
             *instance = BenchServer::start(binary, runtime, ports[slot])?;
-            wait_answering(instance.addr)?;
+            wait_answering(instance.addr, "/plaintext")?;
             println!(
                 "    round {round}, instance {name}: SIGTERM to exit {exited:.1?} ({status}), \
                  answering again {:.1?} after SIGTERM",
@@ -169,124 +171,6 @@ fn one_runtime(
     println!("    {runtime}: load for {elapsed:.1?}");
     report("GET /blocking", &got);
     report("POST /echo", &posted);
-    print_nginx_logs(&dir);
+    nginx::print_upstream_logs(&dir);
     Ok(got.failed() + posted.failed())
-}
-
-/// Waits until the instance at `addr` answers `GET /plaintext` with a 200.
-fn wait_answering(addr: SocketAddr) -> Result<(), String> {
-    let started = Instant::now();
-    loop {
-        if answers(addr) {
-            return Ok(());
-        }
-        if started.elapsed() > Duration::from_secs(10) {
-            return Err(format!("the instance on {addr} does not answer"));
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn answers(addr: SocketAddr) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = TcpStream::connect(addr) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let request = format!("GET /plaintext HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    let mut response = Vec::new();
-    stream.write_all(request.as_bytes()).is_ok()
-        && stream.read_to_end(&mut response).is_ok()
-        && response.starts_with(b"HTTP/1.1 200")
-}
-
-/// Tells from nginx's logs how it got through: how many requests it passed to a second
-/// instance, and the upstream errors it logged, by kind.
-fn print_nginx_logs(dir: &Path) {
-    let access = std::fs::read_to_string(dir.join("access.log")).unwrap_or_default();
-    // Each line: method, status, upstream addresses, upstream statuses (see `config`).
-    let retried: Vec<&str> = access.lines().filter(|line| line.contains(", ")).collect();
-    let retried_posts = retried
-        .iter()
-        .filter(|line| line.starts_with("POST"))
-        .count();
-    println!(
-        "    nginx passed {} of {} requests on to the other instance ({retried_posts} of them \
-         POST)",
-        retried.len(),
-        access.lines().count()
-    );
-    // The failures nginx answered, by method and status.
-    let mut failed: Vec<(&str, usize)> = Vec::new();
-    for line in access.lines() {
-        let mut words = line.split(' ');
-        let (Some(method), Some(status)) = (words.next(), words.next()) else {
-            continue;
-        };
-        if !status.starts_with('2') {
-            let what = &line[..method.len() + 1 + status.len()];
-            match failed.iter_mut().find(|(seen, _)| *seen == what) {
-                Some((_, n)) => *n += 1,
-                None => failed.push((what, 1)),
-            }
-        }
-    }
-    for (what, n) in failed {
-        println!("    nginx answered {what} {n} times");
-    }
-    let errors = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
-    let kinds = [
-        ("connect() failed", "connects refused"),
-        (
-            "prematurely closed",
-            "connections closed before a response header",
-        ),
-        ("reset by peer", "connections reset"),
-        ("no live upstreams", "no live upstreams"),
-        ("timed out", "timeouts"),
-    ];
-    for (needle, what) in kinds {
-        let n = errors.lines().filter(|line| line.contains(needle)).count();
-        if n > 0 {
-            println!("    nginx error log: {n} {what}");
-        }
-    }
-}
-
-fn config(dir: &Path, port: u16, instances: [u16; 2], max_fails: usize) -> String {
-    let dir = dir.display();
-    let [a, b] = instances;
-    // 64 idle connections kept per worker: more than the clients in flight, so nginx does not
-    // close and reopen connections to the instances in steady state.
-    format!(
-        r#"worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    log_format upstreams '$request_method $status $upstream_addr $upstream_status';
-    access_log {dir}/access.log upstreams;
-    client_body_temp_path {dir}/client_body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    upstream instances {{
-        server 127.0.0.1:{a} max_fails={max_fails};
-        server 127.0.0.1:{b} max_fails={max_fails};
-        keepalive 64;
-    }}
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://instances;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_next_upstream error timeout;
-        }}
-    }}
-}}
-"#
-    )
 }

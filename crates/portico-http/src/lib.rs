@@ -17,6 +17,8 @@ mod running;
 pub mod security;
 mod server;
 mod service;
+#[cfg(feature = "settings")]
+pub mod settings;
 mod strategy;
 mod teardown;
 #[cfg(feature = "templates")]

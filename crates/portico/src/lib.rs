@@ -27,7 +27,11 @@
 //!   dependency's provider;
 //! * [`tasks`]: structured concurrency (task groups, cancel scopes, `to_thread`);
 //! * [`rt`]: the runtime layer, and the choice of runtime ([`run`], [`Builder`]);
-//! * [`test`]: one test per runtime.
+//! * [`test`]: one test per runtime;
+//! * `settings` (the `settings` feature): typed settings from the environment and `.env`
+//!   files, FastAPI's "Settings and Environment Variables": a serde struct, every missing or
+//!   invalid variable named in one error at start-up, handed to path operations as
+//!   `Depends<Settings>` and replaced in tests like any dependency.
 //!
 //! # Running an async `main`
 //!
@@ -69,6 +73,7 @@
 //! | `compression` | no | the `Compression` middleware: gzip, brotli, zstd (zstd builds C code) |
 //! | `tower` | no | tower layers as middleware, an application as a tower `Service` |
 //! | `http2` | no | HTTP/2 by prior knowledge (`h2c`) beside HTTP/1.1 on the same port |
+//! | `settings` | no | typed settings from the environment and `.env` files (`portico::settings`), with dotenvy |
 //! | `full` | no | all of the above but the runtimes |
 
 #![forbid(unsafe_code)]
@@ -76,6 +81,8 @@
 mod runtime;
 mod test_runner;
 
+#[cfg(feature = "settings")]
+pub use portico_http::settings;
 pub use portico_http::{
     App, AppService, Async, BackgroundTask, BackgroundTasks, Blocking, Body, BodyDoc, BodyError,
     BodyStream, BodyTimedOut, BoxError, BuildError, CleanupScope, Contact, ContentTypeCheck,
