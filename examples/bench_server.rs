@@ -20,6 +20,9 @@
 //!   the thread pool), so produced once and shared (Portico only; compared with `/users`)
 //! * `GET /deps-async` → the same, with `Quota` produced by an `async fn`: the difference
 //!   with `/deps` is the thread hop
+//! * `GET /metrics-json` → `/json` behind the `Metrics` middleware (its page at `GET /metrics`),
+//!   and `GET /otel-json` → `/json` behind the `OpenTelemetry` middleware, whose spans are
+//!   batched and then discarded (nothing leaves the process): the cost of each on `/json`
 //!
 //! Options: `--port N` (default 8080; 0 picks a free port), `--workers N` (executor threads;
 //! default one per CPU), `--listeners N` (`SO_REUSEPORT` accept sockets; default 1). The first
@@ -34,6 +37,9 @@ use std::time::Duration;
 
 use portico::middleware::{Compression, Cors, SetRequestId};
 use portico::prelude::*;
+use portico::telemetry::opentelemetry_sdk::error::OTelSdkResult;
+use portico::telemetry::opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use portico::telemetry::{Metrics, OpenTelemetry};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -147,8 +153,24 @@ async fn deps(
     })
 }
 
+/// Drops the spans it is given: traces cost what they cost in the server, and nothing leaves
+/// the process.
+#[derive(Debug)]
+struct Discard;
+
+impl SpanExporter for Discard {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        drop(batch);
+        Ok(())
+    }
+}
+
 /// The benchmark application.
 pub(crate) fn app() -> App {
+    let metrics = Metrics::new();
+    let traces = SdkTracerProvider::builder()
+        .with_batch_exporter(Discard)
+        .build();
     App::new()
         .provide(tenant)
         .provide(session)
@@ -169,6 +191,18 @@ pub(crate) fn app() -> App {
                 .add_middleware(SetRequestId::new())
                 .add_middleware(Compression::new())
                 .add_middleware(Cors::new().allow_origins(["http://bench.example"])),
+        )
+        // `/json` again behind each kind of telemetry, for its cost.
+        .include(
+            Router::new()
+                .get("/metrics-json", json)
+                .add_middleware(metrics.clone()),
+        )
+        .get("/metrics", metrics.endpoint())
+        .include(
+            Router::new()
+                .get("/otel-json", json)
+                .add_middleware(OpenTelemetry::new(traces)),
         )
 }
 

@@ -196,6 +196,18 @@ async fn the_bench_server_answers_as_its_document_says() {
     );
     assert!(behind.header("x-request-id").is_some());
     contract.check("get", "/mw/json", &behind);
+    contract.check("get", "/metrics-json", &client.get("/metrics-json").await);
+    contract.check("get", "/otel-json", &client.get("/otel-json").await);
+    let metrics = client.get("/metrics").await;
+    assert_eq!(metrics.status(), 200);
+    assert!(
+        metrics.text().contains(
+            "http_server_requests_total{method=\"GET\",route=\"/metrics-json\",status_class=\"2xx\"} 1"
+        ),
+        "{}",
+        metrics.text()
+    );
+    contract.check("get", "/metrics", &metrics);
     contract.assert_all_seen();
 }
 

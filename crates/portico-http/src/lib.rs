@@ -21,6 +21,8 @@ mod service;
 pub mod settings;
 mod strategy;
 mod teardown;
+#[cfg(any(feature = "metrics", feature = "otel"))]
+pub mod telemetry;
 #[cfg(feature = "templates")]
 mod templates;
 mod testing;

@@ -25,6 +25,9 @@ struct Inner {
     draining: Arc<Event>,
     /// Applications mounted in this one, stopped with it.
     mounted: Mutex<Vec<Running>>,
+    /// The trackers of connections of the servers that serve the application, for the count
+    /// of open connections (metrics).
+    served_by: Mutex<Vec<TaskTracker>>,
 }
 
 impl fmt::Debug for Running {
@@ -45,6 +48,7 @@ impl Default for Running {
                 sockets: TaskTracker::new().on_panic(|panic| log_panic("a WebSocket", &panic)),
                 draining: Arc::default(),
                 mounted: Mutex::new(Vec::new()),
+                served_by: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -84,6 +88,33 @@ impl Running {
             .mounted
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts the connections of `connections`, a server's tracker of them, among the
+    /// application's open connections.
+    pub(crate) fn served_by(&self, connections: &TaskTracker) {
+        // A server that stopped keeps its place, with no connection left: one tracker per
+        // server started, which is a handful.
+        self.inner
+            .served_by
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(connections.clone());
+    }
+
+    /// How many connections are open to the servers of the application, upgraded ones
+    /// (WebSockets) included.
+    #[cfg_attr(
+        not(feature = "metrics"),
+        expect(dead_code, reason = "read by the metrics only")
+    )]
+    pub(crate) fn open_connections(&self) -> usize {
+        let servers = self
+            .inner
+            .served_by
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        servers.iter().map(TaskTracker::len).sum::<usize>() + self.open_sockets()
     }
 
     /// Tells the application, and those mounted in it, that it is shutting down.

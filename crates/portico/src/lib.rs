@@ -31,7 +31,9 @@
 //! * `settings` (the `settings` feature): typed settings from the environment and `.env`
 //!   files, FastAPI's "Settings and Environment Variables": a serde struct, every missing or
 //!   invalid variable named in one error at start-up, handed to path operations as
-//!   `Depends<Settings>` and replaced in tests like any dependency.
+//!   `Depends<Settings>` and replaced in tests like any dependency;
+//! * `telemetry` (the `metrics` and `otel` features): request metrics served in Prometheus's
+//!   text format, and OpenTelemetry traces exported over OTLP.
 //!
 //! # Running an async `main`
 //!
@@ -74,6 +76,8 @@
 //! | `tower` | no | tower layers as middleware, an application as a tower `Service` |
 //! | `http2` | no | HTTP/2 by prior knowledge (`h2c`) beside HTTP/1.1 on the same port |
 //! | `settings` | no | typed settings from the environment and `.env` files (`portico::settings`), with dotenvy |
+//! | `metrics` | no | request counts, durations and gauges in Prometheus's text format (`telemetry::Metrics`), with prometheus-client |
+//! | `otel` | no | OpenTelemetry traces (`telemetry::OpenTelemetry`): a server span per request, `traceparent` continued, OTLP export over HTTP |
 //! | `full` | no | all of the above but the runtimes |
 
 #![forbid(unsafe_code)]
@@ -83,6 +87,8 @@ mod test_runner;
 
 #[cfg(feature = "settings")]
 pub use portico_http::settings;
+#[cfg(any(feature = "metrics", feature = "otel"))]
+pub use portico_http::telemetry;
 pub use portico_http::{
     App, AppService, Async, BackgroundTask, BackgroundTasks, Blocking, Body, BodyDoc, BodyError,
     BodyStream, BodyTimedOut, BoxError, BuildError, CleanupScope, Contact, ContentTypeCheck,

@@ -59,11 +59,13 @@ pub(super) fn build(app: App) -> Result<AppService, BuildError> {
         // The handler is the innermost link of the route's chain.
         let middleware = !route.middleware.is_empty();
         let chain = crate::middleware::wrap_all(route.handler, &route.middleware);
+        let template: Arc<str> = Arc::from(route.path.as_str());
         entries.push(Entry {
             method: route.method,
-            template: Arc::from(route.path.as_str()),
+            template: template.clone(),
             websocket: route.websocket,
             endpoint: Endpoint {
+                template,
                 chain,
                 middleware,
                 spec,

@@ -47,6 +47,8 @@ pub(crate) trait Chain: Send + Sync + 'static {
 #[derive(Clone)]
 pub(crate) struct Wrap {
     wrap: Arc<WrapFn>,
+    /// Whether the middleware reads the [`MatchedRoute`](super::MatchedRoute) of responses.
+    reads_route: bool,
 }
 
 /// What a [`Wrap`] does to the rest of a chain.
@@ -63,7 +65,13 @@ impl Wrap {
     ) -> Self {
         Wrap {
             wrap: Arc::new(wrap),
+            reads_route: false,
         }
+    }
+
+    /// Whether the middleware reads the [`MatchedRoute`](super::MatchedRoute) of responses.
+    pub(crate) fn reads_route(&self) -> bool {
+        self.reads_route
     }
 }
 
@@ -125,7 +133,9 @@ impl<F: Future, M> Future for Held<F, M> {
 }
 
 pub(crate) fn wrap_middleware<M: Middleware>(middleware: M) -> Wrap {
-    wrap_middleware_reading(M::READS_EXTENSIONS, middleware)
+    let mut wrap = wrap_middleware_reading(M::READS_EXTENSIONS, middleware);
+    wrap.reads_route = M::READS_ROUTE;
+    wrap
 }
 
 fn wrap_middleware_reading<M: Middleware>(reads_extensions: bool, middleware: M) -> Wrap {

@@ -29,7 +29,8 @@
 //! [`SetRequestId`] and [`ProxyHeaders`], with Starlette's
 //! defaults where it has them. With the `tower` feature, a tower `Layer` is a middleware too
 //! (`App::layer`) and an [`AppService`](crate::AppService) is a tower
-//! `Service`.
+//! `Service`. Request metrics and traces are middleware too, in the `telemetry` module (the
+//! `metrics` and `otel` features).
 //!
 //! # Examples
 //!
@@ -71,6 +72,7 @@ mod chain;
 mod compress;
 mod cors;
 mod hosts;
+mod matched;
 mod proxy;
 mod request_id;
 mod timeout;
@@ -84,6 +86,7 @@ pub(crate) use chain::{Carry, Chain, Wrap, wrap_all, wrap_fn, wrap_middleware};
 pub use compress::{Compression, Encoding};
 pub use cors::Cors;
 pub use hosts::{HttpsRedirect, TrustedHost};
+pub use matched::MatchedRoute;
 pub use proxy::ProxyHeaders;
 pub use request_id::{RequestId, SetRequestId};
 pub use timeout::Timeout;
@@ -116,6 +119,29 @@ impl Next {
     /// response is complete: errors are rendered and exception handlers have run.
     pub fn run(self, request: Request) -> impl Future<Output = Response> + Send + 'static {
         self.inner.call(request, self.carry)
+    }
+
+    /// The template of the route the request goes to (`/items/{item_id}`), when this runs
+    /// after routing: in a router's or a route's middleware. `None` in the application's
+    /// middleware, which runs before the request is routed: there the response tells, with a
+    /// [`MatchedRoute`] (see [`Middleware::READS_ROUTE`]).
+    pub fn route(&self) -> Option<&str> {
+        match &self.carry {
+            Carry::Route(ctx) => Some(ctx.route()),
+            Carry::Entry(_) => None,
+        }
+    }
+
+    /// The route the request goes to, when this runs after routing.
+    #[cfg_attr(
+        not(any(feature = "metrics", feature = "otel")),
+        expect(dead_code, reason = "read by the telemetry only")
+    )]
+    pub(crate) fn route_spec(&self) -> Option<&Arc<crate::RouteSpec>> {
+        match &self.carry {
+            Carry::Route(ctx) => Some(&ctx.route),
+            Carry::Entry(_) => None,
+        }
     }
 
     /// What travels beside the request.
@@ -168,6 +194,13 @@ pub trait Middleware: Send + Sync + 'static {
     /// whose map costs every request allocations. (Function middleware, tower layers and
     /// mounted services always get them there.)
     const READS_EXTENSIONS: bool = false;
+
+    /// Whether it reads the [`MatchedRoute`] from the response's extensions. When a
+    /// middleware of the application sets it, the application puts the template of the route
+    /// that answered there (which costs each such response an allocation or two). Off by
+    /// default. A router's or a route's middleware has no need of it: it runs after routing,
+    /// and [`Next::route`] tells.
+    const READS_ROUTE: bool = false;
 
     /// Answers `request`, usually by passing it to `next` and adjusting what comes back.
     fn call(&self, request: Request, next: Next) -> impl Future<Output = Response> + Send;

@@ -420,6 +420,7 @@ impl Server {
         // the server (the listeners close unused).
         service.startup().await.map_err(io::Error::other)?;
         let server = Arc::new(ServerShared::new(self.config, &rt));
+        service.shared().running.served_by(&server.connections);
         let slots = Arc::new(portico_tasks::Semaphore::new(self.max_connections));
         let stop_accepting = Arc::new(portico_tasks::Event::new());
         let accepting: Vec<_> = listeners

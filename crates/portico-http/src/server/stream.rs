@@ -53,6 +53,7 @@ impl Server {
             .map_err(io::Error::other)?;
         service.startup().await.map_err(io::Error::other)?;
         let server = Arc::new(ServerShared::new(self.config, &rt));
+        service.shared().running.served_by(&server.connections);
         Ok(StreamServer {
             service,
             server,

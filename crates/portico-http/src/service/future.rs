@@ -59,7 +59,16 @@ pub(super) struct Finish {
     pub(super) chained: bool,
     /// Told of the request's teardown, for a caller that waits for it.
     pub(super) watch: Option<Watch>,
+    /// The template of the route that matched, for the response's extensions, when a
+    /// middleware of the application reads it.
+    pub(super) matched: Option<Arc<str>>,
 }
+
+/// The mark of a response that stands for a panic (in the response's extensions): the panic's
+/// message, for the tracing middleware to record.
+#[cfg(feature = "otel")]
+#[derive(Debug, Clone)]
+pub(crate) struct Panicked(pub(crate) Arc<str>);
 
 impl Drop for Finish {
     /// A request dropped before its response was ready (the client went away): its cleanups
@@ -81,6 +90,7 @@ impl Finish {
             teardown: None,
             chained,
             watch: None,
+            matched: None,
         }
     }
 
@@ -109,6 +119,11 @@ impl Finish {
                     .headers_mut()
                     .insert(CONTENT_LENGTH, HeaderValue::from(len));
             }
+        }
+        if let Some(route) = self.matched.take() {
+            response
+                .extensions_mut()
+                .insert(crate::middleware::MatchedRoute(route));
         }
         if let Some(teardown) = self.teardown.take() {
             let body = std::mem::take(response.body_mut());
@@ -147,7 +162,16 @@ impl Finish {
             }
             None => tracing::error!("a middleware or exception handler panicked: {message}"),
         }
-        internal_error()
+        #[cfg_attr(
+            not(feature = "otel"),
+            expect(unused_mut, reason = "marked for traces only")
+        )]
+        let mut response = internal_error();
+        #[cfg(feature = "otel")]
+        response
+            .extensions_mut()
+            .insert(Panicked(Arc::from(message)));
+        response
     }
 }
 

@@ -29,6 +29,8 @@ mod routes;
 #[cfg(feature = "tower")]
 mod tower;
 
+#[cfg(feature = "otel")]
+pub(crate) use future::Panicked;
 pub use future::ResponseFuture;
 use future::{Finish, State};
 pub use routes::RouteRef;
@@ -64,11 +66,17 @@ struct AppInner {
     middleware: Option<Arc<dyn Chain>>,
     /// The prefix the application is served under, when it has one.
     root_path: Option<RootPath>,
+    /// Whether a middleware of the application reads the [`MatchedRoute`] of responses.
+    ///
+    /// [`MatchedRoute`]: crate::middleware::MatchedRoute
+    reads_route: bool,
 }
 
 /// A route as the table holds it: its handler inside its middleware, what it needs to run, and
 /// how its dependencies are produced.
 pub(crate) struct Endpoint {
+    /// The route's template, shared with the responses that carry it as a `MatchedRoute`.
+    pub(crate) template: Arc<str>,
     /// The route's middleware, innermost last, ending in its handler.
     pub(crate) chain: Arc<dyn Chain>,
     /// Whether the route has middleware (which may leave its response unfinished).
@@ -114,6 +122,7 @@ impl AppService {
         } = built;
         let root_path = (!shared.config.root_path.is_empty())
             .then(|| RootPath(shared.config.root_path.as_str().into()));
+        let reads_route = middleware.iter().any(Wrap::reads_route);
         AppService {
             inner: Arc::new_cyclic(|app| AppInner {
                 middleware: (!middleware.is_empty()).then(|| {
@@ -121,6 +130,7 @@ impl AppService {
                     crate::middleware::wrap_all(routes, &middleware)
                 }),
                 root_path,
+                reads_route,
                 shared: Arc::new(shared),
                 table,
                 route_docs,
@@ -237,6 +247,9 @@ impl AppService {
                     ))
                 });
                 finish.route = Some(spec.clone());
+                if inner.reads_route {
+                    finish.matched = Some(endpoint.template.clone());
+                }
                 finish.teardown = teardown.clone();
                 finish.chained = endpoint.middleware;
                 let ctx = RequestContext {
@@ -256,6 +269,9 @@ impl AppService {
             }
             Match::MethodNotAllowed { allow, template } => {
                 span.record("route", tracing::field::display(template));
+                if inner.reads_route {
+                    finish.matched = Some(Arc::from(template));
+                }
                 let error =
                     HttpError::new(StatusCode::METHOD_NOT_ALLOWED).header(ALLOW, allow.clone());
                 let head = self.head_for_handlers(&request, Some(template));
