@@ -1,32 +1,49 @@
 //! `cargo xtask bench http`: the benchmark endpoints served by Portico (on tokio and on smol),
-//! raw hyper on tokio, axum and actix-web, loaded with `wrk` on loopback.
+//! raw hyper on tokio, axum, actix-web and FastAPI (uvicorn), loaded with `wrk` on loopback,
+//! and the instructions per request of Portico and raw hyper under callgrind.
 //!
 //! Each server runs with the same number of worker threads, pinned to one core; `wrk` runs
 //! pinned to another. Rounds are interleaved (a shuffled server order each round) and every
 //! figure is a median. Besides requests/s and p99 latency, it reports the **server's CPU time
 //! per request**, read from `/proc/<pid>/stat` before and after each run: on a two-core machine
 //! `wrk` saturates its core against any fast server, so requests/s alone hides the difference.
+//! Each connection count gets a table of its own.
+//!
+//! CPU time moves by 10% and more from run to run on a shared machine; **instructions per
+//! request** do not (see `http/instructions.rs`), so they are counted too, for the servers
+//! whose differences are small.
 //!
 //! With `--baseline PATH`, a second build of `bench_server` (say, main before a change) runs as
 //! two more servers, `portico-base (tokio)` and `portico-base (smol)`, in the same interleaved
-//! rounds, and a second table gives each endpoint's CPU per request of Portico over the
-//! baseline's on the same runtime.
+//! rounds, and more tables give each endpoint's CPU and instructions per request of Portico
+//! over the baseline's on the same runtime.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::path::PathBuf;
 
+#[path = "http/endpoints.rs"]
+mod endpoints;
+#[path = "http/fastapi.rs"]
+mod fastapi;
+#[path = "http/instructions.rs"]
+mod instructions;
+#[path = "http/report.rs"]
+mod report;
+#[path = "http/servers.rs"]
+mod servers;
 #[allow(dead_code, reason = "shared with the other benchmarks")]
 mod stats;
+#[path = "http/wrk.rs"]
+mod wrk;
+
+use endpoints::{ENDPOINTS, Endpoint, Refusals};
+use servers::{FASTAPI, HYPER, Server};
 
 struct Args {
     rounds: usize,
     duration: u64,
     warmup: u64,
-    connections: usize,
+    connections: Vec<usize>,
     workers: usize,
     server_cpu: String,
     client_cpu: String,
@@ -35,22 +52,39 @@ struct Args {
     only: Option<Vec<String>>,
     endpoints: Option<Vec<String>>,
     check: bool,
+    timed: bool,
+    counted: bool,
+    requests: usize,
+    count_connections: usize,
+    count_runs: usize,
 }
 
 const USAGE: &str = "\
-usage: bench-http --portico PATH [--baseline PATH] [--rounds 3] [--duration 3] [--warmup 1]
-                  [--connections 32] [--workers 1] [--server-cpu 0] [--client-cpu 1]
+usage: bench-http --portico PATH [--baseline PATH] [--rounds 7] [--duration 3] [--warmup 1]
+                  [--connections 32,256] [--workers 1] [--server-cpu 0] [--client-cpu 1]
                   [--only SERVER,...] [--endpoints plaintext,json,...] [--check]
+                  [--instructions | --no-instructions] [--requests 10000]
+                  [--count-connections 1] [--count-runs 5]
 
   --portico PATH     the bench_server example, run as portico (tokio) and portico (smol)
   --baseline PATH    another build of bench_server (main before a change, say), run as two more
                      servers, portico-base (tokio) and portico-base (smol), in the same rounds;
-                     the report adds, for each endpoint, Portico's CPU per request over the
-                     baseline's on the same runtime
+                     the report adds, for each endpoint, Portico's CPU and instructions per
+                     request over the baseline's on the same runtime
+  --connections N,.. wrk's connection counts, each with a table of its own
   --only SERVER,...  only the servers whose names contain one of these words, and hyper (tokio),
                      the reference: `portico` keeps portico and portico-base, `portico-base`
-                     the baseline alone
+                     the baseline alone, `fastapi` the FastAPI peer (in a Python venv made
+                     beside this binary on first use; left out when python3 is missing)
   --check            only check that every server answers as specified
+  --instructions     only count instructions per request (callgrind), no timed rounds
+  --no-instructions  only the timed rounds
+  --requests N       requests counted per endpoint under callgrind, after a tenth as warm-up
+  --count-connections N
+                     keep-alive connections those requests are spread over (one: the quietest
+                     count, see http/instructions.rs)
+  --count-runs N     server starts per server under callgrind; the report gives the median
+                     and the spread (max - min over the median)
 ";
 
 fn usage(problem: &str) -> ! {
@@ -60,10 +94,10 @@ fn usage(problem: &str) -> ! {
 
 fn parse_args() -> Args {
     let mut args = Args {
-        rounds: 3,
+        rounds: 7,
         duration: 3,
         warmup: 1,
-        connections: 32,
+        connections: vec![32, 256],
         workers: 1,
         server_cpu: "0".into(),
         client_cpu: "1".into(),
@@ -72,443 +106,144 @@ fn parse_args() -> Args {
         only: None,
         endpoints: None,
         check: false,
+        timed: true,
+        counted: true,
+        requests: 10_000,
+        count_connections: 1,
+        count_runs: 5,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        if flag == "--check" {
-            args.check = true;
-            continue;
-        }
-        if flag == "--help" || flag == "-h" {
-            print!("{USAGE}");
-            std::process::exit(0)
+        match flag.as_str() {
+            "--check" => {
+                args.check = true;
+                continue;
+            }
+            "--instructions" => {
+                args.timed = false;
+                continue;
+            }
+            "--no-instructions" => {
+                args.counted = false;
+                continue;
+            }
+            "--help" | "-h" => {
+                print!("{USAGE}");
+                std::process::exit(0)
+            }
+            _ => {}
         }
         let value = it
             .next()
             .unwrap_or_else(|| usage(&format!("{flag} needs a value")));
         let number = |v: &str| {
             v.parse::<u64>()
-                .unwrap_or_else(|_| usage(&format!("{flag} takes a number")))
+                .ok()
+                .filter(|n| *n > 0 || flag == "--warmup")
+                .unwrap_or_else(|| usage(&format!("{flag} takes a positive number, not {v:?}")))
         };
+        let list = |v: &str| v.split(',').map(str::to_owned).collect::<Vec<_>>();
         match flag.as_str() {
             "--rounds" => args.rounds = number(&value) as usize,
             "--duration" => args.duration = number(&value),
             "--warmup" => args.warmup = number(&value),
-            "--connections" => args.connections = number(&value) as usize,
+            "--connections" => {
+                args.connections = list(&value).iter().map(|v| number(v) as usize).collect()
+            }
             "--workers" => args.workers = number(&value) as usize,
             "--server-cpu" => args.server_cpu = value,
             "--client-cpu" => args.client_cpu = value,
             "--portico" => args.portico = PathBuf::from(value),
             "--baseline" => args.baseline = Some(PathBuf::from(value)),
-            "--only" => args.only = Some(value.split(',').map(str::to_owned).collect()),
-            "--endpoints" => args.endpoints = Some(value.split(',').map(str::to_owned).collect()),
+            "--only" => args.only = Some(list(&value)),
+            "--endpoints" => args.endpoints = Some(list(&value)),
+            "--requests" => args.requests = number(&value) as usize,
+            "--count-connections" => args.count_connections = number(&value) as usize,
+            "--count-runs" => args.count_runs = number(&value) as usize,
             _ => usage(&format!("unknown argument {flag}")),
         }
     }
     if args.portico.as_os_str().is_empty() {
         usage("--portico is required (the bench_server example)");
     }
+    if !args.timed && !args.counted {
+        usage("--instructions and --no-instructions leave nothing to run");
+    }
     args
 }
 
-/// One server under test.
-struct Server {
-    name: &'static str,
-    binary: PathBuf,
-    env: Vec<(&'static str, &'static str)>,
-}
-
-/// One endpoint: what `wrk` sends, and what a correct answer looks like.
-struct Endpoint {
-    name: &'static str,
-    method: &'static str,
-    path: &'static str,
-    body: Option<&'static str>,
-    expect: &'static str,
-    /// A request that must be refused (422 from Portico).
-    invalid: Option<(&'static str, &'static str, Option<&'static str>)>,
-    /// For an endpoint only Portico serves (a feature the peers lack), the endpoint of the same
-    /// server it is compared with instead of raw hyper.
-    against: Option<&'static str>,
-    /// Headers wrk sends with every request.
-    headers: &'static [&'static str],
-}
-
-const ECHO: &str = r#"{"name":"portico","count":3,"tags":["a","b"]}"#;
-
-const ENDPOINTS: [Endpoint; 8] = [
-    Endpoint {
-        name: "plaintext",
-        method: "GET",
-        path: "/plaintext",
-        body: None,
-        expect: "Hello, World!",
-        invalid: None,
-        against: None,
-        headers: &[],
-    },
-    Endpoint {
-        name: "json",
-        method: "GET",
-        path: "/json",
-        body: None,
-        expect: r#"{"message":"Hello, World!"}"#,
-        invalid: None,
-        against: None,
-        headers: &[],
-    },
-    Endpoint {
-        name: "users",
-        method: "GET",
-        path: "/users/42?verbose=true",
-        body: None,
-        expect: r#"{"id":42,"verbose":true}"#,
-        invalid: Some(("GET", "/users/x?verbose=maybe", None)),
-        against: None,
-        headers: &[],
-    },
-    Endpoint {
-        name: "echo",
-        method: "POST",
-        path: "/echo",
-        body: Some(ECHO),
-        expect: ECHO,
-        invalid: Some((
-            "POST",
-            "/echo",
-            Some(r#"{"name":1,"count":"x","tags":[2]}"#),
-        )),
-        against: None,
-        headers: &[],
-    },
-    Endpoint {
-        name: "blocking",
-        method: "GET",
-        path: "/blocking",
-        body: None,
-        expect: r#"{"ok":true}"#,
-        invalid: None,
-        against: None,
-        headers: &[],
-    },
-    Endpoint {
-        name: "deps",
-        method: "GET",
-        path: "/deps",
-        body: None,
-        expect: r#"{"tenant":7,"session":"s-7","quota":700}"#,
-        invalid: None,
-        against: Some("users"),
-        headers: &[],
-    },
-    Endpoint {
-        name: "deps-async",
-        method: "GET",
-        path: "/deps-async",
-        body: None,
-        expect: r#"{"tenant":7,"session":"s-7","quota":700}"#,
-        invalid: None,
-        against: Some("users"),
-        headers: &[],
-    },
-    Endpoint {
-        name: "json-mw",
-        method: "GET",
-        path: "/mw/json",
-        body: None,
-        expect: r#"{"message":"Hello, World!"}"#,
-        invalid: None,
-        against: Some("json"),
-        // A browser's cross-origin request: CORS answers it, and the body is under the
-        // compression minimum, so it goes uncompressed.
-        headers: &["Origin: http://bench.example", "Accept-Encoding: gzip, br"],
-    },
-];
-
-impl Server {
-    /// Whether the server answers `endpoint` (the peers lack Portico-only features).
-    fn serves(&self, endpoint: &Endpoint) -> bool {
-        endpoint.against.is_none() || self.name.starts_with("portico")
-    }
-}
-
-/// A running server, stopped when dropped.
-struct Running {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(server: &Server, args: &Args) -> Running {
-    let mut command = Command::new("taskset");
-    command
-        .args(["-c", &args.server_cpu])
-        .arg(&server.binary)
-        .args(["--port", "0", "--workers", &args.workers.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    for (key, value) in &server.env {
-        command.env(key, value);
-    }
-    let mut child = command
-        .spawn()
-        .unwrap_or_else(|err| panic!("cannot start {}: {err}", server.binary.display()));
-    let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
-    let mut line = String::new();
-    stdout
-        .read_line(&mut line)
-        .expect("the server prints its address");
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("{}: unexpected first line {line:?}", server.name));
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    Running { child, addr }
-}
-
-/// One HTTP/1.1 request on a fresh connection: status and body.
-fn fetch(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).expect("connects");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    let body = body.unwrap_or("");
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nhost: bench\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).expect("writes");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).expect("reads");
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let rest = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        // One chunk is all these small bodies take.
-        rest.split("\r\n").nth(1).unwrap_or("").to_owned()
-    } else {
-        rest.to_owned()
-    };
-    (status, rest)
-}
-
-/// Checks that a server answers every endpoint as specified.
-fn check(server: &Server, running: &Running, endpoints: &[&Endpoint]) -> Result<(), String> {
-    for endpoint in endpoints.iter().filter(|e| server.serves(e)) {
-        let (status, body) = fetch(running.addr, endpoint.method, endpoint.path, endpoint.body);
-        if status != 200 || body != endpoint.expect {
-            return Err(format!(
-                "{} {}: {status} {body:?}, expected 200 {:?}",
-                server.name, endpoint.path, endpoint.expect
-            ));
-        }
-        if let Some((method, path, body)) = endpoint.invalid {
-            // FastAPI's 422 is Portico's (checked by its own tests); axum and actix-web answer
-            // 400 for some of these, which is as good a refusal for this benchmark.
-            let (status, body) = fetch(running.addr, method, path, body);
-            if !(400..500).contains(&status) {
-                return Err(format!(
-                    "{} {method} {path}: {status} {body:?}, expected a 4xx refusal",
-                    server.name
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// CPU time used so far by a process and all its threads, in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the server is running");
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    let after = &stat[stat.rfind(')').expect("a stat line") + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the line, so 11 and 12 after the name.
-    let ticks: f64 =
-        fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
-    ticks / clock_ticks()
-}
-
-fn clock_ticks() -> f64 {
-    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
-    *TICKS.get_or_init(|| {
-        let out = Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .expect("getconf");
-        String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .unwrap_or(100.0)
-    })
-}
-
-/// What one wrk run measured.
-#[derive(Debug, Clone, Copy)]
-struct Sample {
-    rps: f64,
-    p99_ms: f64,
-    cpu_us: f64,
-}
-
-fn wrk(args: &Args, running: &Running, endpoint: &Endpoint, seconds: u64, script: &Path) -> Sample {
-    let url = format!("http://{}{}", running.addr, endpoint.path);
-    let mut command = Command::new("taskset");
-    command.args([
-        "-c",
-        &args.client_cpu,
-        "wrk",
-        "-t1",
-        &format!("-c{}", args.connections),
-        &format!("-d{seconds}s"),
-        "--latency",
-    ]);
-    if endpoint.body.is_some() {
-        command.arg("-s").arg(script);
-    }
-    for header in endpoint.headers {
-        command.args(["-H", header]);
-    }
-    command.arg(&url);
-    let before = cpu_seconds(running.child.id());
-    let out = command
-        .output()
-        .expect("wrk runs (install it: apt-get install wrk)");
-    let after = cpu_seconds(running.child.id());
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        !text.contains("Non-2xx"),
-        "{url}: wrk saw error responses:\n{text}"
-    );
-    let number = |prefix: &str| -> Option<f64> {
-        text.lines()
-            .find_map(|line| {
-                line.trim()
-                    .strip_prefix(prefix)
-                    .map(|rest| rest.trim().to_owned())
-            })
-            .map(|v| {
-                let v = v.split_whitespace().next().unwrap_or("0");
-                v.parse().unwrap_or(0.0)
-            })
-    };
-    let requests = text
-        .lines()
-        .find(|l| l.contains("requests in"))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|n| n.parse::<f64>().ok())
-        .unwrap_or_else(|| panic!("{url}: no request count in wrk's output:\n{text}"));
-    let rps = number("Requests/sec:").unwrap_or(0.0);
-    let p99 = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("99%").map(|v| v.trim().to_owned()))
-        .map(|v| duration_ms(&v))
-        .unwrap_or(f64::NAN);
-    Sample {
-        rps,
-        p99_ms: p99,
-        cpu_us: (after - before) / requests * 1e6,
-    }
-}
-
-/// wrk's durations: `1.23ms`, `456.00us`, `1.02s`.
-fn duration_ms(text: &str) -> f64 {
-    let (number, unit) = text.split_at(
-        text.find(|c: char| c.is_ascii_alphabetic())
-            .unwrap_or(text.len()),
-    );
-    let value: f64 = number.parse().unwrap_or(f64::NAN);
-    match unit {
-        "us" => value / 1000.0,
-        "ms" => value,
-        "s" => value * 1000.0,
-        "m" => value * 60_000.0,
-        _ => f64::NAN,
-    }
-}
-
-fn main() {
-    let args = parse_args();
+/// Every server the run may take, before `--only`.
+fn all_servers(args: &Args) -> Vec<Server> {
     let here = std::env::current_exe()
         .expect("own path")
         .parent()
         .expect("a directory")
         .to_path_buf();
     let mut servers = vec![
-        Server {
-            name: "hyper (tokio)",
-            binary: here.join("peer-hyper"),
-            env: vec![],
-        },
-        Server {
-            name: "portico (tokio)",
-            binary: args.portico.clone(),
-            env: vec![("PORTICO_RUNTIME", "tokio")],
-        },
-        Server {
-            name: "portico (smol)",
-            binary: args.portico.clone(),
-            env: vec![("PORTICO_RUNTIME", "smol")],
-        },
-        Server {
-            name: "axum",
-            binary: here.join("peer-axum"),
-            env: vec![],
-        },
-        Server {
-            name: "actix-web",
-            binary: here.join("peer-actix"),
-            env: vec![],
-        },
+        Server::peer(HYPER, here.join("peer-hyper")),
+        Server::portico("portico (tokio)", &args.portico, "tokio"),
+        Server::portico("portico (smol)", &args.portico, "smol"),
+        Server::peer("axum", here.join("peer-axum")),
+        Server::peer("actix-web", here.join("peer-actix")),
     ];
     if let Some(baseline) = &args.baseline {
-        // Same environment as the two above: only the binary differs.
-        for (name, runtime) in [
-            ("portico-base (tokio)", "tokio"),
-            ("portico-base (smol)", "smol"),
-        ] {
-            servers.push(Server {
-                name,
-                binary: baseline.clone(),
-                env: vec![("PORTICO_RUNTIME", runtime)],
-            });
+        // Same environment as Portico's own two: only the binary differs.
+        servers.push(Server::portico("portico-base (tokio)", baseline, "tokio"));
+        servers.push(Server::portico("portico-base (smol)", baseline, "smol"));
+    }
+    // FastAPI has no instructions to count, so a counting run leaves it out.
+    let wants_fastapi = args.timed
+        && args
+            .only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|word| FASTAPI.contains(word.as_str())));
+    if wants_fastapi {
+        if args.workers != 1 {
+            eprintln!("bench-http: FastAPI is left out: it runs one worker process only");
+        } else if !fastapi::python_found() {
+            eprintln!("bench-http: python3 is missing, so FastAPI is left out");
+        } else {
+            let venv = here.parent().expect("a directory").join("fastapi-venv");
+            if let Err(problem) = fastapi::prepare(&venv) {
+                eprintln!("bench-http: {problem}");
+                std::process::exit(1);
+            }
+            servers.push(fastapi::server(&venv));
         }
     }
-    let servers: Vec<Server> = match &args.only {
+    match &args.only {
         Some(only) => servers
             .into_iter()
-            .filter(|s| {
-                s.name == "hyper (tokio)" || only.iter().any(|word| s.name.contains(word.as_str()))
-            })
+            .filter(|s| s.name == HYPER || only.iter().any(|word| s.name.contains(word.as_str())))
             .collect(),
         None => servers,
-    };
-    let endpoints: Vec<&Endpoint> = ENDPOINTS
-        .iter()
-        .filter(|e| {
-            args.endpoints
-                .as_ref()
-                .is_none_or(|wanted| wanted.iter().any(|w| w == e.name))
-        })
-        .collect();
+    }
+}
 
-    for server in &servers {
-        let running = start(server, &args);
-        let checked = check(server, &running, &endpoints);
+/// Checks every server's answers, FastAPI's refusals against Portico's byte for byte.
+fn check_all(args: &Args, servers: &[Server], endpoints: &[&Endpoint]) {
+    let reference = servers::start(
+        &Server::portico("portico (tokio)", &args.portico, "tokio"),
+        &args.server_cpu,
+        args.workers,
+        None,
+    );
+    let answers = endpoints::reference_answers(reference.addr, endpoints);
+    drop(reference);
+    for server in servers {
+        let running = servers::start(server, &args.server_cpu, args.workers, None);
+        let served: Vec<&Endpoint> = endpoints
+            .iter()
+            .copied()
+            .filter(|e| server.serves(e))
+            .collect();
+        let checked = endpoints::check(
+            server.name,
+            running.addr,
+            &served,
+            server.refusals,
+            &answers,
+        );
         // Stop the server before leaving: `exit` runs no destructors.
         drop(running);
         if let Err(problem) = checked {
@@ -516,21 +251,25 @@ fn main() {
             std::process::exit(1);
         }
     }
+    let exact: Vec<&str> = servers
+        .iter()
+        .filter(|s| s.refusals == Refusals::SameAsReference)
+        .map(|s| s.name)
+        .collect();
     println!("every server answers the benchmark endpoints as specified");
-    if args.check {
-        return;
+    if !exact.is_empty() {
+        println!(
+            "the {} invalid requests get portico's status, content type and body, byte for byte, from {}",
+            answers.len(),
+            exact.join(", ")
+        );
     }
+}
 
-    let script =
-        std::env::temp_dir().join(format!("portico-bench-echo-{}.lua", std::process::id()));
-    std::fs::write(
-        &script,
-        format!("wrk.method = \"POST\"\nwrk.body = '{ECHO}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n"),
-    )
-    .expect("writes the wrk script");
-
-    // samples[(server, endpoint)] = one sample per round
-    let mut samples: BTreeMap<(usize, usize), Vec<Sample>> = BTreeMap::new();
+/// The timed rounds: samples by (server, endpoint, connection count).
+fn timed_rounds(args: &Args, servers: &[Server], endpoints: &[&Endpoint]) -> report::Samples {
+    let script = wrk::echo_script(endpoints::ECHO);
+    let mut samples = report::Samples::new();
     let mut rng = 0x2545_f491_4f6c_dd1d_u64;
     let mut order: Vec<usize> = (0..servers.len()).collect();
     for round in 0..args.rounds {
@@ -540,137 +279,123 @@ fn main() {
             rng ^= rng << 17;
             order.swap(i, (rng % (i as u64 + 1)) as usize);
         }
+        // The connection counts in turn, the other way round every other round.
+        let mut counts: Vec<usize> = (0..args.connections.len()).collect();
+        if round % 2 == 1 {
+            counts.reverse();
+        }
         for &s in &order {
-            let running = start(&servers[s], &args);
+            let running = servers::start(&servers[s], &args.server_cpu, args.workers, None);
             for (e, endpoint) in endpoints.iter().enumerate() {
                 if !servers[s].serves(endpoint) {
                     continue;
                 }
-                if args.warmup > 0 {
-                    wrk(&args, &running, endpoint, args.warmup, &script);
+                for &c in &counts {
+                    let connections = args.connections[c];
+                    let run = |seconds| {
+                        let cpu = &args.client_cpu;
+                        wrk::run(cpu, connections, &running, endpoint, seconds, &script)
+                    };
+                    if args.warmup > 0 {
+                        run(args.warmup);
+                    }
+                    let sample = run(args.duration);
+                    eprintln!(
+                        "round {}: {:<20} {:<10} c{:<4} {:>9.0} req/s  p99 {:>7.2} ms  {:>7.2} µs CPU/req",
+                        round + 1,
+                        servers[s].name,
+                        endpoint.name,
+                        connections,
+                        sample.rps,
+                        sample.p99_ms,
+                        sample.cpu_us
+                    );
+                    samples.entry((s, e, c)).or_default().push(sample);
                 }
-                let sample = wrk(&args, &running, endpoint, args.duration, &script);
-                eprintln!(
-                    "round {}: {:<20} {:<10} {:>9.0} req/s  p99 {:>7.2} ms  {:>6.2} µs CPU/req",
-                    round + 1,
-                    servers[s].name,
-                    endpoint.name,
-                    sample.rps,
-                    sample.p99_ms,
-                    sample.cpu_us
-                );
-                samples.entry((s, e)).or_default().push(sample);
             }
         }
     }
     let _ = std::fs::remove_file(&script);
+    samples
+}
 
-    println!(
-        "\n{} rounds of {} s per endpoint (after {} s of warm-up), {} connections, {} worker thread(s); server on CPU {}, wrk on CPU {}",
-        args.rounds,
-        args.duration,
-        args.warmup,
-        args.connections,
-        args.workers,
-        args.server_cpu,
-        args.client_cpu
-    );
+fn main() {
+    let args = parse_args();
+    let servers = all_servers(&args);
+    let endpoints: Vec<&Endpoint> = ENDPOINTS
+        .iter()
+        .filter(|e| {
+            args.endpoints
+                .as_ref()
+                .is_none_or(|wanted| wanted.iter().any(|w| w == e.name))
+        })
+        .collect();
+
+    check_all(&args, &servers, &endpoints);
+    if args.check {
+        return;
+    }
+
+    let samples = if args.timed {
+        timed_rounds(&args, &servers, &endpoints)
+    } else {
+        BTreeMap::new()
+    };
+    let plan = instructions::Plan {
+        requests: args.requests,
+        connections: args.count_connections,
+        runs: args.count_runs,
+        server_cpu: args.server_cpu.clone(),
+        workers: args.workers,
+    };
+    let counts = if args.counted {
+        instructions::measure(&plan, &servers, &endpoints)
+    } else {
+        BTreeMap::new()
+    };
+
     if let Some(baseline) = &args.baseline {
         println!("portico-base: {}", baseline.display());
     }
-    println!(
-        "medians; ratios are medians of per-round ratios to hyper (tokio), or for a Portico-only endpoint to the same server's endpoint named in brackets\n"
-    );
-    println!(
-        "| endpoint | server | req/s | p99 ms | CPU µs/req | req/s ratio | p99 ratio | CPU/req ratio |"
-    );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
-    for (e, endpoint) in endpoints.iter().enumerate() {
-        for (s, server) in servers.iter().enumerate() {
-            if !server.serves(endpoint) {
-                continue;
-            }
-            let base = match endpoint.against {
-                None => &samples[&(0, e)],
-                Some(other) => match endpoints.iter().position(|x| x.name == other) {
-                    Some(o) => &samples[&(s, o)],
-                    None => {
-                        println!(
-                            "| {} | {} | (run it with `{other}` to compare) |",
-                            endpoint.name, server.name
-                        );
-                        continue;
-                    }
-                },
-            };
-            let mine = &samples[&(s, e)];
-            let pick =
-                |f: fn(&Sample) -> f64, of: &[Sample]| of.iter().map(f).collect::<Vec<f64>>();
-            let rps = pick(|x| x.rps, mine);
-            let p99 = pick(|x| x.p99_ms, mine);
-            let cpu = pick(|x| x.cpu_us, mine);
-            let name = match endpoint.against {
-                None => endpoint.name.to_owned(),
-                Some(other) => format!("{} [vs {other}]", endpoint.name),
-            };
-            println!(
-                "| {} | {} | {:.0} | {:.2} | {:.2} | {:.3} | {:.3} | {:.3} |",
-                name,
-                server.name,
-                stats::median(&rps),
-                stats::median(&p99),
-                stats::median(&cpu),
-                stats::paired_ratio(&rps, &pick(|x| x.rps, base)),
-                stats::paired_ratio(&p99, &pick(|x| x.p99_ms, base)),
-                stats::paired_ratio(&cpu, &pick(|x| x.cpu_us, base)),
-            );
+    if args.timed {
+        println!(
+            "\n{} rounds of {} s per endpoint and connection count (after {} s of warm-up), {} worker thread(s); server on CPU {}, wrk (one thread) on CPU {}",
+            args.rounds, args.duration, args.warmup, args.workers, args.server_cpu, args.client_cpu
+        );
+        println!(
+            "medians; ratios are medians of per-round ratios to {HYPER}, or for an endpoint with dependencies or middleware to the same server's endpoint named in brackets"
+        );
+    }
+    if args.counted {
+        println!(
+            "instructions per request: user-space instructions of the server process (every thread) under callgrind, {} requests on {} keep-alive connections after a warm-up, median of {} server starts; ratios of medians, to the same reference",
+            args.requests, args.count_connections, args.count_runs
+        );
+    }
+    if args.timed {
+        for (c, connections) in args.connections.iter().enumerate() {
+            println!("\n{connections} connections\n");
+            report::timed(&servers, &endpoints, &samples, c, &counts);
         }
     }
-    print_baseline(&servers, &endpoints, &samples);
-}
-
-/// Prints, for each endpoint, Portico's CPU per request over the baseline build's on the same
-/// runtime (the median of the per-round ratios, as in the table above), if both ran.
-fn print_baseline(
-    servers: &[Server],
-    endpoints: &[&Endpoint],
-    samples: &BTreeMap<(usize, usize), Vec<Sample>>,
-) {
-    let find = |name: &str| servers.iter().position(|s| s.name == name);
-    let pairs: Vec<(&str, usize, usize)> = [
-        ("tokio", "portico (tokio)", "portico-base (tokio)"),
-        ("smol", "portico (smol)", "portico-base (smol)"),
-    ]
-    .into_iter()
-    .filter_map(|(runtime, mine, base)| Some((runtime, find(mine)?, find(base)?)))
-    .collect();
-    if pairs.is_empty() {
-        return;
+    if args.counted {
+        println!("\ninstructions per request\n");
+        report::instructions(&servers, &endpoints, &counts);
     }
-    println!(
-        "\nportico vs baseline (CPU per request, paired median): ratios are portico / portico-base \
-         on the same runtime, medians of per-round ratios; above 1.000 the current build costs more\n"
-    );
-    println!(
-        "| endpoint | runtime | portico CPU µs/req | baseline CPU µs/req | CPU/req ratio | req/s ratio |"
-    );
-    println!("| --- | --- | --- | --- | --- | --- |");
-    let pick = |f: fn(&Sample) -> f64, of: &[Sample]| of.iter().map(f).collect::<Vec<f64>>();
-    for (e, endpoint) in endpoints.iter().enumerate() {
-        for &(runtime, m, b) in &pairs {
-            let (Some(mine), Some(base)) = (samples.get(&(m, e)), samples.get(&(b, e))) else {
-                continue;
-            };
-            let cpu = pick(|x| x.cpu_us, mine);
-            let base_cpu = pick(|x| x.cpu_us, base);
+    if args.baseline.is_some() {
+        if args.timed {
+            for (c, connections) in args.connections.iter().enumerate() {
+                println!(
+                    "\nportico vs baseline at {connections} connections (CPU per request, paired median): ratios are portico / portico-base on the same runtime, medians of per-round ratios; above 1.000 the current build costs more\n"
+                );
+                report::timed_baseline(&servers, &endpoints, &samples, c);
+            }
+        }
+        if args.counted {
             println!(
-                "| {} | {runtime} | {:.2} | {:.2} | {:.3} | {:.3} |",
-                endpoint.name,
-                stats::median(&cpu),
-                stats::median(&base_cpu),
-                stats::paired_ratio(&cpu, &base_cpu),
-                stats::paired_ratio(&pick(|x| x.rps, mine), &pick(|x| x.rps, base)),
+                "\nportico vs baseline (instructions per request): ratios of the medians, portico / portico-base on the same runtime\n"
             );
+            report::instructions_baseline(&servers, &endpoints, &counts);
         }
     }
 }

@@ -1,22 +1,21 @@
-//! `cargo xtask bench tasks`: spawn-and-join of trivial tasks in one task group, against tokio's
-//! `JoinSet` and async-executor's spawn, interleaved in one run.
+//! `cargo xtask bench tasks`: task groups against tokio's `JoinSet` and async-executor's spawn,
+//! spawned from a worker and from the main thread, with and without a handle per child; and
+//! `to_thread` against each runtime's blocking pool. Every case runs interleaved in one run.
 
-use std::hint::black_box;
-use std::io;
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use async_executor::Executor;
-use portico_rt::Runtime;
-use portico_tasks::task_group;
-
+#[path = "tasks/cases.rs"]
+mod cases;
 mod stats;
+
+use cases::{From, NativeSmol};
 
 struct Args {
     /// Run only the cases whose name contains this (for profiling one case).
     only: Option<String>,
     rounds: usize,
     tasks: usize,
+    calls: usize,
     workers: usize,
 }
 
@@ -24,8 +23,9 @@ fn parse_args() -> Args {
     let mut args = Args {
         only: None,
         rounds: 31,
-        tasks: 100_000,
-        workers: 1,
+        tasks: 10_000,
+        calls: 2_000,
+        workers: 2,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -37,6 +37,7 @@ fn parse_args() -> Args {
         match flag.as_str() {
             "--rounds" => args.rounds = value(),
             "--tasks" => args.tasks = value(),
+            "--calls" => args.calls = value(),
             "--workers" => args.workers = value(),
             "--only" => args.only = it.next(),
             _ => usage(&flag),
@@ -47,113 +48,25 @@ fn parse_args() -> Args {
 
 fn usage(flag: &str) -> ! {
     eprintln!(
-        "bench-tasks: bad argument {flag:?}\nusage: bench-tasks [--rounds 31] [--tasks 100000] [--workers 1]"
+        "bench-tasks: bad argument {flag:?}\nusage: bench-tasks [--rounds 31] [--tasks 10000] \
+         [--calls 2000] [--workers 2] [--only NAME]"
     );
     std::process::exit(2)
 }
 
-/// async-executor on its own threads, as the smol adapter runs it, without Portico.
-struct NativeSmol {
-    executor: Arc<Executor<'static>>,
-    stop: Arc<(Mutex<bool>, Condvar)>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl NativeSmol {
-    fn new(workers: usize) -> Self {
-        let executor = Arc::new(Executor::new());
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
-        let threads = (0..workers)
-            .map(|_| {
-                let (executor, stop) = (executor.clone(), stop.clone());
-                std::thread::spawn(move || {
-                    let stopped = blocking::unblock(move || {
-                        let (flag, cvar) = &*stop;
-                        let mut stopped = flag.lock().expect("stop flag");
-                        while !*stopped {
-                            stopped = cvar.wait(stopped).expect("stop flag");
-                        }
-                    });
-                    async_io::block_on(executor.run(stopped));
-                })
-            })
-            .collect();
-        NativeSmol {
-            executor,
-            stop,
-            threads,
-        }
-    }
-}
-
-impl Drop for NativeSmol {
-    fn drop(&mut self) {
-        let (flag, cvar) = &*self.stop;
-        *flag.lock().expect("stop flag") = true;
-        cvar.notify_all();
-        for thread in self.threads.drain(..) {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn group(rt: &Runtime, n: usize) -> Duration {
-    let start = Instant::now();
-    rt.block_on(rt.spawn(async move {
-        task_group(|tg| async move {
-            for i in 0..n {
-                tg.start_soon(async move {
-                    black_box(i);
-                    Ok(())
-                });
-            }
-            Ok::<(), io::Error>(())
-        })
-        .await
-        .expect("no failure");
-    }))
-    .expect("driver task");
-    start.elapsed()
-}
-
-fn join_set(rt: &tokio::runtime::Runtime, n: usize) -> Duration {
-    let start = Instant::now();
-    rt.block_on(rt.spawn(async move {
-        let mut set = tokio::task::JoinSet::new();
-        for i in 0..n {
-            set.spawn(async move {
-                black_box(i);
-            });
-        }
-        while let Some(done) = set.join_next().await {
-            done.expect("trivial task");
-        }
-    }))
-    .expect("driver task");
-    start.elapsed()
-}
-
-fn smol_spawn(smol: &NativeSmol, n: usize) -> Duration {
-    let start = Instant::now();
-    let executor = smol.executor.clone();
-    async_io::block_on(smol.executor.spawn(async move {
-        let tasks: Vec<_> = (0..n)
-            .map(|i| {
-                executor.spawn(async move {
-                    black_box(i);
-                })
-            })
-            .collect();
-        for task in tasks {
-            task.await;
-        }
-    }));
-    start.elapsed()
+/// One case: its name, how many operations a round does, the case it is compared with (an
+/// index into the list; `None` for a native case) and the target ratio.
+struct Case<'a> {
+    name: &'static str,
+    ops: usize,
+    native: Option<usize>,
+    target: f64,
+    run: Box<dyn FnMut() -> Duration + 'a>,
 }
 
 fn main() {
     let args = parse_args();
-    let (n, w) = (args.tasks, args.workers);
+    let (n, calls, w) = (args.tasks, args.calls, args.workers);
     let tokio_native = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(w)
         .enable_all()
@@ -173,69 +86,161 @@ fn main() {
         smol_portico.handle().clone(),
     );
 
-    let names = [
-        "tokio JoinSet",
-        "tokio task group",
-        "smol  Executor::spawn",
-        "smol  task group",
-    ];
-    let mut c0 = || join_set(&tokio_native, n);
-    let mut c1 = || group(&tp, n);
-    let mut c2 = || smol_spawn(&smol_native, n);
-    let mut c3 = || group(&sp, n);
-    let mut cases: Vec<(&str, &mut dyn FnMut() -> Duration)> = vec![
-        (names[0], &mut c0),
-        (names[1], &mut c1),
-        (names[2], &mut c2),
-        (names[3], &mut c3),
+    // Targets: a task group within 1.15x `JoinSet` on tokio and 1.5x async-executor on smol;
+    // `to_thread` within 1.10x the runtime's blocking pool.
+    let (tn, sn) = (&tokio_native, &smol_native);
+    let mut cases: Vec<Case<'_>> = vec![
+        native("tokio JoinSet, from a worker", n, move || {
+            cases::join_set(tn, From::Worker, n)
+        }),
+        against(0, 1.15, "tokio task group, from a worker", n, {
+            let tp = tp.clone();
+            move || cases::group(&tp, From::Worker, n)
+        }),
+        against(0, 1.15, "tokio group + handles, from a worker", n, {
+            let tp = tp.clone();
+            move || cases::group_with_handles(&tp, From::Worker, n)
+        }),
+        native("tokio JoinSet, from the main thread", n, move || {
+            cases::join_set(tn, From::Main, n)
+        }),
+        against(3, 1.15, "tokio task group, from the main thread", n, {
+            let tp = tp.clone();
+            move || cases::group(&tp, From::Main, n)
+        }),
+        native("smol  spawn, from a worker", n, move || {
+            cases::smol_spawn(sn, From::Worker, n)
+        }),
+        against(5, 1.5, "smol  task group, from a worker", n, {
+            let sp = sp.clone();
+            move || cases::group(&sp, From::Worker, n)
+        }),
+        against(5, 1.5, "smol  group + handles, from a worker", n, {
+            let sp = sp.clone();
+            move || cases::group_with_handles(&sp, From::Worker, n)
+        }),
+        native("smol  spawn, from the main thread", n, move || {
+            cases::smol_spawn(sn, From::Main, n)
+        }),
+        against(8, 1.5, "smol  task group, from the main thread", n, {
+            let sp = sp.clone();
+            move || cases::group(&sp, From::Main, n)
+        }),
+        native("tokio spawn_blocking", calls, move || {
+            cases::spawn_blocking_calls(tn, calls)
+        }),
+        against(10, 1.10, "tokio to_thread", calls, {
+            let tp = tp.clone();
+            move || cases::to_thread_calls(&tp, calls)
+        }),
+        // What the runtime layer under `to_thread` costs by itself: no target here (see
+        // `bench rt`), shown to tell the two layers apart.
+        against(10, f64::NAN, "tokio Runtime::spawn_blocking", calls, {
+            let tp = tp.clone();
+            move || cases::rt_blocking_calls(&tp, calls)
+        }),
+        native("smol  blocking::unblock", calls, move || {
+            cases::unblock_calls(sn, calls)
+        }),
+        against(13, 1.10, "smol  to_thread", calls, {
+            let sp = sp.clone();
+            move || cases::to_thread_calls(&sp, calls)
+        }),
+        against(13, f64::NAN, "smol  Runtime::spawn_blocking", calls, {
+            let sp = sp.clone();
+            move || cases::rt_blocking_calls(&sp, calls)
+        }),
     ];
     println!(
-        "task group vs native: {} interleaved rounds, {n} trivial tasks, {w} worker thread(s)\n",
+        "task groups and to_thread vs native: {} interleaved rounds, {n} trivial children, \
+         {calls} blocking calls, {w} worker thread(s)\n",
         args.rounds
     );
     if let Some(only) = &args.only {
-        for (name, case) in cases
+        for case in cases
             .iter_mut()
-            .filter(|(name, _)| name.contains(only.as_str()))
+            .filter(|case| case.name.contains(only.as_str()))
         {
-            let took = (0..args.rounds)
-                .map(|_| case().as_secs_f64())
-                .collect::<Vec<_>>();
-            println!("{name}: median {:.3} ms", stats::median(&took) * 1e3);
+            let took: Vec<f64> = (0..args.rounds)
+                .map(|_| (case.run)().as_secs_f64())
+                .collect();
+            println!("{}: median {:.3} ms", case.name, stats::median(&took) * 1e3);
         }
         return;
     }
-    let times = stats::interleave(args.rounds, &mut cases);
+
+    let times = {
+        let mut runs: Vec<(&str, &mut dyn FnMut() -> Duration)> = cases
+            .iter_mut()
+            .map(|case| (case.name, &mut *case.run as &mut dyn FnMut() -> Duration))
+            .collect();
+        stats::interleave(args.rounds, &mut runs)
+    };
     println!(
-        "{:<28} {:>14} {:>10} {:>10}",
-        "case", "median", "ratio", "paired"
+        "{:<40} {:>12} {:>9} {:>9} {:>7}",
+        "case", "median", "ratio", "paired", "target"
     );
-    for i in 0..names.len() {
-        let med = stats::median(&times[i]) / n as f64 * 1e9;
-        if i % 2 == 0 {
-            println!("{:<28} {:>11.1} ns", names[i], med);
-        } else {
-            let native = stats::median(&times[i - 1]) / n as f64 * 1e9;
-            let paired = stats::paired_ratio(&times[i], &times[i - 1]);
-            let verdict = if paired <= 1.25 {
-                "within 1.25x"
-            } else {
-                "OVER 1.25x"
-            };
-            println!(
-                "{:<28} {:>11.1} ns {:>9.3}x {:>9.3}x  {verdict}",
-                names[i],
-                med,
-                med / native,
-                paired
-            );
+    for (i, case) in cases.iter().enumerate() {
+        let per_op = |i: usize| stats::median(&times[i]) / cases[i].ops as f64 * 1e9;
+        match case.native {
+            None => println!("{:<40} {:>9.1} ns", case.name, per_op(i)),
+            Some(native) => {
+                let paired = stats::paired_ratio(&times[i], &times[native]);
+                let verdict = if case.target.is_nan() {
+                    "(no target)"
+                } else if paired <= case.target {
+                    "met"
+                } else {
+                    "MISSED"
+                };
+                let target = if case.target.is_nan() {
+                    "-".to_owned()
+                } else {
+                    format!("{:.2}x", case.target)
+                };
+                println!(
+                    "{:<40} {:>9.1} ns {:>8.3}x {:>8.3}x {:>7}  {verdict}",
+                    case.name,
+                    per_op(i),
+                    per_op(i) / per_op(native),
+                    paired,
+                    target
+                );
+            }
         }
     }
     println!(
-        "\nratio: median of task group / median of native; paired: median of the per-round ratios"
+        "\nper child or per call; ratio: median / the native case's median; paired: median of \
+         the per-round ratios, compared with the target"
     );
     drop(cases);
     tokio_portico.shutdown_timeout(Duration::from_secs(5));
     smol_portico.shutdown_timeout(Duration::from_secs(5));
     tokio_native.shutdown_timeout(Duration::from_secs(5));
+}
+
+fn native<'a>(name: &'static str, ops: usize, run: impl FnMut() -> Duration + 'a) -> Case<'a> {
+    Case {
+        name,
+        ops,
+        native: None,
+        target: 0.0,
+        run: Box::new(run),
+    }
+}
+
+fn against<'a>(
+    native: usize,
+    target: f64,
+    name: &'static str,
+    ops: usize,
+    run: impl FnMut() -> Duration + 'a,
+) -> Case<'a> {
+    Case {
+        name,
+        ops,
+        native: Some(native),
+        target,
+        run: Box::new(run),
+    }
 }

@@ -69,15 +69,20 @@ usage: cargo xtask <command>
 commands:
   ci                 fmt, clippy, docs, tests, feature builds, runtime test counts
   bench rt [ARGS]    the runtime-layer benchmark; ARGS go to the benchmark (try --help)
-  bench tasks [ARGS] task groups against tokio's JoinSet and async-executor
-  bench http [ARGS]  examples/bench_server (tokio, smol) against raw hyper, axum and actix-web
-                     under wrk (installed with apt-get when missing); --check only verifies
-                     that every server answers as specified; --baseline-rev REV also builds
-                     bench_server at git revision REV (in a worktree under
-                     target/bench-baseline/, removed after) and runs it as portico-base in
-                     the same rounds, adding each endpoint's CPU per request over the
-                     baseline's to the report; --baseline PATH does the same with a
-                     bench_server already built; --help lists the other ARGS
+  bench tasks [ARGS] task groups against JoinSet and async-executor, to_thread against
+                     the blocking pools
+  bench http [ARGS]  examples/bench_server (tokio, smol) against raw hyper, axum, actix-web
+                     and FastAPI (uvicorn, in a venv under target/bench/) under wrk at 32 and
+                     256 connections, and Portico's and raw hyper's instructions per request
+                     under callgrind (wrk and valgrind installed with apt-get when missing);
+                     --instructions counts instructions only, --no-instructions skips them;
+                     --check only verifies that every server answers as specified;
+                     --baseline-rev REV also builds bench_server at git revision REV (in a
+                     worktree under target/bench-baseline/, removed after) and runs it as
+                     portico-base in the same rounds, adding each endpoint's CPU and
+                     instructions per request over the baseline's to the report; --baseline
+                     PATH does the same with a bench_server already built; --help lists the
+                     other ARGS
   bench build [--runs N]
                      a hello app on Portico (lean and default features) and on axum: clean
                      debug and release build times, binary size, crates (under target/),
@@ -375,7 +380,12 @@ fn bench_http(args: &[&str]) -> Result<(), String> {
     }
     // Resolved before the builds, so that a mistyped revision fails at once.
     let baseline_commit = baseline_rev.map(baseline::commit_of).transpose()?;
-    ensure_tool("wrk", "wrk")?;
+    if !args.contains(&"--instructions") {
+        ensure_tool("wrk", "wrk")?;
+    }
+    if !args.contains(&"--no-instructions") && !args.contains(&"--check") {
+        ensure_tool("valgrind", "valgrind")?;
+    }
     let mut example = cargo();
     example.args(["build", "--release", "--quiet", "--example", "bench_server"]);
     step("build examples/bench_server", example)?;
@@ -395,7 +405,11 @@ fn bench_http(args: &[&str]) -> Result<(), String> {
         Some(commit) => Some(baseline::build(&commit)?),
         None => baseline_path,
     };
-    let portico = target_dir().join("release/examples/bench_server");
+    // A copy of the build, so that a rebuild by other work during a long run does not change
+    // the server from one round to the next.
+    let built = target_dir().join("release/examples/bench_server");
+    let portico = root().join("target/bench/bench_server");
+    std::fs::copy(&built, &portico).map_err(|err| format!("copying {}: {err}", built.display()))?;
     let mut run = Command::new(root().join("target/bench/release/bench-http"));
     run.current_dir(root()).arg("--portico").arg(portico);
     if let Some(baseline) = baseline {

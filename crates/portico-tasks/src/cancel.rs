@@ -8,7 +8,7 @@
 //! groups carry it to their children on other threads. Work a cancelled scope must wait for
 //! (a shield, a thread) is found the same way, through the tree of [`tree`].
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -35,6 +35,9 @@ pub(crate) struct Frame {
 
 thread_local! {
     static FRAME: RefCell<Option<Arc<Frame>>> = const { RefCell::new(None) };
+    // Whether `FRAME` holds one: read at every child's poll, and cheaper to reach than `FRAME`
+    // (a `const` thread-local without a destructor).
+    static IN_FRAME: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The frame the calling code runs in.
@@ -45,17 +48,24 @@ pub(crate) fn current_frame() -> Option<Arc<Frame>> {
         .flatten()
 }
 
+/// Whether the calling code runs in a frame.
+fn frame_is_set() -> bool {
+    IN_FRAME.get()
+}
+
 /// Runs `f` with `frame` as the current frame.
 pub(crate) fn in_frame<R>(frame: &Option<Arc<Frame>>, f: impl FnOnce() -> R) -> R {
     let previous = FRAME
         .try_with(|current| current.replace(frame.clone()))
         .ok()
         .flatten();
+    IN_FRAME.set(frame.is_some());
     // Restore even if `f` unwinds: a panicking poll must not leave its frame behind.
     struct Restore(Option<Arc<Frame>>);
     impl Drop for Restore {
         fn drop(&mut self) {
             let previous = self.0.take();
+            IN_FRAME.set(previous.is_some());
             let _ = FRAME.try_with(|current| *current.borrow_mut() = previous);
         }
     }
@@ -123,8 +133,11 @@ struct ScopeState {
 /// A cancelled scope does not drop its future while work inside it that must finish is still
 /// running: a [shielded](Self::set_shield) scope ([`shield`]), the thread of a
 /// [`to_thread`](crate::to_thread) call, a [`start`](crate::TaskGroup::start) cancelling its
-/// child. It goes on polling the future until that work has ended, then drops it, as AnyIO's
-/// scope exits only once its shielded scopes have.
+/// child, a [task group](crate::task_group) whose children are being cancelled. It goes on
+/// polling the future until that work has ended, then drops it, as AnyIO's scope exits only
+/// once everything inside it has. A task group dropped inside the scope from outside (by
+/// `select!`, say) leaves its children to the scope, which waits for them before it returns,
+/// cancelled or not.
 ///
 /// # Examples
 ///
@@ -282,6 +295,8 @@ impl CancelScope {
             listener: None,
             node: None,
             shielding: None,
+            idle: None,
+            ended: None,
         }
     }
 }
@@ -290,7 +305,7 @@ pin_project_lite::pin_project! {
     /// A future running inside a [`CancelScope`], from [`CancelScope::run`].
     #[must_use = "futures do nothing unless awaited"]
     #[project = ScopedProj]
-    pub struct Scoped<F> {
+    pub struct Scoped<F: Future> {
         #[pin]
         fut: Option<F>,
         scope: CancelScope,
@@ -302,10 +317,15 @@ pin_project_lite::pin_project! {
         node: Option<Arc<Node>>,
         // While the scope is shielded, the enclosing cancellers wait for it.
         shielding: Option<Busy>,
+        // Waiting for work handed to this scope (see `ended`).
+        idle: Option<EventListener>,
+        // The outcome, once `fut` is gone, while work that a group dropped inside it handed
+        // to this scope still runs.
+        ended: Option<Option<F::Output>>,
     }
 }
 
-impl<F> fmt::Debug for Scoped<F> {
+impl<F: Future> fmt::Debug for Scoped<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Scoped")
             .field("scope", &self.scope)
@@ -318,10 +338,10 @@ impl<F: Future> Future for Scoped<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        if this.fut.is_none() {
+            return this.drain(cx);
+        }
         loop {
-            if this.fut.is_none() {
-                panic!("Scoped polled after completion");
-            }
             let state = &this.scope.state;
             // A listener first, then the checks: a change made in between is not missed.
             let listener = this.listener.get_or_insert_with(|| state.changed.listen());
@@ -340,7 +360,7 @@ impl<F: Future> Future for Scoped<F> {
             if state.cancel_called.load(Ordering::Acquire) || expired {
                 state.cancel_called.store(true, Ordering::Release);
                 if !node.is_busy() {
-                    return Poll::Ready(this.cut());
+                    return this.cut(cx);
                 }
                 // Work inside must end first: it sees the cancellation, and is polled on.
                 node.request();
@@ -368,14 +388,17 @@ impl<F: Future> Future for Scoped<F> {
             if let Poll::Ready(output) = node.enter(|| in_frame(&frame, || fut.poll(cx))) {
                 this.fut.set(None);
                 *this.shielding = None;
-                return Poll::Ready(Some(output));
+                *this.ended = Some(Some(output));
+                return this.drain(cx);
             }
             if node.is_requested() {
-                // Cancelled and waiting for the work inside, whose wakers wake this scope.
-                if node.is_busy() {
+                // Cancelled and waiting for the work inside, whose wakers wake this scope (or,
+                // for work it does not poll, the node's idle event).
+                let node = node.clone();
+                if !node.poll_idle(this.idle, cx) {
                     return Poll::Pending;
                 }
-                return Poll::Ready(this.cut());
+                return this.cut(cx);
             }
 
             // Arm a timer only when this scope's deadline is the one that ends first: an outer
@@ -410,16 +433,31 @@ impl<F: Future> Future for Scoped<F> {
     }
 }
 
-impl<F> ScopedProj<'_, F> {
+impl<F: Future> ScopedProj<'_, F> {
     /// Ends the scope cancelled: drops the future and says it was cut short.
-    fn cut<T>(&mut self) -> Option<T> {
+    fn cut(&mut self, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
         self.scope
             .state
             .cancelled_caught
             .store(true, Ordering::Release);
         self.fut.set(None);
         *self.shielding = None;
-        None
+        *self.ended = Some(None);
+        self.drain(cx)
+    }
+
+    /// Once the future is gone, gives the outcome when the work handed to this scope (by a
+    /// group dropped from outside inside it) has ended too.
+    fn drain(&mut self, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
+        if self.ended.is_none() {
+            panic!("Scoped polled after completion");
+        }
+        if let Some(node) = self.node.as_ref()
+            && !node.poll_idle(self.idle, cx)
+        {
+            return Poll::Pending;
+        }
+        Poll::Ready(self.ended.take().flatten())
     }
 }
 
@@ -518,7 +556,7 @@ impl<F: Future> Future for InFrame<F> {
         let fut = this.fut;
         match this.frame {
             // A task polled by its executor starts with no frame: nothing to set.
-            None if current_frame().is_none() => fut.poll(cx),
+            None if !frame_is_set() => fut.poll(cx),
             frame => in_frame(frame, || fut.poll(cx)),
         }
     }

@@ -8,10 +8,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use event_listener::EventListener;
 use portico_rt::Runtime;
 
 use crate::cancel::current_frame;
-use crate::cancel::tree::Node;
+use crate::cancel::tree::{Busy, Node};
 use crate::failure::{Failure, GroupError, TaskPanic};
 
 mod completed;
@@ -75,8 +76,15 @@ pub use start::{StartError, TaskStatus};
 ///
 /// # Cancel safety
 ///
-/// Dropping the future cancels every child: their futures are dropped by the runtime right
-/// after, without the dropper waiting. Whatever they had done stays done.
+/// A cancel scope, timeout, group or tracker cancelled around the group does not drop it at
+/// once: it delivers its cancellation to the group and waits until every child has ended,
+/// drops and cleanups included. Then the group gives nothing back (the canceller drops it),
+/// unless a child failed: that failure is returned, and passes through the canceller.
+///
+/// Dropped from outside (by `select!`, a join handle, a server dropping a request), the group
+/// cannot wait: it cancels every child, whose futures the runtime drops right after, and the
+/// nearest scope, group or tracker around it waits for them instead. With none around it,
+/// nobody waits. Whatever the children had done stays done.
 pub fn task_group<T, E, F, Fut>(body: F) -> Group<Fut, T, E>
 where
     F: FnOnce(TaskGroup<E>) -> Fut,
@@ -94,7 +102,11 @@ where
         output: None,
         shared,
         node: None,
-        finished: false,
+        busy: None,
+        watch: Vec::new(),
+        idle: None,
+        cancelled_above: false,
+        stage: Stage::Running,
     }
 }
 
@@ -160,7 +172,7 @@ impl<E: Send + 'static> TaskGroup<E> {
     where
         F: Future<Output = Result<(), E>> + Send + 'static,
     {
-        self.shared.spawn(fut, Plain, None)
+        self.shared.spawn(fut, Plain)
     }
 
     /// Starts `fut` as a child and returns a [`TaskHandle`] to it: await the handle for the
@@ -182,8 +194,8 @@ impl<E: Send + 'static> TaskGroup<E> {
         T: Send + 'static,
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
-        let (handle, child, on_end, cancel) = handle::spawn(fut);
-        if let Err(err) = self.shared.spawn(child, on_end, Some(cancel)) {
+        let (handle, child, on_end) = handle::spawn(fut);
+        if let Err(err) = self.shared.spawn(child, on_end) {
             panic!("TaskGroup::spawn: {err}");
         }
         handle
@@ -275,7 +287,7 @@ impl<E: Send + 'static> TaskGroup<E> {
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
         let (state, child, on_end) = handle::split(fut);
-        if let Err(err) = self.shared.spawn(child, on_end, None) {
+        if let Err(err) = self.shared.spawn(child, on_end) {
             panic!("TaskGroup::soon: {err}");
         }
         SoonValue::new(state)
@@ -351,24 +363,44 @@ pin_project_lite::pin_project! {
         shared: Arc<Shared<E>>,
         // The body's canceller, from the first poll.
         node: Option<Arc<Node>>,
-        finished: bool,
+        // From the first poll until the group has ended, the cancellers above wait for it.
+        busy: Option<Busy>,
+        // Wakes the group when a canceller above is cancelled.
+        watch: Vec<EventListener>,
+        // Waiting for work the body handed to the group's node.
+        idle: Option<EventListener>,
+        // A canceller above was cancelled, and this group with it.
+        cancelled_above: bool,
+        stage: Stage,
     }
 
     impl<Fut, T, E> PinnedDrop for Group<Fut, T, E> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            if !*this.finished {
-                // Dropped before returning: cancel every child.
-                this.shared.abandon();
+            if *this.stage == Stage::Running {
+                // Dropped from outside before it ended, so it cannot wait: it cancels every
+                // child and leaves them to the cancellers above, which wait for them.
+                this.shared.abandon(this.busy.take());
             }
         }
     }
 }
 
+/// Where a group's future is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Running,
+    /// Ended, cancelled from above with no failure: it gives nothing, and waits for the
+    /// canceller above to drop it.
+    Cut,
+    /// Ended and returned.
+    Returned,
+}
+
 impl<Fut, T, E> fmt::Debug for Group<Fut, T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Group")
-            .field("finished", &self.finished)
+            .field("finished", &(self.stage != Stage::Running))
             .finish_non_exhaustive()
     }
 }
@@ -413,10 +445,50 @@ where
 
     /// Polls the group until it has ended: the body's value, if it made one, and every
     /// failure.
-    fn poll_end(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<(Option<T>, Vec<Failure<E>>)> {
+    ///
+    /// Cancelled from above (a cancel scope, an enclosing group, a tracker's shutdown), the
+    /// group cancels itself and waits for its children like any cancelled group; then, with
+    /// no failure to report, it gives nothing and stays pending for the canceller to drop it,
+    /// as AnyIO's cancellation passes through the group to the scope that caught it. With a
+    /// failure, it returns the failure, which the canceller passes on.
+    fn poll_end(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<(Option<T>, Vec<Failure<E>>)> {
+        loop {
+            let ended = self.as_mut().poll_once(cx);
+            if ended.is_ready() {
+                return ended;
+            }
+            // Before waiting, listen for a cancellation from above (the listeners are made
+            // only for a group that waits), and if one came meanwhile, deliver it now.
+            let this = self.as_mut().project();
+            let (Stage::Running, false, Some(busy)) =
+                (*this.stage, *this.cancelled_above, this.busy.as_ref())
+            else {
+                return Poll::Pending;
+            };
+            if !busy.poll_cancel_requested(this.watch, cx) {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    fn poll_once(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<(Option<T>, Vec<Failure<E>>)> {
         let mut this = self.project();
-        assert!(!*this.finished, "task group polled after completion");
+        match *this.stage {
+            Stage::Running => {}
+            // Polled again by a combinator beside it, before the canceller drops it.
+            Stage::Cut => return Poll::Pending,
+            Stage::Returned => panic!("task group polled after completion"),
+        }
         let node = this.node.get_or_insert_with(Node::child_of_current);
+        let busy = this.busy.get_or_insert_with(Busy::enter);
+        if !*this.cancelled_above && busy.cancel_requested() {
+            *this.cancelled_above = true;
+            this.watch.clear();
+            this.shared.cancel();
+        }
         // Twice at most: a cancellation seen after the body's poll, with work inside the body
         // that must end first (a shield, a thread), is shown to that work by one more poll.
         for _ in 0..2 {
@@ -453,16 +525,29 @@ where
                 break;
             }
         }
-        if this.body.is_some() && this.shared.is_cancelled() && !node.is_busy() {
+        // Cancelled, the body goes once the work inside it has ended: work it polls wakes the
+        // group, and work it handed over (a group it dropped) notifies the node.
+        if this.body.is_some() && this.shared.is_cancelled() && node.poll_idle(this.idle, cx) {
             this.body.set(None);
         }
         if this.body.is_some() {
             return Poll::Pending;
         }
+        // Work that a group dropped inside the body handed to this one ends first.
+        if !node.poll_idle(this.idle, cx) {
+            return Poll::Pending;
+        }
         let Some(failures) = this.shared.try_close(cx.waker()) else {
             return Poll::Pending;
         };
-        *this.finished = true;
+        // Ended: the cancellers above no longer wait for this group.
+        *this.busy = None;
+        this.watch.clear();
+        if *this.cancelled_above && failures.is_empty() {
+            *this.stage = Stage::Cut;
+            return Poll::Pending;
+        }
+        *this.stage = Stage::Returned;
         // A body cancelled before it finished that returns nothing still has its value.
         Poll::Ready((this.output.take().or_else(unit_value), failures))
     }

@@ -13,8 +13,10 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
+use event_listener::EventListener;
 use slab::Slab;
 
+use crate::cancel::tree::Node;
 use crate::failure::{Failure, GroupError, TaskPanic};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -57,6 +59,10 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 ///
 /// # Cancel safety
 ///
+/// Cancelled or failing, the scope drops its children and body once the work inside them
+/// that must finish has ended (shields, threads, task groups whose children are being
+/// cancelled), as a task group does.
+///
 /// Dropping the returned future drops every child at once, in the dropping thread.
 pub fn scope<'a, T, E, F, Fut>(body: F) -> ScopeFuture<'a, Fut, T, E>
 where
@@ -81,6 +87,8 @@ where
         children: Slab::new(),
         woken: Arc::new(Woken::default()),
         failures: Vec::new(),
+        node: None,
+        idle: None,
     }
 }
 
@@ -215,6 +223,10 @@ pin_project_lite::pin_project! {
         children: Slab<ScopeChild<'a, E>>,
         woken: Arc<Woken>,
         failures: Vec<Failure<E>>,
+        // The canceller of the body and the children, from the first poll: cancelled, the
+        // scope waits for the shields, threads and groups inside them.
+        node: Option<Arc<Node>>,
+        idle: Option<EventListener>,
     }
 
     impl<'a, Fut, T, E> PinnedDrop for ScopeFuture<'a, Fut, T, E> {
@@ -246,6 +258,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        let node = this.node.get_or_insert_with(Node::child_of_current).clone();
         *this
             .woken
             .parent
@@ -277,14 +290,20 @@ where
             }
 
             if cancelled || !this.failures.is_empty() {
-                cancel_all(this.shared, this.children);
-                this.body.set(None);
+                cancel_all(
+                    this.shared,
+                    this.children,
+                    this.body.as_mut(),
+                    &node,
+                    this.idle,
+                    cx,
+                );
             }
 
             if poll_body {
                 poll_body = false;
                 if let Some(body) = this.body.as_mut().as_pin_mut() {
-                    match panic::catch_unwind(AssertUnwindSafe(|| body.poll(cx))) {
+                    match node.enter(|| panic::catch_unwind(AssertUnwindSafe(|| body.poll(cx)))) {
                         Ok(Poll::Pending) => {}
                         Ok(Poll::Ready(Ok(output))) => {
                             *this.output = Some(output);
@@ -308,13 +327,14 @@ where
                 };
                 let mut child_cx = Context::from_waker(&child.waker);
                 let fut = child.fut.as_mut();
-                let failure =
-                    match panic::catch_unwind(AssertUnwindSafe(|| fut.poll(&mut child_cx))) {
-                        Ok(Poll::Pending) => continue,
-                        Ok(Poll::Ready(Ok(()))) => None,
-                        Ok(Poll::Ready(Err(err))) => Some(Failure::Error(err)),
-                        Err(payload) => Some(Failure::Panic(TaskPanic::new(payload))),
-                    };
+                let polled = node
+                    .enter(|| panic::catch_unwind(AssertUnwindSafe(|| fut.poll(&mut child_cx))));
+                let failure = match polled {
+                    Ok(Poll::Pending) => continue,
+                    Ok(Poll::Ready(Ok(()))) => None,
+                    Ok(Poll::Ready(Err(err))) => Some(Failure::Error(err)),
+                    Err(payload) => Some(Failure::Panic(TaskPanic::new(payload))),
+                };
                 this.children.remove(index);
                 if let Some(failure) = failure {
                     this.failures.push(failure);
@@ -323,12 +343,23 @@ where
             // The first failure ends everything else, and so does a `cancel` made by a child or
             // the body during this round.
             if !this.failures.is_empty() || this.shared.lock().cancelled {
-                cancel_all(this.shared, this.children);
-                this.body.set(None);
+                cancel_all(
+                    this.shared,
+                    this.children,
+                    this.body.as_mut(),
+                    &node,
+                    this.idle,
+                    cx,
+                );
             }
 
             let mut state = this.shared.lock();
-            if this.body.is_none() && this.children.is_empty() && state.pending.is_empty() {
+            if this.body.is_none()
+                && this.children.is_empty()
+                && state.pending.is_empty()
+                // Work that a group dropped inside handed to this scope ends first.
+                && node.poll_idle(this.idle, cx)
+            {
                 state.closed = true;
                 drop(state);
                 let failures = std::mem::take(this.failures);
@@ -358,12 +389,28 @@ where
     }
 }
 
-fn cancel_all<'a, E>(shared: &Shared<'a, E>, children: &mut Slab<ScopeChild<'a, E>>) {
+/// Cancels the body and every child: drops them, unless work inside them that must end first
+/// (a shield, a thread, a group) is running. That work then hears of the cancellation, the
+/// body and the children are polled on as they wake, and they are dropped once it has ended.
+fn cancel_all<'a, E, Fut>(
+    shared: &Shared<'a, E>,
+    children: &mut Slab<ScopeChild<'a, E>>,
+    mut body: Pin<&mut Option<Fut>>,
+    node: &Node,
+    idle: &mut Option<EventListener>,
+    cx: &mut Context<'_>,
+) {
     let pending = {
         let mut state = shared.lock();
         state.cancelled = true;
         std::mem::take(&mut state.pending)
     };
     drop(pending);
-    children.clear();
+    if node.is_busy() {
+        node.request();
+    }
+    if node.poll_idle(idle, cx) {
+        children.clear();
+        body.set(None);
+    }
 }

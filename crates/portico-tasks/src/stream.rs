@@ -442,10 +442,17 @@ impl<T> MemoryReceiver<T> {
     ///
     /// Cancel-safe: an item is only taken from the stream when this returns it.
     pub async fn recv(&mut self) -> Result<T, RecvError> {
-        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+        // Dropped while waiting, the receive no longer counts as a waiting receiver, so it
+        // leaves no room for a rendezvous sender behind (AnyIO's cancelled receive).
+        let receiving = StopWaitingOnDrop(self);
+        std::future::poll_fn(|cx| receiving.0.poll_recv(cx)).await
     }
 
     /// Polls for the next item, registering the task to wake when one may be ready.
+    ///
+    /// A receiver that got `Pending` counts as waiting (a rendezvous sender may hand it an
+    /// item, which stays in the stream) until it receives, is closed, or polls no more
+    /// through a dropped [`recv`](Self::recv).
     ///
     /// # Errors
     ///
@@ -520,6 +527,17 @@ impl<T> MemoryReceiver<T> {
         }
     }
 
+    /// Stops counting as a waiting receiver, once a receive is given up.
+    fn give_up_waiting(&mut self) {
+        if !self.waiting {
+            return;
+        }
+        self.listener = None;
+        if let Some(chan) = self.chan.clone() {
+            self.stop_waiting(&mut chan.lock());
+        }
+    }
+
     /// Closes this receiver (not its clones). Dropping it does the same. Items still in the
     /// buffer stay there for the other receivers, or are dropped with the stream.
     pub fn close(&mut self) {
@@ -545,6 +563,15 @@ impl<T> MemoryReceiver<T> {
     /// The stream's statistics, or `None` if this receiver was closed.
     pub fn statistics(&self) -> Option<StreamStatistics> {
         self.chan.as_deref().map(statistics)
+    }
+}
+
+/// Gives a receive up when the `recv` future is dropped.
+struct StopWaitingOnDrop<'a, T>(&'a mut MemoryReceiver<T>);
+
+impl<T> Drop for StopWaitingOnDrop<'_, T> {
+    fn drop(&mut self) {
+        self.0.give_up_waiting();
     }
 }
 

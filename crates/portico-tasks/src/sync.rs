@@ -155,8 +155,8 @@ impl Event {
 ///
 /// # Cancel safety
 ///
-/// If `wait` is dropped while waiting, the guard it was given has been released already, and a
-/// notification meant for it may be lost: prefer `notify_all` when waiters can be cancelled.
+/// If `wait` is dropped while waiting, the guard it was given has been released already; a
+/// notification meant for it goes on to another waiter, as AnyIO's does.
 #[derive(Default)]
 pub struct Condition {
     event: event_listener::Event,
@@ -181,7 +181,13 @@ impl Condition {
         let listener = self.event.listen();
         drop(guard);
         listener.await;
-        lock.lock().await
+        // Notified: if this wait is cancelled before it has the lock back, the notification
+        // goes on to another waiter instead of being lost (as AnyIO's does). (A listener
+        // dropped before it saw its notification passes it on by itself.)
+        let pass_on = PassOn(Some(&self.event));
+        let guard = lock.lock().await;
+        pass_on.disarm();
+        guard
     }
 
     /// Wakes up to `n` waiters, beyond those woken already: two calls of `notify(1)` in a row
@@ -200,6 +206,23 @@ impl Condition {
     pub fn statistics(&self) -> ConditionStatistics {
         ConditionStatistics {
             tasks_waiting: self.event.total_listeners(),
+        }
+    }
+}
+
+/// Hands a notification on to another waiter of a condition when dropped armed.
+struct PassOn<'a>(Option<&'a event_listener::Event>);
+
+impl PassOn<'_> {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for PassOn<'_> {
+    fn drop(&mut self) {
+        if let Some(event) = self.0 {
+            event.notify(1.additional());
         }
     }
 }

@@ -207,6 +207,27 @@ on_each_runtime! {
         assert_eq!(payload.downcast_ref::<&str>(), Some(&"failed after start"));
     }
 
+    fn a_panic_before_start_task_reported_reaches_the_caller(portal: BlockingPortal) {
+        let raised = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            portal.start_task(|_status: TaskStatus<u16>| async { panic!("bind failed") })
+        }));
+        let payload = raised.expect_err("start_task re-raised the panic");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"bind failed"));
+        assert_eq!(portal.call(async { 1 }), Ok(1), "the portal lives on");
+        portal.stop(false);
+    }
+
+    fn a_portal_dropped_while_unwinding_cancels_its_tasks(portal: BlockingPortal) {
+        // AnyIO's portal leaves its `with` block on an exception with `stop(cancel_remaining=True)`.
+        let task = portal.start_task_soon(std::future::pending::<()>());
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let _portal = portal;
+            panic!("the code using the portal failed");
+        }));
+        assert!(unwound.is_err());
+        assert_eq!(task.join(), Err(PortalError::Cancelled));
+    }
+
     fn a_stopped_portal_refuses_new_tasks(portal: BlockingPortal) {
         // A second portal onto the same runtime, stopped on its own.
         let second = BlockingPortal::new(portal.runtime().clone());

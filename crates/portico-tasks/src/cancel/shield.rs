@@ -60,13 +60,13 @@ pub fn shield<F: IntoFuture>(fut: F) -> Shielded<F::IntoFuture> {
 pin_project_lite::pin_project! {
     /// Work shielded from the cancellation around it, from [`shield`].
     #[must_use = "futures do nothing unless awaited"]
-    pub struct Shielded<F> {
+    pub struct Shielded<F: Future> {
         #[pin]
         scoped: Scoped<F>,
     }
 }
 
-impl<F> fmt::Debug for Shielded<F> {
+impl<F: Future> fmt::Debug for Shielded<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Shielded").finish_non_exhaustive()
     }

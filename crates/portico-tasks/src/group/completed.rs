@@ -13,7 +13,7 @@ use futures_core::Stream;
 use slab::Slab;
 
 use super::TaskGroup;
-use super::handle::{self, HandleEnd, HandleState, TaskEnded};
+use super::handle::{self, ChildCancel, HandleEnd, HandleState, TaskEnded};
 use super::shared::{OnEnd, Outcome};
 
 /// Children of a task group whose values are handed out as they finish, from
@@ -98,6 +98,10 @@ impl<T: Send, E> OnEnd<E> for CollectEnd<T> {
         self.queue.ended.notify(usize::MAX);
         outcome
     }
+
+    fn own_cancel(&self) -> Option<&ChildCancel> {
+        OnEnd::<E>::own_cancel(&self.handle)
+    }
 }
 
 impl<T, E> fmt::Debug for AsCompleted<T, E> {
@@ -140,14 +144,13 @@ impl<T: Send + 'static, E: Send + 'static> AsCompleted<T, E> {
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
         let (state, child, handle) = handle::split(fut);
-        let cancel = state.child_cancel();
         let key = self.queue.lock().children.insert(state);
         let on_end = CollectEnd {
             handle,
             queue: self.queue.clone(),
             key,
         };
-        if let Err(err) = self.group.shared.spawn(child, on_end, Some(cancel)) {
+        if let Err(err) = self.group.shared.spawn(child, on_end) {
             self.queue.lock().children.remove(key);
             panic!("AsCompleted::spawn: {err}");
         }

@@ -44,13 +44,11 @@ pub(super) fn spawn<T, E, F>(
     TaskHandle<T>,
     impl Future<Output = Result<(), E>>,
     HandleEnd<T>,
-    Arc<ChildCancel>,
 )
 where
     F: Future<Output = Result<T, E>>,
 {
     let (state, child, on_end) = split(fut);
-    let cancel = state.cancel.clone();
     (
         TaskHandle {
             state,
@@ -58,7 +56,6 @@ where
         },
         child,
         on_end,
-        cancel,
     )
 }
 
@@ -74,10 +71,12 @@ pub(super) fn split<T, E, F>(
 where
     F: Future<Output = Result<T, E>>,
 {
+    // One allocation per child: its handle's state, its own cancellation and its value.
     let state = Arc::new(HandleState {
-        cancel: Arc::new(ChildCancel::default()),
+        cancel: ChildCancel::default(),
         slot: Mutex::new(Slot::Running),
         ended: AtomicBool::new(false),
+        listened: AtomicBool::new(false),
         done: Event::new(),
     });
     let child = {
@@ -93,10 +92,16 @@ where
 
 /// What a child with a handle shares with it: its value or how it ended, and when.
 pub(super) struct HandleState<T> {
-    cancel: Arc<ChildCancel>,
+    cancel: ChildCancel,
     slot: Mutex<Slot<T>>,
     /// Set once the child's future is dropped and its end recorded.
+    ///
+    /// `ended` and `listened` are accessed with `SeqCst`: a reader marks itself before it
+    /// looks at `ended`, and the child looks at `listened` after it set `ended`, so one of the
+    /// two always sees the other. `done` is notified only if someone listened: an event
+    /// allocates its list on its first notification, which most children never need.
     ended: AtomicBool,
+    listened: AtomicBool,
     done: Event,
 }
 
@@ -107,12 +112,7 @@ impl<T> HandleState<T> {
 
     /// Whether the child's future has been dropped and its end recorded.
     pub(super) fn is_ended(&self) -> bool {
-        self.ended.load(Ordering::Acquire)
-    }
-
-    /// The child's own cancellation, for the group to watch.
-    pub(super) fn child_cancel(&self) -> Arc<ChildCancel> {
-        self.cancel.clone()
+        self.ended.load(Ordering::SeqCst)
     }
 
     /// Cancels this child alone.
@@ -120,9 +120,18 @@ impl<T> HandleState<T> {
         self.cancel.cancel();
     }
 
-    /// Listens for the child's end.
+    /// Listens for the child's end; look at [`is_ended`](Self::is_ended) again after.
     pub(super) fn listen(&self) -> EventListener {
+        self.listened.store(true, Ordering::SeqCst);
         self.done.listen()
+    }
+
+    /// Records that the child has ended, and wakes whoever listens.
+    fn set_ended(&self) {
+        self.ended.store(true, Ordering::SeqCst);
+        if self.listened.load(Ordering::SeqCst) {
+            self.done.notify(usize::MAX);
+        }
     }
 
     /// Takes the child's value, if it returned one and nobody took it yet.
@@ -159,17 +168,21 @@ pub(super) struct HandleEnd<T>(Arc<HandleState<T>>);
 
 impl<T: Send, E> OnEnd<E> for HandleEnd<T> {
     fn on_end(self, outcome: Outcome<E>) -> Outcome<E> {
-        {
-            let mut slot = self.0.lock();
-            match &outcome {
-                Outcome::Done => {}
-                Outcome::Failed(_) => *slot = Slot::Ended(TaskEnded::Failed),
-                Outcome::Cancelled => *slot = Slot::Ended(TaskEnded::Cancelled),
-            }
+        let ended = match &outcome {
+            // The value is in the slot already.
+            Outcome::Done => None,
+            Outcome::Failed(_) => Some(TaskEnded::Failed),
+            Outcome::Cancelled => Some(TaskEnded::Cancelled),
+        };
+        if let Some(ended) = ended {
+            *self.0.lock() = Slot::Ended(ended);
         }
-        self.0.ended.store(true, Ordering::Release);
-        self.0.done.notify(usize::MAX);
+        self.0.set_ended();
         outcome
+    }
+
+    fn own_cancel(&self) -> Option<&ChildCancel> {
+        Some(&self.0.cancel)
     }
 }
 
@@ -225,7 +238,7 @@ impl<T> TaskHandle<T> {
     /// Whether the child has ended (returned, failed or been cancelled) and its future has
     /// been dropped.
     pub fn is_finished(&self) -> bool {
-        self.state.ended.load(Ordering::Acquire)
+        self.state.is_ended()
     }
 }
 
@@ -261,7 +274,7 @@ impl<T> Future for TaskHandle<T> {
                     self.listener = None;
                 }
                 // Listen, then look again: an end in between is not missed.
-                None => self.listener = Some(self.state.done.listen()),
+                None => self.listener = Some(self.state.listen()),
             }
         }
     }

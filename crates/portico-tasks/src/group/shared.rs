@@ -12,7 +12,7 @@ use portico_rt::Runtime;
 
 use super::GroupClosed;
 use super::handle::ChildCancel;
-use crate::cancel::tree::LazyNode;
+use crate::cancel::tree::{Busy, LazyNode};
 use crate::cancel::{Frame, InFrame};
 use crate::failure::{Failure, TaskPanic};
 
@@ -24,23 +24,32 @@ const CLOSED: usize = 1 << (usize::BITS - 1);
 /// Starting and finishing a child touches only atomics (the count of running children); the
 /// lock is taken for failures and to wake the group. Children are cancelled by a flag and an
 /// event rather than through their join handles, so the group keeps no table of them.
+///
+/// `running` comes first (`repr(C)`), next to the `Arc`'s own count: both change at each
+/// child's start and end, from the spawner's thread and the children's, so they had better
+/// travel between the threads' caches as one line. The fields children only read come after
+/// the lock, further away.
+#[repr(C)]
 pub(super) struct Shared<E> {
-    pub(super) rt: Runtime,
-    /// The deadline context where the group was created; children run in it.
-    frame: Option<Arc<Frame>>,
     /// Children whose futures have not been dropped yet, cancelled ones included, plus
     /// [`CLOSED`] once the group has returned.
     running: AtomicUsize,
+    pub(super) rt: Runtime,
+    /// The deadline context where the group was created; children run in it.
+    frame: Option<Arc<Frame>>,
+    state: Mutex<State<E>>,
     cancelled: AtomicBool,
     /// Notified once, when the group is cancelled: children waiting on it drop their futures.
     cancel: Event,
-    state: Mutex<State<E>>,
 }
 
 struct State<E> {
     failures: Vec<Failure<E>>,
     /// The group's future, waiting for the last child or the first failure.
     waker: Option<Waker>,
+    /// A group dropped from outside leaves its place in the cancellers above here, released
+    /// when its last child has ended: those cancellers wait for its children.
+    handed_over: Option<Busy>,
 }
 
 /// How a child ended.
@@ -62,6 +71,7 @@ impl<E> Shared<E> {
             state: Mutex::new(State {
                 failures: Vec::new(),
                 waker: None,
+                handed_over: None,
             }),
         }
     }
@@ -101,8 +111,12 @@ impl<E> Shared<E> {
         if let Outcome::Failed(failure) = outcome {
             self.fail(failure);
         }
-        if self.running.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.wake();
+        match self.running.fetch_sub(1, Ordering::AcqRel) {
+            1 => self.wake(),
+            // The last child of a group dropped from outside: the cancellers above it no
+            // longer wait. (Taken out of the lock before it is released.)
+            last if last == CLOSED | 1 => drop(self.lock().handed_over.take()),
+            _ => {}
         }
     }
 
@@ -131,22 +145,26 @@ impl<E> Shared<E> {
         }
     }
 
-    /// Closes the group whose future was dropped before returning, cancelling every child.
-    pub(super) fn abandon(&self) {
-        self.running.fetch_or(CLOSED, Ordering::AcqRel);
+    /// Closes the group whose future was dropped before returning, cancelling every child,
+    /// and hands `busy`, the group's place in the cancellers above it, to its children: it is
+    /// released when the last one has ended.
+    pub(super) fn abandon(&self, busy: Option<Busy>) {
+        if busy.is_some() {
+            // Stored before closing: a child that ends after the close finds it.
+            self.lock().handed_over = busy;
+        }
+        if self.running.fetch_or(CLOSED, Ordering::AcqRel) & !CLOSED == 0 {
+            // No child left to wait for.
+            drop(self.lock().handed_over.take());
+        }
         self.cancel();
     }
 }
 
 impl<E: Send + 'static> Shared<E> {
-    /// Spawns `fut` as a child, unless the group is cancelled (then it is dropped unstarted).
-    /// `own`, when given, cancels this child alone.
-    pub(super) fn spawn<F, H>(
-        self: &Arc<Self>,
-        fut: F,
-        on_end: H,
-        own: Option<Arc<ChildCancel>>,
-    ) -> Result<(), GroupClosed>
+    /// Spawns `fut` as a child, unless the group (or the child alone, through `on_end`'s own
+    /// cancellation) is cancelled: then it is dropped unstarted.
+    pub(super) fn spawn<F, H>(self: &Arc<Self>, fut: F, on_end: H) -> Result<(), GroupClosed>
     where
         F: Future<Output = Result<(), E>> + Send + 'static,
         H: OnEnd<E> + 'static,
@@ -159,7 +177,7 @@ impl<E: Send + 'static> Shared<E> {
             shared: self.clone(),
             on_end: Some(on_end),
         };
-        if self.is_cancelled() || own.as_ref().is_some_and(|own| own.is_cancelled()) {
+        if reporter.is_cancelled() {
             // Dropping the reporter reports the child as cancelled.
             drop(reporter);
             return Ok(());
@@ -170,11 +188,9 @@ impl<E: Send + 'static> Shared<E> {
                 fut,
             }),
             listener: None,
+            own_listener: None,
             node: LazyNode::default(),
-            own: own.map(|cancel| OwnCancel {
-                cancel,
-                listener: None,
-            }),
+            waiting: None,
             reporter,
         };
         // The group tracks the child itself, through `running` and the cancel event.
@@ -186,6 +202,11 @@ impl<E: Send + 'static> Shared<E> {
 /// What a child's end means, decided just before the group hears of it.
 pub(super) trait OnEnd<E>: Send {
     fn on_end(self, outcome: Outcome<E>) -> Outcome<E>;
+
+    /// This child's own cancellation, for a child with a handle or started with `start`.
+    fn own_cancel(&self) -> Option<&ChildCancel> {
+        None
+    }
 }
 
 /// The group hears of every end as it is.
@@ -199,32 +220,47 @@ impl<E> OnEnd<E> for Plain {
 
 pin_project_lite::pin_project! {
     /// A child task: its future, and who to tell how it ended.
+    #[project = ChildProj]
     struct Child<F, E, H: OnEnd<E>> {
         #[pin]
         fut: Option<InFrame<F>>,
         // Registered once the child waits, so that cancelling the group wakes it.
         listener: Option<EventListener>,
-        // The child's canceller: once cancelled, it waits for the shields and threads inside.
+        // The same, for the child's own cancellation.
+        own_listener: Option<EventListener>,
+        // The child's canceller: once cancelled, it waits for the shields, threads and groups
+        // inside.
         node: LazyNode,
-        // This child's own cancellation, for a child with a handle or started with `start`.
-        own: Option<OwnCancel>,
+        // While the child waits for work in its node that it does not poll itself. Boxed, and
+        // made only then: most children never wait so, and a smaller child costs less.
+        waiting: Option<Box<Waiting<E>>>,
         // Declared after `fut`, so that a cancelled child reports after its future is dropped.
         reporter: Reporter<E, H>,
     }
 }
 
-/// A child's own cancellation, and its listener once the child waits.
-struct OwnCancel {
-    cancel: Arc<ChildCancel>,
-    listener: Option<EventListener>,
+/// A child waiting for work in its node that it does not poll itself.
+struct Waiting<E> {
+    idle: Option<EventListener>,
+    /// How the child ended, once its future is gone, while work that a group dropped inside
+    /// it handed to its node still runs.
+    ended: Option<Outcome<E>>,
 }
 
-impl OwnCancel {
-    /// Whether the child is cancelled alone; if not, registers `cx` to hear of it.
-    fn poll_cancelled(&mut self, cx: &mut Context<'_>) -> bool {
-        let cancel = &self.cancel;
-        let listener = self.listener.get_or_insert_with(|| cancel.listen());
-        cancel.is_cancelled() || Pin::new(listener).poll(cx).is_ready()
+impl<E> Waiting<E> {
+    /// Whether `node` is idle; if not, registers `cx` to hear when it is.
+    #[inline]
+    fn poll_idle(waiting: &mut Option<Box<Self>>, node: &LazyNode, cx: &mut Context<'_>) -> bool {
+        if !node.is_busy() {
+            return true;
+        }
+        let waiting = waiting.get_or_insert_with(|| {
+            Box::new(Waiting {
+                idle: None,
+                ended: None,
+            })
+        });
+        node.poll_idle(&mut waiting.idle, cx)
     }
 }
 
@@ -235,6 +271,15 @@ struct Reporter<E, H: OnEnd<E>> {
 }
 
 impl<E, H: OnEnd<E>> Reporter<E, H> {
+    fn own_cancel(&self) -> Option<&ChildCancel> {
+        self.on_end.as_ref().and_then(OnEnd::own_cancel)
+    }
+
+    /// Whether the child is cancelled, with its group or alone.
+    fn is_cancelled(&self) -> bool {
+        self.shared.is_cancelled() || self.own_cancel().is_some_and(ChildCancel::is_cancelled)
+    }
+
     fn report(&mut self, outcome: Outcome<E>) {
         if let Some(on_end) = self.on_end.take() {
             self.shared.report(on_end.on_end(outcome));
@@ -244,7 +289,10 @@ impl<E, H: OnEnd<E>> Reporter<E, H> {
 
 impl<E, H: OnEnd<E>> Drop for Reporter<E, H> {
     fn drop(&mut self) {
-        self.report(Outcome::Cancelled);
+        // Usually reported already, by the child's end.
+        if self.on_end.is_some() {
+            self.report(Outcome::Cancelled);
+        }
     }
 }
 
@@ -257,11 +305,10 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let mut this = self.project();
-        let mut cancelled = this.reporter.shared.is_cancelled()
-            || this
-                .own
-                .as_ref()
-                .is_some_and(|own| own.cancel.is_cancelled());
+        if this.fut.is_none() {
+            return this.drain(cx);
+        }
+        let mut cancelled = this.reporter.is_cancelled();
         loop {
             if cancelled {
                 if !this.node.is_busy() {
@@ -286,12 +333,11 @@ where
             };
             if let Some(outcome) = outcome {
                 this.fut.set(None);
-                this.reporter.report(outcome);
-                return Poll::Ready(());
+                return this.end(outcome, cx);
             }
             if cancelled {
-                if this.node.is_busy() {
-                    // Woken by the work inside.
+                // Woken by the work inside, or by the node for work it does not poll.
+                if !Waiting::poll_idle(this.waiting, this.node, cx) {
                     return Poll::Pending;
                 }
                 break;
@@ -301,7 +347,10 @@ where
             let shared = &this.reporter.shared;
             let listener = this.listener.get_or_insert_with(|| shared.cancel.listen());
             let group_cancelled = shared.is_cancelled() || Pin::new(listener).poll(cx).is_ready();
-            let own_cancelled = this.own.as_mut().is_some_and(|own| own.poll_cancelled(cx));
+            let own_cancelled = this.reporter.own_cancel().is_some_and(|own| {
+                let listener = this.own_listener.get_or_insert_with(|| own.listen());
+                own.is_cancelled() || Pin::new(listener).poll(cx).is_ready()
+            });
             if !group_cancelled && !own_cancelled {
                 return Poll::Pending;
             }
@@ -309,7 +358,38 @@ where
         }
         // Cancelled: drop the future (then report, as the reporter's drop would).
         this.fut.set(None);
-        this.reporter.report(Outcome::Cancelled);
+        this.end(Outcome::Cancelled, cx)
+    }
+}
+
+impl<F, E, H: OnEnd<E>> ChildProj<'_, F, E, H> {
+    /// Reports how the child ended once its future is gone and the work handed to its node
+    /// has ended.
+    #[inline]
+    fn end(&mut self, outcome: Outcome<E>, cx: &mut Context<'_>) -> Poll<()> {
+        if !Waiting::poll_idle(self.waiting, self.node, cx) {
+            if let Some(waiting) = self.waiting.as_mut() {
+                waiting.ended = Some(outcome);
+            }
+            return Poll::Pending;
+        }
+        self.reporter.report(outcome);
+        Poll::Ready(())
+    }
+
+    /// As [`end`](Self::end), for the outcome kept while the handed work ran.
+    fn drain(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if !Waiting::poll_idle(self.waiting, self.node, cx) {
+            return Poll::Pending;
+        }
+        let Some(outcome) = self
+            .waiting
+            .as_mut()
+            .and_then(|waiting| waiting.ended.take())
+        else {
+            panic!("child polled after completion");
+        };
+        self.reporter.report(outcome);
         Poll::Ready(())
     }
 }

@@ -23,26 +23,21 @@ where
 {
     let slot: Arc<StartSlot<V, E>> = Arc::new(StartSlot::default());
     let status = TaskStatus { slot: slot.clone() };
-    let cancel = Arc::new(ChildCancel::default());
-    if let Err(GroupClosed(())) =
-        shared.spawn(f(status), StartEnd(slot.clone()), Some(cancel.clone()))
-    {
+    if let Err(GroupClosed(())) = shared.spawn(f(status), StartEnd(slot.clone())) {
         return Err(StartError::Cancelled);
     }
     // Until the child reports, the caller's waiting and the child go together.
-    let unless_reported = CancelUnlessReported {
-        slot: slot.clone(),
-        cancel: cancel.clone(),
-    };
+    let unless_reported = CancelUnlessReported { slot: slot.clone() };
     // A canceller around this call waits for it: once cancelled, it cancels the child and
     // waits for the child to end, as AnyIO's `start` does.
     let busy = Busy::enter();
     let mut cancelling = false;
     let mut listener: Option<EventListener> = None;
+    let mut watch = Vec::new();
     let outcome = std::future::poll_fn(|cx| {
-        if !cancelling && busy.cancel_requested() {
+        if !cancelling && busy.poll_cancel_requested(&mut watch, cx) {
             cancelling = true;
-            cancel.cancel();
+            slot.cancel.cancel();
         }
         loop {
             // Listen before looking, so that a `started` in between is not missed.
@@ -72,13 +67,12 @@ where
 /// Cancels a child that has not reported yet when its `start` stops waiting for it.
 struct CancelUnlessReported<V, E> {
     slot: Arc<StartSlot<V, E>>,
-    cancel: Arc<ChildCancel>,
 }
 
 impl<V, E> Drop for CancelUnlessReported<V, E> {
     fn drop(&mut self) {
         if matches!(*self.slot.lock(), StartState::Waiting) {
-            self.cancel.cancel();
+            self.slot.cancel.cancel();
         }
     }
 }
@@ -93,6 +87,8 @@ enum StartState<V, E> {
 struct StartSlot<V, E> {
     state: Mutex<StartState<V, E>>,
     event: Event,
+    /// The child's own cancellation, until it reports.
+    cancel: ChildCancel,
 }
 
 /// Before `started`, how the child ended is the caller's business, not the group's.
@@ -113,6 +109,10 @@ impl<V: Send, E: Send> OnEnd<E> for StartEnd<V, E> {
         self.0.event.notify(usize::MAX);
         Outcome::Done
     }
+
+    fn own_cancel(&self) -> Option<&ChildCancel> {
+        Some(&self.0.cancel)
+    }
 }
 
 impl<V, E> Default for StartSlot<V, E> {
@@ -120,6 +120,7 @@ impl<V, E> Default for StartSlot<V, E> {
         StartSlot {
             state: Mutex::new(StartState::Waiting),
             event: Event::new(),
+            cancel: ChildCancel::default(),
         }
     }
 }

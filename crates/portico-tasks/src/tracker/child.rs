@@ -152,13 +152,17 @@ impl Drop for Counted {
 
 pin_project_lite::pin_project! {
     /// A child task: its future, and the count it keeps up while it lives.
+    #[project = ChildProj]
     pub(super) struct Child<F> {
         #[pin]
         fut: Option<F>,
         // Registered once the child waits, so that cancelling the tracker wakes it.
         listener: Option<EventListener>,
-        // The child's canceller: once cancelled, it waits for the shields and threads inside.
+        // The child's canceller: once cancelled, it waits for the shields, threads and groups
+        // inside.
         node: LazyNode,
+        // Waits for work in the node that the child does not poll itself.
+        idle: Option<EventListener>,
         // Declared after `fut`, so that a child the runtime drops stops counting only once its
         // future is gone. `None` once the child has ended.
         counted: Option<Counted>,
@@ -171,6 +175,7 @@ impl<F> Child<F> {
             fut: Some(fut),
             listener: None,
             node: LazyNode::default(),
+            idle: None,
             counted: Some(Counted::new(shared)),
         }
     }
@@ -184,6 +189,10 @@ impl<F: Future<Output = ()>> Future for Child<F> {
         let Some(Counted(shared)) = this.counted.as_ref() else {
             panic!("tracked child polled after completion");
         };
+        if this.fut.is_none() {
+            // Ended, and waiting for work that a group dropped inside it handed to its node.
+            return this.end(cx);
+        }
         let mut cancelled = shared.is_cancelled();
         loop {
             if cancelled {
@@ -205,21 +214,19 @@ impl<F: Future<Output = ()>> Future for Child<F> {
                 Ok(Poll::Pending) => {}
                 Ok(Poll::Ready(())) => {
                     this.fut.set(None);
-                    *this.counted = None;
-                    return Poll::Ready(());
+                    return this.end(cx);
                 }
                 Err(payload) => {
                     this.fut.set(None);
                     // Heard before the child stops counting: once `wait` returns, every
                     // panic of the children it waited for has reached the hook.
                     shared.panic(TaskPanic::new(payload));
-                    *this.counted = None;
-                    return Poll::Ready(());
+                    return this.end(cx);
                 }
             }
             if cancelled {
-                if this.node.is_busy() {
-                    // Woken by the work inside.
+                // Woken by the work inside, or by the node for work it does not poll.
+                if !this.node.poll_idle(this.idle, cx) {
                     return Poll::Pending;
                 }
                 break;
@@ -235,7 +242,17 @@ impl<F: Future<Output = ()>> Future for Child<F> {
         // Cancelled: drop the future, unstarted if it never ran, then stop counting.
         this.fut.set(None);
         shared.cut.fetch_add(1, Ordering::AcqRel);
-        *this.counted = None;
+        this.end(cx)
+    }
+}
+
+impl<F> ChildProj<'_, F> {
+    /// Stops counting once the future is gone and the work handed to the node has ended.
+    fn end(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if !self.node.poll_idle(self.idle, cx) {
+            return Poll::Pending;
+        }
+        *self.counted = None;
         Poll::Ready(())
     }
 }
