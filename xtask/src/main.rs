@@ -6,6 +6,8 @@
 //! * `bench rt`, `bench tasks`, `bench http`: the benchmarks (see `BENCHMARKS.md`). `bench http
 //!   --baseline-rev REV` also builds `examples/bench_server` at git revision `REV` (see
 //!   `baseline.rs`) and runs it beside this tree's build, to compare the two.
+//! * `bench tls`: `/json` over HTTPS, Portico against hyper over tokio-rustls (see `tls.rs`
+//!   here and `bench/src/tls.rs`).
 //! * `bench build`: what an application pays at build time for Portico, against axum (see
 //!   `buildcost.rs`).
 //! * `openapi <example>`: prints an example application's OpenAPI document.
@@ -31,6 +33,8 @@
 //! * `cluster`: three `examples/todo` instances on one PostgreSQL database behind nginx,
 //!   restarted one by one under load; fails on any failed request and on any write lost or
 //!   doubled, and measures one instance against three (see `cluster.rs`, `postgres.rs`).
+//! * `tls`: `examples/bench_server` over HTTPS on each runtime, asked for HTTP/2 and for
+//!   HTTP/1.1 by ALPN by curl, with certificates made by `examples/dev_cert` (see `tls.rs`).
 //! * `fuzz`: the fuzz targets under `fuzz/` (cargo-fuzz, libFuzzer), each for a set time,
 //!   failing on any crash, hang or leak (see `fuzz.rs` and `RELIABILITY.md`).
 //!
@@ -60,6 +64,7 @@ mod rolling;
 mod schemathesis;
 mod soak;
 mod system;
+mod tls;
 
 pub(crate) use system::{apt_install, ensure_tool, is_root};
 
@@ -83,6 +88,10 @@ commands:
                      instructions per request over the baseline's to the report; --baseline
                      PATH does the same with a bench_server already built; --help lists the
                      other ARGS
+  bench tls [ARGS]   /json over HTTPS: examples/bench_server (tokio, smol) against hyper over
+                     tokio-rustls, HTTP/1.1 keep-alive and a handshake per request (wrk) and
+                     HTTP/2 by ALPN (h2load; both installed with apt-get when missing), with
+                     certificates from examples/dev_cert; --help lists the ARGS
   bench build [--runs N]
                      a hello app on Portico (lean and default features) and on axum: clean
                      debug and release build times, binary size, crates (under target/),
@@ -125,6 +134,10 @@ commands:
                      load, then each restarted in turn under load for N s (30; --short: 9);
                      fails on a failed request, or a POST answered 2xx whose item is not in the
                      database exactly once; --debug uses the dev build
+  tls                examples/bench_server over HTTPS on tokio and on smol, with certificates
+                     made by examples/dev_cert: curl (installed with apt-get when missing)
+                     must get /json over HTTP/2 and over HTTP/1.1 by ALPN, and be refused
+                     when it does not trust the authority
   fuzz [--minutes N | --seconds N] [TARGET...]
                      run the fuzz targets under fuzz/ (http1, h2, routing, extract,
                      websocket; all by default) one after the other, 20 s each unless told,
@@ -146,6 +159,7 @@ fn main() -> ExitCode {
         ["bench", "rt", rest @ ..] => bench("bench-rt", rest),
         ["bench", "tasks", rest @ ..] => bench("bench-tasks", rest),
         ["bench", "http", rest @ ..] => bench_http(rest),
+        ["bench", "tls", rest @ ..] => tls::bench(rest),
         ["bench", "build", rest @ ..] => buildcost::run(rest),
         ["openapi", example] => openapi(example).map(|doc| print!("{doc}")),
         ["openapi-validate"] => openapi_validate(),
@@ -157,6 +171,7 @@ fn main() -> ExitCode {
         ["drain", rest @ ..] => drain::run(rest),
         ["rolling", rest @ ..] => rolling::run(rest),
         ["cluster", rest @ ..] => cluster::run(rest),
+        ["tls"] => tls::check(),
         ["fuzz", rest @ ..] => fuzz::run(rest),
         ["help" | "--help" | "-h"] | [] => {
             print!("{USAGE}");
@@ -278,6 +293,8 @@ fn ci() -> Result<(), String> {
         "tokio,docs-ui",
         "tokio,tower",
         "tokio,http2",
+        "tokio,tls",
+        "smol,tls,http2",
         "tokio,smol,full",
     ] {
         let mut build = cargo();

@@ -124,6 +124,36 @@ pub mod proxy {
     pub use crate::middleware::ProxyHeaders;
 }
 
+/// HTTPS, with rustls over either runtime (the `tls` feature): the server's certificate,
+/// reloadable while it runs; HTTP/2 and HTTP/1.1 chosen by ALPN on one port; client
+/// certificates (mutual TLS), which handlers read with [`TlsInfo`](tls::TlsInfo).
+///
+/// # Examples
+///
+/// ```no_run
+/// use portico_http::App;
+/// use portico_http::tls::{ClientAuth, TlsConfig, TlsInfo};
+///
+/// async fn hello(tls: TlsInfo) -> String {
+///     let who = if tls.client_certificate().is_some() { "a known client" } else { "a stranger" };
+///     format!("Hello, {who}")
+/// }
+///
+/// # async fn example() -> std::io::Result<()> {
+/// let tls = TlsConfig::from_pem_files("cert.pem", "key.pem")?
+///     .client_auth_pem_file("clients-ca.pem", ClientAuth::Optional)?;
+/// App::new().get("/", hello).serve("0.0.0.0:8443").tls(tls).await?;
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "tls")]
+pub mod tls {
+    pub use crate::server::tls::{ClientAuth, TlsConfig, TlsInfo};
+    /// The TLS library underneath, for a ready [`ServerConfig`](rustls::ServerConfig) and
+    /// the types [`TlsInfo`] hands out.
+    pub use rustls;
+}
+
 #[doc(hidden)]
 pub mod __private {
     pub use crate::handler::check;

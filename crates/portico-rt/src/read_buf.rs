@@ -112,6 +112,38 @@ impl<'a> ReadBuf<'a> {
         self.filled = filled;
     }
 
+    /// Appends `data` to the filled part, leaving the memory after it as it was (nothing is
+    /// zeroed): for readers that hand out bytes they already hold.
+    ///
+    /// # Panics
+    ///
+    /// If `data` is longer than [`remaining`](Self::remaining).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::mem::MaybeUninit;
+    /// use portico_rt::ReadBuf;
+    ///
+    /// let mut storage = [MaybeUninit::<u8>::uninit(); 8];
+    /// let mut buf = ReadBuf::uninit(&mut storage);
+    /// buf.put_slice(b"abc");
+    /// assert_eq!(buf.filled(), b"abc");
+    /// assert_eq!(buf.remaining(), 5);
+    /// ```
+    pub fn put_slice(&mut self, data: &[u8]) {
+        assert!(
+            data.len() <= self.remaining(),
+            "ReadBuf::put_slice past the end"
+        );
+        let end = self.filled + data.len();
+        for (slot, byte) in self.buf[self.filled..end].iter_mut().zip(data) {
+            slot.write(*byte);
+        }
+        self.filled = end;
+        self.initialized = self.initialized.max(end);
+    }
+
     /// The unfilled part, possibly uninitialised, for readers that write into raw memory.
     ///
     /// # Safety

@@ -75,6 +75,7 @@
 //! | `compression` | no | the `Compression` middleware: gzip, brotli, zstd (zstd builds C code) |
 //! | `tower` | no | tower layers as middleware, an application as a tower `Service` |
 //! | `http2` | no | HTTP/2 by prior knowledge (`h2c`) beside HTTP/1.1 on the same port |
+//! | `tls` | no | HTTPS with rustls (`Server::tls`, the `tls` module): HTTP/2 by ALPN with `http2`, reloadable certificates, client certificates |
 //! | `settings` | no | typed settings from the environment and `.env` files (`portico::settings`), with dotenvy |
 //! | `metrics` | no | request counts, durations and gauges in Prometheus's text format (`telemetry::Metrics`), with prometheus-client |
 //! | `otel` | no | OpenTelemetry traces (`telemetry::OpenTelemetry`): a server span per request, `traceparent` continued, OTLP export over HTTP |
@@ -89,6 +90,8 @@ mod test_runner;
 pub use portico_http::settings;
 #[cfg(any(feature = "metrics", feature = "otel"))]
 pub use portico_http::telemetry;
+#[cfg(feature = "tls")]
+pub use portico_http::tls;
 pub use portico_http::{
     App, AppService, Async, BackgroundTask, BackgroundTasks, Blocking, Body, BodyDoc, BodyError,
     BodyStream, BodyTimedOut, BoxError, BuildError, CleanupScope, Contact, ContentTypeCheck,

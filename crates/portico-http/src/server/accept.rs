@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures_lite::FutureExt;
 use portico_rt::{Runtime, TcpListener};
 
+use super::socket::Transport;
 use super::{ServerShared, conn};
 use crate::service::AppService;
 
@@ -78,11 +79,11 @@ async fn accept_loop(
                 server.connections.start_soon_on(&rt, async move {
                     match stream {
                         Accepted::Tcp(stream) => {
-                            conn::serve(stream, service, server2, rt2, slot).await;
+                            serve(stream, service, server2, rt2, slot).await;
                         }
                         #[cfg(unix)]
                         Accepted::Unix(stream) => {
-                            conn::serve(stream, service, server2, rt2, slot).await;
+                            serve(stream, service, server2, rt2, slot).await;
                         }
                     }
                 });
@@ -95,6 +96,23 @@ async fn accept_loop(
             }
         }
     }
+}
+
+/// Serves an accepted connection: over TLS when the server has it (the handshake boxed, so
+/// that a plain connection's task stays the size it was).
+async fn serve<S: Transport>(
+    stream: S,
+    service: AppService,
+    server: Arc<ServerShared>,
+    rt: Runtime,
+    slot: portico_tasks::SemaphoreGuardArc,
+) {
+    #[cfg(feature = "tls")]
+    if let Some(tls) = server.config.tls.clone() {
+        Box::pin(super::tls::serve(stream, &tls, service, server, rt, slot)).await;
+        return;
+    }
+    conn::serve(stream, service, server, rt, slot).await;
 }
 
 enum Accepted {

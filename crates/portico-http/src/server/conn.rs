@@ -25,6 +25,17 @@ use crate::{Body, BoxError, Response};
 #[cfg(feature = "http2")]
 const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
+/// What is known of a connection before its first byte of HTTP.
+pub(crate) struct Opening {
+    /// The protocol to speak: the server's setting, or over TLS what ALPN chose.
+    pub(crate) protocol: Protocol,
+    /// The client's address, for a TCP connection.
+    pub(crate) peer: Option<std::net::SocketAddr>,
+    /// What the TLS handshake settled, given to every request.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<super::tls::TlsInfo>,
+}
+
 /// Serves one accepted connection to its end.
 pub(crate) async fn serve<S: Transport>(
     stream: S,
@@ -33,10 +44,28 @@ pub(crate) async fn serve<S: Transport>(
     rt: Runtime,
     slot: portico_tasks::SemaphoreGuardArc,
 ) {
+    let opening = Opening {
+        protocol: server.config.protocol,
+        peer: stream.peer(),
+        #[cfg(feature = "tls")]
+        tls: None,
+    };
+    serve_opened(stream, app, server, rt, slot, opening).await;
+}
+
+/// As [`serve`], for a connection whose opening is known (over TLS, after the handshake).
+pub(crate) async fn serve_opened<S: Transport>(
+    stream: S,
+    app: AppService,
+    server: Arc<ServerShared>,
+    rt: Runtime,
+    slot: portico_tasks::SemaphoreGuardArc,
+    opening: Opening,
+) {
     let conn = Arc::new(ConnShared::new(server.clone(), slot));
-    let peer = stream.peer();
+    let peer = opening.peer;
     let mut io = ConnIo::new(stream, conn.clone(), rt.clone());
-    let protocol = match server.config.protocol {
+    let protocol = match opening.protocol {
         #[cfg(feature = "http2")]
         Protocol::Http2 => Protocol::Http2,
         wanted => {
@@ -59,6 +88,8 @@ pub(crate) async fn serve<S: Transport>(
         conn,
         http1: protocol == Protocol::Http1,
         peer,
+        #[cfg(feature = "tls")]
+        tls: opening.tls,
         #[cfg(feature = "http2")]
         rt,
     };
@@ -220,9 +251,23 @@ struct ConnService {
     http1: bool,
     /// The client's address, given to every request.
     peer: Option<std::net::SocketAddr>,
+    /// What the TLS handshake settled, given to every request.
+    #[cfg(feature = "tls")]
+    tls: Option<super::tls::TlsInfo>,
     /// The HTTP/2 idle clock's timer.
     #[cfg(feature = "http2")]
     rt: Runtime,
+}
+
+#[cfg(feature = "tls")]
+impl ConnService {
+    /// Gives the request what the connection's TLS handshake settled.
+    fn with_tls<B>(&self, mut request: http::Request<B>) -> http::Request<B> {
+        if let Some(tls) = &self.tls {
+            request.extensions_mut().insert(tls.clone());
+        }
+        request
+    }
 }
 
 impl hyper::service::Service<http::Request<hyper::body::Incoming>> for ConnService {
@@ -231,6 +276,8 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for ConnServi
     type Future = Served;
 
     fn call(&self, request: http::Request<hyper::body::Incoming>) -> Served {
+        #[cfg(feature = "tls")]
+        let request = self.with_tls(request);
         self.conn.dispatch();
         let guard = InFlight(self.conn.clone());
         let clock = (self.conn.server.body_timeout.as_ref()).map(|t| ReadClock::new(t.clone()));

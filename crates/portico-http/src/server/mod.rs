@@ -1,12 +1,13 @@
 //! The HTTP server: hyper 1.x on whichever runtime runs it, through `portico-rt`.
 //!
 //! HTTP/1.1 (keep-alive, pipelining) and, with the `http2` feature, HTTP/2 by prior knowledge
-//! are told apart on one port from the first bytes. Defaults hold without configuration: a 10 s header-read timeout
-//! answered `408`, a 75 s keep-alive timeout, 32 KiB of request head at most (`431` past it),
-//! 10,000 connections at once, `TCP_NODELAY`, a 30 s limit between reads of a request body
-//! (`408`), and a graceful shutdown on Ctrl-C or `SIGTERM` that answers every request already
-//! received, and every request that arrives on an open connection while it drains, before
-//! closing. HTTP/2 connections are closed with GOAWAY.
+//! are told apart on one port from the first bytes; with the `tls` feature, HTTPS chooses
+//! between them by ALPN (`tls/`). Defaults hold without configuration: a 10 s header-read
+//! timeout answered `408`, a 75 s keep-alive timeout, 32 KiB of request head at most (`431`
+//! past it), 10,000 connections at once, `TCP_NODELAY`, a 30 s limit between reads of a
+//! request body (`408`), and a graceful shutdown on Ctrl-C or `SIGTERM` that answers every
+//! request already received, and every request that arrives on an open connection while it
+//! drains, before closing. HTTP/2 connections are closed with GOAWAY.
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -34,6 +35,8 @@ mod shared;
 )]
 mod socket;
 mod stream;
+#[cfg(feature = "tls")]
+pub(crate) mod tls;
 
 use accept::{Listener, accept};
 pub(crate) use shared::ServerShared;
@@ -62,6 +65,9 @@ pub(crate) struct ServerConfig {
     pub(crate) drain_linger: Duration,
     #[cfg(feature = "http2")]
     pub(crate) http2_keep_alive_interval: Option<Duration>,
+    /// HTTPS: every connection shakes hands first.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<tls::TlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -76,6 +82,8 @@ impl Default for ServerConfig {
             drain_linger: Duration::from_millis(500),
             #[cfg(feature = "http2")]
             http2_keep_alive_interval: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -402,9 +410,17 @@ impl Server {
             .try_into_service()
             .map_err(io::Error::other)?;
         let listeners = self.bind(&rt)?;
+        #[cfg(feature = "tls")]
+        let scheme = if self.config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        #[cfg(not(feature = "tls"))]
+        let scheme = "http";
         for listener in &listeners {
             if let Some(addr) = listener.local_addr() {
-                tracing::info!("listening on http://{addr}");
+                tracing::info!("listening on {scheme}://{addr}");
             }
         }
         self.serve_bound(rt, service, listeners).await

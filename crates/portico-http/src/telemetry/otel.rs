@@ -244,8 +244,12 @@ fn request_attributes(request: &Request, method: &'static str) -> Vec<KeyValue> 
     attributes
 }
 
-/// `https` for a request whose URI says so, `http` otherwise.
+/// `https` for a request that came over TLS or says so in its URI, `http` otherwise.
 fn scheme(request: &Request) -> &'static str {
+    #[cfg(feature = "tls")]
+    if request.extensions().get::<crate::tls::TlsInfo>().is_some() {
+        return "https";
+    }
     match request.uri().scheme_str() {
         Some(scheme) if scheme.eq_ignore_ascii_case("https") => "https",
         _ => "http",
