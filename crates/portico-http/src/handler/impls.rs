@@ -216,8 +216,10 @@ where
         let (mut parts, body) = request.into_parts();
         drop(body);
         async move {
-            let (reply, ctx) = if R::BLOCKING {
-                super::trip::run_bare::<S, R>(parts, ctx, f).await
+            // A plain fn with dependencies takes them along on its trip (boxed: the other
+            // routes' futures stay as small as they were); without any, its own trip is all.
+            let (reply, ctx) = if R::BLOCKING && ctx.deps.is_some() {
+                Box::pin(super::trip::run_bare::<S, R>(parts, ctx, f)).await
             } else {
                 let extracted = extract_none(&mut parts, &ctx).await;
                 drop(parts);
@@ -267,10 +269,15 @@ macro_rules! handlers {
                 let (mut parts, body) = request.into_parts();
                 let mut body = Some(body);
                 async move {
-                    let (reply, ctx) = if R::BLOCKING {
+                    // A plain fn with dependencies takes them along on its trip (boxed: the
+                    // other routes' futures stay as small as they were); without any, the
+                    // trip of its own below is all it takes.
+                    let (reply, ctx) = if R::BLOCKING && ctx.deps.is_some() {
                         let call = move |($($head,)*), $last| f($($head,)* $last);
-                        super::trip::run::<($($head,)*), $last, M, S, R>(parts, body, ctx, call)
-                            .await
+                        Box::pin(super::trip::run::<($($head,)*), $last, M, S, R>(
+                            parts, body, ctx, call,
+                        ))
+                        .await
                     } else {
                         let extracted =
                             extract_all::<($($head,)*), $last, M>(&mut parts, &mut body, &ctx)
