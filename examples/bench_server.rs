@@ -13,8 +13,13 @@
 //!   a non-integer id or a bad `verbose` → 422)
 //! * `POST /echo` with `{"name":str,"count":int,"tags":[str]}` → the same object, 422 when it
 //!   does not fit
+//! * `POST /echo-valid` → `/echo` with constraints on its fields (lengths, a range, a list's
+//!   size), as a Pydantic model with `Field(...)` has them (Portico and FastAPI; compared with
+//!   `/echo`)
 //! * `GET /blocking` → a plain `fn` (run on the thread pool) that sleeps 1 ms and answers
 //!   `{"ok":true}`
+//! * `GET /blocking-deps` → `/blocking` with two plain-`fn` dependencies, all three in one
+//!   trip to the thread pool (Portico and FastAPI; compared with `/blocking`)
 //! * `GET /deps` → `{"tenant":7,"session":"s-7","quota":700}` from a chain of three
 //!   dependencies: `Tenant` (async), needed by `Session` (async) and `Quota` (a plain `fn`, on
 //!   the thread pool), so produced once and shared (Portico only; compared with `/users`)
@@ -69,6 +74,17 @@ struct Echo {
     tags: Vec<String>,
 }
 
+/// `Echo` with constraints: validated field by field, as FastAPI's `Field(...)` does.
+#[derive(Serialize, Deserialize, JsonSchema)]
+struct EchoValid {
+    #[schemars(length(min = 1, max = 64))]
+    name: String,
+    #[schemars(range(min = 0, max = 1000))]
+    count: i64,
+    #[schemars(length(max = 16), inner(length(min = 1)))]
+    tags: Vec<String>,
+}
+
 #[derive(Serialize, JsonSchema)]
 struct Done {
     ok: bool,
@@ -95,10 +111,35 @@ async fn echo(Json(body): Json<Echo>) -> Json<Echo> {
     Json(body)
 }
 
+async fn echo_valid(Json(body): Json<EchoValid>) -> Json<EchoValid> {
+    Json(body)
+}
+
 /// A plain `fn`: Portico runs it on the thread pool, so sleeping here blocks no event loop.
 fn blocking() -> Json<Done> {
     std::thread::sleep(Duration::from_millis(1));
     Json(Done { ok: true })
+}
+
+/// What a plain-`fn` dependency reads, say from a database: the account behind a request.
+struct Account(u64);
+/// A second plain-`fn` dependency, built on the first.
+struct Limits(u64);
+
+fn account() -> Result<Account, HttpError> {
+    Ok(Account(7))
+}
+
+fn limits(Depends(account): Depends<Account>) -> Result<Limits, HttpError> {
+    Ok(Limits(account.0 * 100))
+}
+
+/// `/blocking` with two plain-`fn` dependencies: the three run in one trip to the thread pool.
+fn blocking_deps(Depends(limits): Depends<Limits>) -> Json<Done> {
+    std::thread::sleep(Duration::from_millis(1));
+    Json(Done {
+        ok: limits.0 == 700,
+    })
 }
 
 struct Tenant(u64);
@@ -178,11 +219,15 @@ pub(crate) fn app() -> App {
         .provide(session)
         .provide(quota)
         .provide(quota_async)
+        .provide(account)
+        .provide(limits)
         .get("/plaintext", plaintext)
         .get("/json", json)
         .get("/users/{id}", user)
         .post("/echo", echo)
+        .post("/echo-valid", echo_valid)
         .get("/blocking", blocking)
+        .get("/blocking-deps", blocking_deps)
         .get("/deps", deps)
         .get("/deps-async", deps_async)
         // `/json` again behind the middleware an API usually has, for the cost of the chain.

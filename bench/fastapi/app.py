@@ -13,7 +13,7 @@ from fastapi import Depends, FastAPI, Path
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 app = FastAPI()
 
@@ -31,6 +31,12 @@ class Echo(BaseModel):
     name: str
     count: int
     tags: list[str]
+
+
+class EchoValid(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    count: int = Field(ge=0, le=1000)
+    tags: list[Annotated[str, Field(min_length=1)]] = Field(max_length=16)
 
 
 class Done(BaseModel):
@@ -69,6 +75,31 @@ def blocking() -> Done:
     # A plain `def`: FastAPI runs it on the thread pool.
     time.sleep(0.001)
     return Done(ok=True)
+
+
+@app.post("/echo-valid")
+async def echo_valid(body: EchoValid) -> EchoValid:
+    return body
+
+
+class Account:
+    def __init__(self, id: int) -> None:
+        self.id = id
+
+
+def account() -> Account:
+    return Account(7)
+
+
+def limits(account: Annotated[Account, Depends(account)]) -> int:
+    return account.id * 100
+
+
+@app.get("/blocking-deps")
+def blocking_deps(limits: Annotated[int, Depends(limits)]) -> Done:
+    # A plain `def` with two plain `def` dependencies, each run on the thread pool.
+    time.sleep(0.001)
+    return Done(ok=limits == 700)
 
 
 class Tenant:

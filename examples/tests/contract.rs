@@ -183,7 +183,26 @@ async fn the_bench_server_answers_as_its_document_says() {
     let bad_echo = client.post("/echo").json(&json!({"name": 3})).await;
     assert_eq!(bad_echo.status(), 422);
     contract.check("post", "/echo", &bad_echo);
+    let valid = client
+        .post("/echo-valid")
+        .json(&json!({"name": "a", "count": 2, "tags": ["x"]}))
+        .await;
+    assert_eq!(valid.status(), 200);
+    contract.check("post", "/echo-valid", &valid);
+    let bad_valid = client
+        .post("/echo-valid")
+        .json(&json!({"name": "", "count": 1001, "tags": [""]}))
+        .await;
+    assert_eq!(bad_valid.status(), 422);
+    assert_eq!(
+        bad_valid.json::<Value>()["detail"].as_array().map(Vec::len),
+        Some(3)
+    );
+    contract.check("post", "/echo-valid", &bad_valid);
     contract.check("get", "/blocking", &client.get("/blocking").await);
+    let blocking_deps = client.get("/blocking-deps").await;
+    assert_eq!(blocking_deps.text(), r#"{"ok":true}"#);
+    contract.check("get", "/blocking-deps", &blocking_deps);
     contract.check("get", "/deps", &client.get("/deps").await);
     contract.check("get", "/deps-async", &client.get("/deps-async").await);
     let behind = client

@@ -42,7 +42,7 @@ pub const ECHO: &str = r#"{"name":"portico","count":3,"tags":["a","b"]}"#;
 
 const JSON: &str = "application/json";
 
-pub const ENDPOINTS: [Endpoint; 8] = [
+pub const ENDPOINTS: [Endpoint; 10] = [
     Endpoint {
         name: "plaintext",
         method: "GET",
@@ -102,6 +102,25 @@ pub const ENDPOINTS: [Endpoint; 8] = [
         headers: &[],
     },
     Endpoint {
+        name: "echo-valid",
+        method: "POST",
+        path: "/echo-valid",
+        body: Some(ECHO),
+        expect: ECHO,
+        content_type: JSON,
+        invalid: &[
+            (
+                "POST",
+                "/echo-valid",
+                Some(r#"{"name":"","count":-1,"tags":[""]}"#),
+            ),
+            ("POST", "/echo-valid", Some(r#"{"name":"a"}"#)),
+        ],
+        served: Served::Frameworks,
+        against: Some("echo"),
+        headers: &[],
+    },
+    Endpoint {
         name: "blocking",
         method: "GET",
         path: "/blocking",
@@ -111,6 +130,18 @@ pub const ENDPOINTS: [Endpoint; 8] = [
         invalid: &[],
         served: Served::All,
         against: None,
+        headers: &[],
+    },
+    Endpoint {
+        name: "blocking-deps",
+        method: "GET",
+        path: "/blocking-deps",
+        body: None,
+        expect: r#"{"ok":true}"#,
+        content_type: JSON,
+        invalid: &[],
+        served: Served::Frameworks,
+        against: Some("blocking"),
         headers: &[],
     },
     Endpoint {
