@@ -7,8 +7,9 @@
 //! missing field and constraint violation (bounds, lengths, patterns) with its path, applying
 //! Pydantic's lax conversions on the way; string inputs (query, path, headers, cookies, forms)
 //! are first arranged into an object by the schema, then checked the same way. Only a value that
-//! passes is handed to serde. Valid input whose type declares no constraints takes a fast path
-//! straight through serde.
+//! passes is handed to serde. Valid input takes a fast path straight through serde: string
+//! inputs whose type declares no constraints (`fast`), and every JSON body, whose constraints
+//! are checked as serde reads it (`stream`).
 
 use std::borrow::Cow;
 
@@ -20,6 +21,7 @@ use crate::error::{ErrorItem, LocPart};
 mod check;
 mod fast;
 mod shape;
+mod stream;
 mod temporal;
 
 pub(crate) use check::{Checker, Origin, params_object};
@@ -149,9 +151,9 @@ pub(crate) fn from_json_bytes<T: DeserializeOwned>(
     bytes: &[u8],
     loc: Vec<LocPart>,
 ) -> Result<T, Vec<ErrorItem>> {
-    if !shapes.has_constraints
-        && let Ok(value) = serde_json::from_slice::<T>(bytes)
-    {
+    // One pass for a valid body (constraints checked as serde reads it); the checker, which
+    // reads it again, for any other.
+    if let Some(value) = stream::from_slice::<T>(shapes, bytes) {
         return Ok(value);
     }
     let value: Value = serde_json::from_slice(bytes)
@@ -307,3 +309,6 @@ fn from_params_object<T: DeserializeOwned>(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod stream_tests;

@@ -16,6 +16,49 @@ pub(crate) struct NumBounds {
     pub(crate) exclusive_minimum: Option<f64>,
     pub(crate) exclusive_maximum: Option<f64>,
     pub(crate) multiple_of: Option<f64>,
+    /// Whether the schema declares a bound beyond the Rust type's own range: a constraint that
+    /// deserialisation does not check.
+    pub(crate) declared: bool,
+}
+
+impl NumBounds {
+    /// The first bound `n` breaks, in the order Pydantic reports them: `(limit, which)`.
+    pub(crate) fn broken(&self, n: f64) -> Option<(f64, Bound)> {
+        let checks = [
+            (self.exclusive_minimum, Bound::Gt),
+            (self.minimum, Bound::Ge),
+            (self.exclusive_maximum, Bound::Lt),
+            (self.maximum, Bound::Le),
+        ];
+        for (limit, bound) in checks {
+            let Some(limit) = limit else { continue };
+            let holds = match bound {
+                Bound::Gt => n > limit,
+                Bound::Ge => n >= limit,
+                Bound::Lt => n < limit,
+                Bound::Le | Bound::MultipleOf => n <= limit,
+            };
+            if !holds {
+                return Some((limit, bound));
+            }
+        }
+        match self.multiple_of {
+            Some(step) if step != 0.0 && (n / step).fract().abs() > 1e-9 => {
+                Some((step, Bound::MultipleOf))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Which bound a number breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bound {
+    Gt,
+    Ge,
+    Lt,
+    Le,
+    MultipleOf,
 }
 
 /// Constraints on a string.
@@ -28,6 +71,14 @@ pub(crate) struct StrRules {
     pub(crate) url: bool,
     /// `format: date-time` or `date`: a datetime or a date, as Pydantic reads them.
     pub(crate) temporal: Option<super::temporal::Temporal>,
+}
+
+impl StrRules {
+    /// Whether these rules say more than "a string" (a date format is no constraint: a value
+    /// chrono takes is valid).
+    fn constrains(&self) -> bool {
+        self.min_length.is_some() || self.max_length.is_some() || self.pattern.is_some() || self.url
+    }
 }
 
 /// One property of an object.
@@ -94,6 +145,9 @@ pub(crate) struct Shapes {
     /// Whether any shape carries a constraint beyond its type (bounds, lengths, patterns,
     /// forbidden extras): then a value that deserialises can still be invalid.
     pub(crate) has_constraints: bool,
+    /// By shape: whether it or a shape inside it carries such a constraint (what a JSON body
+    /// read in one pass checks; see `validate::stream`).
+    pub(crate) constrained: Vec<bool>,
     /// The root object's properties that receive files (a binary string, a list of them, or
     /// an optional one): what a multipart form reads as uploads.
     pub(crate) files: Vec<String>,
@@ -145,6 +199,7 @@ impl Shapes {
                 table: vec![Shape::Any],
                 root: 0,
                 has_constraints: false,
+                constrained: vec![false],
                 files: Vec::new(),
                 verbatim: Vec::new(),
                 model: false,
@@ -166,7 +221,6 @@ impl Shapes {
         let mut compiler = Compiler {
             table: Vec::new(),
             defs: HashMap::new(),
-            has_constraints: false,
         };
         let empty = Map::new();
         let defs = root
@@ -202,10 +256,12 @@ impl Shapes {
             .map(|(name, _, _)| name)
             .collect();
         let root = compiler.compile(root)?;
+        let constrained = constrained(&compiler.table);
         Ok(Shapes {
+            has_constraints: constrained.contains(&true),
+            constrained,
             table: compiler.table,
             root,
-            has_constraints: compiler.has_constraints,
             files,
             verbatim,
             model,
@@ -251,10 +307,60 @@ fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
     }
 }
 
+/// Whether a shape itself carries a constraint beyond its type.
+fn constrains(shape: &Shape) -> bool {
+    match shape {
+        Shape::Integer(bounds) | Shape::Number(bounds) => bounds.declared,
+        Shape::String(rules) => rules.constrains(),
+        // Tuples state their length; only a declared length on a list is a constraint.
+        Shape::Array {
+            prefix,
+            min_items,
+            max_items,
+            ..
+        } => prefix.is_empty() && (min_items.is_some() || max_items.is_some()),
+        Shape::Object { extra, .. } => matches!(extra, Extra::Forbid | Extra::IntegerKeys(_)),
+        _ => false,
+    }
+}
+
+/// The shapes directly inside `shape`.
+fn children(shape: &Shape) -> Vec<ShapeId> {
+    match shape {
+        Shape::Array { items, prefix, .. } => prefix.iter().copied().chain(*items).collect(),
+        Shape::Object { props, extra } => {
+            let extra = match extra {
+                Extra::Shape(id) | Extra::IntegerKeys(id) => Some(*id),
+                Extra::Allow | Extra::Forbid => None,
+            };
+            props.iter().map(|p| p.shape).chain(extra).collect()
+        }
+        Shape::Nullable(id) | Shape::Ref(id) => vec![*id],
+        Shape::AnyOf(ids) | Shape::AllOf(ids) => ids.clone(),
+        _ => Vec::new(),
+    }
+}
+
+/// By shape: whether it or a shape inside it constrains (references followed, cycles too).
+fn constrained(table: &[Shape]) -> Vec<bool> {
+    let mut marks: Vec<bool> = table.iter().map(constrains).collect();
+    let inside: Vec<Vec<ShapeId>> = table.iter().map(children).collect();
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for (id, children) in inside.iter().enumerate() {
+            if !marks[id] && children.iter().any(|&child| marks[child]) {
+                marks[id] = true;
+                changed = true;
+            }
+        }
+    }
+    marks
+}
+
 struct Compiler {
     table: Vec<Shape>,
     defs: HashMap<String, ShapeId>,
-    has_constraints: bool,
 }
 
 fn num(schema: &Map<String, Value>, key: &str) -> Option<f64> {
@@ -394,24 +500,22 @@ impl Compiler {
             "integer" | "number" => {
                 let (type_min, type_max) =
                     format_bounds(schema.get("format").and_then(Value::as_str));
-                let bounds = NumBounds {
-                    minimum: num(schema, "minimum").or(type_min),
-                    maximum: num(schema, "maximum").or(type_max),
+                let declared_min = num(schema, "minimum");
+                let declared_max = num(schema, "maximum");
+                let mut bounds = NumBounds {
+                    minimum: declared_min.or(type_min),
+                    maximum: declared_max.or(type_max),
                     exclusive_minimum: num(schema, "exclusiveMinimum"),
                     exclusive_maximum: num(schema, "exclusiveMaximum"),
                     multiple_of: num(schema, "multipleOf"),
+                    declared: false,
                 };
                 // A range that only restates the Rust type is checked by deserialisation too.
-                let declared_min = num(schema, "minimum");
-                let declared_max = num(schema, "maximum");
-                if declared_min.is_some_and(|m| Some(m) != type_min)
+                bounds.declared = declared_min.is_some_and(|m| Some(m) != type_min)
                     || declared_max.is_some_and(|m| Some(m) != type_max)
                     || bounds.exclusive_minimum.is_some()
                     || bounds.exclusive_maximum.is_some()
-                    || bounds.multiple_of.is_some()
-                {
-                    self.has_constraints = true;
-                }
+                    || bounds.multiple_of.is_some();
                 if ty == "integer" {
                     Shape::Integer(bounds)
                 } else {
@@ -438,13 +542,6 @@ impl Compiler {
                         schema.get("format").and_then(Value::as_str),
                     ),
                 };
-                if rules.min_length.is_some()
-                    || rules.max_length.is_some()
-                    || rules.pattern.is_some()
-                    || rules.url
-                {
-                    self.has_constraints = true;
-                }
                 Shape::String(rules)
             }
             "array" => {
@@ -461,10 +558,6 @@ impl Compiler {
                 };
                 let (min_items, max_items) =
                     (usize_of(schema, "minItems"), usize_of(schema, "maxItems"));
-                // Tuples state their length; only a declared length on a list is a constraint.
-                if prefix.is_empty() && (min_items.is_some() || max_items.is_some()) {
-                    self.has_constraints = true;
-                }
                 Shape::Array {
                     items,
                     prefix,
@@ -499,14 +592,10 @@ impl Compiler {
                         portico_openapi::INTEGER_KEY_PATTERNS.contains(&pattern.as_str())
                     });
                 let extra = if let Some((_, values)) = integer_keys {
-                    self.has_constraints = true;
                     Extra::IntegerKeys(self.compile(values)?)
                 } else {
                     match schema.get("additionalProperties") {
-                        Some(Value::Bool(false)) => {
-                            self.has_constraints = true;
-                            Extra::Forbid
-                        }
+                        Some(Value::Bool(false)) => Extra::Forbid,
                         Some(Value::Bool(true)) | None => Extra::Allow,
                         Some(shape) => Extra::Shape(self.compile(shape)?),
                     }
