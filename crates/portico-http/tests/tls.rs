@@ -253,6 +253,45 @@ async fn silent_client_is_closed_at_the_header_timeout() {
 }
 
 #[portico::test]
+async fn the_handshake_and_the_first_head_share_the_header_timeout() {
+    let pki = Pki::new("server");
+    let timeout = Duration::from_millis(800);
+    let server = serve_tls(pki.tls(), |s| s.header_read_timeout(timeout));
+    let addr = server.local_addr();
+    let name = ServerName::try_from("localhost").unwrap();
+    // A hello after 500 ms, and a head 500 ms after the handshake: each within the timeout,
+    // together over it, so the connection is closed before the head comes.
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    rt().sleep(Duration::from_millis(500)).await;
+    let connector = TlsConnector::from(pki.client(&[b"http/1.1"]));
+    let mut late = connector.connect(name.clone(), tcp).await.unwrap();
+    rt().sleep(Duration::from_millis(500)).await;
+    let _ = late
+        .write_all(b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n")
+        .await;
+    let mut answer = Vec::new();
+    let _ = rt()
+        .timeout(Duration::from_secs(10), late.read_to_end(&mut answer))
+        .await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(!answer.contains("200 OK"), "served: {answer}");
+    // The same head sent at once is served.
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let mut prompt = connector.connect(name, tcp).await.unwrap();
+    prompt
+        .write_all(b"GET / HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = rt()
+        .timeout(Duration::from_secs(10), prompt.read_to_end(&mut answer))
+        .await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    server.stop().await.unwrap();
+}
+
+#[portico::test]
 async fn handshake_holds_a_place_under_the_connection_cap() {
     let pki = Pki::new("server");
     let timeout = Duration::from_millis(500);

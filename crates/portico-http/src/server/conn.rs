@@ -34,6 +34,9 @@ pub(crate) struct Opening {
     /// What the TLS handshake settled, given to every request.
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<super::tls::TlsInfo>,
+    /// When the connection was accepted: the first request head is due within the header
+    /// timeout of it, a TLS handshake included.
+    pub(crate) accepted: std::time::Instant,
 }
 
 /// Serves one accepted connection to its end.
@@ -49,6 +52,7 @@ pub(crate) async fn serve<S: Transport>(
         peer: stream.peer(),
         #[cfg(feature = "tls")]
         tls: None,
+        accepted: std::time::Instant::now(),
     };
     serve_opened(stream, app, server, rt, slot, opening).await;
 }
@@ -62,7 +66,7 @@ pub(crate) async fn serve_opened<S: Transport>(
     slot: portico_tasks::SemaphoreGuardArc,
     opening: Opening,
 ) {
-    let conn = Arc::new(ConnShared::new(server.clone(), slot));
+    let conn = Arc::new(ConnShared::new(server.clone(), slot, opening.accepted));
     let peer = opening.peer;
     let mut io = ConnIo::new(stream, conn.clone(), rt.clone());
     let protocol = match opening.protocol {

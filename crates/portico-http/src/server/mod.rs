@@ -213,7 +213,8 @@ impl Server {
 
     /// How long a client may take to send a request head (10 s by default). A client that
     /// sent part of one by then is answered `408 Request Timeout`; one that sent nothing is
-    /// disconnected quietly.
+    /// disconnected quietly. A connection's first head is due within this time of the
+    /// accept, a TLS handshake included.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.config.header_read_timeout = timeout;
         self

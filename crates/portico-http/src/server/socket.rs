@@ -117,11 +117,15 @@ pub(crate) struct ConnShared {
 }
 
 impl ConnShared {
-    pub(crate) fn new(server: Arc<ServerShared>, slot: SemaphoreGuardArc) -> Self {
+    pub(crate) fn new(
+        server: Arc<ServerShared>,
+        slot: SemaphoreGuardArc,
+        accepted: Instant,
+    ) -> Self {
         ConnShared {
             in_flight: AtomicUsize::new(0),
             dispatched: AtomicU64::new(0),
-            accepted: Instant::now(),
+            accepted,
             finished: AtomicU64::new(0),
             upgraded: AtomicBool::new(false),
             responded: Event::new(),

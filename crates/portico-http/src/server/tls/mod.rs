@@ -5,9 +5,9 @@
 //!
 //! * the handshake runs in the connection's own task, never in the accept loop, holding the
 //!   connection's place under `max_connections` from the moment it is accepted;
-//! * it must finish within the header-read timeout (a client that connects and sends no
-//!   ClientHello is closed then); the first request head then has the header-read timeout
-//!   as on a plain connection;
+//! * it counts against the header-read timeout: the handshake and the first request head
+//!   must both be in within that time of the accept, as the head alone must on a plain
+//!   connection (a client that connects and sends no ClientHello is closed then);
 //! * it is given up when a graceful shutdown settles, as an idle connection is closed then;
 //! * a failed one is logged at debug level and closes the connection;
 //! * the protocol is the one ALPN chose (`h2` or `http/1.1`); a client that offered none is
@@ -76,6 +76,7 @@ pub(super) async fn serve<S: Transport>(
     rt: Runtime,
     slot: SemaphoreGuardArc,
 ) {
+    let accepted = std::time::Instant::now();
     let peer = stream.peer();
     let wanted = server.config.protocol;
     let accept = futures_rustls::TlsAcceptor::from(tls.current(wanted)).accept(Raw(stream));
@@ -106,6 +107,8 @@ pub(super) async fn serve<S: Transport>(
         protocol,
         peer,
         tls: Some(TlsInfo::of(session)),
+        // The handshake spent part of the header timeout: the first head has the rest.
+        accepted,
     };
     conn::serve_opened(stream, app, server, rt, slot, opening).await;
 }
