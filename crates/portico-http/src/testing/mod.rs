@@ -161,7 +161,8 @@ impl TestClient {
         self.service.shutdown().await;
     }
 
-    /// A request with any method; `path` may carry a query string.
+    /// A request with any method; `path` may carry a query string. As in Starlette's client,
+    /// a path without its leading `/` is from the root (`items/` is `/items/`).
     pub fn request(&self, method: Method, path: impl AsRef<str>) -> TestRequest {
         TestRequest {
             client: self.clone(),

@@ -1,5 +1,6 @@
 //! [`TestRequest`]: a request being built, and how it is sent (cookies, redirects).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -264,6 +265,23 @@ pub(super) fn relative_target(location: &str) -> String {
     }
 }
 
+/// `target` as Starlette's client (httpx) resolves it against its base URL,
+/// `http://testserver/`: a path without its leading `/` (`items/`, `?q=1`) is from the root.
+/// An absolute URL, and `*` (`OPTIONS *`), are left as they are.
+fn from_root(target: &str) -> Cow<'_, str> {
+    let absolute = target.split_once("://").is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    if absolute || target.starts_with('/') || target == "*" {
+        Cow::Borrowed(target)
+    } else {
+        Cow::Owned(format!("/{target}"))
+    }
+}
+
 pub(super) fn build(
     client: &TestClient,
     method: &Method,
@@ -271,6 +289,7 @@ pub(super) fn build(
     headers: &HeaderMap,
     body: Payload,
 ) -> crate::Request {
+    let target = from_root(target);
     let path = target.split('?').next().unwrap_or("/");
     let mut request = crate::Request::new(Body::empty());
     *request.method_mut() = method.clone();
