@@ -8,6 +8,7 @@
 
 use std::cell::Cell;
 use std::future::Future;
+use std::pin::Pin;
 
 use portico_tasks::CapacityLimiter;
 
@@ -109,22 +110,29 @@ fn on_request_trip() -> bool {
 /// reaches them, instead of each taking a trip of its own. What `work` awaits besides (a
 /// dependency's own extractors) is waited for on that thread. Given up on like a plain `fn`'s
 /// own trip (see [`Runs::run`]).
-pub(crate) async fn trip<T: Send + 'static>(
+///
+/// `work` is boxed before anything else: a request's work is a large future (its extractors'
+/// and its dependencies' states), and the layers that take it to a thread (the limiter, the
+/// pool's task, the thread's `block_on`) then move a pointer rather than copying it each.
+pub(crate) fn trip<T: Send + 'static>(
     work: impl Future<Output = T> + Send + 'static,
     threads: CapacityLimiter,
-) -> T {
-    if on_request_trip() {
-        // On one already (dependencies produced on a handler's trip).
-        return work.await;
+) -> impl Future<Output = T> + Send {
+    let work: Pin<Box<dyn Future<Output = T> + Send>> = Box::pin(work);
+    async move {
+        if on_request_trip() {
+            // On one already (dependencies produced on a handler's trip).
+            return work.await;
+        }
+        portico_tasks::ToThread::new()
+            .limiter(threads)
+            .abandon_on_cancel(true)
+            .run(move || {
+                let _on = OnTrip(ON_TRIP.with(|on| on.replace(true)));
+                futures_lite::future::block_on(work)
+            })
+            .await
     }
-    portico_tasks::ToThread::new()
-        .limiter(threads)
-        .abandon_on_cancel(true)
-        .run(move || {
-            let _on = OnTrip(ON_TRIP.with(|on| on.replace(true)));
-            futures_lite::future::block_on(work)
-        })
-        .await
 }
 
 /// Marks the thread as on a trip until dropped (a panic included).

@@ -59,6 +59,12 @@ type ProduceMany = Pin<Box<dyn Future<Output = Vec<(usize, Produced)>> + Send>>;
 /// What producing one provider gave.
 type Produced = <Produce as Future>::Output;
 
+/// What a wait on the running providers gave: one provider's value, or a trip's.
+enum Done {
+    One(usize, Produced),
+    Many(Vec<(usize, Produced)>),
+}
+
 /// Where the production of a request's dependencies stands: it may be done in two runs, the
 /// second on another thread.
 pub(crate) struct Resolution {
@@ -98,8 +104,10 @@ impl Resolution {
         loop {
             // Start everything whose dependencies are settled (in plan order, so one pass
             // sees the failures of the ones before). Plain `fn`s started together take one
-            // trip to the thread pool between them.
-            let mut plain: Vec<(usize, Produce)> = Vec::new();
+            // trip to the thread pool between them. (The first is kept apart: one plain `fn`
+            // at a time, the usual case, allocates no list.)
+            let mut plain: Option<(usize, Produce)> = None;
+            let mut more_plain: Vec<(usize, Produce)> = Vec::new();
             for (i, node) in nodes.iter().enumerate() {
                 if status[i] != Status::Waiting
                     || (phase == Phase::AllButDeferrable && node.deferrable)
@@ -113,10 +121,12 @@ impl Resolution {
                 match node.provider.prepare(parts, ctx).await {
                     Ok(produce) => {
                         status[i] = Status::Running;
-                        if node.provider.blocking {
-                            plain.push((i, produce));
-                        } else {
+                        if !node.provider.blocking {
                             running.push(Running::One(i, produce));
+                        } else if plain.is_none() {
+                            plain = Some((i, produce));
+                        } else {
+                            more_plain.push((i, produce));
                         }
                     }
                     Err(
@@ -128,23 +138,21 @@ impl Resolution {
                     Err(Rejection::Response(response)) => return Err(response),
                 }
             }
-            if plain.len() > 1 {
-                running.push(Running::Trip(Box::pin(trip(
-                    async move {
-                        let mut produced = Vec::with_capacity(plain.len());
-                        for (i, produce) in plain {
-                            produced.push((i, produce.await));
-                        }
-                        produced
-                    },
-                    ctx.app.thread_limiter().clone(),
-                ))));
-            } else {
-                running.extend(
-                    plain
-                        .into_iter()
-                        .map(|(i, produce)| Running::One(i, produce)),
-                );
+            match plain {
+                Some(first) if !more_plain.is_empty() => {
+                    running.push(Running::Trip(Box::pin(trip(
+                        async move {
+                            let mut produced = Vec::with_capacity(1 + more_plain.len());
+                            for (i, produce) in std::iter::once(first).chain(more_plain) {
+                                produced.push((i, produce.await));
+                            }
+                            produced
+                        },
+                        ctx.app.thread_limiter().clone(),
+                    ))));
+                }
+                Some((i, produce)) => running.push(Running::One(i, produce)),
+                None => {}
             }
             if running.is_empty() {
                 return Ok(());
@@ -153,11 +161,11 @@ impl Resolution {
                 for at in 0..running.len() {
                     let done = match &mut running[at] {
                         Running::One(i, produce) => match produce.as_mut().poll(cx) {
-                            Poll::Ready(result) => vec![(*i, result)],
+                            Poll::Ready(result) => Done::One(*i, result),
                             Poll::Pending => continue,
                         },
                         Running::Trip(trip) => match trip.as_mut().poll(cx) {
-                            Poll::Ready(produced) => produced,
+                            Poll::Ready(produced) => Done::Many(produced),
                             Poll::Pending => continue,
                         },
                     };
@@ -167,13 +175,25 @@ impl Resolution {
                 Poll::Pending
             })
             .await;
-            for (i, result) in produced {
+            #[allow(
+                clippy::result_large_err,
+                reason = "a provider's failure is the response the request ends with"
+            )]
+            let mut keep = |i: usize, result: Produced| {
                 let (value, permit) = result?;
-                let provider = &nodes[i].provider;
-                provider.settle(&value, permit, ctx);
+                nodes[i].provider.settle(&value, permit, ctx);
                 // Set once: a node is produced once per request.
                 let _ = deps.slots[i].set(value);
                 status[i] = Status::Done;
+                Ok(())
+            };
+            match produced {
+                Done::One(i, result) => keep(i, result)?,
+                Done::Many(produced) => {
+                    for (i, result) in produced {
+                        keep(i, result)?;
+                    }
+                }
             }
         }
     }
