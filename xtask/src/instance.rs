@@ -1,9 +1,13 @@
-//! A server process under test: started, stopped by `SIGTERM` and waited for, by `drain`,
-//! `rolling` and `cluster`.
+//! Server processes under test: an [`Instance`] started, stopped by `SIGTERM` and waited for
+//! (by `drain`, `rolling` and `cluster`), and an example started on a free port and killed when
+//! dropped ([`start_example`], [`start_todo`]).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::process::{ChildStdout, Command, ExitStatus, Stdio};
+
+use super::{cargo, step, target_dir};
 use std::time::{Duration, Instant};
 
 /// A running server, killed when dropped if it has not exited.
@@ -133,4 +137,59 @@ pub(crate) fn send(addr: SocketAddr, method: &str, path: &str, body: &str) -> Re
         .and_then(|rest| std::str::from_utf8(rest.get(..3)?).ok())
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| format!("{method} {path} on {addr}: no status line"))
+}
+
+/// A child process killed when dropped.
+pub(crate) struct Child(pub(crate) std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Builds and starts `examples/todo` on a free loopback port with a fresh database in `dir`;
+/// returns the process (stopped when dropped) and its base URL.
+pub(crate) fn start_todo(
+    dir: &Path,
+    name: &str,
+    extra: &[&str],
+) -> Result<(Child, String), String> {
+    let db = dir.join(format!("{name}.sqlite3"));
+    let _ = std::fs::remove_file(&db);
+    let db = db.display().to_string();
+    let mut args = vec!["--db", db.as_str()];
+    args.extend_from_slice(extra);
+    start_example("todo", &args)
+}
+
+/// Builds and starts the example `name` on a free loopback port (`--port 0`, then `args`);
+/// returns the process (stopped when dropped) and the base URL its first line prints.
+pub(crate) fn start_example(name: &str, args: &[&str]) -> Result<(Child, String), String> {
+    let mut build = cargo();
+    build.args(["build", "--quiet", "--example", name]);
+    step(&format!("build examples/{name}"), build)?;
+    let mut server = Child(
+        Command::new(target_dir().join("debug/examples").join(name))
+            .args(["--port", "0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|err| format!("starting examples/{name}: {err}"))?,
+    );
+    let stdout = server.0.stdout.take().ok_or("no stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|err| format!("reading the {name} example's address: {err}"))?;
+    let base = line
+        .split_whitespace()
+        .find(|word| word.starts_with("http://127.0.0.1:"))
+        .ok_or_else(|| format!("no address in {line:?}"))?
+        .trim_end_matches([',', ';'])
+        .to_owned();
+    println!("==> examples/{name} at {base}");
+    Ok((server, base))
 }
