@@ -32,6 +32,8 @@ mod header_param_models;
 mod header_params;
 mod metadata;
 mod middleware;
+mod openapi_callbacks;
+mod openapi_webhooks;
 mod path_operation_configurations;
 mod path_params;
 mod path_params_numeric_validations;

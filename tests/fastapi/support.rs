@@ -3,15 +3,23 @@
 //! FastAPI's tests compare whole documents. Here a document is compared on what clients rely on:
 //! the expected value is FastAPI's, and every key it has must be in Portico's with an equal
 //! value, except `title` (a Pydantic display name no client reads). The maps whose keys clients
-//! enumerate (paths, methods, responses, media types, properties, parameters and component
-//! names) must have no key that FastAPI's does not; elsewhere Portico may say more (a `format`
-//! or a `minimum` that FastAPI leaves out).
+//! enumerate (paths, webhooks, callbacks, methods, responses, media types, properties,
+//! parameters and component names) must have no key that FastAPI's does not; elsewhere Portico
+//! may say more (a `format` or a `minimum` that FastAPI leaves out).
 
 use portico::testing::TestClient;
 use serde_json::Value;
 
 /// Maps whose set of keys must be the same in both documents, by the key that holds them.
-const CLOSED: &[&str] = &["paths", "responses", "content", "properties", "schemas"];
+const CLOSED: &[&str] = &[
+    "paths",
+    "webhooks",
+    "callbacks",
+    "responses",
+    "content",
+    "properties",
+    "schemas",
+];
 
 /// Fetches `/openapi.json` and compares it with FastAPI's `expected`.
 pub(crate) async fn assert_document(client: &TestClient, expected: Value) {
@@ -20,7 +28,7 @@ pub(crate) async fn assert_document(client: &TestClient, expected: Value) {
     let actual: Value = response.json();
     save_for_validation(&actual);
     let mut differences = Vec::new();
-    compare(&expected, &actual, "", false, &mut differences);
+    compare(&expected, &actual, "", false, 0, &mut differences);
     assert!(
         differences.is_empty(),
         "the document differs from FastAPI's:\n{}\n\nwhole document:\n{}",
@@ -46,7 +54,17 @@ fn save_for_validation(document: &Value) {
     std::fs::write(&path, serde_json::to_vec_pretty(document).unwrap()).unwrap();
 }
 
-fn compare(expected: &Value, actual: &Value, at: &str, closed: bool, out: &mut Vec<String>) {
+/// Compares `actual` with `expected` at `at`; `closed` says whether `actual` may have keys
+/// `expected` lacks. `callback` is how deep `at` is inside an operation's `callbacks`: 1 for
+/// the map of callbacks, 2 for a callback (its URLs), 3 for a path item (its methods), else 0.
+fn compare(
+    expected: &Value,
+    actual: &Value,
+    at: &str,
+    closed: bool,
+    callback: u8,
+    out: &mut Vec<String>,
+) {
     match (expected, actual) {
         (Value::Object(want), Value::Object(have)) => {
             for (key, value) in want {
@@ -54,10 +72,19 @@ fn compare(expected: &Value, actual: &Value, at: &str, closed: bool, out: &mut V
                     continue;
                 }
                 let here = format!("{at}/{key}");
-                // A path item's methods are closed too: the map under `paths` holds them.
-                let inner_closed = CLOSED.contains(&key.as_str()) || at == "/paths";
+                let inner = match (key.as_str(), callback) {
+                    ("callbacks", _) => 1,
+                    (_, 1 | 2) => callback + 1,
+                    _ => 0,
+                };
+                // A path item's methods are closed too: the map under `paths` or `webhooks`
+                // holds them, or a callback's URL.
+                let inner_closed = CLOSED.contains(&key.as_str())
+                    || at == "/paths"
+                    || at == "/webhooks"
+                    || inner > 1;
                 match have.get(key) {
-                    Some(found) => compare(value, found, &here, inner_closed, out),
+                    Some(found) => compare(value, found, &here, inner_closed, inner, out),
                     None => out.push(format!("{here}: missing, expected {value}")),
                 }
             }
@@ -69,7 +96,7 @@ fn compare(expected: &Value, actual: &Value, at: &str, closed: bool, out: &mut V
         }
         (Value::Array(want), Value::Array(have)) if want.len() == have.len() => {
             for (i, (w, h)) in want.iter().zip(have).enumerate() {
-                compare(w, h, &format!("{at}/{i}"), closed, out);
+                compare(w, h, &format!("{at}/{i}"), closed, 0, out);
             }
         }
         _ if expected == actual => {}

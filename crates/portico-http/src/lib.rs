@@ -31,7 +31,7 @@ mod validate;
 #[cfg(feature = "websocket")]
 pub mod websocket;
 
-pub use app::{App, Route, Router};
+pub use app::{App, Callback, Route, Router, Webhook};
 pub use background::{BackgroundTask, BackgroundTasks};
 #[allow(deprecated, reason = "the old name stays available")]
 pub use body::ResponseBody;

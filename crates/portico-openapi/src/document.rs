@@ -6,6 +6,7 @@ use http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
 use crate::components::Components;
+use crate::hooks::{self, Shared};
 use crate::info::Info;
 use crate::operation::{OperationDoc, ReturnDoc};
 
@@ -46,40 +47,58 @@ pub struct Operation<'a> {
 /// assert_eq!(get["responses"]["422"]["description"], "Validation Error");
 /// ```
 pub fn document<'a>(info: &Info, operations: impl IntoIterator<Item = Operation<'a>>) -> Value {
+    document_with_webhooks(info, operations, [])
+}
+
+/// As [`document`], with `webhooks`: operations the API does not serve but sends to its
+/// users' servers, written under the document's top-level `webhooks` (OpenAPI 3.1, FastAPI's
+/// `app.webhooks`). A webhook's `template` is its name, the key it is written under as is
+/// (`new-subscription`); its schemas join the document's components, and its `operationId`
+/// is made as a route's, from its handler's name and its own.
+///
+/// # Examples
+///
+/// ```
+/// use portico_openapi::{BodyDoc, Info, Operation, OperationDoc, document_with_webhooks};
+///
+/// let mut hook = OperationDoc::default();
+/// hook.handler_name = Some("new_subscription".into());
+/// hook.body(BodyDoc::new("application/json", serde_json::json!({"type": "object"}), true));
+/// let webhook = Operation { method: &http::Method::POST, template: "new-subscription", doc: &hook };
+///
+/// let doc = document_with_webhooks(&Info::default(), [], [webhook]);
+/// let post = &doc["webhooks"]["new-subscription"]["post"];
+/// assert_eq!(post["operationId"], "new_subscriptionnew_subscription_post");
+/// assert_eq!(doc["paths"], serde_json::json!({}));
+/// ```
+pub fn document_with_webhooks<'a>(
+    info: &Info,
+    operations: impl IntoIterator<Item = Operation<'a>>,
+    webhooks: impl IntoIterator<Item = Operation<'a>>,
+) -> Value {
     let config = info;
     let mut components = Components::default();
     let mut schemes = Map::new();
-    let mut paths: Vec<(String, Map<String, Value>)> = Vec::new();
     let mut ids: HashMap<String, usize> = HashMap::new();
     let operations: Vec<Operation<'a>> = operations.into_iter().collect();
+    let webhooks: Vec<Operation<'a>> = webhooks.into_iter().collect();
     // Inputs first: a type read and written keeps its name for what it reads, and what it
     // writes, when that differs (a defaulted field is always written), is `Name-Output`.
-    for op in operations.iter().filter(|op| !op.doc.hidden) {
-        for param in &op.doc.params {
-            components.absorb(&param.schema, false);
-        }
-        if let Some(body) = &op.doc.body {
-            components.absorb(&body.schema, false);
-        }
+    for op in operations
+        .iter()
+        .chain(&webhooks)
+        .filter(|op| !op.doc.hidden)
+    {
+        hooks::absorb_inputs(op.doc, &mut components);
     }
-    for op in operations {
-        if op.doc.hidden {
-            continue;
-        }
-        let path = openapi_path(op.template);
-        let operation = operation(&op, &path, &mut components, &mut schemes, &mut ids);
-        let method = op.method.as_str().to_ascii_lowercase();
-        match paths.iter_mut().find(|(p, _)| *p == path) {
-            Some((_, item)) => {
-                item.insert(method, operation);
-            }
-            None => {
-                let mut item = Map::new();
-                item.insert(method, operation);
-                paths.push((path, item));
-            }
-        }
-    }
+    let mut shared = Shared {
+        components: &mut components,
+        schemes: &mut schemes,
+        ids: &mut ids,
+    };
+    let paths = path_items(&operations, openapi_path, &mut shared);
+    // A webhook's name is its key as given, not a route template.
+    let webhooks = path_items(&webhooks, str::to_owned, &mut shared);
 
     let mut info = Map::new();
     info.insert("title".into(), Value::String(config.title.clone()));
@@ -117,15 +136,10 @@ pub fn document<'a>(info: &Info, operations: impl IntoIterator<Item = Operation<
     if config.root_path_in_servers {
         list_root_path(&mut doc, &config.root_path);
     }
-    doc.insert(
-        "paths".into(),
-        Value::Object(
-            paths
-                .into_iter()
-                .map(|(path, item)| (path, Value::Object(item)))
-                .collect(),
-        ),
-    );
+    doc.insert("paths".into(), paths);
+    if webhooks.as_object().is_some_and(|w| !w.is_empty()) {
+        doc.insert("webhooks".into(), webhooks);
+    }
     let mut component_map = Map::new();
     if !components.is_empty() {
         component_map.insert("schemas".into(), components.into_value());
@@ -177,14 +191,36 @@ fn list_root_path(doc: &mut Map<String, Value>, root_path: &str) {
     }
 }
 
-/// One operation object.
-fn operation(
-    op: &Operation<'_>,
-    path: &str,
-    components: &mut Components,
-    schemes: &mut Map<String, Value>,
-    ids: &mut HashMap<String, usize>,
+/// The path items of `operations`, keyed by `key(template)` in the order first seen: the
+/// document's `paths`, or its `webhooks`.
+fn path_items(
+    operations: &[Operation<'_>],
+    key: impl Fn(&str) -> String,
+    shared: &mut Shared<'_>,
 ) -> Value {
+    let mut items: Map<String, Value> = Map::new();
+    for op in operations.iter().filter(|op| !op.doc.hidden) {
+        let path = key(op.template);
+        let written = operation(op, &path, shared);
+        let method = op.method.as_str().to_ascii_lowercase();
+        let item = items
+            .entry(path)
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(item) = item {
+            item.insert(method, written);
+        }
+    }
+    Value::Object(items)
+}
+
+/// One operation object; `path` is the key it is written under, which its default
+/// `operationId` is made from.
+pub(crate) fn operation(op: &Operation<'_>, path: &str, shared: &mut Shared<'_>) -> Value {
+    let Shared {
+        components,
+        schemes,
+        ids,
+    } = shared;
     let doc = op.doc;
     let mut out = Map::new();
     if !doc.tags.is_empty() {
@@ -250,6 +286,16 @@ fn operation(
                 "required": body.required,
             }),
         );
+    }
+    if let Some(callbacks) = hooks::callbacks(
+        doc,
+        &mut Shared {
+            components,
+            schemes,
+            ids,
+        },
+    ) {
+        out.insert("callbacks".into(), callbacks);
     }
 
     let mut responses: Vec<(String, Value)> = Vec::new();

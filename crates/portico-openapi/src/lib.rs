@@ -1,6 +1,7 @@
 //! Portico's OpenAPI 3.1 model: what an operation reads and answers ([`OperationDoc`]), the
 //! JSON Schemas of Rust types ([`schema_for`]), the document built from a list of operations
-//! ([`document`]), and the interactive docs pages that show it ([`ui`]).
+//! ([`document`], with webhooks: [`document_with_webhooks`]; an operation's callbacks are
+//! [`CallbackDoc`]s), and the interactive docs pages that show it ([`ui`]).
 //!
 //! Every parameter, dependency, security tool and return type of a Portico application
 //! describes itself into its route's [`OperationDoc`] when the route is registered, from the
@@ -42,12 +43,16 @@
 
 mod components;
 mod document;
+mod hooks;
 mod info;
 mod operation;
 mod schema;
 pub mod ui;
 
-pub use document::{OPENAPI_VERSION, Operation, add_root_server, document, openapi_path};
+pub use document::{
+    OPENAPI_VERSION, Operation, add_root_server, document, document_with_webhooks, openapi_path,
+};
+pub use hooks::CallbackDoc;
 pub use info::{Contact, Info, License, Tag};
 pub use operation::{BodyDoc, OperationDoc, ParamDoc, ResponseDoc, ReturnDoc, SecurityDoc, Source};
 pub use schema::{INTEGER_KEY_PATTERNS, doc_schema_for, properties, schema_for};

@@ -259,6 +259,9 @@ pub struct OperationDoc {
     pub handler_name: Option<String>,
     /// The handler's doc comment, the default description (FastAPI's docstring).
     pub handler_doc: Option<String>,
+    /// The requests the API sends its client's server because of this operation, written
+    /// under the operation's `callbacks` (FastAPI's `callbacks=`).
+    pub callbacks: Vec<crate::CallbackDoc>,
 }
 
 impl ParamDoc {

@@ -94,16 +94,16 @@ pub use portico_http::telemetry;
 pub use portico_http::tls;
 pub use portico_http::{
     App, AppService, Async, BackgroundTask, BackgroundTasks, Blocking, Body, BodyDoc, BodyError,
-    BodyStream, BodyTimedOut, BoxError, BuildError, CleanupScope, Contact, ContentTypeCheck,
-    Cookie, DEFAULT_BODY_LIMIT, DEFAULT_CLEANUP_THREADS, Depends, Embed, ErrorItem, EventStream,
-    FileResponse, Form, FormLimits, Fresh, FromRequest, FromRequestParts, Handler, Header, Html,
-    HttpError, IntoMount, IntoProvider, IntoResponse, IntoResponseParts, Json, KeepAlive, License,
-    Lifespan, LocPart, OPENAPI_VERSION, OperationDoc, Outcome, ParamDoc, Partial, Path, Provider,
-    ProviderFn, Query, Redirect, Rejection, Request, RequestContext, RequestHead,
-    RequestValidationError, Response, ResponseDoc, ResponseFuture, ReturnDoc, Route, RouteRef,
-    RouteSpec, Router, SecurityDoc, Server, ServerHandle, ServerSentEvent, SetCookie,
+    BodyStream, BodyTimedOut, BoxError, BuildError, Callback, CleanupScope, Contact,
+    ContentTypeCheck, Cookie, DEFAULT_BODY_LIMIT, DEFAULT_CLEANUP_THREADS, Depends, Embed,
+    ErrorItem, EventStream, FileResponse, Form, FormLimits, Fresh, FromRequest, FromRequestParts,
+    Handler, Header, Html, HttpError, IntoMount, IntoProvider, IntoResponse, IntoResponseParts,
+    Json, KeepAlive, License, Lifespan, LocPart, OPENAPI_VERSION, OperationDoc, Outcome, ParamDoc,
+    Partial, Path, Provider, ProviderFn, Query, Redirect, Rejection, Request, RequestContext,
+    RequestHead, RequestValidationError, Response, ResponseDoc, ResponseFuture, ReturnDoc, Route,
+    RouteRef, RouteSpec, Router, SecurityDoc, Server, ServerHandle, ServerSentEvent, SetCookie,
     ShutdownReport, Source, StartupError, State, StaticFiles, StreamBody, TaskOutcome, Text,
-    cookie, doc_schema_for, http, middleware, proxy, schema_for, security,
+    Webhook, cookie, doc_schema_for, http, middleware, proxy, schema_for, security,
 };
 #[allow(deprecated, reason = "the old names stay available")]
 pub use portico_http::{Event, ResponseBody, Scope};

@@ -8,18 +8,20 @@ use portico_openapi::{OperationDoc, Source};
 
 use super::App;
 use super::docs::{self, DocumentCell};
-use super::route::{Route, RouteSettings};
+use super::hooks;
+use super::route::{PathKind, Route, RouteSettings};
 use crate::context::AppShared;
 use crate::context::RouteSpec;
 use crate::depends::{Plan, Registry};
 use crate::error::BuildError;
-use crate::routing::{self, Entry, Mount, UrlMap, parse_template};
+use crate::routing::{self, Entry, Mount, UrlMap, parse_callback, parse_template};
 use crate::service::{AppService, Built, Endpoint};
 
 /// Builds `app` into its service.
 pub(super) fn build(app: App) -> Result<AppService, BuildError> {
     let App {
         router,
+        webhooks,
         shared,
         registry,
         lifespan,
@@ -74,6 +76,8 @@ pub(super) fn build(app: App) -> Result<AppService, BuildError> {
         });
         route_docs.push(doc);
     }
+    // Webhooks are documented, never served: they stay out of the route table.
+    let webhooks = hooks::declare_webhooks(&webhooks, &registry, &mut problems);
     let table = match routing::build(entries, shared.config.redirect_slashes) {
         Ok(table) => table,
         Err(problem) => {
@@ -90,6 +94,7 @@ pub(super) fn build(app: App) -> Result<AppService, BuildError> {
         shared,
         table,
         route_docs,
+        webhooks,
         mounts,
         registry,
         lifespan,
@@ -136,13 +141,20 @@ pub(crate) fn declare(
     registry: &Registry,
     problems: &mut Vec<String>,
 ) -> Option<Declared> {
-    let params = match parse_template(&route.path) {
-        Ok((_, params)) => params,
+    let parsed = match route.kind {
+        PathKind::Served => parse_template(&route.path).map(|(_, params)| params),
+        // A webhook's name is no template: it has no parameters.
+        PathKind::Webhook => Ok(Vec::new()),
+        PathKind::Callback => parse_callback(&route.path).map(|(_, params)| params),
+    };
+    let params = match parsed {
+        Ok(params) => params,
         Err(err) => {
             problems.push(err);
             return None;
         }
     };
+    let label = route.label();
     let mut doc = OperationDoc::default();
     doc.path_params = params.clone();
     (route.declare.describe)(&mut doc);
@@ -175,6 +187,7 @@ pub(crate) fn declare(
     doc.operation_id = settings.operation_id.clone();
     doc.status = settings.status;
     doc.response_description = settings.response_description.clone();
+    doc.callbacks = hooks::declare_callbacks(&settings.callbacks, registry, problems);
 
     // The route's and its routers' dependencies come first, then the handler's.
     let mut needs = settings.needs.clone();
@@ -198,7 +211,7 @@ pub(crate) fn declare(
         Ok(plan) => plan,
         Err(found) => {
             for problem in found {
-                problems.push(format!("{} {}: {problem}", route.method, route.path));
+                problems.push(format!("{label}: {problem}"));
             }
             None
         }
@@ -225,7 +238,7 @@ pub(crate) fn declare(
     spec.scopes = doc.scopes.clone();
     unread_path_params(&doc, &mut spec);
     for problem in doc.problems.iter().chain(&spec.problems) {
-        problems.push(format!("{} {}: {problem}", route.method, route.path));
+        problems.push(format!("{label}: {problem}"));
     }
     Some(Declared { spec, doc, plan })
 }

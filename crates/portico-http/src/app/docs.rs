@@ -9,7 +9,7 @@ use http::header::CONTENT_TYPE;
 use portico_openapi::ui::Pages;
 use portico_openapi::{Contact, Info, License, Tag};
 
-use super::{App, Route, build};
+use super::{App, Route, build, hooks};
 use crate::response::{Html, IntoResponse};
 
 impl App {
@@ -146,9 +146,10 @@ impl App {
     }
 
     /// The OpenAPI 3.1 document of the application, as `GET /openapi.json` serves it: every
-    /// route with its parameters, body, responses and security, from the same types that
-    /// answer requests. Routes whose declarations have mistakes are described as far as they
-    /// can be; [`try_into_service`](Self::try_into_service) reports the mistakes.
+    /// route with its parameters, body, responses, security and callbacks, and every webhook,
+    /// from the same types that answer requests. Routes whose declarations have mistakes are
+    /// described as far as they can be; [`try_into_service`](Self::try_into_service) reports
+    /// the mistakes.
     ///
     /// # Examples
     ///
@@ -187,7 +188,8 @@ impl App {
                 .map(|declared| (route, declared))
             })
             .collect();
-        portico_openapi::document(
+        let webhooks = hooks::declare_webhooks(&self.webhooks, &self.registry, &mut problems);
+        portico_openapi::document_with_webhooks(
             &self.docs.info,
             declared
                 .iter()
@@ -196,6 +198,7 @@ impl App {
                     template: &route.path,
                     doc: &declared.doc,
                 }),
+            webhooks.iter().map(hooks::WebhookDoc::operation),
         )
     }
 }

@@ -19,8 +19,11 @@ mod route;
 mod router;
 mod build;
 mod docs;
+mod hooks;
 
 pub(crate) use docs::DocsConfig;
+pub(crate) use hooks::WebhookDoc;
+pub use hooks::{Callback, Webhook};
 #[cfg(feature = "websocket")]
 pub(crate) use route::Declare;
 pub use route::Route;
@@ -46,6 +49,8 @@ pub use router::Router;
 #[derive(Default)]
 pub struct App {
     router: Router,
+    /// Operations documented under the document's `webhooks`, never served.
+    webhooks: Vec<Webhook>,
     shared: AppShared,
     registry: Registry,
     lifespan: Option<crate::lifespan::LifespanFn>,
@@ -58,6 +63,7 @@ impl fmt::Debug for App {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("App")
             .field("routes", &self.router.routes)
+            .field("webhooks", &self.webhooks)
             .field("state", &self.shared.state)
             .field("config", &self.shared.config)
             .field("middleware", &self.middleware.len())
@@ -75,6 +81,16 @@ impl App {
     /// Adds a route.
     pub fn route(mut self, route: Route) -> Self {
         self.router.routes.push(route);
+        self
+    }
+
+    /// Documents `webhook` in the document's top-level `webhooks` (FastAPI's
+    /// `@app.webhooks.post(...)`): a request the application sends to the servers its users
+    /// register. No route answers it. See [`Webhook`] for an example.
+    ///
+    /// Building the application reports two webhooks with one method and name.
+    pub fn webhook(mut self, webhook: Webhook) -> Self {
+        self.webhooks.push(webhook);
         self
     }
 

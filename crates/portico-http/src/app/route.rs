@@ -47,6 +47,20 @@ pub struct Route {
     pub(super) middleware: Vec<Wrap>,
     /// Whether it is a WebSocket route.
     pub(crate) websocket: bool,
+    /// What its path is: a served route's template, or the name or URL of an operation that is
+    /// only documented.
+    pub(super) kind: PathKind,
+}
+
+/// What a route's path is, and so whether the route is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PathKind {
+    /// A template the application answers requests on.
+    Served,
+    /// A webhook's name, only documented.
+    Webhook,
+    /// A callback's URL template, with runtime expressions, only documented.
+    Callback,
 }
 
 /// A type-erased handler: the innermost link of its route's middleware chain.
@@ -115,6 +129,7 @@ pub(super) struct RouteSettings {
     pub(super) name: Option<String>,
     pub(super) content_type_check: Option<crate::ContentTypeCheck>,
     pub(super) response_fields: crate::response::fields::ResponseFields,
+    pub(super) callbacks: Vec<super::Callback>,
 }
 
 impl RouteSettings {
@@ -147,6 +162,10 @@ impl RouteSettings {
         self.deprecated |= outer.deprecated;
         self.hidden |= outer.hidden;
         self.content_type_check = self.content_type_check.or(outer.content_type_check);
+        // The outer callbacks first, as FastAPI lists a router's before its routes'.
+        let mut callbacks = outer.callbacks.clone();
+        callbacks.append(&mut self.callbacks);
+        self.callbacks = callbacks;
     }
 
     pub(super) fn tag(&mut self, tag: impl Into<String>) {
@@ -228,6 +247,15 @@ macro_rules! settings_methods {
                     self.$($meta).+.scopes.push(scope);
                 }
             }
+            self
+        }
+
+        #[doc = concat!("Documents `callback` as a request the API sends because of ", $what)]
+        /// (FastAPI's `callbacks=`): it is written under the operation's `callbacks` in the
+        /// OpenAPI document and never served. A router's or the application's callbacks come
+        /// before a route's own. See [`Callback`](crate::Callback) for an example.
+        pub fn callback(mut self, callback: crate::Callback) -> Self {
+            self.$($meta).+.callbacks.push(callback);
             self
         }
 
@@ -391,6 +419,16 @@ impl Route {
         {
             panic!("{err}");
         }
+        Self::of_kind(method, path, handler, PathKind::Served)
+    }
+
+    /// A route whose path the caller has checked for its `kind`.
+    pub(super) fn of_kind<H: Handler<M>, M: 'static>(
+        method: Method,
+        path: String,
+        handler: H,
+        kind: PathKind,
+    ) -> Self {
         Route {
             method,
             path,
@@ -401,6 +439,17 @@ impl Route {
             settings: RouteSettings::default(),
             middleware: Vec::new(),
             websocket: false,
+            kind,
+        }
+    }
+
+    /// What mistakes in its declaration are reported under: `GET /items`, or `the webhook POST
+    /// new-subscription`.
+    pub(super) fn label(&self) -> String {
+        match self.kind {
+            PathKind::Served => format!("{} {}", self.method, self.path),
+            PathKind::Webhook => format!("the webhook {} {}", self.method, self.path),
+            PathKind::Callback => format!("the callback {} {}", self.method, self.path),
         }
     }
 

@@ -19,6 +19,7 @@ pub(crate) use prefix::{MountPrefix, RootPath, mounted_under, redirect_url, root
 pub(crate) use table::is_websocket_handshake;
 pub(crate) use table::{Entry, Match, Params, Table, build};
 pub(crate) use template::parse as parse_template;
+pub(crate) use template::parse_callback;
 #[cfg(feature = "templates")]
 pub(crate) use urls::UrlError;
 pub(crate) use urls::UrlMap;

@@ -1,5 +1,6 @@
 //! Route templates in FastAPI's syntax (`/items/{item_id}`, `/files/{rest:path}`): checked
-//! and converted for the matcher when a route is added, and filled in again for `url_for`.
+//! and converted for the matcher when a route is added, and filled in again for `url_for`;
+//! and the URL templates of callbacks, which hold runtime expressions (`{$request.body#/id}`).
 
 use std::collections::HashMap;
 
@@ -15,7 +16,41 @@ pub(crate) fn parse(template: &str) -> Result<(String, Vec<String>), String> {
     if !template.starts_with('/') {
         return Err(format!("the path `{template}` must start with `/`"));
     }
+    let scanned = scan(template, false)?;
+    Ok((scanned.matchit, scanned.names))
+}
+
+/// Reads the URL template of a callback (`{$request.body#/callback_url}/invoices/{id}`): its
+/// `{$...}` parts are OpenAPI runtime expressions, which the caller fills in when it sends the
+/// request, not parameters; its `{name}` parts are path parameters, as in a route's template;
+/// it need not start with `/`. Returns the URL as the document keys it (runtime expressions as
+/// written, `{rest:path}` as `{rest}`) and the parameter names in order.
+pub(crate) fn parse_callback(template: &str) -> Result<(String, Vec<String>), String> {
+    if template.is_empty() {
+        return Err(
+            "a callback has the empty URL; write where the request goes, such as `{$request.body#/callback_url}/events`"
+                .to_owned(),
+        );
+    }
+    let scanned = scan(template, true)?;
+    Ok((scanned.key, scanned.names))
+}
+
+/// A template as read by [`scan`].
+struct Scanned {
+    /// In matchit's syntax.
+    matchit: String,
+    /// As OpenAPI writes it.
+    key: String,
+    /// The parameter names, in order.
+    names: Vec<String>,
+}
+
+/// Reads a template's parameters; `{$...}` runtime expressions are kept as written when
+/// `expressions` is on, and refused otherwise.
+fn scan(template: &str, expressions: bool) -> Result<Scanned, String> {
     let mut out = String::with_capacity(template.len());
+    let mut key = String::with_capacity(template.len());
     let mut names = Vec::new();
     let mut chars = template.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
@@ -23,10 +58,12 @@ pub(crate) fn parse(template: &str) -> Result<(String, Vec<String>), String> {
             '{' if chars.peek().is_some_and(|&(_, n)| n == '{') => {
                 chars.next();
                 out.push_str("{{");
+                key.push('{');
             }
             '}' if chars.peek().is_some_and(|&(_, n)| n == '}') => {
                 chars.next();
                 out.push_str("}}");
+                key.push('}');
             }
             '{' => {
                 let rest = &template[at + 1..];
@@ -36,6 +73,22 @@ pub(crate) fn parse(template: &str) -> Result<(String, Vec<String>), String> {
                 let inner = &rest[..close];
                 for _ in 0..inner.chars().count() + 1 {
                     chars.next();
+                }
+                if let Some(expression) = inner.strip_prefix('$') {
+                    if !expressions {
+                        return Err(format!(
+                            "the path `{template}` holds the runtime expression `{{{inner}}}`, which only the URL of a callback may hold (see `Callback`)"
+                        ));
+                    }
+                    if expression.is_empty() {
+                        return Err(format!(
+                            "the callback URL `{template}` has an empty runtime expression `{{$}}`"
+                        ));
+                    }
+                    key.push('{');
+                    key.push_str(inner);
+                    key.push('}');
+                    continue;
                 }
                 let (name, catch_all) = match inner.split_once(':') {
                     Some((name, "path")) => (name, true),
@@ -66,12 +119,22 @@ pub(crate) fn parse(template: &str) -> Result<(String, Vec<String>), String> {
                 }
                 out.push_str(name);
                 out.push('}');
+                key.push('{');
+                key.push_str(name);
+                key.push('}');
             }
             '}' => return Err(format!("the path `{template}` has a `}}` without its `{{`")),
-            c => out.push(c),
+            c => {
+                out.push(c);
+                key.push(c);
+            }
         }
     }
-    Ok((out, names))
+    Ok(Scanned {
+        matchit: out,
+        key,
+        names,
+    })
 }
 
 /// A file's path under a mount: percent-encoded but for its slashes, starting with one.
@@ -131,6 +194,7 @@ pub(crate) fn fill(template: &str, values: &HashMap<String, String>) -> Result<S
 #[allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::parse as parse_template;
+    use super::parse_callback;
 
     #[test]
     fn templates_convert_to_matchit_syntax() {
@@ -166,5 +230,36 @@ mod tests {
                 .contains("twice")
         );
         assert!(parse_template("/a/{id").unwrap_err().contains("without"));
+        assert!(
+            parse_template("/a/{$request.body.id}")
+                .unwrap_err()
+                .contains("only the URL of a callback")
+        );
+    }
+
+    #[test]
+    fn callback_urls_keep_runtime_expressions_and_read_parameters() {
+        assert_eq!(
+            parse_callback("{$callback_url}/invoices/{$request.body.id}").unwrap(),
+            ("{$callback_url}/invoices/{$request.body.id}".into(), vec![])
+        );
+        assert_eq!(
+            parse_callback("{$request.body#/url}/shops/{shop}/{rest:path}").unwrap(),
+            (
+                "{$request.body#/url}/shops/{shop}/{rest}".into(),
+                vec!["shop".into(), "rest".into()]
+            )
+        );
+        assert!(parse_callback("").unwrap_err().contains("empty URL"));
+        assert!(
+            parse_callback("{$}/events")
+                .unwrap_err()
+                .contains("empty runtime expression")
+        );
+        assert!(
+            parse_callback("{$request.body.id")
+                .unwrap_err()
+                .contains("without")
+        );
     }
 }

@@ -13,6 +13,7 @@ use http::{Method, StatusCode};
 use portico_openapi::OperationDoc;
 use tracing::Span;
 
+use crate::app::WebhookDoc;
 use crate::context::RouteSpec;
 use crate::context::{AppShared, Locals, RequestContext};
 use crate::depends::{Overrides, Plan, Registry, RequestDeps};
@@ -50,6 +51,8 @@ struct AppInner {
     table: Table<Endpoint>,
     /// What each route documents, by its index.
     route_docs: Vec<OperationDoc>,
+    /// The webhooks the document shows.
+    webhooks: Vec<WebhookDoc>,
     mounts: Vec<Mount>,
     /// The providers as built.
     registry: Registry,
@@ -90,6 +93,7 @@ pub(crate) struct Built {
     pub(crate) shared: AppShared,
     pub(crate) table: Table<Endpoint>,
     pub(crate) route_docs: Vec<OperationDoc>,
+    pub(crate) webhooks: Vec<WebhookDoc>,
     pub(crate) mounts: Vec<Mount>,
     pub(crate) registry: Registry,
     pub(crate) lifespan: Option<LifespanFn>,
@@ -113,6 +117,7 @@ impl AppService {
             shared,
             table,
             route_docs,
+            webhooks,
             mounts,
             registry,
             lifespan,
@@ -134,6 +139,7 @@ impl AppService {
                 shared: Arc::new(shared),
                 table,
                 route_docs,
+                webhooks,
                 mounts,
                 registry,
                 overrides: Overrides::default(),

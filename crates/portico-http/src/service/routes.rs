@@ -123,13 +123,17 @@ impl AppService {
         self.inner.openapi.get_or_init(|| {
             let mut routes: Vec<RouteRef<'_>> = self.routes().collect();
             routes.sort_by_key(|route| route.spec.index);
-            portico_openapi::document(
+            portico_openapi::document_with_webhooks(
                 &self.inner.info,
                 routes.iter().map(|route| portico_openapi::Operation {
                     method: route.method,
                     template: &route.spec.template,
                     doc: route.doc,
                 }),
+                self.inner
+                    .webhooks
+                    .iter()
+                    .map(crate::app::WebhookDoc::operation),
             )
         })
     }
