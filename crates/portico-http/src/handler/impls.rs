@@ -61,7 +61,12 @@ pub(crate) async fn extract_all<H: Args, L: FromRequest<M>, M>(
     ctx: &RequestContext,
 ) -> Result<(H, L), Response> {
     let mut errors = Vec::new();
-    crate::depends::resolve(parts, ctx, &mut errors).await?;
+    if ctx.deps.is_some() {
+        // Boxed: the state of a resolution would otherwise be room in every route's future,
+        // dependencies or not (the future is boxed for every request, and a box past 1 KiB
+        // takes malloc's slow way).
+        Box::pin(crate::depends::resolve(parts, ctx, &mut errors)).await?;
+    }
     let head = H::extract(parts, ctx, &mut errors).await?;
     let last = L::from_split(parts, body, ctx).await;
     merge(head, last, errors)
@@ -108,7 +113,8 @@ async fn extract_none(parts: &mut Parts, ctx: &RequestContext) -> Result<(), Res
         return Ok(());
     }
     let mut errors = Vec::new();
-    crate::depends::resolve(parts, ctx, &mut errors).await?;
+    // Boxed, as in `extract_all`.
+    Box::pin(crate::depends::resolve(parts, ctx, &mut errors)).await?;
     if errors.is_empty() {
         Ok(())
     } else {
@@ -209,7 +215,7 @@ where
     fn call(
         &self,
         request: crate::Request,
-        ctx: RequestContext,
+        mut ctx: RequestContext,
     ) -> impl Future<Output = Response> + Send + 'static {
         let f = self.clone();
         let kept = Kept::of(&request, &ctx);
@@ -218,21 +224,26 @@ where
         async move {
             // A plain fn with dependencies takes them along on its trip (boxed: the other
             // routes' futures stay as small as they were); without any, its own trip is all.
-            let (reply, ctx) = if R::BLOCKING && ctx.deps.is_some() {
-                Box::pin(super::trip::run_bare::<S, R>(parts, ctx, f)).await
+            // The context comes back from the trip into the place it left, so that the future
+            // keeps room for one.
+            let reply = if R::BLOCKING && ctx.deps.is_some() {
+                let (reply, back) = Box::pin(super::trip::run_bare::<S, R>(parts, ctx, f)).await;
+                ctx = back;
+                reply
             } else {
                 let extracted = extract_none(&mut parts, &ctx).await;
                 drop(parts);
-                let reply = match extracted {
+                match extracted {
                     Ok(()) => R::run(f, ctx.app.thread_limiter()).await.into_reply(),
                     Err(response) => Reply::Response(response),
-                };
-                (reply, ctx)
+                }
             };
-            match respond(reply, kept, &ctx) {
-                Ok(response) => response,
-                Err(slow) => slow.await,
-            }
+            // Only the slow way's box is kept across its await, not the whole result.
+            let slow = match respond(reply, kept, &ctx) {
+                Ok(response) => return response,
+                Err(slow) => slow,
+            };
+            slow.await
         }
     }
 
@@ -262,7 +273,7 @@ macro_rules! handlers {
             fn call(
                 &self,
                 request: crate::Request,
-                ctx: RequestContext,
+                mut ctx: RequestContext,
             ) -> impl Future<Output = Response> + Send + 'static {
                 let f = self.clone();
                 let kept = Kept::of(&request, &ctx);
@@ -271,33 +282,38 @@ macro_rules! handlers {
                 async move {
                     // A plain fn with dependencies takes them along on its trip (boxed: the
                     // other routes' futures stay as small as they were); without any, the
-                    // trip of its own below is all it takes.
-                    let (reply, ctx) = if R::BLOCKING && ctx.deps.is_some() {
+                    // trip of its own below is all it takes. The context comes back from the
+                    // trip into the place it left, so that the future keeps room for one.
+                    let reply = if R::BLOCKING && ctx.deps.is_some() {
                         let call = move |($($head,)*), $last| f($($head,)* $last);
-                        Box::pin(super::trip::run::<($($head,)*), $last, M, S, R>(
-                            parts, body, ctx, call,
-                        ))
-                        .await
+                        let (reply, back) =
+                            Box::pin(super::trip::run::<($($head,)*), $last, M, S, R>(
+                                parts, body, ctx, call,
+                            ))
+                            .await;
+                        ctx = back;
+                        reply
                     } else {
                         let extracted =
                             extract_all::<($($head,)*), $last, M>(&mut parts, &mut body, &ctx)
                                 .await;
                         // What the parameters left of the request goes before the handler runs.
                         drop((parts, body));
-                        let reply = match extracted {
+                        match extracted {
                             Ok((($($head,)*), $last)) => {
                                 R::run(move || f($($head,)* $last), ctx.app.thread_limiter())
                                     .await
                                     .into_reply()
                             }
                             Err(response) => Reply::Response(response),
-                        };
-                        (reply, ctx)
+                        }
                     };
-                    match respond(reply, kept, &ctx) {
-                        Ok(response) => response,
-                        Err(slow) => slow.await,
-                    }
+                    // Only the slow way's box is kept across its await, not the whole result.
+                    let slow = match respond(reply, kept, &ctx) {
+                        Ok(response) => return response,
+                        Err(slow) => slow,
+                    };
+                    slow.await
                 }
             }
 
