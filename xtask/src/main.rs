@@ -272,6 +272,19 @@ fn ci() -> Result<(), String> {
         "warnings",
     ]);
     step("cargo clippy -D warnings", clippy)?;
+    // The fuzz targets are a workspace of their own: linted too, in a plain build (`cargo fuzz
+    // build`, below in CI, builds them with the sanitizer).
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--manifest-path",
+        "fuzz/Cargo.toml",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    step("cargo clippy -D warnings (fuzz)", clippy)?;
 
     let mut doc = cargo();
     doc.args(["doc", "--workspace", "--no-deps"])
