@@ -3,10 +3,9 @@
 //! Chromium is driven by playwright-core (from the npm registry, installed under `target/`),
 //! with every host but the loopback address unresolvable.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use super::{Child, cargo, ensure_tool, root, step};
+use super::{ensure_tool, root, start_example_with, step};
 
 /// The playwright-core release the script is written against.
 const PLAYWRIGHT: &str = "playwright-core@1.49.1";
@@ -23,31 +22,9 @@ pub(crate) fn check() -> Result<(), String> {
             .arg(PLAYWRIGHT);
         step(&format!("npm install {PLAYWRIGHT}"), npm)?;
     }
-    let mut build = cargo();
-    build.args(["build", "--quiet", "--example", "chat"]);
-    step("build examples/chat", build)?;
     for runtime in ["tokio", "smol"] {
-        let mut server = Child(
-            Command::new(crate::target_dir().join("debug/examples/chat"))
-                .args(["--port", "0"])
-                .env("PORTICO_RUNTIME", runtime)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .map_err(|err| format!("starting examples/chat: {err}"))?,
-        );
-        let stdout = server.0.stdout.take().ok_or("no stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .map_err(|err| format!("reading the chat example's address: {err}"))?;
-        let base = line
-            .split_whitespace()
-            .find(|word| word.starts_with("http://127.0.0.1:"))
-            .ok_or_else(|| format!("no address in {line:?}"))?
-            .trim_end_matches([',', ';'])
-            .to_owned();
-        println!("==> examples/chat on {runtime} at {base}");
+        println!("==> examples/chat on {runtime}");
+        let (server, base) = start_example_with("chat", &[], &[("PORTICO_RUNTIME", runtime)])?;
         let shot = dir.join(format!("chat-{runtime}.png"));
         let mut node = Command::new("node");
         node.arg(root().join("xtask/browser/chat.js"))

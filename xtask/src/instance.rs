@@ -167,6 +167,15 @@ pub(crate) fn start_todo(
 /// Builds and starts the example `name` on a free loopback port (`--port 0`, then `args`);
 /// returns the process (stopped when dropped) and the base URL its first line prints.
 pub(crate) fn start_example(name: &str, args: &[&str]) -> Result<(Child, String), String> {
+    start_example_with(name, args, &[])
+}
+
+/// As [`start_example`], with environment variables (`PORTICO_RUNTIME`, say).
+pub(crate) fn start_example_with(
+    name: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<(Child, String), String> {
     let mut build = cargo();
     build.args(["build", "--quiet", "--example", name]);
     step(&format!("build examples/{name}"), build)?;
@@ -174,6 +183,7 @@ pub(crate) fn start_example(name: &str, args: &[&str]) -> Result<(Child, String)
         Command::new(target_dir().join("debug/examples").join(name))
             .args(["--port", "0"])
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

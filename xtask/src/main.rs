@@ -67,7 +67,7 @@ mod soak;
 mod system;
 mod tls;
 
-pub(crate) use instance::{Child, start_example, start_todo};
+pub(crate) use instance::{Child, start_example, start_example_with, start_todo};
 use openapi::{docs_browser, openapi, openapi_validate};
 pub(crate) use system::{apt_install, ensure_tool, is_root};
 
