@@ -57,6 +57,7 @@ struct Args {
     requests: usize,
     count_connections: usize,
     count_runs: usize,
+    keep_profiles: Option<PathBuf>,
 }
 
 const USAGE: &str = "\
@@ -64,7 +65,7 @@ usage: bench-http --portico PATH [--baseline PATH] [--rounds 7] [--duration 3] [
                   [--connections 32,256] [--workers 1] [--server-cpu 0] [--client-cpu 1]
                   [--only SERVER,...] [--endpoints plaintext,json,...] [--check]
                   [--instructions | --no-instructions] [--requests 10000]
-                  [--count-connections 1] [--count-runs 5]
+                  [--count-connections 1] [--count-runs 5] [--keep-profiles DIR]
 
   --portico PATH     the bench_server example, run as portico (tokio) and portico (smol)
   --baseline PATH    another build of bench_server (main before a change, say), run as two more
@@ -85,6 +86,9 @@ usage: bench-http --portico PATH [--baseline PATH] [--rounds 7] [--duration 3] [
                      count, see http/instructions.rs)
   --count-runs N     server starts per server under callgrind; the report gives the median
                      and the spread (max - min over the median)
+  --keep-profiles DIR
+                     keep each count's callgrind profile in DIR, named after the server, the
+                     endpoint and the run (read them with callgrind_annotate)
 ";
 
 fn usage(problem: &str) -> ! {
@@ -111,6 +115,7 @@ fn parse_args() -> Args {
         requests: 10_000,
         count_connections: 1,
         count_runs: 5,
+        keep_profiles: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -160,6 +165,7 @@ fn parse_args() -> Args {
             "--requests" => args.requests = number(&value) as usize,
             "--count-connections" => args.count_connections = number(&value) as usize,
             "--count-runs" => args.count_runs = number(&value) as usize,
+            "--keep-profiles" => args.keep_profiles = Some(PathBuf::from(value)),
             _ => usage(&format!("unknown argument {flag}")),
         }
     }
@@ -347,6 +353,7 @@ fn main() {
         runs: args.count_runs,
         server_cpu: args.server_cpu.clone(),
         workers: args.workers,
+        keep: args.keep_profiles.clone(),
     };
     let counts = if args.counted {
         instructions::measure(&plan, &servers, &endpoints)

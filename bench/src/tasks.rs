@@ -1,6 +1,7 @@
 //! `cargo xtask bench tasks`: task groups against tokio's `JoinSet` and async-executor's spawn,
 //! spawned from a worker and from the main thread, with and without a handle per child; and
-//! `to_thread` against each runtime's blocking pool. Every case runs interleaved in one run.
+//! `to_thread` against each runtime's blocking pool, one call at a time and 32 at once. Every
+//! case runs interleaved in one run.
 
 use std::time::Duration;
 
@@ -87,7 +88,8 @@ fn main() {
     );
 
     // Targets: a task group within 1.15x `JoinSet` on tokio and 1.5x async-executor on smol;
-    // `to_thread` within 1.10x the runtime's blocking pool.
+    // `to_thread` within 1.10x the runtime's blocking pool; a plain-fn trip under load within
+    // 1.05x on tokio and 1.10x on smol.
     let (tn, sn) = (&tokio_native, &smol_native);
     let mut cases: Vec<Case<'_>> = vec![
         native("tokio JoinSet, from a worker", n, move || {
@@ -150,6 +152,25 @@ fn main() {
             let sp = sp.clone();
             move || cases::rt_blocking_calls(&sp, calls)
         }),
+        // A plain-fn request's round trip under `/blocking`'s load: 32 callers at once, each
+        // call sleeping 1 ms on its thread, compared in CPU time (issue: within 1.05x
+        // `spawn_blocking` on tokio and 1.10x the `blocking` crate's pool on smol).
+        native("tokio spawn_blocking, 32 at once (CPU)", calls, move || {
+            cases::spawn_blocking_at_once(tn, calls)
+        }),
+        against(16, 1.05, "tokio plain-fn trip, 32 at once (CPU)", calls, {
+            let tp = tp.clone();
+            move || cases::trips_at_once(&tp, calls)
+        }),
+        native(
+            "smol  blocking::unblock, 32 at once (CPU)",
+            calls,
+            move || cases::unblock_at_once(sn, calls),
+        ),
+        against(18, 1.10, "smol  plain-fn trip, 32 at once (CPU)", calls, {
+            let sp = sp.clone();
+            move || cases::trips_at_once(&sp, calls)
+        }),
     ];
     println!(
         "task groups and to_thread vs native: {} interleaved rounds, {n} trivial children, \
@@ -177,13 +198,13 @@ fn main() {
         stats::interleave(args.rounds, &mut runs)
     };
     println!(
-        "{:<40} {:>12} {:>9} {:>9} {:>7}",
+        "{:<44} {:>12} {:>9} {:>9} {:>7}",
         "case", "median", "ratio", "paired", "target"
     );
     for (i, case) in cases.iter().enumerate() {
         let per_op = |i: usize| stats::median(&times[i]) / cases[i].ops as f64 * 1e9;
         match case.native {
-            None => println!("{:<40} {:>9.1} ns", case.name, per_op(i)),
+            None => println!("{:<44} {:>9.1} ns", case.name, per_op(i)),
             Some(native) => {
                 let paired = stats::paired_ratio(&times[i], &times[native]);
                 let verdict = if case.target.is_nan() {
@@ -199,7 +220,7 @@ fn main() {
                     format!("{:.2}x", case.target)
                 };
                 println!(
-                    "{:<40} {:>9.1} ns {:>8.3}x {:>8.3}x {:>7}  {verdict}",
+                    "{:<44} {:>9.1} ns {:>8.3}x {:>8.3}x {:>7}  {verdict}",
                     case.name,
                     per_op(i),
                     per_op(i) / per_op(native),
@@ -210,8 +231,9 @@ fn main() {
         }
     }
     println!(
-        "\nper child or per call; ratio: median / the native case's median; paired: median of \
-         the per-round ratios, compared with the target"
+        "\nper child or per call (wall time; CPU time for the cases marked so); ratio: median / \
+         the native case's median; paired: median of the per-round ratios, compared with the \
+         target"
     );
     drop(cases);
     tokio_portico.shutdown_timeout(Duration::from_secs(5));

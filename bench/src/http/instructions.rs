@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,8 @@ pub struct Plan {
     pub runs: usize,
     pub server_cpu: String,
     pub workers: usize,
+    /// Where to keep each count's profile, if anywhere.
+    pub keep: Option<PathBuf>,
 }
 
 /// Instructions per request, one figure per run, by (server, endpoint) index.
@@ -83,7 +85,11 @@ pub fn measure(plan: &Plan, servers: &[Server], endpoints: &[&Endpoint]) -> Coun
                 callgrind_control("--dump", pid);
                 dumps += 1;
                 drop(conns);
-                let total = summary(&dir.join(format!("callgrind.out.{dumps}")));
+                let dump = dir.join(format!("callgrind.out.{dumps}"));
+                let total = summary(&dump);
+                if let Some(keep) = &plan.keep {
+                    keep_profile(&dump, keep, server.name, endpoint.name, run + 1);
+                }
                 let per_request = total as f64 / plan.requests as f64;
                 eprintln!(
                     "instructions, run {}: {:<22} {:<10} {:>9.0} instructions/request ({:.1} s)",
@@ -100,6 +106,21 @@ pub fn measure(plan: &Plan, servers: &[Server], endpoints: &[&Endpoint]) -> Coun
     }
     let _ = std::fs::remove_dir_all(&dir);
     counts
+}
+
+/// Copies one count's profile into `keep` as `SERVER-ENDPOINT-RUN.callgrind`.
+fn keep_profile(dump: &Path, keep: &Path, server: &str, endpoint: &str, run: usize) {
+    let server: String = (server.chars())
+        .filter_map(|c| match c {
+            'a'..='z' | '0'..='9' | '-' => Some(c),
+            ' ' => Some('-'),
+            _ => None,
+        })
+        .collect();
+    std::fs::create_dir_all(keep).expect("creates the profile directory");
+    let to = keep.join(format!("{server}-{endpoint}-{run}.callgrind"));
+    std::fs::copy(dump, &to)
+        .unwrap_or_else(|e| panic!("copies {} to {}: {e}", dump.display(), to.display()));
 }
 
 fn callgrind_control(action: &str, pid: u32) {

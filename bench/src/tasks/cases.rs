@@ -214,3 +214,109 @@ fn run_smol(
     }
     start.elapsed()
 }
+
+/// How many callers the `at once` cases run side by side, as `/blocking` is loaded in
+/// `bench http`.
+pub const CALLERS: usize = 32;
+
+/// What each call of the `at once` cases does on its thread: sleep a millisecond, as
+/// `/blocking`'s handler does.
+fn nap(i: usize) -> usize {
+    std::thread::sleep(Duration::from_millis(1));
+    black_box(i)
+}
+
+/// The CPU time this process has used so far, on every thread (the blocking pools' too).
+fn process_cpu() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid, writable `timespec`; the clock id is a constant the kernel
+    // knows. The call writes only into `now`.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut now) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+/// The CPU time `run` costs the process.
+fn cpu_of(run: impl FnOnce()) -> Duration {
+    let start = process_cpu();
+    run();
+    process_cpu() - start
+}
+
+/// `n` plain-fn calls made by [`CALLERS`] tasks at once, as a plain-fn handler's request makes
+/// its one trip: `ToThread` under the runtime's thread limiter, abandoned if its caller is
+/// cancelled. Returns CPU time, not wall time (each call sleeps).
+pub fn trips_at_once(rt: &Runtime, n: usize) -> Duration {
+    let limiter = portico_tasks::thread_limiter(rt);
+    cpu_of(|| {
+        run_portico(rt, From::Worker, async move {
+            task_group(|tg| async move {
+                for caller in 0..CALLERS {
+                    let limiter = limiter.clone();
+                    tg.start_soon(async move {
+                        for i in (caller..n).step_by(CALLERS) {
+                            black_box(
+                                portico_tasks::ToThread::new()
+                                    .limiter(limiter.clone())
+                                    .abandon_on_cancel(true)
+                                    .run(move || nap(i))
+                                    .await,
+                            );
+                        }
+                        Ok(())
+                    });
+                }
+                Ok::<(), io::Error>(())
+            })
+            .await
+            .expect("no failure");
+        });
+    })
+}
+
+/// As [`trips_at_once`], with `tokio::task::spawn_blocking`.
+pub fn spawn_blocking_at_once(rt: &tokio::runtime::Runtime, n: usize) -> Duration {
+    cpu_of(|| {
+        run_tokio(rt, From::Worker, async move {
+            let mut callers = tokio::task::JoinSet::new();
+            for caller in 0..CALLERS {
+                callers.spawn(async move {
+                    for i in (caller..n).step_by(CALLERS) {
+                        black_box(
+                            tokio::task::spawn_blocking(move || nap(i))
+                                .await
+                                .expect("blocking task"),
+                        );
+                    }
+                });
+            }
+            while let Some(done) = callers.join_next().await {
+                done.expect("caller");
+            }
+        });
+    })
+}
+
+/// As [`trips_at_once`], with `blocking::unblock` on async-executor.
+pub fn unblock_at_once(smol: &NativeSmol, n: usize) -> Duration {
+    let executor = smol.executor.clone();
+    cpu_of(|| {
+        run_smol(smol, From::Worker, async move {
+            let callers: Vec<_> = (0..CALLERS)
+                .map(|caller| {
+                    executor.spawn(async move {
+                        for i in (caller..n).step_by(CALLERS) {
+                            black_box(blocking::unblock(move || nap(i)).await);
+                        }
+                    })
+                })
+                .collect();
+            for caller in callers {
+                caller.await;
+            }
+        });
+    })
+}
