@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use http::request::Parts;
+use smallvec::SmallVec;
 
 use super::ProviderNode;
 use super::provider::AnyValue;
@@ -219,7 +220,9 @@ impl Builder<'_> {
 /// One request's dependency state: the plan, and the cached values.
 pub(crate) struct RequestDeps {
     pub(crate) plan: Arc<Plan>,
-    pub(crate) slots: Box<[OnceLock<AnyValue>]>,
+    /// One per node of the plan; inline for the usual handful, so that a request's cache is
+    /// one allocation.
+    pub(crate) slots: SmallVec<[OnceLock<AnyValue>; 4]>,
 }
 
 impl RequestDeps {
@@ -253,8 +256,8 @@ impl RequestDeps {
             return Err(Rejection::Response(crate::response::internal_error()));
         };
         let provider = &self.plan.nodes[i].provider;
-        let produce = provider.prepare(parts, ctx).await?;
-        let (value, permit) = produce.await.map_err(Rejection::Response)?;
+        let (value, permit) = (provider.produce(parts, ctx).await?)
+            .map_err(|response| Rejection::Response(*response))?;
         provider.settle(&value, permit, ctx);
         Ok(value)
     }

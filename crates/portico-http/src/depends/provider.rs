@@ -11,7 +11,7 @@ use http::request::Parts;
 use portico_openapi::OperationDoc;
 use portico_tasks::{CapacityLimiter, LimiterPermit};
 
-use crate::context::RouteSpec;
+use crate::context::{AppShared, RouteSpec};
 use crate::extract::{Args, FromRequestParts, Rejection, RequestContext};
 use crate::response::{Caught, IntoResponse, Reply, Response};
 use crate::strategy::{Accepts, Runs};
@@ -27,11 +27,18 @@ impl<T, E> Accepts<Result<T, E>> for Provide {}
 /// A produced value, as the request's cache keeps it.
 pub(crate) type AnyValue = Arc<dyn Any + Send + Sync>;
 
-/// The value being produced, with the concurrency permit it holds.
+/// The value being produced, with the concurrency permit it holds; or the response its
+/// failure answers with, boxed: the result is moved through several layers, and a failure is
+/// rare.
 pub(crate) type Produce =
-    Pin<Box<dyn Future<Output = Result<(AnyValue, Option<LimiterPermit>), Response>> + Send>>;
+    Pin<Box<dyn Future<Output = Result<(AnyValue, Option<LimiterPermit>), Box<Response>>> + Send>>;
+
+/// What producing one provider gives.
+pub(crate) type Produced = <Produce as Future>::Output;
 
 type PrepareFuture<'a> = Pin<Box<dyn Future<Output = Result<Produce, Rejection>> + Send + 'a>>;
+
+type ProduceFuture<'a> = Pin<Box<dyn Future<Output = Result<Produced, Rejection>> + Send + 'a>>;
 
 /// A function that produces a dependency: an `async fn` (run on the event loop) or a plain `fn`
 /// (run on the thread pool under the shared capacity limiter), of up to 12 head-only
@@ -59,6 +66,18 @@ pub trait ProviderFn<M>: Clone + Send + Sync + 'static {
         limiter: Option<CapacityLimiter>,
     ) -> impl Future<Output = Result<Produce, Rejection>> + Send + 'a;
 
+    /// Extracts the parameters and produces the value, in one future: [`prepare`] with its
+    /// production awaited in place, for a provider that nothing runs beside.
+    ///
+    /// [`prepare`]: Self::prepare
+    #[doc(hidden)]
+    fn produce<'a>(
+        &'a self,
+        parts: &'a mut Parts,
+        ctx: &'a RequestContext,
+        limiter: Option<CapacityLimiter>,
+    ) -> impl Future<Output = Result<Produced, Rejection>> + Send + 'a;
+
     /// Describes the parameters (what the OpenAPI document shows for every route using it).
     #[doc(hidden)]
     fn describe(doc: &mut OperationDoc);
@@ -73,10 +92,38 @@ pub trait ProviderFn<M>: Clone + Send + Sync + 'static {
     fn is_blocking() -> bool;
 }
 
-async fn acquire(limiter: Option<CapacityLimiter>) -> Option<LimiterPermit> {
-    match limiter {
+/// A provider's parameters, or why they cannot be had.
+async fn extract_args<A: Args>(parts: &mut Parts, ctx: &RequestContext) -> Result<A, Rejection> {
+    let mut errors = Vec::new();
+    match A::extract(parts, ctx, &mut errors).await {
+        Ok(Some(args)) => Ok(args),
+        Ok(None) => Err(Rejection::Invalid(errors)),
+        Err(response) => Err(Rejection::Response(response)),
+    }
+}
+
+/// Runs a provider's function, its parameters extracted (`call`), under `limiter`'s permit
+/// when there is one: the production that [`ProviderFn::prepare`] returns boxed and
+/// [`ProviderFn::produce`] awaits in place.
+async fn production<C, R, S, V, E>(
+    call: C,
+    app: Arc<AppShared>,
+    limiter: Option<CapacityLimiter>,
+) -> Produced
+where
+    C: FnOnce() -> R + Send + 'static,
+    R: Runs<S, Provide, Output = Result<V, E>>,
+    V: Send + Sync + 'static,
+    E: IntoResponse,
+{
+    // The permit is waited for here, on the event loop: waiting holds no thread.
+    let permit = match limiter {
         Some(limiter) => Some(limiter.acquire().await),
         None => None,
+    };
+    match R::run(call, app.thread_limiter()).await {
+        Ok(value) => Ok((Arc::new(value) as AnyValue, permit)),
+        Err(err) => Err(Box::new(err.into_response())),
     }
 }
 
@@ -102,23 +149,24 @@ macro_rules! providers {
                 limiter: Option<CapacityLimiter>,
             ) -> impl Future<Output = Result<Produce, Rejection>> + Send + 'a {
                 async move {
-                    let mut errors = Vec::new();
-                    let ($($t,)*) = match <($($t,)*)>::extract(parts, ctx, &mut errors).await {
-                        Ok(Some(args)) => args,
-                        Ok(None) => return Err(Rejection::Invalid(errors)),
-                        Err(response) => return Err(Rejection::Response(response)),
-                    };
+                    let ($($t,)*) = extract_args::<($($t,)*)>(parts, ctx).await?;
                     let f = self.clone();
-                    let app = ctx.app.clone();
-                    Ok(Box::pin(async move {
-                        // The permit is waited for here, on the event loop: waiting holds no
-                        // thread.
-                        let permit = acquire(limiter).await;
-                        match R::run(move || f($($t,)*), app.thread_limiter()).await {
-                            Ok(value) => Ok((Arc::new(value) as AnyValue, permit)),
-                            Err(err) => Err(err.into_response()),
-                        }
-                    }) as Produce)
+                    Ok(Box::pin(production(move || f($($t,)*), ctx.app.clone(), limiter))
+                        as Produce)
+                }
+            }
+
+            #[allow(non_snake_case, reason = "the type names double as bindings")]
+            fn produce<'a>(
+                &'a self,
+                parts: &'a mut Parts,
+                ctx: &'a RequestContext,
+                limiter: Option<CapacityLimiter>,
+            ) -> impl Future<Output = Result<Produced, Rejection>> + Send + 'a {
+                async move {
+                    let ($($t,)*) = extract_args::<($($t,)*)>(parts, ctx).await?;
+                    let f = self.clone();
+                    Ok(production(move || f($($t,)*), ctx.app.clone(), limiter).await)
                 }
             }
 
@@ -159,6 +207,13 @@ trait ErasedPrepare: Send + Sync + 'static {
         ctx: &'a RequestContext,
         limiter: Option<CapacityLimiter>,
     ) -> PrepareFuture<'a>;
+
+    fn produce<'a>(
+        &'a self,
+        parts: &'a mut Parts,
+        ctx: &'a RequestContext,
+        limiter: Option<CapacityLimiter>,
+    ) -> ProduceFuture<'a>;
 }
 
 struct Erased<F, M> {
@@ -174,6 +229,15 @@ impl<F: ProviderFn<M>, M: 'static> ErasedPrepare for Erased<F, M> {
         limiter: Option<CapacityLimiter>,
     ) -> PrepareFuture<'a> {
         Box::pin(self.f.prepare(parts, ctx, limiter))
+    }
+
+    fn produce<'a>(
+        &'a self,
+        parts: &'a mut Parts,
+        ctx: &'a RequestContext,
+        limiter: Option<CapacityLimiter>,
+    ) -> ProduceFuture<'a> {
+        Box::pin(self.f.produce(parts, ctx, limiter))
     }
 }
 
@@ -233,6 +297,16 @@ impl ProviderNode {
         ctx: &'a RequestContext,
     ) -> PrepareFuture<'a> {
         self.prepare.prepare(parts, ctx, self.limiter.clone())
+    }
+
+    /// Extracts the provider's parameters and produces its value, in one future (one
+    /// allocation, not two): for a provider that nothing else is produced beside.
+    pub(crate) fn produce<'a>(
+        &'a self,
+        parts: &'a mut Parts,
+        ctx: &'a RequestContext,
+    ) -> ProduceFuture<'a> {
+        self.prepare.produce(parts, ctx, self.limiter.clone())
     }
 
     /// Records a produced value's cleanup with the request (or lets its permit go, when it has

@@ -8,8 +8,10 @@ use std::pin::Pin;
 use std::task::Poll;
 
 use http::request::Parts;
+use smallvec::SmallVec;
 
-use super::provider::Produce;
+use super::RequestDeps;
+use super::provider::{Produce, Produced};
 use crate::error::ErrorItem;
 use crate::extract::{Rejection, RequestContext};
 use crate::response::Response;
@@ -56,9 +58,6 @@ enum Running {
 /// Plain `fn`s produced on one trip, with where each sits in the plan.
 type ProduceMany = Pin<Box<dyn Future<Output = Vec<(usize, Produced)>> + Send>>;
 
-/// What producing one provider gave.
-type Produced = <Produce as Future>::Output;
-
 /// What a wait on the running providers gave: one provider's value, or a trip's.
 enum Done {
     One(usize, Produced),
@@ -68,7 +67,8 @@ enum Done {
 /// Where the production of a request's dependencies stands: it may be done in two runs, the
 /// second on another thread.
 pub(crate) struct Resolution {
-    status: Vec<Status>,
+    /// One per node of the plan, inline for the usual number.
+    status: SmallVec<[Status; 16]>,
 }
 
 impl Resolution {
@@ -100,8 +100,40 @@ impl Resolution {
         };
         let nodes = &deps.plan.nodes;
         let status = &mut self.status;
-        let mut running: Vec<Running> = Vec::new();
+        // Usually one at a time (a chain), so inline.
+        let mut running: SmallVec<[Running; 2]> = SmallVec::new();
+        // Whether a provider can start: not produced, in this phase, and every provider it
+        // waits for settled.
+        let startable = |i: usize, status: &[Status]| {
+            let node = &nodes[i];
+            status[i] == Status::Waiting
+                && !(phase == Phase::AllButDeferrable && node.deferrable)
+                && !(node.waits.iter())
+                    .any(|&w| matches!(status[w], Status::Waiting | Status::Running))
+        };
         loop {
+            // One provider to start and none running (a chain, the usual case): its
+            // parameters and its production in one future, awaited here.
+            if running.is_empty() {
+                let mut ready = (0..nodes.len()).filter(|&i| startable(i, status));
+                if let (Some(i), None) = (ready.next(), ready.next()) {
+                    match nodes[i].provider.produce(parts, ctx).await {
+                        Ok(result) => {
+                            keep(deps, i, result, ctx)?;
+                            status[i] = Status::Done;
+                        }
+                        Err(
+                            Rejection::Invalid(found)
+                            | Rejection::InvalidBody { errors: found, .. },
+                        ) => {
+                            errors.extend(found);
+                            status[i] = Status::Failed;
+                        }
+                        Err(Rejection::Response(response)) => return Err(response),
+                    }
+                    continue;
+                }
+            }
             // Start everything whose dependencies are settled (in plan order, so one pass
             // sees the failures of the ones before). Plain `fn`s started together take one
             // trip to the thread pool between them. (The first is kept apart: one plain `fn`
@@ -109,13 +141,7 @@ impl Resolution {
             let mut plain: Option<(usize, Produce)> = None;
             let mut more_plain: Vec<(usize, Produce)> = Vec::new();
             for (i, node) in nodes.iter().enumerate() {
-                if status[i] != Status::Waiting
-                    || (phase == Phase::AllButDeferrable && node.deferrable)
-                    || node
-                        .waits
-                        .iter()
-                        .any(|&w| matches!(status[w], Status::Waiting | Status::Running))
-                {
+                if !startable(i, status) {
                     continue;
                 }
                 match node.provider.prepare(parts, ctx).await {
@@ -175,26 +201,37 @@ impl Resolution {
                 Poll::Pending
             })
             .await;
-            #[allow(
-                clippy::result_large_err,
-                reason = "a provider's failure is the response the request ends with"
-            )]
-            let mut keep = |i: usize, result: Produced| {
-                let (value, permit) = result?;
-                nodes[i].provider.settle(&value, permit, ctx);
-                // Set once: a node is produced once per request.
-                let _ = deps.slots[i].set(value);
-                status[i] = Status::Done;
-                Ok(())
-            };
             match produced {
-                Done::One(i, result) => keep(i, result)?,
+                Done::One(i, result) => {
+                    keep(deps, i, result, ctx)?;
+                    status[i] = Status::Done;
+                }
                 Done::Many(produced) => {
                     for (i, result) in produced {
-                        keep(i, result)?;
+                        keep(deps, i, result, ctx)?;
+                        status[i] = Status::Done;
                     }
                 }
             }
         }
     }
+}
+
+/// Keeps a produced value in the request's cache, with its cleanup; or gives the response a
+/// provider's failure ends the request with.
+#[allow(
+    clippy::result_large_err,
+    reason = "a provider's failure is the response the request ends with"
+)]
+fn keep(
+    deps: &RequestDeps,
+    i: usize,
+    result: Produced,
+    ctx: &RequestContext,
+) -> Result<(), Response> {
+    let (value, permit) = result.map_err(|response| *response)?;
+    deps.plan.nodes[i].provider.settle(&value, permit, ctx);
+    // Set once: a node is produced once per request.
+    let _ = deps.slots[i].set(value);
+    Ok(())
 }

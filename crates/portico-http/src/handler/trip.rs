@@ -49,6 +49,7 @@ where
     };
     drop(body);
     let threads = ctx.app.thread_limiter().clone();
+    let mut back = Back::new();
     let work = async move {
         let extracted = async {
             if let Some(resolution) = &mut resolution {
@@ -72,9 +73,10 @@ where
                 .into_reply(),
             Err(response) => Reply::Response(response),
         };
-        (reply, ctx)
+        back.fill(reply, ctx);
+        back
     };
-    trip(work, threads).await
+    trip(work, threads).await.take()
 }
 
 /// As [`run`], for a handler without parameters.
@@ -97,6 +99,7 @@ where
         return (Reply::Response(response), ctx);
     }
     let threads = ctx.app.thread_limiter().clone();
+    let mut back = Back::new();
     let work = async move {
         let extracted = match &mut resolution {
             Some(resolution) => {
@@ -114,7 +117,30 @@ where
             Ok(()) => Reply::Response(crate::error::invalid(errors, None)),
             Err(response) => Reply::Response(response),
         };
-        (reply, ctx)
+        back.fill(reply, ctx);
+        back
     };
-    trip(work, threads).await
+    trip(work, threads).await.take()
+}
+
+/// The reply and the context coming back from a trip, in a box made on the event loop before
+/// it: on its way back through the layers of the trip it is moved as a pointer, not as the
+/// few hundred bytes it holds, and it is freed on the thread that made it.
+struct Back(Box<Option<(Reply, RequestContext)>>);
+
+impl Back {
+    fn new() -> Self {
+        Back(Box::new(None))
+    }
+
+    fn fill(&mut self, reply: Reply, ctx: RequestContext) {
+        *self.0 = Some((reply, ctx));
+    }
+
+    fn take(mut self) -> (Reply, RequestContext) {
+        match self.0.take() {
+            Some(back) => back,
+            None => unreachable!("a trip fills its answer before it returns"),
+        }
+    }
 }
