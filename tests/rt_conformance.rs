@@ -97,6 +97,35 @@ async fn a_detached_task_keeps_running() {
     done.wait(&rt, Duration::from_secs(5)).await;
 }
 
+#[portico::test]
+async fn a_task_spawned_detached_runs_to_its_end() {
+    let rt = runtime();
+    let done = Flag::default();
+    rt.spawn_detached({
+        let done = done.clone();
+        let rt = rt.clone();
+        async move {
+            rt.sleep(Duration::from_millis(20)).await;
+            done.set();
+        }
+    });
+    done.wait(&rt, Duration::from_secs(5)).await;
+}
+
+// One worker: had the panic reached it, nothing would run after.
+#[portico::test(workers = 1)]
+async fn a_panic_in_a_task_spawned_detached_leaves_the_runtime_working() {
+    let rt = runtime();
+    rt.spawn_detached(async { panic!("detached task exploded") });
+    let done = Flag::default();
+    rt.spawn_detached({
+        let done = done.clone();
+        async move { done.set() }
+    });
+    done.wait(&rt, Duration::from_secs(5)).await;
+    assert_eq!(rt.spawn(async { 42 }).await.unwrap(), 42);
+}
+
 #[portico::test(workers = 2)]
 async fn a_panic_is_reported_with_its_payload_and_not_propagated() {
     let rt = runtime();

@@ -67,6 +67,14 @@ pub trait Backend: Send + Sync + 'static {
     /// Spawns a task onto the executor.
     fn spawn(&self, task: RawTask) -> RawJoin;
 
+    /// Spawns a task that nobody will join: as [`spawn`](Self::spawn) then
+    /// detaching its join handle, which is what this default does. Adapters override it to skip
+    /// making a join handle (an allocation per task). A panic in the task is caught and
+    /// dropped; after shutdown the task is dropped without running.
+    fn spawn_detached(&self, task: RawTask) {
+        self.spawn(task).detach();
+    }
+
     /// Runs a blocking closure on the blocking pool, by calling [`BlockingTask::run`] there.
     fn spawn_blocking(&self, task: BlockingTask) -> RawJoin;
 

@@ -43,6 +43,7 @@
 //! | operation | on drop | on panic | cancel-safe |
 //! | --- | --- | --- | --- |
 //! | [`Runtime::spawn`] | dropping the [`JoinHandle`] cancels the task | caught; the handle returns [`JoinError`] with the payload; the worker thread lives on | yes: dropping the await drops the handle, which cancels the task |
+//! | [`Runtime::spawn_detached`] | — (no handle: the task runs to its end, or until shutdown) | caught and dropped; the worker thread lives on | — |
 //! | [`Runtime::spawn_blocking`] | a queued closure never starts; a started one runs to its end | caught, as above | as above, but a started closure is not interrupted |
 //! | [`Runtime::sleep`], [`Runtime::sleep_until`] | cancels the timer | — | yes |
 //! | [`Runtime::timeout`] | drops the inner future | propagates from the inner future | as the inner future |

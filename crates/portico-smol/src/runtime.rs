@@ -103,6 +103,12 @@ impl Backend for SmolBackend {
         }
     }
 
+    fn spawn_detached(&self, task: RawTask) {
+        if let Some(executor) = self.executor.upgrade() {
+            task::spawn_detached(&executor, task);
+        }
+    }
+
     fn spawn_blocking(&self, task: BlockingTask) -> RawJoin {
         if self.shared.stopping.load(Ordering::Acquire) {
             return RawJoin::cancelled();

@@ -38,6 +38,11 @@ pub(crate) fn spawn(executor: &Executor<'static>, task: RawTask) -> RawJoin {
     RawJoin::new(Join(executor.spawn(task).fallible()))
 }
 
+/// async-task's handle, detached at once: no [`Join`] to box.
+pub(crate) fn spawn_detached(executor: &Executor<'static>, task: RawTask) {
+    executor.spawn(task).detach();
+}
+
 pub(crate) fn spawn_blocking(shared: &Arc<Shared>, task: BlockingTask) -> RawJoin {
     let shared = shared.clone();
     let closure = blocking::unblock(move || {

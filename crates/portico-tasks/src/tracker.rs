@@ -198,7 +198,7 @@ impl TaskTracker {
         }
         // The tracker keeps the child accounted for itself, through its count and its cancel
         // event. A child cancelled between here and its first poll is dropped unpolled.
-        rt.spawn(child).detach();
+        rt.spawn_detached(child);
     }
 
     /// How many children have started and not yet had their futures dropped; a child counts

@@ -32,6 +32,10 @@ impl Backend for TokioBackend {
         task::spawn(&self.handle, task)
     }
 
+    fn spawn_detached(&self, task: RawTask) {
+        task::spawn_detached(&self.handle, task);
+    }
+
     fn spawn_blocking(&self, task: BlockingTask) -> RawJoin {
         task::spawn_blocking(&self.handle, task)
     }

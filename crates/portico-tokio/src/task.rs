@@ -52,6 +52,11 @@ pub(crate) fn spawn(handle: &Handle, task: RawTask) -> RawJoin {
     RawJoin::new(Join(Some(handle.spawn(task))))
 }
 
+/// tokio's join handle detaches when dropped: dropped at once, it is never boxed.
+pub(crate) fn spawn_detached(handle: &Handle, task: RawTask) {
+    drop(handle.spawn(task));
+}
+
 pub(crate) fn spawn_blocking(handle: &Handle, task: BlockingTask) -> RawJoin {
     RawJoin::new(Join(Some(handle.spawn_blocking(move || task.run()))))
 }

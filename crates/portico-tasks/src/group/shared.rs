@@ -194,7 +194,7 @@ impl<E: Send + 'static> Shared<E> {
             reporter,
         };
         // The group tracks the child itself, through `running` and the cancel event.
-        self.rt.spawn(child).detach();
+        self.rt.spawn_detached(child);
         Ok(())
     }
 }
