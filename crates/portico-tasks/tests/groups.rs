@@ -498,6 +498,36 @@ async fn a_handle_gives_its_childs_value_and_cancels_it_alone() {
     );
 }
 
+// Awaited by a task outside the group, which only the handle's own wake-up can wake (the
+// group's body is polled again whenever a child ends; that task is not).
+#[portico::test]
+async fn a_handle_awaited_outside_its_group_wakes_when_its_child_ends() {
+    let rt = runtime();
+    let released = Arc::new(Event::new());
+    let value = task_group(|tg| async move {
+        let answer = tg.spawn({
+            let released = released.clone();
+            async move {
+                released.wait().await;
+                Ok(42)
+            }
+        });
+        let waiter = rt.spawn(answer);
+        // The waiter is waiting on the handle by now; then the child ends.
+        runtime().sleep(Duration::from_millis(20)).await;
+        released.set();
+        let limit = Duration::from_secs(5);
+        Ok::<_, io::Error>(
+            rt.timeout(limit, waiter)
+                .await
+                .expect("woken by its child's end"),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(value.unwrap(), Ok(42));
+}
+
 #[portico::test]
 async fn a_handle_says_its_child_failed_and_the_group_has_the_error() {
     let mut handle = None;

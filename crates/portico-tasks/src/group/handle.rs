@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
+use atomic_waker::AtomicWaker;
 use event_listener::{Event, EventListener};
 
 use super::shared::{OnEnd, Outcome};
@@ -49,14 +50,7 @@ where
     F: Future<Output = Result<T, E>>,
 {
     let (state, child, on_end) = split(fut);
-    (
-        TaskHandle {
-            state,
-            listener: None,
-        },
-        child,
-        on_end,
-    )
+    (TaskHandle { state }, child, on_end)
 }
 
 /// Splits `fut` into the state it shares with whoever reads its value, and the child that
@@ -76,6 +70,7 @@ where
         cancel: ChildCancel::default(),
         slot: Mutex::new(Slot::Running),
         ended: AtomicBool::new(false),
+        handle: AtomicWaker::new(),
         listened: AtomicBool::new(false),
         done: Event::new(),
     });
@@ -101,6 +96,11 @@ pub(super) struct HandleState<T> {
     /// two always sees the other. `done` is notified only if someone listened: an event
     /// allocates its list on its first notification, which most children never need.
     ended: AtomicBool,
+    /// The [`TaskHandle`]'s waker, its one reader: registered without an allocation, where
+    /// listening to `done` makes two (a handle awaited before its child ends, as a `JoinSet`
+    /// user awaits, waits once per child).
+    handle: AtomicWaker,
+    /// For the other readers, which may be many ([`SoonValue::wait`](super::SoonValue::wait)).
     listened: AtomicBool,
     done: Event,
 }
@@ -129,6 +129,7 @@ impl<T> HandleState<T> {
     /// Records that the child has ended, and wakes whoever listens.
     fn set_ended(&self) {
         self.ended.store(true, Ordering::SeqCst);
+        self.handle.wake();
         if self.listened.load(Ordering::SeqCst) {
             self.done.notify(usize::MAX);
         }
@@ -216,7 +217,6 @@ impl<T: Send, E> OnEnd<E> for HandleEnd<T> {
 #[must_use = "a TaskHandle does nothing unless awaited; dropping it leaves the child running"]
 pub struct TaskHandle<T> {
     state: Arc<HandleState<T>>,
-    listener: Option<EventListener>,
 }
 
 impl<T> fmt::Debug for TaskHandle<T> {
@@ -250,33 +250,24 @@ impl<T> Future for TaskHandle<T> {
     /// # Panics
     ///
     /// Panics if polled again after it gave the value.
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        loop {
-            if self.is_finished() {
-                self.listener = None;
-                let mut slot = self.state.lock();
-                return Poll::Ready(match std::mem::replace(&mut *slot, Slot::Taken) {
-                    Slot::Returned(value) => Ok(value),
-                    Slot::Ended(ended) => {
-                        *slot = Slot::Ended(ended);
-                        Err(ended)
-                    }
-                    Slot::Running | Slot::Taken => {
-                        panic!("TaskHandle polled after it gave its value")
-                    }
-                });
-            }
-            match &mut self.listener {
-                Some(listener) => {
-                    if Pin::new(listener).poll(cx).is_pending() {
-                        return Poll::Pending;
-                    }
-                    self.listener = None;
-                }
-                // Listen, then look again: an end in between is not missed.
-                None => self.listener = Some(self.state.listen()),
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if !self.is_finished() {
+            // Register, then look again: an end in between is not missed (the child sets
+            // `ended` before it wakes).
+            self.state.handle.register(cx.waker());
+            if !self.is_finished() {
+                return Poll::Pending;
             }
         }
+        let mut slot = self.state.lock();
+        Poll::Ready(match std::mem::replace(&mut *slot, Slot::Taken) {
+            Slot::Returned(value) => Ok(value),
+            Slot::Ended(ended) => {
+                *slot = Slot::Ended(ended);
+                Err(ended)
+            }
+            Slot::Running | Slot::Taken => panic!("TaskHandle polled after it gave its value"),
+        })
     }
 }
 
