@@ -148,7 +148,7 @@ pub mod proxy {
 /// ```
 #[cfg(feature = "tls")]
 pub mod tls {
-    pub use crate::server::tls::{ClientAuth, TlsConfig, TlsInfo};
+    pub use crate::server::tls::{ClientAuth, MutualTls, TlsConfig, TlsInfo};
     /// The TLS library underneath, for a ready [`ServerConfig`](rustls::ServerConfig) and
     /// the types [`TlsInfo`] hands out.
     pub use rustls;

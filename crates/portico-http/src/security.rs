@@ -106,7 +106,7 @@ fn authorization(parts: &Parts) -> Option<(&str, &str)> {
     (!scheme.is_empty() && !credentials.is_empty()).then_some((scheme, credentials))
 }
 
-fn scheme_object(kind: &str, extra: Value, description: Option<&str>) -> Value {
+pub(crate) fn scheme_object(kind: &str, extra: Value, description: Option<&str>) -> Value {
     let mut map = Map::new();
     map.insert("type".into(), Value::String(kind.into()));
     if let Value::Object(extra) = extra {

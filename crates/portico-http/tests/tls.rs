@@ -20,7 +20,7 @@ use futures_rustls::TlsConnector;
 use futures_rustls::client::TlsStream;
 use http_body_util::{BodyExt, Full};
 use portico::rt::TcpStream;
-use portico::tls::{ClientAuth, TlsConfig, TlsInfo};
+use portico::tls::{ClientAuth, MutualTls, TlsConfig, TlsInfo};
 use portico::{App, Json, ServerHandle};
 use rcgen::{
     BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -42,6 +42,11 @@ async fn whoami(tls: TlsInfo) -> Json<Value> {
     }))
 }
 
+/// A route only clients with a certificate may use.
+async fn admin(client: MutualTls) -> String {
+    hex(client.certificate())
+}
+
 async fn maybe_tls(tls: Option<TlsInfo>) -> &'static str {
     if tls.is_some() { "tls" } else { "plain" }
 }
@@ -55,6 +60,7 @@ fn app() -> App {
     App::new()
         .get("/whoami", whoami)
         .get("/maybe", maybe_tls)
+        .get("/admin", admin)
         .get("/", || async { "Hello over TLS" })
         .get("/big", || async { Bytes::from(pattern(BIG)) })
         .route(
@@ -193,6 +199,49 @@ async fn optional_client_auth_lets_anonymous_clients_in() {
     let body: Value = serde_json::from_slice(&known.get("/whoami").await.2).unwrap();
     assert_eq!(body["client"], hex(&pki.client_cert));
     server.stop().await.unwrap();
+}
+
+#[portico::test]
+async fn mutual_tls_admits_certified_clients_and_refuses_the_others() {
+    let pki = Pki::new("server");
+    let tls = pki
+        .tls()
+        .client_auth(pki.roots(), ClientAuth::Optional)
+        .unwrap();
+    let server = serve_tls(tls, |s| s);
+    for alpn in [&b"h2"[..], b"http/1.1"] {
+        let mut known = Client::connect(server.local_addr(), pki.client_with_cert(&[alpn])).await;
+        let (_, status, body) = known.get("/admin").await;
+        assert_eq!((status, body), (200, Bytes::from(hex(&pki.client_cert))));
+        let mut anonymous = Client::connect(server.local_addr(), pki.client(&[alpn])).await;
+        let (_, status, body) = anonymous.get("/admin").await;
+        assert_eq!(status, 403);
+        assert_eq!(
+            body,
+            Bytes::from_static(br#"{"detail":"Not authenticated"}"#)
+        );
+        // The other routes still answer an anonymous client.
+        assert_eq!(anonymous.get("/maybe").await.1, 200);
+    }
+    server.stop().await.unwrap();
+}
+
+#[portico::test]
+async fn mutual_tls_is_refused_without_tls_and_documented_as_a_security_scheme() {
+    let client = portico::testing::TestClient::new(app());
+    let response = client.get("/admin").await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(response.text(), r#"{"detail":"Not authenticated"}"#);
+    let doc: Value = client.get("/openapi.json").await.json();
+    assert_eq!(
+        doc["components"]["securitySchemes"]["MutualTLS"],
+        json!({"type": "mutualTLS"})
+    );
+    assert_eq!(
+        doc["paths"]["/admin"]["get"]["security"],
+        json!([{"MutualTLS": []}])
+    );
+    assert_eq!(doc["paths"]["/maybe"]["get"].get("security"), None);
 }
 
 #[portico::test]

@@ -2,10 +2,13 @@
 
 use std::sync::Arc;
 
+use http::StatusCode;
 use http::request::Parts;
+use portico_openapi::{OperationDoc, SecurityDoc};
 use rustls::pki_types::CertificateDer;
 use rustls::{CipherSuite, ProtocolVersion, ServerConnection};
 
+use crate::error::HttpError;
 use crate::extract::{FromRequestParts, Rejection, RequestContext};
 
 /// What the TLS handshake of the request's connection settled: the protocol chosen by ALPN,
@@ -105,5 +108,65 @@ impl FromRequestParts for TlsInfo {
                 Err(Rejection::Response(crate::response::internal_error()))
             }
         }
+    }
+}
+
+/// A client that showed a certificate over mutual TLS: the `mutualTLS` security scheme of
+/// OpenAPI 3.1, as a handler or dependency parameter.
+///
+/// The certificate was verified against the roots given to
+/// [`TlsConfig::client_auth`](super::TlsConfig::client_auth) during the handshake; with
+/// [`ClientAuth::Optional`](super::ClientAuth::Optional), this is what tells the routes that
+/// need one from the others. A request without a client certificate (or without TLS) is
+/// answered `403` with `{"detail":"Not authenticated"}`: a certificate is asked for in the
+/// handshake, which no HTTP challenge can ask for again (a `401` must name one). Take
+/// `Option<MutualTls>` to serve both. The route's OpenAPI operation requires the
+/// `MutualTLS` scheme, which the document's `components.securitySchemes` declares.
+///
+/// # Examples
+///
+/// ```
+/// use portico_http::tls::MutualTls;
+///
+/// async fn admin(client: MutualTls) -> String {
+///     format!("a client certificate of {} bytes", client.certificate().len())
+/// }
+/// # drop(portico_http::App::new().get("/admin", admin));
+/// ```
+#[derive(Debug, Clone)]
+pub struct MutualTls(TlsInfo);
+
+impl MutualTls {
+    /// The client's own certificate (DER).
+    pub fn certificate(&self) -> &CertificateDer<'static> {
+        match self.0.client_certificate() {
+            Some(certificate) => certificate,
+            None => unreachable!("a MutualTls is made only for a client with a certificate"),
+        }
+    }
+
+    /// The connection's TLS, with the client's whole chain
+    /// ([`peer_certificates`](TlsInfo::peer_certificates)).
+    pub fn tls(&self) -> &TlsInfo {
+        &self.0
+    }
+}
+
+impl FromRequestParts for MutualTls {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _ctx: &RequestContext,
+    ) -> Result<Self, Rejection> {
+        match parts.extensions.get::<TlsInfo>() {
+            Some(info) if info.client_certificate().is_some() => Ok(MutualTls(info.clone())),
+            _ => Err(HttpError::new(StatusCode::FORBIDDEN)
+                .detail("Not authenticated")
+                .into()),
+        }
+    }
+
+    fn describe(doc: &mut OperationDoc) {
+        let scheme = crate::security::scheme_object("mutualTLS", serde_json::json!({}), None);
+        doc.security(SecurityDoc::new("MutualTLS", scheme, true));
     }
 }

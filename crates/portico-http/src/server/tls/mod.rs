@@ -38,7 +38,7 @@ mod config;
 mod info;
 
 pub use config::{ClientAuth, TlsConfig};
-pub use info::TlsInfo;
+pub use info::{MutualTls, TlsInfo};
 
 impl Server {
     /// Serves HTTPS with `config`: a [`TlsConfig`], or a ready [`rustls::ServerConfig`].
