@@ -47,6 +47,14 @@ async fn admin(client: MutualTls) -> String {
     hex(client.certificate())
 }
 
+/// A route that serves both, telling them apart.
+async fn greeting(client: Option<MutualTls>) -> String {
+    match client {
+        Some(client) => format!("hello, {}", hex(client.certificate())),
+        None => "hello, stranger".to_owned(),
+    }
+}
+
 async fn maybe_tls(tls: Option<TlsInfo>) -> &'static str {
     if tls.is_some() { "tls" } else { "plain" }
 }
@@ -61,6 +69,7 @@ fn app() -> App {
         .get("/whoami", whoami)
         .get("/maybe", maybe_tls)
         .get("/admin", admin)
+        .get("/greeting", greeting)
         .get("/", || async { "Hello over TLS" })
         .get("/big", || async { Bytes::from(pattern(BIG)) })
         .route(
@@ -220,8 +229,17 @@ async fn mutual_tls_admits_certified_clients_and_refuses_the_others() {
             body,
             Bytes::from_static(br#"{"detail":"Not authenticated"}"#)
         );
-        // The other routes still answer an anonymous client.
+        // The other routes still answer an anonymous client, and `Option<MutualTls>` tells
+        // the two apart.
         assert_eq!(anonymous.get("/maybe").await.1, 200);
+        let (_, status, body) = anonymous.get("/greeting").await;
+        assert_eq!(
+            (status, body),
+            (200, Bytes::from_static(b"hello, stranger"))
+        );
+        let (_, status, body) = known.get("/greeting").await;
+        let expected = format!("hello, {}", hex(&pki.client_cert));
+        assert_eq!((status, body), (200, Bytes::from(expected)));
     }
     server.stop().await.unwrap();
 }
@@ -239,6 +257,12 @@ async fn mutual_tls_is_refused_without_tls_and_documented_as_a_security_scheme()
     );
     assert_eq!(
         doc["paths"]["/admin"]["get"]["security"],
+        json!([{"MutualTLS": []}])
+    );
+    // An optional credential is still documented, as FastAPI documents one with
+    // `auto_error=False`.
+    assert_eq!(
+        doc["paths"]["/greeting"]["get"]["security"],
         json!([{"MutualTLS": []}])
     );
     assert_eq!(doc["paths"]["/maybe"]["get"].get("security"), None);
