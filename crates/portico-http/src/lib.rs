@@ -44,8 +44,8 @@ pub use cookie;
 pub use depends::{Depends, Fresh, IntoProvider, Provider, ProviderFn};
 pub use error::{BuildError, ErrorItem, HttpError, LocPart, RequestHead, RequestValidationError};
 pub use extract::{
-    BodyStream, Cookie, Embed, Form, FromRequest, FromRequestParts, Header, Path, Query, Rejection,
-    State,
+    BodyStream, Cookie, Embed, Form, FromRequest, FromRequestParts, Header, Path, Query,
+    RaisedError, Rejection, State,
 };
 #[cfg(feature = "multipart")]
 pub use extract::{Multipart, MultipartField, UploadFile};

@@ -351,3 +351,105 @@ async fn a_caught_errors_answer_goes_to_the_exception_handlers_and_success_is_un
         ]
     );
 }
+
+// --- a dependency's own error, as FastAPI treats an exception raised in a dependency ---
+
+struct AsyncStock;
+struct PlainStock;
+
+async fn async_stock(Path(what): Path<String>) -> Result<AsyncStock, OutOfStock> {
+    if what == "tea" {
+        Ok(AsyncStock)
+    } else {
+        Err(OutOfStock("coffee"))
+    }
+}
+
+fn plain_stock(Path(what): Path<String>) -> Result<PlainStock, OutOfStock> {
+    if what == "tea" {
+        Ok(PlainStock)
+    } else {
+        Err(OutOfStock("coffee"))
+    }
+}
+
+async fn sell_async(portico::Depends(_): portico::Depends<AsyncStock>) -> &'static str {
+    "sold"
+}
+
+async fn sell_mixed(portico::Depends(_): portico::Depends<PlainStock>) -> &'static str {
+    "sold"
+}
+
+fn sell_plain(portico::Depends(_): portico::Depends<PlainStock>) -> &'static str {
+    "sold"
+}
+
+async fn sell_fresh(portico::Fresh(_): portico::Fresh<AsyncStock>) -> &'static str {
+    "sold"
+}
+
+/// The ways a dependency is produced: on the event loop, on a trip of its own, on the plain
+/// handler's trip, and anew for one parameter.
+fn stock_app() -> App {
+    App::new()
+        .provide(async_stock)
+        .provide(plain_stock)
+        .get("/async/{what}", sell_async)
+        .get("/mixed/{what}", sell_mixed)
+        .get("/plain/{what}", sell_plain)
+        .get("/fresh/{what}", sell_fresh)
+}
+
+#[portico::test]
+async fn a_dependencys_error_goes_to_the_exception_handler_for_its_type() {
+    let paths = ["/async", "/mixed", "/plain", "/fresh"];
+    let plain = TestClient::new(stock_app());
+    for path in paths {
+        let response = plain.get(format!("{path}/coffee")).await;
+        assert_eq!(response.status(), 409, "{path}");
+        assert_eq!(response.text(), "coffee is out of stock", "{path}");
+        assert_eq!(plain.get(format!("{path}/tea")).await.text(), "sold");
+    }
+
+    let handled = stock_app().exception_handler(|err: OutOfStock, head: RequestHead| async move {
+        (
+            StatusCode::IM_A_TEAPOT,
+            Json(json!({"sold_out": err.0, "route": head.route()})),
+        )
+    });
+    let client = TestClient::new(handled);
+    for path in paths {
+        let response = client.get(format!("{path}/coffee")).await;
+        assert_eq!(response.status(), 418, "{path}");
+        assert_eq!(
+            response.json::<Value>(),
+            json!({"sold_out": "coffee", "route": format!("{path}/{{what}}")})
+        );
+        assert_eq!(client.get(format!("{path}/tea")).await.text(), "sold");
+    }
+}
+
+struct Till;
+
+async fn till(portico::Depends(_): portico::Depends<Session>) -> Result<Till, ShopError> {
+    Err(ShopError::Closed)
+}
+
+async fn pay(portico::Depends(_): portico::Depends<Till>) -> &'static str {
+    "paid"
+}
+
+#[portico::test]
+async fn a_dependencys_error_reaches_the_providers_set_up_before_it_and_fails_their_cleanups() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let client = TestClient::new(shop(&log).provide(till).get("/pay", pay));
+    let response = client.get("/pay").await;
+    // The session's catch answers for it, as its `except` would in FastAPI.
+    assert_eq!(response.status(), 503);
+    client.shutdown().await;
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["session saw Closed", "session closed: Error(503)"]
+    );
+}

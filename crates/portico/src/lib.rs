@@ -99,11 +99,12 @@ pub use portico_http::{
     ErrorItem, EventStream, FileResponse, Form, FormLimits, Fresh, FromRequest, FromRequestParts,
     Handler, Header, Html, HttpError, IntoMount, IntoProvider, IntoResponse, IntoResponseParts,
     Json, KeepAlive, License, Lifespan, LocPart, OPENAPI_VERSION, OperationDoc, Outcome, ParamDoc,
-    Partial, Path, Provider, ProviderFn, Query, Redirect, Rejection, Request, RequestContext,
-    RequestHead, RequestValidationError, Response, ResponseDoc, ResponseFuture, ReturnDoc, Route,
-    RouteRef, RouteSpec, Router, SecurityDoc, Server, ServerHandle, ServerSentEvent, SetCookie,
-    ShutdownReport, Source, StartupError, State, StaticFiles, StreamBody, TaskOutcome, Text,
-    Webhook, cookie, doc_schema_for, http, middleware, proxy, schema_for, security,
+    Partial, Path, Provider, ProviderFn, Query, RaisedError, Redirect, Rejection, Request,
+    RequestContext, RequestHead, RequestValidationError, Response, ResponseDoc, ResponseFuture,
+    ReturnDoc, Route, RouteRef, RouteSpec, Router, SecurityDoc, Server, ServerHandle,
+    ServerSentEvent, SetCookie, ShutdownReport, Source, StartupError, State, StaticFiles,
+    StreamBody, TaskOutcome, Text, Webhook, cookie, doc_schema_for, http, middleware, proxy,
+    schema_for, security,
 };
 #[allow(deprecated, reason = "the old names stay available")]
 pub use portico_http::{Event, ResponseBody, Scope};

@@ -252,9 +252,9 @@ impl App {
         self
     }
 
-    /// Answers every error of type `E` returned by a handler (`Err(e)` from a handler returning
-    /// `Result<_, E>`) with `handler` instead of `E`'s own response: FastAPI's
-    /// `@app.exception_handler(E)`.
+    /// Answers every error of type `E` returned by a handler or a dependency provider (`Err(e)`
+    /// from one returning `Result<_, E>`) with `handler` instead of `E`'s own response:
+    /// FastAPI's `@app.exception_handler(E)`, which also sees what dependencies raise.
     ///
     /// Registering one for [`HttpError`](crate::HttpError) also covers the framework's own 404
     /// and 405; one for [`RequestValidationError`](crate::RequestValidationError) replaces the 422 renderer (with RFC 9457

@@ -256,8 +256,7 @@ impl RequestDeps {
             return Err(Rejection::Response(crate::response::internal_error()));
         };
         let provider = &self.plan.nodes[i].provider;
-        let (value, permit) = (provider.produce(parts, ctx).await?)
-            .map_err(|response| Rejection::Response(*response))?;
+        let (value, permit) = (provider.produce(parts, ctx).await?).map_err(Rejection::Error)?;
         provider.settle(&value, permit, ctx);
         Ok(value)
     }

@@ -12,8 +12,8 @@ use portico_openapi::OperationDoc;
 use portico_tasks::{CapacityLimiter, LimiterPermit};
 
 use crate::context::{AppShared, RouteSpec};
-use crate::extract::{Args, FromRequestParts, Rejection, RequestContext};
-use crate::response::{Caught, IntoResponse, Reply, Response};
+use crate::extract::{Args, FromRequestParts, RaisedError, Rejection, RequestContext};
+use crate::response::{Caught, IntoResponse, Reply};
 use crate::strategy::{Accepts, Runs};
 use crate::teardown::{Catch, CleanupEntry, CleanupJob, CleanupScope, Outcome, TaskOutcome};
 
@@ -27,11 +27,11 @@ impl<T, E> Accepts<Result<T, E>> for Provide {}
 /// A produced value, as the request's cache keeps it.
 pub(crate) type AnyValue = Arc<dyn Any + Send + Sync>;
 
-/// The value being produced, with the concurrency permit it holds; or the response its
-/// failure answers with, boxed: the result is moved through several layers, and a failure is
-/// rare.
+/// The value being produced, with the concurrency permit it holds; or the provider's error,
+/// on its way to the application's exception handler for its type (which a handler's `Err`
+/// takes too), a few words: the result is moved through several layers.
 pub(crate) type Produce =
-    Pin<Box<dyn Future<Output = Result<(AnyValue, Option<LimiterPermit>), Box<Response>>> + Send>>;
+    Pin<Box<dyn Future<Output = Result<(AnyValue, Option<LimiterPermit>), RaisedError>> + Send>>;
 
 /// What producing one provider gives.
 pub(crate) type Produced = <Produce as Future>::Output;
@@ -98,7 +98,7 @@ async fn extract_args<A: Args>(parts: &mut Parts, ctx: &RequestContext) -> Resul
     match A::extract(parts, ctx, &mut errors).await {
         Ok(Some(args)) => Ok(args),
         Ok(None) => Err(Rejection::Invalid(errors)),
-        Err(response) => Err(Rejection::Response(response)),
+        Err(reply) => Err(Rejection::from_reply(reply)),
     }
 }
 
@@ -114,7 +114,7 @@ where
     C: FnOnce() -> R + Send + 'static,
     R: Runs<S, Provide, Output = Result<V, E>>,
     V: Send + Sync + 'static,
-    E: IntoResponse,
+    E: IntoResponse + Send + 'static,
 {
     // The permit is waited for here, on the event loop: waiting holds no thread.
     let permit = match limiter {
@@ -123,7 +123,7 @@ where
     };
     match R::run(call, app.thread_limiter()).await {
         Ok(value) => Ok((Arc::new(value) as AnyValue, permit)),
-        Err(err) => Err(Box::new(err.into_response())),
+        Err(err) => Err(RaisedError(Caught::new(err))),
     }
 }
 
@@ -454,9 +454,9 @@ impl<T: Send + Sync + 'static> Provider<T> {
         self
     }
 
-    /// Catches the errors of type `E` that the handler answers with (its `Err`), before the
-    /// response is sent, as a FastAPI dependency with `yield` does with `try`/`except` around
-    /// its `yield`: `f` gets the value this provider produced and the error, and returns
+    /// Catches the errors of type `E` that the handler answers with (its `Err`), or a provider
+    /// set up after this one (one that depends on it), before the response is sent, as a
+    /// FastAPI dependency with `yield` does with `try`/`except` around its `yield`: `f` gets the value this provider produced and the error, and returns
     /// `Ok(answer)` to answer with `answer` instead, as if the handler had failed with it (it
     /// goes to the application's exception handler for its type, as a `raise HTTPException`
     /// in the `except` does), or `Err(error)` to let the error go on its way.

@@ -14,7 +14,7 @@ use super::RequestDeps;
 use super::provider::{Produce, Produced};
 use crate::error::ErrorItem;
 use crate::extract::{Rejection, RequestContext};
-use crate::response::Response;
+use crate::response::Reply;
 use crate::strategy::trip;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -27,12 +27,13 @@ enum Status {
 
 /// Produces every cached dependency of the request's plan. Invalid inputs are added to
 /// `errors` (a provider whose dependencies failed is not run, but its own parameters are still
-/// checked, as FastAPI does); a provider answering with a response ends the request with it.
+/// checked, as FastAPI does); a provider's error, or a response one of its parameters answers
+/// with, ends the request.
 pub(crate) async fn resolve(
     parts: &mut Parts,
     ctx: &RequestContext,
     errors: &mut Vec<ErrorItem>,
-) -> Result<(), Response> {
+) -> Result<(), Reply> {
     match Resolution::start(ctx) {
         Some(mut resolution) => resolution.run(parts, ctx, errors, Phase::All).await,
         None => Ok(()),
@@ -94,7 +95,7 @@ impl Resolution {
         ctx: &RequestContext,
         errors: &mut Vec<ErrorItem>,
         phase: Phase,
-    ) -> Result<(), Response> {
+    ) -> Result<(), Reply> {
         let Some(deps) = ctx.deps.as_deref() else {
             return Ok(());
         };
@@ -129,7 +130,7 @@ impl Resolution {
                             errors.extend(found);
                             status[i] = Status::Failed;
                         }
-                        Err(Rejection::Response(response)) => return Err(response),
+                        Err(other) => return Err(other.into_reply()),
                     }
                     continue;
                 }
@@ -161,7 +162,7 @@ impl Resolution {
                         errors.extend(found);
                         status[i] = Status::Failed;
                     }
-                    Err(Rejection::Response(response)) => return Err(response),
+                    Err(other) => return Err(other.into_reply()),
                 }
             }
             match plain {
@@ -217,19 +218,14 @@ impl Resolution {
     }
 }
 
-/// Keeps a produced value in the request's cache, with its cleanup; or gives the response a
+/// Keeps a produced value in the request's cache, with its cleanup; or gives the error a
 /// provider's failure ends the request with.
 #[allow(
     clippy::result_large_err,
-    reason = "a provider's failure is the response the request ends with"
+    reason = "a provider's failure is the reply the request ends with"
 )]
-fn keep(
-    deps: &RequestDeps,
-    i: usize,
-    result: Produced,
-    ctx: &RequestContext,
-) -> Result<(), Response> {
-    let (value, permit) = result.map_err(|response| *response)?;
+fn keep(deps: &RequestDeps, i: usize, result: Produced, ctx: &RequestContext) -> Result<(), Reply> {
+    let (value, permit) = result.map_err(|raised| Reply::Error(raised.0))?;
     deps.plan.nodes[i].provider.settle(&value, permit, ctx);
     // Set once: a node is produced once per request.
     let _ = deps.slots[i].set(value);

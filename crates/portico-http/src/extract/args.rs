@@ -11,17 +11,18 @@ use portico_openapi::OperationDoc;
 use super::{FromRequestParts, Rejection, RequestContext};
 use crate::context::RouteSpec;
 use crate::error::ErrorItem;
-use crate::response::Response;
+use crate::response::Reply;
 
 /// A tuple of head-only parameters.
 pub(crate) trait Args: Sized + Send + 'static {
     /// Extracts every parameter. `Ok(None)` when some were invalid: their errors are in
-    /// `errors`. `Err` when one answered with a response of its own.
+    /// `errors`. `Err` when one answered with a response of its own, or an error for the
+    /// exception handlers.
     fn extract<'a>(
         parts: &'a mut Parts,
         ctx: &'a RequestContext,
         errors: &'a mut Vec<ErrorItem>,
-    ) -> impl Future<Output = Result<Option<Self>, Response>> + Send + 'a;
+    ) -> impl Future<Output = Result<Option<Self>, Reply>> + Send + 'a;
 
     /// Describes every parameter, in order.
     fn describe(doc: &mut OperationDoc);
@@ -38,7 +39,7 @@ macro_rules! args {
                 parts: &'a mut Parts,
                 ctx: &'a RequestContext,
                 errors: &'a mut Vec<ErrorItem>,
-            ) -> impl Future<Output = Result<Option<Self>, Response>> + Send + 'a {
+            ) -> impl Future<Output = Result<Option<Self>, Reply>> + Send + 'a {
                 async move {
                     $(
                         let $t = match $t::from_request_parts(parts, ctx).await {
@@ -50,7 +51,7 @@ macro_rules! args {
                                 errors.extend(found);
                                 None
                             }
-                            Err(Rejection::Response(response)) => return Err(response),
+                            Err(other) => return Err(other.into_reply()),
                         };
                     )*
                     #[allow(unreachable_patterns, reason = "no parameters cannot fail")]

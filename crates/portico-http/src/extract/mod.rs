@@ -15,11 +15,8 @@ use std::future::Future;
 use http::request::Parts;
 use portico_openapi::OperationDoc;
 
-use crate::BodyError;
 pub(crate) use crate::context::RequestContext;
 use crate::context::RouteSpec;
-use crate::error::{ErrorItem, HttpError};
-use crate::response::{IntoResponse, Response};
 
 mod args;
 mod body;
@@ -33,6 +30,7 @@ mod json;
 mod multipart;
 mod path;
 mod query;
+mod rejection;
 mod state;
 
 pub(crate) use args::Args;
@@ -46,46 +44,8 @@ pub use header::Header;
 pub use multipart::{Multipart, MultipartField, UploadFile};
 pub use path::Path;
 pub use query::Query;
+pub use rejection::{RaisedError, Rejection};
 pub use state::State;
-
-/// Why a parameter could not be extracted.
-#[derive(Debug)]
-pub enum Rejection {
-    /// Invalid inputs, to report with every other parameter's in one 422.
-    Invalid(Vec<ErrorItem>),
-    /// Invalid inputs of the body, with the body as it was received, which exception handlers
-    /// read from [`RequestValidationError::body`](crate::RequestValidationError::body)
-    /// (FastAPI's `exc.body`).
-    InvalidBody {
-        /// The invalid inputs.
-        errors: Vec<ErrorItem>,
-        /// The body as received (parsed JSON, or the text of a body of another type).
-        body: serde_json::Value,
-    },
-    /// A response to send at once (413, 415, 401, ...).
-    Response(Response),
-}
-
-impl From<HttpError> for Rejection {
-    /// The error's response; an exception handler registered for [`HttpError`] may replace it.
-    fn from(err: HttpError) -> Self {
-        Rejection::Response(crate::error::caught(err))
-    }
-}
-
-impl From<Response> for Rejection {
-    fn from(response: Response) -> Self {
-        Rejection::Response(response)
-    }
-}
-
-impl From<BodyError> for Rejection {
-    /// 413 `Content Too Large` past the limit (as FastAPI, `text/plain`), 400 for a body that
-    /// broke off or had invalid framing.
-    fn from(err: BodyError) -> Self {
-        Rejection::Response(err.into_response())
-    }
-}
 
 /// A parameter read from the request's head (path, query, headers, cookies, state): anything
 /// but the body, so several may be used at once.

@@ -59,7 +59,7 @@ pub(crate) async fn extract_all<H: Args, L: FromRequest<M>, M>(
     parts: &mut Parts,
     body: &mut Option<crate::Body>,
     ctx: &RequestContext,
-) -> Result<(H, L), Response> {
+) -> Result<(H, L), Reply> {
     let mut errors = Vec::new();
     if ctx.deps.is_some() {
         // Boxed: the state of a resolution would otherwise be room in every route's future,
@@ -82,7 +82,7 @@ pub(super) fn merge<H, L>(
     head: Option<H>,
     last: Result<L, Rejection>,
     mut errors: Vec<crate::error::ErrorItem>,
-) -> Result<(H, L), Response> {
+) -> Result<(H, L), Reply> {
     let mut received = None;
     let last = match last {
         Ok(value) => Some(value),
@@ -98,17 +98,17 @@ pub(super) fn merge<H, L>(
             received = Some(body);
             None
         }
-        Err(Rejection::Response(response)) => return Err(response),
+        Err(other) => return Err(other.into_reply()),
     };
     match (head, last) {
         // A dependency of the route itself may have had invalid inputs too.
         (Some(head), Some(last)) if errors.is_empty() => Ok((head, last)),
-        _ => Err(invalid(errors, received)),
+        _ => Err(Reply::Response(invalid(errors, received))),
     }
 }
 
 /// The route's dependencies, for a handler without parameters.
-async fn extract_none(parts: &mut Parts, ctx: &RequestContext) -> Result<(), Response> {
+async fn extract_none(parts: &mut Parts, ctx: &RequestContext) -> Result<(), Reply> {
     if ctx.deps.is_none() {
         return Ok(());
     }
@@ -118,7 +118,7 @@ async fn extract_none(parts: &mut Parts, ctx: &RequestContext) -> Result<(), Res
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(invalid(errors, None))
+        Err(Reply::Response(invalid(errors, None)))
     }
 }
 
@@ -235,7 +235,7 @@ where
                 drop(parts);
                 match extracted {
                     Ok(()) => R::run(f, ctx.app.thread_limiter()).await.into_reply(),
-                    Err(response) => Reply::Response(response),
+                    Err(reply) => reply,
                 }
             };
             // Only the slow way's box is kept across its await, not the whole result.
@@ -305,7 +305,7 @@ macro_rules! handlers {
                                     .await
                                     .into_reply()
                             }
-                            Err(response) => Reply::Response(response),
+                            Err(reply) => reply,
                         }
                     };
                     // Only the slow way's box is kept across its await, not the whole result.

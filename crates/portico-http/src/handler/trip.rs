@@ -34,11 +34,11 @@ where
     let mut errors = Vec::new();
     let mut resolution = Resolution::start(&ctx);
     if let Some(resolution) = &mut resolution
-        && let Err(response) = (resolution)
+        && let Err(reply) = (resolution)
             .run(&mut parts, &ctx, &mut errors, Phase::AllButDeferrable)
             .await
     {
-        return (Reply::Response(response), ctx);
+        return (reply, ctx);
     }
     // A last parameter that reads the body reads it here, from a copy of the head (it takes
     // what it is given); a head-only one is read on the thread, with the others.
@@ -71,7 +71,7 @@ where
             Ok((head, last)) => R::run(move || call(head, last), ctx.app.thread_limiter())
                 .await
                 .into_reply(),
-            Err(response) => Reply::Response(response),
+            Err(reply) => reply,
         };
         back.fill(reply, ctx);
         back
@@ -92,11 +92,11 @@ where
     let mut errors = Vec::new();
     let mut resolution = Resolution::start(&ctx);
     if let Some(resolution) = &mut resolution
-        && let Err(response) = (resolution)
+        && let Err(reply) = (resolution)
             .run(&mut parts, &ctx, &mut errors, Phase::AllButDeferrable)
             .await
     {
-        return (Reply::Response(response), ctx);
+        return (reply, ctx);
     }
     let threads = ctx.app.thread_limiter().clone();
     let mut back = Back::new();
@@ -115,7 +115,7 @@ where
                 R::run(call, ctx.app.thread_limiter()).await.into_reply()
             }
             Ok(()) => Reply::Response(crate::error::invalid(errors, None)),
-            Err(response) => Reply::Response(response),
+            Err(reply) => reply,
         };
         back.fill(reply, ctx);
         back
