@@ -8,7 +8,7 @@ mod support;
 mod tls_support;
 
 use bytes::Bytes;
-use portico::tls::{ClientAuth, MutualTls};
+use portico::tls::{ClientAuth, MutualTls, TlsInfo};
 use portico::{App, ServerHandle};
 use serde_json::{Value, json};
 use tls_support::{Client, Pki, hex, maybe_tls, serve_tls, whoami};
@@ -130,4 +130,32 @@ async fn mutual_tls_is_refused_without_tls_and_documented_as_a_security_scheme()
         json!([{"MutualTLS": []}])
     );
     assert_eq!(doc["paths"]["/maybe"]["get"].get("security"), None);
+}
+
+#[portico::test]
+async fn the_test_client_sends_requests_as_if_over_tls() {
+    let pki = Pki::new("server");
+    let plain = portico::testing::TestClient::new(app());
+    assert_eq!(plain.get("/maybe").await.text(), "plain");
+
+    let anonymous = portico::testing::TestClient::new(app()).tls(TlsInfo::simulated());
+    assert_eq!(anonymous.get("/maybe").await.text(), "tls");
+    let shown: Value = anonymous.get("/whoami").await.json();
+    assert_eq!(
+        shown,
+        json!({"alpn": "http/1.1", "sni": "testserver", "version": "TLSv1_3", "client": null, "chain": 0})
+    );
+    assert_eq!(anonymous.get("/admin").await.status(), 403);
+    assert_eq!(anonymous.get("/greeting").await.text(), "hello, stranger");
+
+    let known = portico::testing::TestClient::new(app())
+        .tls(TlsInfo::simulated().with_peer_certificates(vec![pki.client_cert.clone()]));
+    let shown: Value = known.get("/whoami").await.json();
+    assert_eq!(shown["client"], hex(&pki.client_cert));
+    assert_eq!(shown["chain"], 1);
+    assert_eq!(known.get("/admin").await.text(), hex(&pki.client_cert));
+    assert_eq!(
+        known.get("/greeting").await.text(),
+        format!("hello, {}", hex(&pki.client_cert))
+    );
 }

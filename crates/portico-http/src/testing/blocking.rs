@@ -100,6 +100,13 @@ impl BlockingTestClient {
         self
     }
 
+    /// Sends every request as if over TLS (see [`TestClient::tls`]).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::tls::TlsInfo) -> Self {
+        self.client = self.client.tls(tls);
+        self
+    }
+
     /// The value of the cookie `name`, if one is kept.
     pub fn cookie(&self, name: &str) -> Option<String> {
         self.client.cookie(name)

@@ -44,6 +44,9 @@ pub struct TestClient {
     pub(super) jar: Arc<Mutex<Vec<StoredCookie>>>,
     pub(super) follow_redirects: bool,
     pub(super) headers: HeaderMap,
+    /// The TLS every request shows, as if sent over it.
+    #[cfg(feature = "tls")]
+    pub(super) tls: Option<crate::tls::TlsInfo>,
 }
 
 #[derive(Debug, Clone)]
@@ -91,7 +94,43 @@ impl TestClient {
             jar: Arc::default(),
             follow_redirects: false,
             headers: HeaderMap::new(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
+    }
+
+    /// Sends every request as if over a TLS connection whose handshake settled `tls`: handlers
+    /// and dependencies see it as [`TlsInfo`](crate::tls::TlsInfo), and a route that needs a
+    /// client certificate ([`MutualTls`](crate::tls::MutualTls)) admits the client if `tls`
+    /// has one. Nothing is encrypted: the requests still go straight to the application.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use portico::testing::TestClient;
+    /// use portico_http::App;
+    /// use portico_http::tls::{MutualTls, TlsInfo};
+    /// use rustls::pki_types::CertificateDer;
+    ///
+    /// async fn admin(client: MutualTls) -> String {
+    ///     format!("welcome, {} bytes of certificate", client.certificate().len())
+    /// }
+    ///
+    /// # async fn example() {
+    /// let app = || App::new().get("/admin", admin);
+    /// let anonymous = TestClient::new(app()).tls(TlsInfo::simulated());
+    /// assert_eq!(anonymous.get("/admin").await.status(), 403);
+    ///
+    /// let certificate = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x01]);
+    /// let admitted = TestClient::new(app())
+    ///     .tls(TlsInfo::simulated().with_peer_certificates(vec![certificate]));
+    /// assert_eq!(admitted.get("/admin").await.text(), "welcome, 5 bytes of certificate");
+    /// # }
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::tls::TlsInfo) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     /// Whether redirects are followed (off by default; Starlette's client follows them by

@@ -303,6 +303,10 @@ pub(super) fn build(
     if let Some(cookies) = client.cookie_header(path) {
         request_headers.append(COOKIE, cookies);
     }
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &client.tls {
+        request.extensions_mut().insert(tls.clone());
+    }
     *request.body_mut() = match body {
         Payload::Empty => Body::empty(),
         Payload::Bytes(bytes) => {

@@ -93,6 +93,47 @@ impl TlsInfo {
     pub fn client_certificate(&self) -> Option<&CertificateDer<'static>> {
         self.0.peer_certificates.first()
     }
+
+    /// What a connection over TLS 1.3 would show, for requests that come over no socket:
+    /// those of the [test client](crate::testing::TestClient::tls). ALPN chose `http/1.1`, the
+    /// client asked for `testserver` (the test client's host), the cipher suite is
+    /// `TLS13_AES_128_GCM_SHA256`, and the client showed no certificate (see
+    /// [`with_peer_certificates`](Self::with_peer_certificates)).
+    pub fn simulated() -> Self {
+        TlsInfo(Arc::new(Settled {
+            alpn: Some(b"http/1.1".to_vec()),
+            server_name: Some("testserver".to_owned()),
+            version: Some(ProtocolVersion::TLSv1_3),
+            cipher_suite: Some(CipherSuite::TLS13_AES_128_GCM_SHA256),
+            peer_certificates: Vec::new(),
+        }))
+    }
+
+    /// The same, with `chain` (DER, the client's own certificate first) as the certificates
+    /// the client showed, taken as verified: for tests of the routes that need one
+    /// ([`MutualTls`]), with a certificate made in the test.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use portico_http::tls::TlsInfo;
+    /// use rustls::pki_types::CertificateDer;
+    ///
+    /// let certificate = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x01]);
+    /// let tls = TlsInfo::simulated().with_peer_certificates(vec![certificate.clone()]);
+    /// assert_eq!(tls.client_certificate(), Some(&certificate));
+    /// ```
+    #[must_use]
+    pub fn with_peer_certificates(self, chain: Vec<CertificateDer<'static>>) -> Self {
+        let settled = &self.0;
+        TlsInfo(Arc::new(Settled {
+            alpn: settled.alpn.clone(),
+            server_name: settled.server_name.clone(),
+            version: settled.version,
+            cipher_suite: settled.cipher_suite,
+            peer_certificates: chain,
+        }))
+    }
 }
 
 impl FromRequestParts for TlsInfo {
