@@ -384,13 +384,13 @@ impl Future for Served {
 /// Polls a streamed response body once before its head is given to hyper, so that a stream
 /// that fails or panics at once is answered `500` rather than a `200` cut short. The frame it
 /// gave, if any, goes first. A stream that must wait keeps its head waiting no longer.
-fn first_frame(body: &mut Body, cx: &mut Context<'_>) -> Result<Option<Frame<Bytes>>, ()> {
+fn first_frame(body: &mut Body, cx: &mut Context<'_>) -> Result<Option<Box<Frame<Bytes>>>, ()> {
     if !body.is_produced_stream() {
         return Ok(None);
     }
     match catch_unwind(AssertUnwindSafe(|| Pin::new(&mut *body).poll_frame(cx))) {
         Ok(Poll::Pending) => Ok(None),
-        Ok(Poll::Ready(Some(Ok(frame)))) => Ok(Some(frame)),
+        Ok(Poll::Ready(Some(Ok(frame)))) => Ok(Some(Box::new(frame))),
         Ok(Poll::Ready(None)) => {
             // Not to be polled again.
             *body = Body::empty();
@@ -416,8 +416,10 @@ fn log_body_panic(payload: &(dyn std::any::Any + Send)) {
 /// is sent in full or dropped. A panic in the body ends it with an error (the client sees the
 /// body cut short), not the connection's task.
 pub(crate) struct ServerBody {
-    /// What the body gave before its head went out.
-    first: Option<Frame<Bytes>>,
+    /// What the body gave before its head went out. Boxed: a frame may be trailers, a whole
+    /// header map, and the body is moved several times on its way into hyper; only a stream
+    /// that gave a frame at once pays for the box.
+    first: Option<Box<Frame<Bytes>>>,
     inner: Body,
     _guard: InFlight,
 }
@@ -432,7 +434,7 @@ impl http_body::Body for ServerBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
         if let Some(frame) = this.first.take() {
-            return Poll::Ready(Some(Ok(frame)));
+            return Poll::Ready(Some(Ok(*frame)));
         }
         match catch_unwind(AssertUnwindSafe(|| {
             Pin::new(&mut this.inner).poll_frame(cx)
@@ -452,7 +454,7 @@ impl http_body::Body for ServerBody {
 
     fn size_hint(&self) -> SizeHint {
         let mut hint = self.inner.size_hint();
-        if let Some(data) = self.first.as_ref().and_then(Frame::data_ref) {
+        if let Some(data) = self.first.as_deref().and_then(Frame::data_ref) {
             let len = data.len() as u64;
             if let Some(upper) = hint.upper() {
                 hint.set_upper(upper.saturating_add(len));
