@@ -456,10 +456,11 @@ impl<T: Send + Sync + 'static> Provider<T> {
 
     /// Catches the errors of type `E` that the handler answers with (its `Err`), or a provider
     /// set up after this one (one that depends on it), before the response is sent, as a
-    /// FastAPI dependency with `yield` does with `try`/`except` around its `yield`: `f` gets the value this provider produced and the error, and returns
-    /// `Ok(answer)` to answer with `answer` instead, as if the handler had failed with it (it
-    /// goes to the application's exception handler for its type, as a `raise HTTPException`
-    /// in the `except` does), or `Err(error)` to let the error go on its way.
+    /// FastAPI dependency with `yield` does with `try`/`except` around its `yield`: `f` gets
+    /// the value this provider produced and the error, and returns `Ok(answer)` to answer
+    /// with `answer` instead, as if the handler had failed with it (it goes to the
+    /// application's exception handler for its type, as a `raise HTTPException` in the
+    /// `except` does), or `Err(error)` to let the error go on its way.
     ///
     /// When several providers of a request catch the same type, the one set up last (the
     /// innermost) sees the error first; an answer is offered to the ones set up before it.

@@ -234,7 +234,8 @@ impl FromRequestParts for RequestContext {
 
 impl<T: FromRequestParts> FromRequestParts for Option<T> {
     /// `None` for a parameter that is absent: every error of `T` is a `missing` one, or `T`
-    /// answered with a response of its own (an optional credential that was not sent). Input
+    /// answered on its own, with a response or an error for the exception handlers (an
+    /// optional credential that was not sent). Input
     /// that is there but invalid is still a 422, as FastAPI answers `?limit=abc` for an
     /// optional `limit`.
     async fn from_request_parts(
