@@ -132,6 +132,7 @@ async fn extract_none(parts: &mut Parts, ctx: &RequestContext) -> Result<(), Rep
 /// The usual reply, a finished response, is answered at once; anything else goes the slow
 /// way, in a boxed future, so that every route's future stays small (it is moved into a box
 /// for every request, and the slow way's state is large).
+#[inline]
 pub(crate) fn respond(
     reply: Reply,
     kept: Kept,
