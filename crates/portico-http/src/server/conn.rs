@@ -290,9 +290,14 @@ impl hyper::service::Service<HyperRequest> for ConnService {
         self.add_tls(&mut request);
         self.conn.dispatch();
         let guard = InFlight(self.conn.clone());
-        let clock = (self.conn.server.body_timeout.as_ref()).map(|t| ReadClock::new(t.clone()));
+        // A request without a body (most) has nothing to time: its clock would only take and
+        // give back a reference that every worker shares.
+        let bodiless = request.body().is_end_stream();
+        let clock = (self.conn.server.body_timeout.as_ref())
+            .filter(|_| !bodiless)
+            .map(|t| ReadClock::new(t.clone()));
         // On HTTP/1, a body the handler leaves unread comes back to the connection.
-        let with_body = self.http1 && !request.body().is_end_stream();
+        let with_body = self.http1 && !bodiless;
         let expects_continue = with_body && request.headers().contains_key(EXPECT);
         let unread = with_body.then(|| self.conn.clone() as Arc<dyn HoldsUnread>);
         let request = request.map(|body| Body::incoming(body, clock, unread));
