@@ -417,6 +417,97 @@ async fn unix_socket_echo() {
 }
 
 #[portico::test]
+async fn the_end_of_a_stream_follows_a_read_that_did_not_fill_the_buffer() {
+    let rt = runtime();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    // The client's bytes and its end are both in the server's socket before the server reads:
+    // the first read takes the bytes and leaves room in the buffer, and the end must still be
+    // seen, though the runtime heard of it before that read.
+    let mut client = TcpStream::connect(addr).await.unwrap();
+    client.write_all(b"hello").await.unwrap();
+    client.close().await.unwrap();
+    drop(client);
+    let (mut conn, _) = listener.accept().await.unwrap();
+    rt.sleep(Duration::from_millis(20)).await;
+    let mut buf = [0u8; 1024];
+    let n = conn.read(&mut buf).await.unwrap();
+    assert_eq!(&buf[..n], b"hello");
+    let end = rt
+        .timeout(Duration::from_secs(10), conn.read(&mut buf))
+        .await;
+    assert_eq!(end.expect("the end of the stream is seen").unwrap(), 0);
+}
+
+#[portico::test(workers = 2)]
+async fn sockets_are_served_while_a_task_holds_one_worker() {
+    use std::sync::atomic::AtomicBool;
+    let rt = runtime();
+    let (started, echoed) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    // A task that keeps its worker thread until the echo below is done (or 10 s have passed):
+    // only the other worker is left to wait for the sockets.
+    let hog = rt.spawn({
+        let (started, echoed) = (started.clone(), echoed.clone());
+        async move {
+            started.store(true, Ordering::SeqCst);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !echoed.load(Ordering::SeqCst) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            echoed.load(Ordering::SeqCst)
+        }
+    });
+    while !started.load(Ordering::SeqCst) {
+        rt.sleep(Duration::from_millis(1)).await;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = rt.spawn(async move {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 5];
+        conn.read_exact(&mut buf).await.unwrap();
+        conn.write_all(&buf).await.unwrap();
+    });
+    let mut client = TcpStream::connect(addr).await.unwrap();
+    client.write_all(b"hello").await.unwrap();
+    let mut back = [0u8; 5];
+    client.read_exact(&mut back).await.unwrap();
+    assert_eq!(&back, b"hello");
+    echoed.store(true, Ordering::SeqCst);
+    server.await.unwrap();
+    assert!(
+        hog.await.unwrap(),
+        "the echo finished while the task held its worker"
+    );
+}
+
+#[portico::test]
+async fn the_end_of_a_stream_wakes_a_reader_that_waits() {
+    let rt = runtime();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = rt.spawn(async move {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(b"hello").await.unwrap();
+        rt::current()
+            .unwrap()
+            .sleep(Duration::from_millis(20))
+            .await;
+        // Closed while the server waits for more.
+        stream.close().await.unwrap();
+    });
+    let (mut conn, _) = listener.accept().await.unwrap();
+    let mut received = Vec::new();
+    let read = rt.timeout(Duration::from_secs(10), conn.read_to_end(&mut received));
+    read.await.expect("the end wakes the reader").unwrap();
+    assert_eq!(received, b"hello");
+    client.await.unwrap();
+}
+
+#[portico::test]
 async fn current_runtime_answers_on_every_kind_of_thread() {
     let rt = runtime();
     let name = rt.name();

@@ -1,5 +1,6 @@
-//! Portico's adapter for smol: [async-executor] on threads of its own, [async-io] for the reactor
-//! and timers, and the [blocking] crate's thread pool.
+//! Portico's adapter for smol: [async-executor] on threads of its own, a reactor of its own for
+//! sockets on Linux ([async-io] elsewhere), async-io for timers and signals, and the [blocking]
+//! crate's thread pool.
 //!
 //! [`SmolRuntime`] starts the executor threads and hands out a [`portico_rt::Runtime`] for
 //! them. Most applications do not name this crate: the `portico` facade picks the runtime.
@@ -24,17 +25,30 @@
 //!
 //! # Threads
 //!
-//! Each executor thread runs `async_io::block_on(executor.run(..))`, so whichever thread is idle
-//! drives the reactor. Blocking closures run on the `blocking` crate's process-wide pool. It
-//! grows as blocking calls overlap, up to `BLOCKING_MAX_THREADS` (500 by default), and since
-//! `blocking` 1.7 an idle thread exits only while the pool holds more threads than that limit:
-//! the pool stays at the most threads it ever needed at once (bounded, for plain `fn` handlers,
-//! by the thread limiter's tokens), where tokio's pool gives idle threads back after 10 s.
-//! Set `BLOCKING_MAX_THREADS` lower to cap it. async-io also keeps one process-wide `async-io` thread that drives the reactor
-//! while no `block_on` does; it is not owned by any runtime and outlives them.
+//! Each executor thread runs the executor until it has nothing to do, then waits for the
+//! adapter's sockets, or parks while another thread waits for them; `block_on` on any other
+//! thread does the same. On Linux the sockets (accepted, connected, or listeners) are
+//! registered once, edge-triggered, on an epoll instance of the adapter's own, and a wait is one
+//! `epoll_wait`: async-io's reactor re-arms a socket with an `epoll_ctl` before each wait for it
+//! and makes five system calls a wait, which was most of a keep-alive request's system calls.
+//! Elsewhere, or if the system refuses an epoll instance, sockets stay on async-io.
+//!
+//! Timers, signals and whatever an application runs on async-io (`smol::net`, `smol::Timer`)
+//! are driven by async-io's own process-wide `async-io` thread, which is not owned by any
+//! runtime and outlives them.
+//!
+//! Blocking closures run on the `blocking` crate's process-wide pool. It grows as blocking calls
+//! overlap, up to `BLOCKING_MAX_THREADS` (500 by default), and since `blocking` 1.7 an idle
+//! thread exits only while the pool holds more threads than that limit: the pool stays at the
+//! most threads it ever needed at once (bounded, for plain `fn` handlers, by the thread
+//! limiter's tokens), where tokio's pool gives idle threads back after 10 s. Set
+//! `BLOCKING_MAX_THREADS` lower to cap it.
 
+mod io;
 #[allow(unsafe_code, reason = "reads into uninitialised buffers with read(2)")]
 mod net;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod reactor;
 mod runtime;
 mod signal;
 mod task;

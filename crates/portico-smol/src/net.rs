@@ -1,4 +1,4 @@
-//! TCP and Unix sockets on async-io's reactor.
+//! TCP and Unix sockets, registered with the adapter's reactor ([`crate::io`]).
 //!
 //! Both kinds share one stream type ([`Stream`]) and one listener type ([`Listener`]), generic
 //! over the std socket; [`Socket`] and [`Accept`] say what differs.
@@ -12,6 +12,8 @@ use std::task::{Context, Poll, ready};
 use async_io::Async;
 use portico_rt::adapter::{BoxFuture, RawListener, RawStream, RawTcpStream};
 use portico_rt::{TcpListener, TcpStream};
+
+use crate::io::Registered;
 
 /// A std stream, TCP or Unix: what differs between the two.
 trait Socket: AsFd + Send + Sync + Unpin + Sized + 'static {
@@ -47,64 +49,61 @@ impl Socket for std::net::TcpStream {
 }
 
 /// A stream registered with the reactor.
-struct Stream<T> {
-    io: Async<T>,
-    /// The last read left nothing behind (see [`RawStream::poll_read_buf`] below).
-    drained: bool,
+struct Stream<T: Socket> {
+    io: Registered<T>,
 }
 
 impl<T: Socket> Stream<T> {
-    fn wrap(io: Async<T>) -> T::Public {
-        T::wrap(Stream { io, drained: false })
+    fn wrap(io: Registered<T>) -> T::Public {
+        T::wrap(Stream { io })
     }
 }
 
-impl<T: Socket> futures_io::AsyncRead for Stream<T>
-where
-    Async<T>: futures_io::AsyncRead,
-{
+impl<T: Socket> futures_io::AsyncRead for Stream<T> {
     fn poll_read(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
+        let want = buf.len();
+        if want == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        self.io
+            .poll_read_with(cx, |io| Ok(rustix::io::read(io, &mut *buf)?), |&n| n < want)
     }
 }
 
-impl<T: Socket> futures_io::AsyncWrite for Stream<T>
-where
-    Async<T>: futures_io::AsyncWrite,
-{
+impl<T: Socket> futures_io::AsyncWrite for Stream<T> {
     fn poll_write(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
+        self.io
+            .poll_write_with(cx, |io| Ok(rustix::io::write(io, buf)?))
     }
 
     fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+        self.io
+            .poll_write_with(cx, |io| Ok(rustix::io::writev(io, bufs)?))
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // A socket keeps no buffer of its own to flush.
+        Poll::Ready(Ok(()))
     }
 
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_close(cx)
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.io.get_ref().shutdown(Shutdown::Write))
     }
 }
 
-impl<T: Socket> RawStream for Stream<T>
-where
-    Async<T>: futures_io::AsyncRead + futures_io::AsyncWrite,
-{
+impl<T: Socket> RawStream for Stream<T> {
     type Addr = T::Addr;
 
     /// One non-blocking `read(2)`, whatever the reactor last reported.
@@ -122,40 +121,30 @@ where
     ///
     /// After a read that did not fill the buffer, the socket has most likely been drained, so
     /// the next read waits for the reactor first instead of trying a `read(2)` bound to fail
-    /// with `EAGAIN`: one system call less per request on a keep-alive connection. (The
-    /// reactor's registration is level-checked when it is re-armed, so data that arrived in
-    /// between is not missed.)
+    /// with `EAGAIN`: one system call less per request on a keep-alive connection.
     fn poll_read_buf(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut portico_rt::ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
         let want = buf.remaining();
         if want == 0 {
             return Poll::Ready(Ok(()));
         }
-        loop {
-            if this.drained {
-                ready!(this.io.poll_readable(cx))?;
-                this.drained = false;
-            }
-            // SAFETY: `read(2)` through rustix only writes initialised bytes into the slice.
-            let unfilled = unsafe { buf.unfilled_mut() };
-            match rustix::io::read(this.io.get_ref(), unfilled) {
-                Ok((read, _)) => {
-                    let n = read.len();
-                    this.drained = n < want;
-                    // SAFETY: rustix returned the first `n` bytes of the slice as read, so
-                    // initialised.
-                    unsafe { buf.assume_filled(n) };
-                    return Poll::Ready(Ok(()));
-                }
-                Err(rustix::io::Errno::AGAIN) => this.drained = true,
-                Err(rustix::io::Errno::INTR) => {}
-                Err(err) => return Poll::Ready(Err(err.into())),
-            }
-        }
+        let n = ready!(self.io.poll_read_with(
+            cx,
+            |io| {
+                // SAFETY: `read(2)` through rustix only writes initialised bytes into the
+                // slice.
+                let unfilled = unsafe { buf.unfilled_mut() };
+                let (read, _) = rustix::io::read(io, unfilled)?;
+                Ok(read.len())
+            },
+            |&n| n < want,
+        ))?;
+        // SAFETY: rustix returned the first `n` bytes of the slice as read, so initialised.
+        unsafe { buf.assume_filled(n) };
+        Poll::Ready(Ok(()))
     }
 
     fn local_addr(&self) -> io::Result<T::Addr> {
@@ -204,11 +193,11 @@ impl Accept for std::net::TcpListener {
 }
 
 /// A listener registered with the reactor.
-struct Listener<L>(Async<L>);
+struct Listener<L: Accept>(Registered<L>);
 
 impl<L: Accept> Listener<L> {
     fn new(listener: L) -> io::Result<Self> {
-        Async::new(listener).map(Listener)
+        Registered::new(listener).map(Listener)
     }
 }
 
@@ -218,17 +207,8 @@ impl<L: Accept> RawListener for Listener<L> {
 
     /// Accepts from the non-blocking listener, waiting on the reactor while the queue is empty.
     fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Self::Stream, Self::Addr)>> {
-        loop {
-            match self.0.get_ref().accept() {
-                Ok((stream, peer)) => {
-                    return Poll::Ready(Ok((Stream::wrap(Async::new(stream)?), peer)));
-                }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                    ready!(self.0.poll_readable(cx))?;
-                }
-                Err(err) => return Poll::Ready(Err(err)),
-            }
-        }
+        let (stream, peer) = ready!(self.0.poll_read_with(cx, L::accept, |_| false))?;
+        Poll::Ready(Ok((Stream::wrap(Registered::new(stream)?), peer)))
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
@@ -242,9 +222,8 @@ pub(crate) fn tcp_listener(listener: std::net::TcpListener) -> io::Result<TcpLis
 
 pub(crate) fn tcp_connect(addr: SocketAddr) -> BoxFuture<'static, io::Result<TcpStream>> {
     Box::pin(async move {
-        Async::<std::net::TcpStream>::connect(addr)
-            .await
-            .map(Stream::wrap)
+        let stream = Async::<std::net::TcpStream>::connect(addr).await?;
+        Registered::from_async(stream).map(Stream::wrap)
     })
 }
 
@@ -296,7 +275,10 @@ mod unix {
     }
 
     pub(crate) fn unix_connect(path: PathBuf) -> BoxFuture<'static, io::Result<UnixStream>> {
-        Box::pin(async move { Async::<StdStream>::connect(path).await.map(Stream::wrap) })
+        Box::pin(async move {
+            let stream = Async::<StdStream>::connect(path).await?;
+            Registered::from_async(stream).map(Stream::wrap)
+        })
     }
 }
 

@@ -149,7 +149,7 @@ impl Backend for SmolBackend {
     }
 
     fn block_on(&self, fut: Pin<&mut (dyn Future<Output = ()> + '_)>) {
-        async_io::block_on(fut);
+        block_on(fut, false);
     }
 }
 
@@ -204,9 +204,22 @@ fn worker(executor: &Executor<'static>, shared: &Shared, handle: &Runtime) {
         // Tasks catch their own panics, so one here comes from the executor's machinery (a
         // waker, say); the thread goes back to serving rather than dying with its queue.
         let _ = panic::catch_unwind(AssertUnwindSafe(|| {
-            async_io::block_on(executor.run(shared.stopped()));
+            block_on(executor.run(shared.stopped()), true);
         }));
     }
+}
+
+/// Runs `fut` on this thread, an executor thread (`worker`) or another one, with the adapter's
+/// reactor (async-io's where the adapter has none of its own).
+fn block_on<T>(fut: impl Future<Output = T>, worker: bool) -> T {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Some(reactor) = crate::reactor::Reactor::get() {
+        use crate::reactor::Role;
+        let role = if worker { Role::Worker } else { Role::Caller };
+        return crate::reactor::block_on(reactor, role, fut);
+    }
+    let _ = worker;
+    async_io::block_on(fut)
 }
 
 /// An async-executor running on threads of its own, with async-io and the `blocking` pool.
