@@ -439,6 +439,32 @@ async fn the_end_of_a_stream_follows_a_read_that_did_not_fill_the_buffer() {
     assert_eq!(end.expect("the end of the stream is seen").unwrap(), 0);
 }
 
+#[portico::test]
+async fn try_accept_takes_a_queued_connection_without_waiting() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    assert!(
+        listener.try_accept().unwrap().is_none(),
+        "nothing queued yet"
+    );
+    // A blocking connect returns once the kernel has queued the connection: no reactor has
+    // reported it to the listener.
+    let mut client = std::net::TcpStream::connect(addr).unwrap();
+    let (mut conn, peer) = listener
+        .try_accept()
+        .unwrap()
+        .expect("the queued connection");
+    assert_eq!(peer, client.local_addr().unwrap());
+    assert!(
+        listener.try_accept().unwrap().is_none(),
+        "the queue is empty"
+    );
+    std::io::Write::write_all(&mut client, b"x").unwrap();
+    let mut byte = [0u8];
+    conn.read_exact(&mut byte).await.unwrap();
+    assert_eq!(&byte, b"x");
+}
+
 #[portico::test(workers = 2)]
 async fn sockets_are_served_while_a_task_holds_one_worker() {
     use std::sync::atomic::AtomicBool;

@@ -139,6 +139,51 @@ async fn a_request_on_an_idle_connection_just_after_shutdown_is_answered() {
     assert!(server.stopped().await.unwrap().is_graceful());
 }
 
+#[portico::test(workers = 1)]
+async fn a_connection_queued_when_the_server_stops_is_answered_not_reset() {
+    use std::io::{Read, Write};
+    use std::sync::atomic::AtomicBool;
+    // A handler that holds the only worker thread for a while: meanwhile nothing accepts, and
+    // the kernel queues the next connection for the listener.
+    let holding = Arc::new(AtomicBool::new(false));
+    let app = app().get("/hold", {
+        let holding = holding.clone();
+        move || {
+            let holding = holding.clone();
+            async move {
+                holding.store(true, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(300));
+                "held"
+            }
+        }
+    });
+    let server = serve(app);
+    let addr = server.local_addr();
+    let mut holder = Conn::open(addr).await;
+    holder.send(b"GET /hold HTTP/1.1\r\nhost: t\r\n\r\n").await;
+    while !holding.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // Blocking sockets from here on: the worker is held, and only it waits for I/O.
+    let mut queued = std::net::TcpStream::connect(addr).unwrap();
+    queued
+        .write_all(b"GET / HTTP/1.1\r\nhost: t\r\n\r\n")
+        .unwrap();
+    server.shutdown();
+    queued
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = Vec::new();
+    queued
+        .read_to_end(&mut answer)
+        .expect("answered and closed, not reset");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.ends_with("Hello, World!"), "{answer}");
+    assert_eq!(holder.response().await.unwrap().text(), "held");
+    assert!(server.stopped().await.unwrap().is_graceful());
+}
+
 #[portico::test]
 async fn idle_connections_close_once_the_linger_is_over() {
     let server = serve_with(app(), |s| s.drain_linger(Duration::from_millis(300)));

@@ -109,6 +109,24 @@ pub trait RawListener: Send + Sync + 'static {
     /// should keep accepting after them.
     fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Self::Stream, Self::Addr)>>;
 
+    /// Takes a connection already in the kernel's queue, if there is one, without waiting:
+    /// one non-blocking `accept(2)`, whatever the reactor last reported (`Ok(None)` when the
+    /// queue is empty). A server that stops accepting takes what is queued with this before it
+    /// closes the listener, which would reset those connections.
+    ///
+    /// The default polls [`poll_accept`](Self::poll_accept) once, which may miss a connection
+    /// the reactor has not reported yet; adapters call `accept(2)` themselves.
+    ///
+    /// # Errors
+    ///
+    /// As [`poll_accept`](Self::poll_accept).
+    fn try_accept(&self) -> io::Result<Option<(Self::Stream, Self::Addr)>> {
+        match self.poll_accept(&mut Context::from_waker(std::task::Waker::noop())) {
+            Poll::Ready(accepted) => accepted.map(Some),
+            Poll::Pending => Ok(None),
+        }
+    }
+
     /// The address the listener is bound to.
     ///
     /// # Errors
@@ -183,6 +201,23 @@ macro_rules! socket_types {
                     std::task::ready!($crate::adapter::RawListener::poll_accept(&*self.inner, cx))?;
                 Self::on_accept(&self.options, &stream)?;
                 std::task::Poll::Ready(Ok((stream, peer)))
+            }
+
+            /// Takes a connection already waiting in the kernel's queue, if any, without
+            /// waiting (`Ok(None)` when there is none). A server that stops accepting takes
+            /// what is queued this way before it closes the listener: closing it resets the
+            /// connections still queued, whose clients may have sent a request already.
+            ///
+            /// # Errors
+            ///
+            /// As [`RawListener::poll_accept`](crate::adapter::RawListener::poll_accept).
+            pub fn try_accept(&self) -> std::io::Result<Option<($Stream, $Addr)>> {
+                let Some((stream, peer)) = $crate::adapter::RawListener::try_accept(&*self.inner)?
+                else {
+                    return Ok(None);
+                };
+                Self::on_accept(&self.options, &stream)?;
+                Ok(Some((stream, peer)))
             }
 
             /// Waits for the next connection.

@@ -211,6 +211,14 @@ impl<L: Accept> RawListener for Listener<L> {
         Poll::Ready(Ok((Stream::wrap(Registered::new(stream)?), peer)))
     }
 
+    fn try_accept(&self) -> io::Result<Option<(Self::Stream, Self::Addr)>> {
+        match self.0.get_ref().accept() {
+            Ok((stream, peer)) => Ok(Some((Stream::wrap(Registered::new(stream)?), peer))),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
     fn local_addr(&self) -> io::Result<Self::Addr> {
         self.0.get_ref().local_addr()
     }

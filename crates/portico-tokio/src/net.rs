@@ -148,6 +148,16 @@ trait Accept: Send + Sync + 'static {
 
     fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Self::Stream, Self::Addr)>>;
     fn local_addr(&self) -> io::Result<Self::Addr>;
+
+    /// One `accept(2)` without waiting, whatever the driver last reported; the accepted stream
+    /// is registered with `handle`'s driver.
+    fn try_accept(&self, handle: &Handle) -> io::Result<Option<(Self::Stream, Self::Addr)>> {
+        let _ = handle;
+        match self.poll_accept(&mut Context::from_waker(std::task::Waker::noop())) {
+            Poll::Ready(accepted) => accepted.map(Some),
+            Poll::Pending => Ok(None),
+        }
+    }
 }
 
 impl Accept for tokio::net::TcpListener {
@@ -164,21 +174,49 @@ impl Accept for tokio::net::TcpListener {
     fn local_addr(&self) -> io::Result<SocketAddr> {
         tokio::net::TcpListener::local_addr(self)
     }
+
+    /// tokio's listener only accepts once its driver has reported the listener readable.
+    fn try_accept(
+        &self,
+        handle: &Handle,
+    ) -> io::Result<Option<(tokio::net::TcpStream, SocketAddr)>> {
+        let (socket, peer) = match socket2::SockRef::from(self).accept() {
+            Ok(accepted) => accepted,
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        let peer = peer
+            .as_socket()
+            .ok_or_else(|| io::Error::other("a TCP listener accepted a non-IP peer"))?;
+        let stream = std::net::TcpStream::from(socket);
+        stream.set_nonblocking(true)?;
+        // Registration with the I/O driver goes through the thread's runtime context.
+        let _enter = handle.enter();
+        Ok(Some((tokio::net::TcpStream::from_std(stream)?, peer)))
+    }
 }
 
-struct Listener<L>(L);
+struct Listener<L> {
+    inner: L,
+    handle: Handle,
+}
 
 impl<L: Accept> RawListener for Listener<L> {
     type Stream = <L::Stream as Socket>::Public;
     type Addr = L::Addr;
 
     fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Self::Stream, Self::Addr)>> {
-        let (stream, peer) = ready!(self.0.poll_accept(cx))?;
+        let (stream, peer) = ready!(self.inner.poll_accept(cx))?;
         Poll::Ready(Ok((stream.wrap(), peer)))
     }
 
+    fn try_accept(&self) -> io::Result<Option<(Self::Stream, Self::Addr)>> {
+        let accepted = self.inner.try_accept(&self.handle)?;
+        Ok(accepted.map(|(stream, peer)| (stream.wrap(), peer)))
+    }
+
     fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.0.local_addr()
+        self.inner.local_addr()
     }
 }
 
@@ -189,7 +227,11 @@ fn register<L>(
 ) -> io::Result<Listener<L>> {
     // Registration with the I/O driver goes through the thread's runtime context.
     let _enter = handle.enter();
-    from_std().map(Listener)
+    let inner = from_std()?;
+    Ok(Listener {
+        inner,
+        handle: handle.clone(),
+    })
 }
 
 /// Connects with `connect`, a tokio connection future.

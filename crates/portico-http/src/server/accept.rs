@@ -19,6 +19,15 @@ pub(super) enum Listener {
 }
 
 impl Listener {
+    /// A connection already queued, without waiting.
+    fn try_accept(&self) -> io::Result<Option<Accepted>> {
+        Ok(match self {
+            Listener::Tcp(listener) => listener.try_accept()?.map(|(s, _)| Accepted::Tcp(s)),
+            #[cfg(unix)]
+            Listener::Unix(listener) => listener.try_accept()?.map(|(s, _)| Accepted::Unix(s)),
+        })
+    }
+
     pub(super) fn local_addr(&self) -> Option<SocketAddr> {
         match self {
             Listener::Tcp(listener) => listener.local_addr().ok(),
@@ -39,7 +48,7 @@ fn is_connection_error(err: &io::Error) -> bool {
 }
 
 /// Accepts connections until `stop` is set, each served as a child of the server's tracker of
-/// connections; the listener closes when this returns.
+/// connections; then takes the connections already queued, and the listener closes.
 pub(super) async fn accept(
     listener: Listener,
     service: AppService,
@@ -48,20 +57,34 @@ pub(super) async fn accept(
     rt: Runtime,
     stop: Arc<portico_tasks::Event>,
 ) {
-    let serving = accept_loop(listener, service, server, slots, rt);
-    serving.or(async move { stop.wait().await }).await;
+    let serving = accept_loop(&listener, &service, &server, &slots, &rt);
+    serving.or(async { stop.wait().await }).await;
+    // Closing the listener resets the connections the kernel has queued for it, and their
+    // clients may have sent a request already (a proxy that has just opened a connection to
+    // this instance sends at once): those are taken and served first, like any other.
+    loop {
+        let Some(slot) = slots.try_acquire_arc() else {
+            break;
+        };
+        match listener.try_accept() {
+            Ok(Some(stream)) => start(stream, slot, &service, &server, &rt),
+            Ok(None) => break,
+            Err(err) if is_connection_error(&err) => {}
+            Err(_) => break,
+        }
+    }
 }
 
 async fn accept_loop(
-    listener: Listener,
-    service: AppService,
-    server: Arc<ServerShared>,
-    slots: Arc<portico_tasks::Semaphore>,
-    rt: Runtime,
+    listener: &Listener,
+    service: &AppService,
+    server: &Arc<ServerShared>,
+    slots: &Arc<portico_tasks::Semaphore>,
+    rt: &Runtime,
 ) {
     loop {
         let slot = slots.acquire_arc().await;
-        let accepted = match &listener {
+        let accepted = match listener {
             Listener::Tcp(listener) => listener
                 .accept()
                 .await
@@ -73,21 +96,7 @@ async fn accept_loop(
                 .map(|(stream, _)| Accepted::Unix(stream)),
         };
         match accepted {
-            Ok(stream) => {
-                let (service, server2, rt2) = (service.clone(), server.clone(), rt.clone());
-                // The connection is a child of the server's tracker of connections.
-                server.connections.start_soon_on(&rt, async move {
-                    match stream {
-                        Accepted::Tcp(stream) => {
-                            serve(stream, service, server2, rt2, slot).await;
-                        }
-                        #[cfg(unix)]
-                        Accepted::Unix(stream) => {
-                            serve(stream, service, server2, rt2, slot).await;
-                        }
-                    }
-                });
-            }
+            Ok(stream) => start(stream, slot, service, server, rt),
             Err(err) if is_connection_error(&err) => {}
             Err(err) => {
                 // Out of file descriptors or memory: wait a little for some to come back.
@@ -96,6 +105,24 @@ async fn accept_loop(
             }
         }
     }
+}
+
+/// Serves `stream` as a child of the server's tracker of connections, holding `slot`.
+fn start(
+    stream: Accepted,
+    slot: portico_tasks::SemaphoreGuardArc,
+    service: &AppService,
+    server: &Arc<ServerShared>,
+    rt: &Runtime,
+) {
+    let (service, server2, rt2) = (service.clone(), server.clone(), rt.clone());
+    server.connections.start_soon_on(rt, async move {
+        match stream {
+            Accepted::Tcp(stream) => serve(stream, service, server2, rt2, slot).await,
+            #[cfg(unix)]
+            Accepted::Unix(stream) => serve(stream, service, server2, rt2, slot).await,
+        }
+    });
 }
 
 /// Serves an accepted connection: over TLS when the server has it (the handshake boxed, so
