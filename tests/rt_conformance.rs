@@ -209,6 +209,49 @@ async fn a_started_blocking_closure_runs_to_its_end_when_dropped() {
 }
 
 #[portico::test]
+async fn max_blocking_threads_bounds_the_closures_running_at_once() {
+    let rt = runtime();
+    let kind: portico::RuntimeKind = rt.name().parse().unwrap();
+    let most = rt
+        .spawn_blocking(move || {
+            let owned = portico::Builder::new()
+                .runtime(kind)
+                .worker_threads(1)
+                .max_blocking_threads(2)
+                .build()
+                .unwrap();
+            let most = owned.handle().block_on(async {
+                let rt = rt::current().unwrap();
+                let running = Arc::new(AtomicUsize::new(0));
+                let most = Arc::new(AtomicUsize::new(0));
+                // Closures meet in pairs, so two must run at once; with no bound all six would.
+                let pairs = Arc::new(Barrier::new(2));
+                let closures: Vec<_> = (0..6)
+                    .map(|_| {
+                        let (running, most, pairs) = (running.clone(), most.clone(), pairs.clone());
+                        rt.spawn_blocking(move || {
+                            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                            most.fetch_max(now, Ordering::SeqCst);
+                            pairs.wait();
+                            std::thread::sleep(Duration::from_millis(20));
+                            running.fetch_sub(1, Ordering::SeqCst);
+                        })
+                    })
+                    .collect();
+                for closure in closures {
+                    closure.await.unwrap();
+                }
+                most.load(Ordering::SeqCst)
+            });
+            owned.shutdown_timeout(Duration::from_secs(5));
+            most
+        })
+        .await
+        .unwrap();
+    assert_eq!(most, 2, "two blocking threads, and never more");
+}
+
+#[portico::test]
 async fn sleep_waits_for_its_duration() {
     let rt = runtime();
     let start = Instant::now();

@@ -1,13 +1,12 @@
 //! Portico's adapter for smol: [async-executor] on threads of its own, a reactor of its own for
-//! sockets on Linux ([async-io] elsewhere), async-io for timers and signals, and the [blocking]
-//! crate's thread pool.
+//! sockets on Linux ([async-io] elsewhere), async-io for timers and signals, and a pool of
+//! threads of its own for blocking closures.
 //!
 //! [`SmolRuntime`] starts the executor threads and hands out a [`portico_rt::Runtime`] for
 //! them. Most applications do not name this crate: the `portico` facade picks the runtime.
 //!
 //! [async-executor]: https://docs.rs/async-executor
 //! [async-io]: https://docs.rs/async-io
-//! [blocking]: https://docs.rs/blocking
 //!
 //! # Examples
 //!
@@ -37,16 +36,18 @@
 //! are driven by async-io's own process-wide `async-io` thread, which is not owned by any
 //! runtime and outlives them.
 //!
-//! Blocking closures run on the `blocking` crate's process-wide pool. It grows as blocking calls
-//! overlap, up to `BLOCKING_MAX_THREADS` (500 by default), and since `blocking` 1.7 an idle
-//! thread exits only while the pool holds more threads than that limit: the pool stays at the
-//! most threads it ever needed at once (bounded, for plain `fn` handlers, by the thread
-//! limiter's tokens), where tokio's pool gives idle threads back after 10 s. Set
-//! `BLOCKING_MAX_THREADS` lower to cap it.
+//! Blocking closures run on the runtime's own pool of threads. A closure goes straight to an
+//! idle thread, which parks on its own, so handing one over wakes that thread and no other. The
+//! pool starts threads as closures overlap, up to
+//! [`max_blocking_threads`](portico_rt::adapter::Builder::max_blocking_threads) (512 by
+//! default; beyond it closures wait their turn), and a thread with no work for 10 s exits, as
+//! tokio's do. Shutting the runtime down drops the closures that have not started and waits for
+//! the threads of those that have.
 
 mod io;
 #[allow(unsafe_code, reason = "reads into uninitialised buffers with read(2)")]
 mod net;
+mod pool;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod reactor;
 mod runtime;

@@ -7,47 +7,30 @@ use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use async_executor::Executor;
-use event_listener::{Event, Listener};
+use event_listener::Event;
 use portico_rt::adapter::{
     Backend, BlockingTask, BoxFuture, BuilderConfig, RawJoin, RawTask, Start,
 };
 use portico_rt::{Runtime, Signal, Sleep, TcpListener, TcpStream};
 
+use crate::pool::{self, Pool};
 use crate::{net, signal, task, time};
 
 /// State shared by the owner, the worker threads and the backend.
-#[derive(Default)]
 pub(crate) struct Shared {
     stopping: AtomicBool,
     stop: Event,
-    /// Blocking closures of this runtime that are running now.
-    blocking: AtomicUsize,
-    blocking_done: Event,
-}
-
-/// Counts a running blocking closure until dropped.
-pub(crate) struct BlockingRunning(Arc<Shared>);
-
-impl Drop for BlockingRunning {
-    fn drop(&mut self) {
-        if self.0.blocking.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.blocking_done.notify(usize::MAX);
-        }
-    }
+    /// The threads for blocking closures.
+    pub(crate) pool: Pool,
 }
 
 impl Shared {
-    pub(crate) fn blocking_started(self: &Arc<Self>) -> BlockingRunning {
-        self.blocking.fetch_add(1, Ordering::AcqRel);
-        BlockingRunning(self.clone())
-    }
-
     async fn stopped(&self) {
         loop {
             if self.stopping.load(Ordering::Acquire) {
@@ -58,27 +41,6 @@ impl Shared {
                 return;
             }
             listener.await;
-        }
-    }
-
-    /// Waits until no blocking closure of this runtime runs; `false` if `deadline` came first.
-    fn wait_for_blocking(&self, deadline: Option<Instant>) -> bool {
-        loop {
-            if self.blocking.load(Ordering::Acquire) == 0 {
-                return true;
-            }
-            let listener = self.blocking_done.listen();
-            if self.blocking.load(Ordering::Acquire) == 0 {
-                return true;
-            }
-            match deadline {
-                None => listener.wait(),
-                Some(deadline) => {
-                    if listener.wait_deadline(deadline).is_none() {
-                        return self.blocking.load(Ordering::Acquire) == 0;
-                    }
-                }
-            }
         }
     }
 }
@@ -175,7 +137,15 @@ impl Start for SmolRuntime {
             .unwrap_or(NonZeroUsize::MIN)
             .get();
         let executor = Arc::new(Executor::new());
-        let shared = Arc::new(Shared::default());
+        let max_blocking = config
+            .max_blocking_threads
+            .map_or(pool::DEFAULT_MAX_THREADS, NonZeroUsize::get);
+        let shared = Arc::new(Shared {
+            stopping: AtomicBool::new(false),
+            stop: Event::new(),
+            // Blocking threads are numbered after the executor's.
+            pool: Pool::new(max_blocking, config.thread_name.clone(), count),
+        });
         let handle = Runtime::from_backend(SmolBackend {
             executor: Arc::downgrade(&executor),
             shared: shared.clone(),
@@ -222,7 +192,8 @@ fn block_on<T>(fut: impl Future<Output = T>, worker: bool) -> T {
     async_io::block_on(fut)
 }
 
-/// An async-executor running on threads of its own, with async-io and the `blocking` pool.
+/// An async-executor running on threads of its own, with the adapter's reactor and its pool of
+/// threads for blocking closures.
 ///
 /// Dropping it shuts down: the executor threads stop and are joined, every task left is
 /// cancelled (its future dropped), and the drop waits for this runtime's blocking closures that
@@ -277,7 +248,8 @@ impl SmolRuntime {
         self.handle.block_on(fut)
     }
 
-    /// Shuts down, waiting at most `timeout` for blocking closures that have started.
+    /// Shuts down, waiting at most `timeout` for blocking closures that have started (and for
+    /// the threads that ran them to exit).
     pub fn shutdown_timeout(mut self, timeout: Duration) {
         self.stop(Some(Instant::now() + timeout));
     }
@@ -294,7 +266,7 @@ impl SmolRuntime {
         }
         // The last strong reference: dropping the executor cancels the tasks still in it.
         drop(self.executor.take());
-        self.shared.wait_for_blocking(deadline);
+        self.shared.pool.stop(deadline);
     }
 }
 

@@ -1,9 +1,8 @@
-//! Spawning onto async-executor and the blocking pool.
+//! Spawning onto async-executor and the runtime's blocking pool.
 
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use async_executor::{Executor, FallibleTask};
@@ -43,11 +42,15 @@ pub(crate) fn spawn_detached(executor: &Executor<'static>, task: RawTask) {
     executor.spawn(task).detach();
 }
 
-pub(crate) fn spawn_blocking(shared: &Arc<Shared>, task: BlockingTask) -> RawJoin {
-    let shared = shared.clone();
-    let closure = blocking::unblock(move || {
-        let _running = shared.blocking_started();
-        task.run()
-    });
+/// The closure as an async-task task, scheduled once, on the runtime's pool.
+pub(crate) fn spawn_blocking(shared: &Shared, task: BlockingTask) -> RawJoin {
+    let pool = shared.pool.clone();
+    let (runnable, closure) = async_task::Builder::new().propagate_panic(true).spawn(
+        move |()| async move { task.run() },
+        move |runnable| {
+            pool.schedule(runnable);
+        },
+    );
+    runnable.schedule();
     RawJoin::new(Join(closure.fallible()))
 }

@@ -137,6 +137,9 @@ impl Start for TokioRuntime {
         if let Some(count) = config.worker_threads {
             builder.worker_threads(count.get());
         }
+        if let Some(count) = config.max_blocking_threads {
+            builder.max_blocking_threads(count.get());
+        }
         // The threads hold the cell only while they run; a strong reference inside tokio's own
         // configuration would keep the runtime's handle alive forever through a cycle.
         let on_start = Arc::downgrade(&own);

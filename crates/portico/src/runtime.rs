@@ -154,6 +154,7 @@ pub struct Builder {
     kind: Option<RuntimeKind>,
     worker_threads: Option<usize>,
     thread_name: Option<String>,
+    max_blocking_threads: Option<usize>,
     shutdown_timeout: Option<Duration>,
 }
 
@@ -178,6 +179,24 @@ impl Builder {
     /// Sets the prefix of the runtime's thread names.
     pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
         self.thread_name = Some(prefix.into());
+        self
+    }
+
+    /// Sets the most threads the runtime's blocking pool may run at once (default: 512), which
+    /// bounds plain `fn` handlers, plain `fn` dependencies and `to_thread` together; closures
+    /// beyond it wait for a thread. Idle blocking threads exit after 10 s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let answer = portico::Builder::new()
+    ///     .max_blocking_threads(16)
+    ///     .run(async { portico::rt::current().unwrap().spawn_blocking(|| 6 * 7).await })
+    ///     .unwrap();
+    /// assert_eq!(answer, 42);
+    /// ```
+    pub fn max_blocking_threads(mut self, count: usize) -> Self {
+        self.max_blocking_threads = Some(count);
         self
     }
 
@@ -226,17 +245,29 @@ impl Builder {
         })
     }
 
+    /// This builder's settings on an adapter's builder.
+    #[allow(dead_code, reason = "unused when no runtime feature is on")]
+    fn configure<R: portico_rt::adapter::Start>(
+        &self,
+        mut builder: portico_rt::adapter::Builder<R>,
+    ) -> portico_rt::adapter::Builder<R> {
+        if let Some(count) = self.worker_threads {
+            builder = builder.worker_threads(count);
+        }
+        if let Some(name) = &self.thread_name {
+            builder = builder.thread_name(name.clone());
+        }
+        if let Some(count) = self.max_blocking_threads {
+            builder = builder.max_blocking_threads(count);
+        }
+        builder
+    }
+
     fn start(&self, kind: RuntimeKind) -> Result<Inner, ConfigError> {
         match kind {
             #[cfg(feature = "tokio")]
             RuntimeKind::Tokio => {
-                let mut builder = portico_tokio::Builder::new();
-                if let Some(count) = self.worker_threads {
-                    builder = builder.worker_threads(count);
-                }
-                if let Some(name) = &self.thread_name {
-                    builder = builder.thread_name(name.clone());
-                }
+                let builder = self.configure(portico_tokio::Builder::new());
                 let runtime = builder
                     .build()
                     .map_err(|source| ConfigError::Start { kind, source });
@@ -244,13 +275,7 @@ impl Builder {
             }
             #[cfg(feature = "smol")]
             RuntimeKind::Smol => {
-                let mut builder = portico_smol::Builder::new();
-                if let Some(count) = self.worker_threads {
-                    builder = builder.worker_threads(count);
-                }
-                if let Some(name) = &self.thread_name {
-                    builder = builder.thread_name(name.clone());
-                }
+                let builder = self.configure(portico_smol::Builder::new());
                 let runtime = builder
                     .build()
                     .map_err(|source| ConfigError::Start { kind, source });

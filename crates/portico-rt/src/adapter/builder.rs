@@ -27,6 +27,9 @@ pub struct BuilderConfig {
     pub worker_threads: Option<NonZeroUsize>,
     /// The prefix of thread names: threads are called `<prefix>-<n>`.
     pub thread_name: String,
+    /// The most threads the blocking pool may start; `None` means the adapter's default (512
+    /// for both of Portico's).
+    pub max_blocking_threads: Option<NonZeroUsize>,
 }
 
 /// Configures and starts an adapter's runtime: `portico_tokio::Builder` and
@@ -63,6 +66,7 @@ pub struct BuilderConfig {
 pub struct Builder<R> {
     worker_threads: Option<NonZeroUsize>,
     thread_name: Option<String>,
+    max_blocking_threads: Option<NonZeroUsize>,
     _runtime: PhantomData<fn() -> R>,
 }
 
@@ -71,6 +75,7 @@ impl<R> fmt::Debug for Builder<R> {
         f.debug_struct("Builder")
             .field("worker_threads", &self.worker_threads)
             .field("thread_name", &self.thread_name)
+            .field("max_blocking_threads", &self.max_blocking_threads)
             .finish()
     }
 }
@@ -80,6 +85,7 @@ impl<R> Clone for Builder<R> {
         Builder {
             worker_threads: self.worker_threads,
             thread_name: self.thread_name.clone(),
+            max_blocking_threads: self.max_blocking_threads,
             _runtime: PhantomData,
         }
     }
@@ -98,6 +104,7 @@ impl<R: Start> Builder<R> {
         Builder {
             worker_threads: None,
             thread_name: None,
+            max_blocking_threads: None,
             _runtime: PhantomData,
         }
     }
@@ -115,6 +122,18 @@ impl<R: Start> Builder<R> {
         self
     }
 
+    /// Sets the most threads the blocking pool may run at once (at least one; zero counts as
+    /// one); 512 by default, as tokio's. Closures beyond it wait for a thread. The pool starts
+    /// threads as blocking closures overlap, and a thread idle for 10 s exits.
+    ///
+    /// This bounds [`Runtime::spawn_blocking`](crate::Runtime::spawn_blocking) and what runs
+    /// on it (plain `fn` handlers and dependencies, `to_thread`); how many plain `fn` handlers
+    /// run at once is bounded first by the application's thread limiter.
+    pub fn max_blocking_threads(mut self, count: usize) -> Self {
+        self.max_blocking_threads = Some(NonZeroUsize::new(count).unwrap_or(NonZeroUsize::MIN));
+        self
+    }
+
     /// Starts the runtime's threads.
     ///
     /// # Errors
@@ -126,6 +145,7 @@ impl<R: Start> Builder<R> {
             thread_name: self
                 .thread_name
                 .unwrap_or_else(|| R::THREAD_NAME.to_owned()),
+            max_blocking_threads: self.max_blocking_threads,
         })
     }
 }
