@@ -91,6 +91,37 @@ async fn a_failed_request_rolls_its_transaction_back() {
 }
 
 #[portico::test]
+async fn updates_racing_with_other_writers_all_succeed() {
+    // An update reads the item, then writes it. Had it read first inside its transaction,
+    // SQLite would refuse its write at once (no wait: a deadlock otherwise) whenever another
+    // request or a background task was writing: a 500 for a valid request.
+    let dir = tempfile::tempdir().unwrap();
+    let client = TestClient::new(app::app(dir.path().join("todo.sqlite3")));
+    client.post("/todos").json(&json!({ "title": "a" })).await;
+    let rt = portico::rt::current().unwrap();
+    let requests: Vec<_> = (0..40)
+        .map(|n| {
+            let client = client.clone();
+            rt.spawn(async move {
+                let response = if n % 2 == 0 {
+                    client
+                        .patch("/todos/1")
+                        .json(&json!({ "done": n % 4 == 0 }))
+                        .await
+                } else {
+                    client.post("/todos").json(&json!({ "title": "b" })).await
+                };
+                (response.status().as_u16(), response.text())
+            })
+        })
+        .collect();
+    for request in requests {
+        let (status, body) = request.await.unwrap();
+        assert!(status == 200 || status == 201, "{status}: {body}");
+    }
+}
+
+#[portico::test]
 async fn the_database_dependency_can_be_overridden() {
     let dir = tempfile::tempdir().unwrap();
     let client = TestClient::new(app::app(dir.path().join("todo.sqlite3")));

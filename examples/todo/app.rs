@@ -116,14 +116,12 @@ fn update_todo(
     Path(id): Path<i64>,
     Json(update): Json<TodoUpdate>,
 ) -> Result<Json<Todo>, HttpError> {
-    let mut todo = find(&db, id)?;
-    if let Some(title) = update.title {
-        todo.title = title;
+    // Written first, read after: a transaction that read before writing would have its write
+    // refused at once by SQLite whenever another request is writing (waiting could deadlock).
+    if !db.run(|store| store.update(id, update.title.as_deref(), update.done))? {
+        return Err(not_found(id));
     }
-    if let Some(done) = update.done {
-        todo.done = done;
-    }
-    db.run(|store| store.update(&todo))?;
+    let todo = find(&db, id)?;
     db.commit()?;
     Ok(Json(todo))
 }

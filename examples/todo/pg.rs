@@ -162,12 +162,17 @@ impl Store for Client {
         row.as_ref().map(row_to_todo).transpose()
     }
 
-    fn update(&mut self, todo: &Todo) -> Result<(), StoreError> {
-        self.execute(
-            "UPDATE todos SET title = $1, done = $2 WHERE id = $3",
-            &[&todo.title, &todo.done, &todo.id],
+    fn update(
+        &mut self,
+        id: i64,
+        title: Option<&str>,
+        done: Option<bool>,
+    ) -> Result<bool, StoreError> {
+        let changed = self.execute(
+            "UPDATE todos SET title = COALESCE($1, title), done = COALESCE($2, done) WHERE id = $3",
+            &[&title, &done, &id],
         )?;
-        Ok(())
+        Ok(changed > 0)
     }
 
     fn delete(&mut self, id: i64) -> Result<bool, StoreError> {

@@ -30,8 +30,14 @@ pub(crate) trait Store {
     fn insert(&mut self, title: &str) -> Result<i64, StoreError>;
     /// The item `id`, if there is one.
     fn find(&mut self, id: i64) -> Result<Option<Todo>, StoreError>;
-    /// Writes the item's title and state.
-    fn update(&mut self, todo: &Todo) -> Result<(), StoreError>;
+    /// Sets the item's title and state where given, in one write; `false` if there is no
+    /// item `id`.
+    fn update(
+        &mut self,
+        id: i64,
+        title: Option<&str>,
+        done: Option<bool>,
+    ) -> Result<bool, StoreError>;
     /// Deletes the item `id`; `false` if there was none.
     fn delete(&mut self, id: i64) -> Result<bool, StoreError>;
     /// Adds a line to the activity log.
