@@ -20,6 +20,7 @@ use crate::time::Sleep;
 
 mod builder;
 mod join;
+mod pool;
 mod task;
 #[cfg(test)]
 mod tests;
@@ -29,6 +30,7 @@ pub use crate::net::{RawListener, RawStream, RawTcpStream};
 pub use crate::time::RawSleep;
 pub use builder::{Builder, BuilderConfig, Start};
 pub use join::{NativeJoin, RawJoin};
+pub use pool::BlockingPool;
 pub use task::{BlockingTask, Completed, RawTask};
 
 /// A boxed, sendable future, as adapters return them.

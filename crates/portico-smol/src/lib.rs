@@ -36,8 +36,9 @@
 //! are driven by async-io's own process-wide `async-io` thread, which is not owned by any
 //! runtime and outlives them.
 //!
-//! Blocking closures run on the runtime's own pool of threads. A closure goes straight to an
-//! idle thread, which parks on its own, so handing one over wakes that thread and no other. The
+//! Blocking closures run on the runtime's own pool of threads
+//! ([`BlockingPool`](portico_rt::adapter::BlockingPool)). A closure goes straight to an idle
+//! thread, which parks on its own, so handing one over wakes that thread and no other. The
 //! pool starts threads as closures overlap, up to
 //! [`max_blocking_threads`](portico_rt::adapter::Builder::max_blocking_threads) (512 by
 //! default; beyond it closures wait their turn), and a thread with no work for 10 s exits, as
@@ -47,7 +48,6 @@
 mod io;
 #[allow(unsafe_code, reason = "reads into uninitialised buffers with read(2)")]
 mod net;
-mod pool;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod reactor;
 mod runtime;

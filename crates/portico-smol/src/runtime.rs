@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -15,11 +15,10 @@ use std::time::{Duration, Instant};
 use async_executor::Executor;
 use event_listener::Event;
 use portico_rt::adapter::{
-    Backend, BlockingTask, BoxFuture, BuilderConfig, RawJoin, RawTask, Start,
+    Backend, BlockingPool, BlockingTask, BoxFuture, BuilderConfig, RawJoin, RawTask, Start,
 };
 use portico_rt::{Runtime, Signal, Sleep, TcpListener, TcpStream};
 
-use crate::pool::{self, Pool};
 use crate::{net, signal, task, time};
 
 /// State shared by the owner, the worker threads and the backend.
@@ -27,7 +26,7 @@ pub(crate) struct Shared {
     stopping: AtomicBool,
     stop: Event,
     /// The threads for blocking closures.
-    pub(crate) pool: Pool,
+    pool: BlockingPool,
 }
 
 impl Shared {
@@ -75,7 +74,7 @@ impl Backend for SmolBackend {
         if self.shared.stopping.load(Ordering::Acquire) {
             return RawJoin::cancelled();
         }
-        task::spawn_blocking(&self.shared, task)
+        self.shared.pool.spawn(task)
     }
 
     fn sleep_until(&self, deadline: Instant) -> Sleep {
@@ -139,12 +138,16 @@ impl Start for SmolRuntime {
         let executor = Arc::new(Executor::new());
         let max_blocking = config
             .max_blocking_threads
-            .map_or(pool::DEFAULT_MAX_THREADS, NonZeroUsize::get);
+            .map_or(BlockingPool::DEFAULT_MAX_THREADS, NonZeroUsize::get);
+        // Blocking threads are numbered after the executor's.
+        let names = AtomicUsize::new(count);
+        let prefix = config.thread_name.clone();
         let shared = Arc::new(Shared {
             stopping: AtomicBool::new(false),
             stop: Event::new(),
-            // Blocking threads are numbered after the executor's.
-            pool: Pool::new(max_blocking, config.thread_name.clone(), count),
+            pool: BlockingPool::new(max_blocking, move || {
+                format!("{prefix}-{}", names.fetch_add(1, Ordering::Relaxed))
+            }),
         });
         let handle = Runtime::from_backend(SmolBackend {
             executor: Arc::downgrade(&executor),

@@ -32,6 +32,20 @@
 //! }
 //! ```
 //!
+//! # Blocking closures
+//!
+//! On a runtime built by [`Builder`], blocking closures (`Runtime::spawn_blocking`, and so plain
+//! `fn` handlers and dependencies and `to_thread`) run on Portico's
+//! [`BlockingPool`](portico_rt::adapter::BlockingPool), which hands each closure to one parked
+//! thread; tokio's own pool wakes its idle threads through one shared condition variable, and
+//! cost more CPU per closure under load. Its threads are named like the runtime's others and
+//! run inside the tokio runtime, so `tokio::runtime::Handle::current()` works in a plain `fn`
+//! as it does in `tokio::task::spawn_blocking`. The pool holds at most
+//! [`max_blocking_threads`](portico_rt::adapter::Builder::max_blocking_threads) threads (512
+//! by default), and one idle for 10 s exits. Shutting down drops the closures that have not
+//! started and waits for the others, as tokio's does. A runtime the application started itself
+//! (`#[tokio::main]`) keeps tokio's pool: its shutdown is the application's.
+//!
 //! # Requirements on a borrowed runtime
 //!
 //! A tokio runtime that Portico did not build must have its I/O and time drivers enabled

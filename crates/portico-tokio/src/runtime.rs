@@ -5,13 +5,14 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use portico_rt::adapter::{
-    Backend, BlockingTask, BoxFuture, BuilderConfig, Probe, RawJoin, RawTask, Start,
+    Backend, BlockingPool, BlockingTask, BoxFuture, BuilderConfig, Probe, RawJoin, RawTask, Start,
 };
 use portico_rt::{Runtime, Signal, Sleep, TcpListener, TcpStream};
 use tokio::runtime::Handle;
@@ -21,6 +22,9 @@ use crate::{net, signal, task, time};
 /// The [`Backend`] for one tokio runtime.
 struct TokioBackend {
     handle: Handle,
+    /// The pool for blocking closures of a runtime that Portico started; one that the
+    /// application started runs them on tokio's own pool, whose shutdown is the application's.
+    pool: Option<BlockingPool>,
 }
 
 impl Backend for TokioBackend {
@@ -37,7 +41,10 @@ impl Backend for TokioBackend {
     }
 
     fn spawn_blocking(&self, task: BlockingTask) -> RawJoin {
-        task::spawn_blocking(&self.handle, task)
+        match &self.pool {
+            Some(pool) => pool.spawn(task),
+            None => task::spawn_blocking(&self.handle, task),
+        }
     }
 
     fn sleep_until(&self, deadline: Instant) -> Sleep {
@@ -107,7 +114,7 @@ fn foreign(handle: Handle) -> Runtime {
     if let Some((_, rt)) = known.iter().find(|(known_id, _)| *known_id == id) {
         return rt.clone();
     }
-    let rt = Runtime::from_backend(TokioBackend { handle });
+    let rt = Runtime::from_backend(TokioBackend { handle, pool: None });
     known.push((id, rt.clone()));
     rt
 }
@@ -131,13 +138,16 @@ impl Start for TokioRuntime {
 
     fn start(config: BuilderConfig) -> io::Result<Self> {
         let own = Arc::new(OnceLock::new());
-        let counter = AtomicUsize::new(0);
+        // Shared by tokio's threads and the blocking pool's: `<prefix>-0`, `<prefix>-1`, ...
+        let counter = Arc::new(AtomicUsize::new(0));
         let prefix = config.thread_name;
+        let name = move || format!("{prefix}-{}", counter.fetch_add(1, Ordering::Relaxed));
         let mut builder = tokio::runtime::Builder::new_multi_thread();
         if let Some(count) = config.worker_threads {
             builder.worker_threads(count.get());
         }
         if let Some(count) = config.max_blocking_threads {
+            // tokio's own pool still serves tokio's internals (`tokio::fs`, say).
             builder.max_blocking_threads(count.get());
         }
         // The threads hold the cell only while they run; a strong reference inside tokio's own
@@ -145,7 +155,7 @@ impl Start for TokioRuntime {
         let on_start = Arc::downgrade(&own);
         let runtime = builder
             .enable_all()
-            .thread_name_fn(move || format!("{prefix}-{}", counter.fetch_add(1, Ordering::Relaxed)))
+            .thread_name_fn(name.clone())
             .on_thread_start(move || {
                 let cell = on_start.upgrade();
                 let _ = OWN_RUNTIME.try_with(|slot| *slot.borrow_mut() = cell);
@@ -154,12 +164,33 @@ impl Start for TokioRuntime {
                 let _ = OWN_RUNTIME.try_with(|slot| slot.borrow_mut().take());
             })
             .build()?;
+        // Blocking closures run on Portico's pool, which hands each to one parked thread
+        // (tokio's wakes its idle threads through one condition variable under one lock: see
+        // BENCHMARKS.md, "A blocking pool for tokio too"). Its threads are inside the tokio
+        // runtime, as tokio's blocking threads are, so `Handle::current()` works there.
+        let tokio_handle = runtime.handle().clone();
+        let in_pool = Arc::downgrade(&own);
+        let pool = BlockingPool::with_context(
+            config
+                .max_blocking_threads
+                .map_or(BlockingPool::DEFAULT_MAX_THREADS, NonZeroUsize::get),
+            name,
+            move |work| {
+                let _tokio = tokio_handle.enter();
+                let cell = in_pool.upgrade();
+                let _ = OWN_RUNTIME.try_with(|slot| *slot.borrow_mut() = cell);
+                work();
+                let _ = OWN_RUNTIME.try_with(|slot| slot.borrow_mut().take());
+            },
+        );
         let handle = Runtime::from_backend(TokioBackend {
             handle: runtime.handle().clone(),
+            pool: Some(pool.clone()),
         });
         let _ = own.set(handle.clone());
         Ok(TokioRuntime {
             runtime: Some(runtime),
+            pool,
             handle,
             _own: own,
         })
@@ -178,6 +209,7 @@ impl Start for TokioRuntime {
 /// [`shutdown_timeout`]: Self::shutdown_timeout
 pub struct TokioRuntime {
     runtime: Option<tokio::runtime::Runtime>,
+    pool: BlockingPool,
     handle: Runtime,
     _own: Arc<OnceLock<Runtime>>,
 }
@@ -228,8 +260,22 @@ impl TokioRuntime {
 
     /// Shuts down, waiting at most `timeout` for blocking closures that have started.
     pub fn shutdown_timeout(mut self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_timeout(timeout);
+        }
+        self.pool.stop(Some(deadline));
+    }
+}
+
+impl Drop for TokioRuntime {
+    fn drop(&mut self) {
+        // tokio's drop stops its workers and waits for its own blocking threads; then
+        // Portico's pool drops the closures not started and waits for the others. After
+        // `shutdown_timeout` both are done.
+        if let Some(runtime) = self.runtime.take() {
+            drop(runtime);
+            self.pool.stop(None);
         }
     }
 }

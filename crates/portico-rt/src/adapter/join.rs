@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -55,6 +56,13 @@ impl RawJoin {
         }
     }
 
+    /// Erases the handle of an [async-task](https://docs.rs/async-task) task (what
+    /// async-executor's `spawn` returns), spawned with `propagate_panic` so that a panic in
+    /// the task comes back through the handle. async-task's handle already cancels on drop.
+    pub fn from_async_task(task: async_task::Task<Completed>) -> Self {
+        RawJoin::new(AsyncTaskJoin(task.fallible()))
+    }
+
     /// A handle whose task was cancelled before it ran, for adapters asked to spawn after
     /// shutdown.
     pub fn cancelled() -> Self {
@@ -86,5 +94,27 @@ impl RawJoin {
         if let State::Running(handle) = self.state {
             handle.detach();
         }
+    }
+}
+
+/// async-task's handle, which cancels on drop and yields `None` once cancelled.
+struct AsyncTaskJoin(async_task::FallibleTask<Completed>);
+
+impl Future for AsyncTaskJoin {
+    type Output = Option<Result<Completed, Panic>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // Spawned with `propagate_panic`: the task's panic is caught on its thread and resumed
+        // here, in whoever polls the handle.
+        match panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut self.0).poll(cx))) {
+            Ok(poll) => poll.map(|done| done.map(Ok)),
+            Err(payload) => Poll::Ready(Some(Err(payload))),
+        }
+    }
+}
+
+impl NativeJoin for AsyncTaskJoin {
+    fn detach(self: Box<Self>) {
+        self.0.detach();
     }
 }

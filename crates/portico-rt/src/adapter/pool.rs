@@ -1,15 +1,16 @@
-//! The runtime's pool of threads for blocking closures.
+//! A pool of threads for blocking closures, for adapters whose runtime has none to match it.
 //!
 //! A closure is handed straight to an idle thread, which parks on its own: waking it is one
-//! `unpark`, and no other thread wakes with it. The `blocking` crate's pool, which this one
-//! replaced, has every idle thread wait on one condition variable under one lock and signals it
-//! on each closure given and each one taken, so under a steady stream of closures its threads
-//! woke each other and fought over the lock (see BENCHMARKS.md, "smol's blocking pool").
+//! `unpark`, and no other thread wakes with it. The pools it was measured against (the
+//! `blocking` crate's, tokio's) keep their idle threads on one condition variable under one
+//! lock; under a steady stream of closures their threads wake one another and meet on the lock
+//! (see BENCHMARKS.md, "smol's blocking pool").
 //!
-//! Threads start when a closure finds none idle (up to the runtime's limit; beyond it closures
-//! wait in a queue), and leave after [`KEEP_ALIVE`] without work, as tokio's do.
+//! Threads start when a closure finds none idle (up to the pool's limit; beyond it closures
+//! wait in a queue), and leave after [`BlockingPool::KEEP_ALIVE`] without work, as tokio's do.
 
 use std::collections::VecDeque;
+use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -18,39 +19,92 @@ use std::time::{Duration, Instant};
 
 use async_task::Runnable;
 
-/// How long a thread of the pool waits for work before it exits (tokio's default too).
-pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(10);
+use super::{BlockingTask, RawJoin};
 
-/// The most threads a pool starts, unless the builder says otherwise (tokio's default too).
-pub(crate) const DEFAULT_MAX_THREADS: usize = 512;
+/// Names a new thread of the pool.
+type NameThread = dyn Fn() -> String + Send + Sync;
 
-/// A pool of threads for blocking closures; cloned handles share it.
+/// Runs a thread's whole work inside whatever context the adapter's runtime needs there.
+type AroundThread = dyn Fn(&mut dyn FnMut()) + Send + Sync;
+
+/// A pool of threads for blocking closures, for an adapter's
+/// [`Backend::spawn_blocking`](super::Backend::spawn_blocking); cloned handles share it.
+///
+/// Threads start as closures overlap, up to the pool's limit (closures beyond it wait for a
+/// thread); a closure is handed straight to an idle thread, which parks on its own; a thread
+/// idle for [`KEEP_ALIVE`](Self::KEEP_ALIVE) exits. An adapter owns one pool per runtime and calls
+/// [`stop`](Self::stop) when the runtime shuts down.
+///
+/// # Examples
+///
+/// An adapter's runtime keeps the pool beside its executor:
+///
+/// ```
+/// use std::time::Duration;
+/// use portico_rt::adapter::{BlockingPool, BlockingTask, RawJoin};
+///
+/// struct MyBackend {
+///     pool: BlockingPool,
+/// }
+///
+/// impl MyBackend {
+///     fn new(max_threads: usize) -> Self {
+///         let pool = BlockingPool::new(max_threads, || "my-runtime-blocking".to_owned());
+///         MyBackend { pool }
+///     }
+///
+///     // Backend::spawn_blocking
+///     fn spawn_blocking(&self, task: BlockingTask) -> RawJoin {
+///         self.pool.spawn(task)
+///     }
+///
+///     // On shutdown: closures not started are dropped, running ones are waited for.
+///     fn shutdown(&self, timeout: Duration) {
+///         self.pool.stop(Some(std::time::Instant::now() + timeout));
+///     }
+/// }
+/// # let backend = MyBackend::new(4);
+/// # backend.shutdown(Duration::from_secs(1));
+/// ```
 #[derive(Clone)]
-pub(crate) struct Pool {
+pub struct BlockingPool {
     inner: Arc<Inner>,
+}
+
+impl fmt::Debug for BlockingPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = lock(&self.inner.state);
+        f.debug_struct("BlockingPool")
+            .field("threads", &state.threads)
+            .field("idle", &state.idle.len())
+            .field("queued", &state.queue.len())
+            .field("max_threads", &self.inner.max_threads)
+            .finish()
+    }
 }
 
 struct Inner {
     state: Mutex<State>,
-    /// Signalled when the last thread leaves, for [`Pool::stop`].
+    /// Signalled when the last thread leaves, for [`BlockingPool::stop`].
     gone: Condvar,
-    /// Set once by [`Pool::stop`]; read by idle threads without the lock.
+    /// Set once by [`BlockingPool::stop`]; read by idle threads without the lock.
     stopping: AtomicBool,
     max_threads: usize,
     keep_alive: Duration,
-    /// Threads are named `<prefix>-<n>`.
-    prefix: String,
+    name: Box<NameThread>,
+    around: Option<Box<AroundThread>>,
 }
 
 struct State {
     /// Closures waiting for a thread: only when `max_threads` are busy.
     queue: VecDeque<Runnable>,
-    /// Threads waiting for work, the one that went idle last at the end.
-    idle: Vec<Arc<Idler>>,
+    /// Threads waiting for work, the one idle longest first. Waking that one (rather than the
+    /// last to go idle, which may not have parked yet) measured faster for closures awaited one
+    /// after another: 0.87-0.95 of the `blocking` crate's round trip on smol against 0.97-0.99,
+    /// and 1.08-1.15 of tokio's `spawn_blocking` against 1.16-1.21.
+    idle: VecDeque<Arc<Idler>>,
     /// Threads started and not yet gone (idle ones included).
     threads: usize,
-    /// The number in the next thread's name.
-    next_name: usize,
 }
 
 /// An idle thread, as the pool sees it: where to put its next closure, and how to wake it.
@@ -64,39 +118,80 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-impl Pool {
-    /// A pool that starts at most `max_threads` threads (at least one), named
-    /// `<prefix>-<first_name>`, `<prefix>-<first_name + 1>` and so on.
-    pub(crate) fn new(max_threads: usize, prefix: String, first_name: usize) -> Pool {
-        Pool::with_keep_alive(max_threads, prefix, first_name, KEEP_ALIVE)
+impl BlockingPool {
+    /// How long a thread of the pool waits for work before it exits (tokio's default too).
+    pub const KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+    /// The most threads a pool starts unless the runtime's builder says otherwise
+    /// ([`BuilderConfig::max_blocking_threads`](super::BuilderConfig::max_blocking_threads));
+    /// tokio's default too.
+    pub const DEFAULT_MAX_THREADS: usize = 512;
+
+    /// A pool that starts at most `max_threads` threads (at least one), each named by `name`.
+    pub fn new(max_threads: usize, name: impl Fn() -> String + Send + Sync + 'static) -> Self {
+        BlockingPool::build(max_threads, Box::new(name), None, Self::KEEP_ALIVE)
     }
 
-    fn with_keep_alive(
+    /// As [`new`](Self::new), with each thread's work run inside `around`: for a runtime whose
+    /// context must be entered on the thread (tokio's handle, say), so that closures find it.
+    ///
+    /// `around` must call the work it is given, once.
+    pub fn with_context(
         max_threads: usize,
-        prefix: String,
-        first_name: usize,
+        name: impl Fn() -> String + Send + Sync + 'static,
+        around: impl Fn(&mut dyn FnMut()) + Send + Sync + 'static,
+    ) -> Self {
+        BlockingPool::build(
+            max_threads,
+            Box::new(name),
+            Some(Box::new(around)),
+            Self::KEEP_ALIVE,
+        )
+    }
+
+    fn build(
+        max_threads: usize,
+        name: Box<NameThread>,
+        around: Option<Box<AroundThread>>,
         keep_alive: Duration,
-    ) -> Pool {
-        Pool {
+    ) -> Self {
+        BlockingPool {
             inner: Arc::new(Inner {
                 state: Mutex::new(State {
                     queue: VecDeque::new(),
-                    idle: Vec::new(),
+                    idle: VecDeque::new(),
                     threads: 0,
-                    next_name: first_name,
                 }),
                 gone: Condvar::new(),
                 stopping: AtomicBool::new(false),
                 max_threads: max_threads.max(1),
                 keep_alive,
-                prefix,
+                name,
+                around,
             }),
         }
     }
 
+    /// Runs `task` on a thread of the pool.
+    ///
+    /// The handle cancels the closure if dropped before it starts; one that has started runs
+    /// to its end. A panic in the closure is caught on its thread and given to the handle.
+    /// After [`stop`](Self::stop) the handle reports a cancellation.
+    pub fn spawn(&self, task: BlockingTask) -> RawJoin {
+        let pool = self.clone();
+        let (runnable, closure) = async_task::Builder::new().propagate_panic(true).spawn(
+            move |()| async move { task.run() },
+            move |runnable| {
+                pool.schedule(runnable);
+            },
+        );
+        runnable.schedule();
+        RawJoin::from_async_task(closure)
+    }
+
     /// Runs `runnable` on a thread of the pool. After [`stop`](Self::stop), or if no thread can
     /// be started and none is left to take it, the runnable is dropped, which cancels its task.
-    pub(crate) fn schedule(&self, runnable: Runnable) {
+    fn schedule(&self, runnable: Runnable) {
         let inner = &self.inner;
         let mut state = lock(&inner.state);
         if inner.stopping.load(Ordering::Relaxed) {
@@ -104,7 +199,7 @@ impl Pool {
             drop(runnable);
             return;
         }
-        if let Some(idler) = state.idle.pop() {
+        if let Some(idler) = state.idle.pop_front() {
             drop(state);
             *lock(&idler.next) = Some(runnable);
             idler.thread.unpark();
@@ -115,26 +210,35 @@ impl Pool {
             return;
         }
         state.threads += 1;
-        let name = format!("{}-{}", inner.prefix, state.next_name);
-        state.next_name += 1;
         drop(state);
         let pool = self.clone();
-        // The closure holds the runnable; if the thread cannot start, it comes back in the error.
+        // The closure holds the runnable; if the thread cannot start, both are dropped with the
+        // error, and the task reports a cancellation, as after shutdown.
         let started = thread::Builder::new()
-            .name(name)
-            .spawn(move || pool.work(runnable));
+            .name((inner.name)())
+            .spawn(move || pool.run_thread(runnable));
         if started.is_err() {
-            let mut state = lock(&inner.state);
-            state.threads -= 1;
-            if state.threads == 0 {
-                inner.gone.notify_all();
-            }
-            // The closure, and the runnable in it, were dropped with the error: its task reports
-            // a cancellation, as after shutdown.
+            self.leave();
         }
     }
 
-    /// A thread's life: run what it is given, then what is queued, then wait to be given more.
+    /// A thread's life, inside the adapter's context if it gave one.
+    fn run_thread(&self, first: Runnable) {
+        let mut first = Some(first);
+        let mut work = || {
+            if let Some(first) = first.take() {
+                self.work(first);
+            }
+        };
+        match &self.inner.around {
+            Some(around) => around(&mut work),
+            None => work(),
+        }
+        // Counted even if `around` did not call the work: the thread is leaving.
+        self.leave();
+    }
+
+    /// Run what this thread is given, then what is queued, then wait to be given more.
     fn work(&self, first: Runnable) {
         let me = Arc::new(Idler {
             thread: thread::current(),
@@ -148,11 +252,15 @@ impl Pool {
             let mut state = lock(&self.inner.state);
             next = state.queue.pop_front();
             if next.is_none() && !self.inner.stopping.load(Ordering::Relaxed) {
-                state.idle.push(me.clone());
+                state.idle.push_back(me.clone());
                 drop(state);
                 next = self.wait(&me);
             }
         }
+    }
+
+    /// A thread has left (or never started).
+    fn leave(&self) {
         let mut state = lock(&self.inner.state);
         state.threads -= 1;
         if state.threads == 0 {
@@ -184,9 +292,13 @@ impl Pool {
     }
 
     /// Stops the pool: closures given afterwards, and those still queued, are dropped (their
-    /// tasks report a cancellation); idle threads leave. Then waits, at most until `deadline`,
-    /// for every thread to leave, which running closures do once they return.
-    pub(crate) fn stop(&self, deadline: Option<Instant>) {
+    /// handles report a cancellation); idle threads leave. Then waits, at most until
+    /// `deadline`, for every thread to leave, which a running closure's thread does once the
+    /// closure returns.
+    ///
+    /// Call it off the pool's own threads: one that waits for itself, with no deadline,
+    /// waits forever.
+    pub fn stop(&self, deadline: Option<Instant>) {
         let inner = &self.inner;
         let mut state = lock(&inner.state);
         inner.stopping.store(true, Ordering::Release);
@@ -227,7 +339,7 @@ mod tests {
 
     /// Runs `f` on the pool; the receiver gets its result.
     fn run<T: Send + 'static>(
-        pool: &Pool,
+        pool: &BlockingPool,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> async_task::Task<T> {
         let pool = pool.clone();
@@ -236,14 +348,14 @@ mod tests {
         task
     }
 
-    fn threads(pool: &Pool) -> (usize, usize) {
+    fn threads(pool: &BlockingPool) -> (usize, usize) {
         let state = lock(&pool.inner.state);
         (state.threads, state.idle.len())
     }
 
     #[test]
     fn an_idle_thread_takes_the_next_closure() {
-        let pool = Pool::new(4, "pool-test".into(), 0);
+        let pool = BlockingPool::new(4, || "pool-test".into());
         for n in 0..20 {
             assert_eq!(
                 futures_lite::future::block_on(run(&pool, move || n * 2)),
@@ -267,7 +379,7 @@ mod tests {
 
     #[test]
     fn closures_beyond_the_limit_wait_for_a_thread() {
-        let pool = Pool::new(2, "pool-test".into(), 0);
+        let pool = BlockingPool::new(2, || "pool-test".into());
         let running = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
         let tasks: Vec<_> = (0..8)
@@ -290,7 +402,12 @@ mod tests {
 
     #[test]
     fn an_idle_thread_leaves_after_its_keep_alive() {
-        let pool = Pool::with_keep_alive(4, "pool-test".into(), 0, Duration::from_millis(50));
+        let pool = BlockingPool::build(
+            4,
+            Box::new(|| "pool-test".into()),
+            None,
+            Duration::from_millis(50),
+        );
         futures_lite::future::block_on(run(&pool, || ()));
         let start = Instant::now();
         while threads(&pool).0 > 0 {
@@ -307,7 +424,7 @@ mod tests {
 
     #[test]
     fn stopping_cancels_queued_closures_and_waits_for_running_ones() {
-        let pool = Pool::new(1, "pool-test".into(), 0);
+        let pool = BlockingPool::new(1, || "pool-test".into());
         let (started_tx, started_rx) = mpsc::channel();
         let finished = Arc::new(AtomicBool::new(false));
         let running = run(&pool, {
@@ -340,7 +457,7 @@ mod tests {
 
     #[test]
     fn stop_returns_at_its_deadline_while_a_closure_runs() {
-        let pool = Pool::new(1, "pool-test".into(), 0);
+        let pool = BlockingPool::new(1, || "pool-test".into());
         let (release_tx, release_rx) = mpsc::channel::<()>();
         let (started_tx, started_rx) = mpsc::channel();
         let task = run(&pool, move || {
@@ -357,8 +474,33 @@ mod tests {
     }
 
     #[test]
+    fn threads_run_inside_the_context_given_and_are_named() {
+        thread_local! {
+            static ENTERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        }
+        let count = Arc::new(AtomicUsize::new(0));
+        let pool = BlockingPool::with_context(
+            2,
+            move || format!("ctx-{}", count.fetch_add(1, Ordering::SeqCst)),
+            |work| {
+                ENTERED.with(|entered| entered.set(true));
+                work();
+                ENTERED.with(|entered| entered.set(false));
+            },
+        );
+        let (entered, name) = futures_lite::future::block_on(run(&pool, || {
+            let name = thread::current().name().map(str::to_owned);
+            (ENTERED.with(std::cell::Cell::get), name)
+        }));
+        assert!(entered, "the closure ran inside the context");
+        assert_eq!(name.as_deref(), Some("ctx-0"));
+        pool.stop(None);
+        assert_eq!(threads(&pool), (0, 0));
+    }
+
+    #[test]
     fn many_closures_from_many_threads_all_run() {
-        let pool = Pool::new(8, "pool-test".into(), 0);
+        let pool = BlockingPool::new(8, || "pool-test".into());
         let done = Arc::new(AtomicUsize::new(0));
         let senders: Vec<_> = (0..4)
             .map(|_| {
