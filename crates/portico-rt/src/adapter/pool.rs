@@ -9,6 +9,7 @@
 //! Threads start when a closure finds none idle (up to the pool's limit; beyond it closures
 //! wait in a queue), and leave after [`BlockingPool::KEEP_ALIVE`] without work, as tokio's do.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
@@ -111,6 +112,12 @@ struct State {
 struct Idler {
     thread: Thread,
     next: Mutex<Option<Runnable>>,
+}
+
+thread_local! {
+    /// On a thread of a pool, that pool's address, so that [`BlockingPool::stop`] called from
+    /// one of its own closures does not wait for itself.
+    static OWN_POOL: Cell<usize> = const { Cell::new(0) };
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -224,6 +231,7 @@ impl BlockingPool {
 
     /// A thread's life, inside the adapter's context if it gave one.
     fn run_thread(&self, first: Runnable) {
+        OWN_POOL.with(|own| own.set(self.address()));
         let mut first = Some(first);
         let mut work = || {
             if let Some(first) = first.take() {
@@ -263,9 +271,14 @@ impl BlockingPool {
     fn leave(&self) {
         let mut state = lock(&self.inner.state);
         state.threads -= 1;
-        if state.threads == 0 {
+        // `stop` waits for none left, or for one: the thread it was called on.
+        if state.threads <= 1 {
             self.inner.gone.notify_all();
         }
+    }
+
+    fn address(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
     }
 
     /// Waits, idle, for a closure; `None` once the keep-alive has passed or the pool stops.
@@ -296,8 +309,8 @@ impl BlockingPool {
     /// `deadline`, for every thread to leave, which a running closure's thread does once the
     /// closure returns.
     ///
-    /// Call it off the pool's own threads: one that waits for itself, with no deadline,
-    /// waits forever.
+    /// Called from a closure on the pool (a runtime dropped inside its own blocking closure,
+    /// say), it waits for the other threads only.
     pub fn stop(&self, deadline: Option<Instant>) {
         let inner = &self.inner;
         let mut state = lock(&inner.state);
@@ -308,8 +321,9 @@ impl BlockingPool {
         }
         drop(state);
         drop(queued);
+        let this_thread = usize::from(OWN_POOL.with(Cell::get) == self.address());
         let mut state = lock(&inner.state);
-        while state.threads > 0 {
+        while state.threads > this_thread {
             state = match deadline {
                 None => inner
                     .gone
@@ -476,7 +490,7 @@ mod tests {
     #[test]
     fn threads_run_inside_the_context_given_and_are_named() {
         thread_local! {
-            static ENTERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+            static ENTERED: Cell<bool> = const { Cell::new(false) };
         }
         let count = Arc::new(AtomicUsize::new(0));
         let pool = BlockingPool::with_context(
@@ -490,12 +504,31 @@ mod tests {
         );
         let (entered, name) = futures_lite::future::block_on(run(&pool, || {
             let name = thread::current().name().map(str::to_owned);
-            (ENTERED.with(std::cell::Cell::get), name)
+            (ENTERED.with(Cell::get), name)
         }));
         assert!(entered, "the closure ran inside the context");
         assert_eq!(name.as_deref(), Some("ctx-0"));
         pool.stop(None);
         assert_eq!(threads(&pool), (0, 0));
+    }
+
+    #[test]
+    fn a_closure_that_stops_its_own_pool_does_not_wait_for_itself() {
+        let pool = BlockingPool::new(2, || "pool-test".into());
+        let inner = pool.clone();
+        let returned = futures_lite::future::block_on(run(&pool, move || {
+            inner.stop(None);
+            "returned"
+        }));
+        assert_eq!(returned, "returned");
+        let start = Instant::now();
+        while threads(&pool).0 > 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "the thread stayed"
+            );
+            thread::sleep(Duration::from_millis(5));
+        }
     }
 
     #[test]
