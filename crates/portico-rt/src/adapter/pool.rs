@@ -138,8 +138,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl BlockingPool {
-    /// How long a thread of the pool waits for work before it exits (tokio's default too); it
-    /// may wait up to a quarter longer, as the pool's reaper looks four times per keep-alive.
+    /// How long a thread of the pool waits for work before it exits (tokio's default too).
     pub const KEEP_ALIVE: Duration = Duration::from_secs(10);
 
     /// The most threads a pool starts unless the runtime's builder says otherwise
@@ -337,9 +336,9 @@ impl BlockingPool {
         }
     }
 
-    /// The reaper's life: while the pool has threads, every quarter of the keep-alive, tells
-    /// the threads idle for longer than the keep-alive to exit. One timed wait for the whole
-    /// pool, instead of one per idle thread.
+    /// The reaper's life: while the pool has threads, it sleeps until the longest idle
+    /// thread's keep-alive ends, and tells the threads idle that long to exit. One timed wait
+    /// for the whole pool, instead of one per idle thread.
     fn reap(&self) {
         let inner = &self.inner;
         {
@@ -352,9 +351,9 @@ impl BlockingPool {
             }
             state.reaper = Some(thread::current());
         }
-        let tick = (inner.keep_alive / 4).max(Duration::from_millis(1));
+        let mut wait = inner.keep_alive;
         loop {
-            thread::park_timeout(tick);
+            thread::park_timeout(wait);
             let now = Instant::now();
             let mut state = lock(&inner.state);
             let mut leaving = Vec::new();
@@ -374,6 +373,12 @@ impl BlockingPool {
                 state.reaping = false;
                 state.reaper = None;
             }
+            // Next, when the longest idle thread's keep-alive ends (a thread given work before
+            // then makes that wake-up find nothing to do, once).
+            wait = state.idle.front().map_or(inner.keep_alive, |(_, since)| {
+                (*since + inner.keep_alive).saturating_duration_since(now)
+            });
+            wait = wait.max(Duration::from_millis(1));
             drop(state);
             for idler in leaving {
                 *lock(&idler.next) = Some(Next::Leave);
