@@ -252,6 +252,39 @@ async fn max_blocking_threads_bounds_the_closures_running_at_once() {
 }
 
 #[portico::test]
+async fn shutdown_cancels_a_queued_blocking_closure_and_waits_for_a_started_one() {
+    let rt = runtime();
+    let kind: portico::RuntimeKind = rt.name().parse().unwrap();
+    let (running, queued, late) = rt
+        .spawn_blocking(move || {
+            let owned = portico::Builder::new()
+                .runtime(kind)
+                .worker_threads(1)
+                .max_blocking_threads(1)
+                .build()
+                .unwrap();
+            let handle = owned.handle().clone();
+            let (started_tx, started_rx) = mpsc::channel();
+            let running = handle.spawn_blocking(move || {
+                started_tx.send(()).unwrap();
+                std::thread::sleep(Duration::from_millis(100));
+                "finished"
+            });
+            started_rx.recv().unwrap();
+            // The only blocking thread is busy: this one waits in the queue.
+            let queued = handle.spawn_blocking(|| "ran");
+            owned.shutdown_timeout(Duration::from_secs(5));
+            let late = handle.spawn_blocking(|| ());
+            (running, queued, late)
+        })
+        .await
+        .unwrap();
+    assert_eq!(running.await.unwrap(), "finished", "shutdown waited for it");
+    assert!(queued.await.unwrap_err().is_cancelled());
+    assert!(late.await.unwrap_err().is_cancelled());
+}
+
+#[portico::test]
 async fn sleep_waits_for_its_duration() {
     let rt = runtime();
     let start = Instant::now();
