@@ -20,9 +20,11 @@ use std::time::{Duration, Instant};
 use event_listener::{Event, EventListener};
 use portico_rt::Sleep;
 
+mod listening;
 mod shield;
 pub(crate) mod tree;
 
+pub(crate) use listening::Listening;
 pub use shield::{Shielded, shield};
 use tree::{Busy, Node};
 

@@ -199,16 +199,16 @@ pub(crate) struct LazyNode(Option<Arc<Node>>);
 impl LazyNode {
     /// Polls with `f` inside this node.
     pub(crate) fn enter<R>(&mut self, f: impl FnOnce() -> R) -> R {
-        match &self.0 {
-            Some(node) => node.enter(f),
-            None => {
-                let (output, made) = run_in(Mode::Lazy, None, f);
-                if made.is_some() {
-                    self.0 = made;
-                }
-                output
-            }
-        }
+        // The node moves to the thread and back, rather than being counted once more at every
+        // poll; one made while `f` runs comes back the same way.
+        let mode = if self.0.is_some() {
+            Mode::Node
+        } else {
+            Mode::Lazy
+        };
+        let (output, now) = run_in(mode, self.0.take(), f);
+        self.0 = now;
+        output
     }
 
     #[inline]

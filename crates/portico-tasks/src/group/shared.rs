@@ -13,7 +13,7 @@ use portico_rt::Runtime;
 use super::GroupClosed;
 use super::handle::ChildCancel;
 use crate::cancel::tree::{Busy, LazyNode};
-use crate::cancel::{Frame, InFrame};
+use crate::cancel::{Frame, InFrame, Listening};
 use crate::failure::{Failure, TaskPanic};
 
 /// Set in `running` once the group has returned: nothing can join it any more.
@@ -187,8 +187,8 @@ impl<E: Send + 'static> Shared<E> {
                 frame: self.frame.clone(),
                 fut,
             }),
-            listener: None,
-            own_listener: None,
+            listener: Listening::default(),
+            own_listener: Listening::default(),
             node: LazyNode::default(),
             waiting: None,
             reporter,
@@ -225,9 +225,9 @@ pin_project_lite::pin_project! {
         #[pin]
         fut: Option<InFrame<F>>,
         // Registered once the child waits, so that cancelling the group wakes it.
-        listener: Option<EventListener>,
+        listener: Listening,
         // The same, for the child's own cancellation.
-        own_listener: Option<EventListener>,
+        own_listener: Listening,
         // The child's canceller: once cancelled, it waits for the shields, threads and groups
         // inside.
         node: LazyNode,
@@ -342,14 +342,15 @@ where
                 }
                 break;
             }
-            // Waiting: listen for the group's cancellation too. The listener is registered
-            // before the flag is read again, so a cancellation in between is not missed.
+            // Waiting: listen for the group's cancellation too, and the child's own.
             let shared = &this.reporter.shared;
-            let listener = this.listener.get_or_insert_with(|| shared.cancel.listen());
-            let group_cancelled = shared.is_cancelled() || Pin::new(listener).poll(cx).is_ready();
+            let group_cancelled = (this.listener)
+                .poll(|| shared.cancel.listen(), || shared.is_cancelled(), cx)
+                .is_ready();
             let own_cancelled = this.reporter.own_cancel().is_some_and(|own| {
-                let listener = this.own_listener.get_or_insert_with(|| own.listen());
-                own.is_cancelled() || Pin::new(listener).poll(cx).is_ready()
+                (this.own_listener)
+                    .poll(|| own.listen(), || own.is_cancelled(), cx)
+                    .is_ready()
             });
             if !group_cancelled && !own_cancelled {
                 return Poll::Pending;

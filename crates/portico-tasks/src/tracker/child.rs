@@ -9,6 +9,8 @@ use std::task::{Context, Poll};
 
 use event_listener::{Event, EventListener};
 
+use crate::cancel::Listening;
+
 use crate::cancel::tree::LazyNode;
 use crate::failure::TaskPanic;
 
@@ -157,7 +159,7 @@ pin_project_lite::pin_project! {
         #[pin]
         fut: Option<F>,
         // Registered once the child waits, so that cancelling the tracker wakes it.
-        listener: Option<EventListener>,
+        listener: Listening,
         // The child's canceller: once cancelled, it waits for the shields, threads and groups
         // inside.
         node: LazyNode,
@@ -173,7 +175,7 @@ impl<F> Child<F> {
     pub(super) fn new(shared: &Arc<Shared>, fut: F) -> Self {
         Child {
             fut: Some(fut),
-            listener: None,
+            listener: Listening::default(),
             node: LazyNode::default(),
             idle: None,
             counted: Some(Counted::new(shared)),
@@ -231,10 +233,12 @@ impl<F: Future<Output = ()>> Future for Child<F> {
                 }
                 break;
             }
-            // Waiting: listen for the cancellation too. The listener is registered before the
-            // flag is read again, so a cancellation in between is not missed.
-            let listener = this.listener.get_or_insert_with(|| shared.cancel.listen());
-            if !shared.is_cancelled() && Pin::new(listener).poll(cx).is_pending() {
+            // Waiting: listen for the cancellation too.
+            let cancel = &shared.cancel;
+            let listened = this
+                .listener
+                .poll(|| cancel.listen(), || shared.is_cancelled(), cx);
+            if listened.is_pending() {
                 return Poll::Pending;
             }
             cancelled = true;
