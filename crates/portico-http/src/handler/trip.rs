@@ -8,6 +8,8 @@
 //! parameters still need). Errors join the one 422 in the same order as
 //! on the event loop: the dependencies', the head parameters', the body's.
 
+use std::future::Future;
+
 use http::request::Parts;
 
 use super::impls::{Respond, merge};
@@ -19,108 +21,129 @@ use crate::strategy::{Runs, trip};
 
 /// Runs a plain-`fn` handler's request (see the module docs); gives back the context, for
 /// finishing the reply.
-pub(super) async fn run<H, L, M, S, R>(
+///
+/// Written as an `async` block rather than an `async fn`: an `async fn` keeps room for its
+/// arguments beside the locals they are moved into (the head, the context and the body, about
+/// 480 bytes), and this future is boxed for every request. It and the work it sends to the
+/// thread stay under 1 KiB, the largest size the allocator serves from its per-thread cache
+/// (the work is freed on the thread it ran on).
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an `async fn` would keep its arguments twice in its future (see above)"
+)]
+pub(super) fn run<H, L, M, S, R>(
     mut parts: Parts,
     mut body: Option<crate::Body>,
     ctx: RequestContext,
     call: impl FnOnce(H, L) -> R + Send + 'static,
-) -> (Reply, RequestContext)
+) -> impl Future<Output = (Reply, RequestContext)> + Send
 where
     H: Args,
     L: FromRequest<M> + 'static,
     R: Runs<S, Respond>,
     R::Output: IntoResponse,
 {
-    let mut errors = Vec::new();
-    let mut resolution = Resolution::start(&ctx);
-    if let Some(resolution) = &mut resolution
-        && let Err(reply) = (resolution)
-            .run(&mut parts, &ctx, &mut errors, Phase::AllButDeferrable)
-            .await
-    {
-        return (reply, ctx);
-    }
-    // A last parameter that reads the body reads it here, from a copy of the head (it takes
-    // what it is given); a head-only one is read on the thread, with the others.
-    let read = if L::TAKES_REQUEST {
-        Some(L::from_split(&mut parts.clone(), &mut body, &ctx).await)
-    } else {
-        None
-    };
-    drop(body);
-    let threads = ctx.app.thread_limiter().clone();
-    let mut back = Back::new();
-    let work = async move {
-        let extracted = async {
-            if let Some(resolution) = &mut resolution {
-                resolution
-                    .run(&mut parts, &ctx, &mut errors, Phase::All)
-                    .await?;
-            }
-            let head = H::extract(&mut parts, &ctx, &mut errors).await?;
-            let last = match read {
-                Some(read) => read,
-                None => L::from_split(&mut parts, &mut None, &ctx).await,
-            };
-            merge(head, last, errors)
-        }
-        .await;
-        drop(parts);
-        let reply = match extracted {
-            // On the trip already: the handler is called here, not sent on one of its own.
-            Ok((head, last)) => R::run(move || call(head, last), ctx.app.thread_limiter())
+    async move {
+        let mut errors = Vec::new();
+        let mut resolution = Resolution::start(&ctx);
+        if let Some(resolution) = &mut resolution
+            && let Err(reply) = (resolution)
+                .run(&mut parts, &ctx, &mut errors, Phase::AllButDeferrable)
                 .await
-                .into_reply(),
-            Err(reply) => reply,
+        {
+            return (reply, ctx);
+        }
+        // A last parameter that reads the body reads it here, from a copy of the head (it
+        // takes what it is given); a head-only one is read on the thread, with the others.
+        // Boxed: most are head-only, and the work's future stays small.
+        let mut read = if L::TAKES_REQUEST {
+            Some(Box::new(
+                L::from_split(&mut parts.clone(), &mut body, &ctx).await,
+            ))
+        } else {
+            None
         };
-        back.fill(reply, ctx);
-        back
-    };
-    trip(work, threads).await.take()
+        drop(body);
+        let threads = ctx.app.thread_limiter().clone();
+        let mut back = Back::new();
+        let work = async move {
+            // The inner future borrows what it needs rather than holding a second copy.
+            let (read, errors) = (&mut read, &mut errors);
+            let extracted = async {
+                if let Some(resolution) = &mut resolution {
+                    resolution.run(&mut parts, &ctx, errors, Phase::All).await?;
+                }
+                let head = H::extract(&mut parts, &ctx, errors).await?;
+                let last = match read.take() {
+                    Some(read) => *read,
+                    None => L::from_split(&mut parts, &mut None, &ctx).await,
+                };
+                merge(head, last, std::mem::take(errors))
+            }
+            .await;
+            drop(parts);
+            let reply = match extracted {
+                // On the trip already: the handler is called here, not sent on one of its own.
+                Ok((head, last)) => R::run(move || call(head, last), ctx.app.thread_limiter())
+                    .await
+                    .into_reply(),
+                Err(reply) => reply,
+            };
+            back.fill(reply, ctx);
+            back
+        };
+        trip(work, threads).await.take()
+    }
 }
 
 /// As [`run`], for a handler without parameters.
-pub(super) async fn run_bare<S, R>(
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an `async fn` would keep its arguments twice in its future (see `run`)"
+)]
+pub(super) fn run_bare<S, R>(
     mut parts: Parts,
     ctx: RequestContext,
     call: impl FnOnce() -> R + Send + 'static,
-) -> (Reply, RequestContext)
+) -> impl Future<Output = (Reply, RequestContext)> + Send
 where
     R: Runs<S, Respond>,
     R::Output: IntoResponse,
 {
-    let mut errors = Vec::new();
-    let mut resolution = Resolution::start(&ctx);
-    if let Some(resolution) = &mut resolution
-        && let Err(reply) = (resolution)
-            .run(&mut parts, &ctx, &mut errors, Phase::AllButDeferrable)
-            .await
-    {
-        return (reply, ctx);
+    async move {
+        let mut errors = Vec::new();
+        let mut resolution = Resolution::start(&ctx);
+        if let Some(resolution) = &mut resolution
+            && let Err(reply) = (resolution)
+                .run(&mut parts, &ctx, &mut errors, Phase::AllButDeferrable)
+                .await
+        {
+            return (reply, ctx);
+        }
+        let threads = ctx.app.thread_limiter().clone();
+        let mut back = Back::new();
+        let work = async move {
+            let extracted = match &mut resolution {
+                Some(resolution) => {
+                    (resolution)
+                        .run(&mut parts, &ctx, &mut errors, Phase::All)
+                        .await
+                }
+                None => Ok(()),
+            };
+            drop(parts);
+            let reply = match extracted {
+                Ok(()) if errors.is_empty() => {
+                    R::run(call, ctx.app.thread_limiter()).await.into_reply()
+                }
+                Ok(()) => Reply::Response(crate::error::invalid(errors, None)),
+                Err(reply) => reply,
+            };
+            back.fill(reply, ctx);
+            back
+        };
+        trip(work, threads).await.take()
     }
-    let threads = ctx.app.thread_limiter().clone();
-    let mut back = Back::new();
-    let work = async move {
-        let extracted = match &mut resolution {
-            Some(resolution) => {
-                (resolution)
-                    .run(&mut parts, &ctx, &mut errors, Phase::All)
-                    .await
-            }
-            None => Ok(()),
-        };
-        drop(parts);
-        let reply = match extracted {
-            Ok(()) if errors.is_empty() => {
-                R::run(call, ctx.app.thread_limiter()).await.into_reply()
-            }
-            Ok(()) => Reply::Response(crate::error::invalid(errors, None)),
-            Err(reply) => reply,
-        };
-        back.fill(reply, ctx);
-        back
-    };
-    trip(work, threads).await.take()
 }
 
 /// The reply and the context coming back from a trip, in a box made on the event loop before
