@@ -15,7 +15,7 @@ use http::request::Parts;
 use super::impls::{Respond, merge};
 use crate::context::RequestContext;
 use crate::depends::{Phase, Resolution};
-use crate::extract::{Args, FromRequest};
+use crate::extract::{Args, FromRequest, Rejection};
 use crate::response::{IntoResponse, Reply};
 use crate::strategy::{Runs, trip};
 
@@ -55,11 +55,11 @@ where
         }
         // A last parameter that reads the body reads it here, from a copy of the head (it
         // takes what it is given); a head-only one is read on the thread, with the others.
-        // Boxed: most are head-only, and the work's future stays small.
+        // Its read and its result are boxed: most are head-only, and the request's future and
+        // the work's stay small (a JSON body's read holds a whole request).
         let mut read = if L::TAKES_REQUEST {
-            Some(Box::new(
-                L::from_split(&mut parts.clone(), &mut body, &ctx).await,
-            ))
+            let early = Box::pin(read_early::<L, M>(parts.clone(), body.take(), &ctx));
+            Some(Box::new(early.await))
         } else {
             None
         };
@@ -69,7 +69,9 @@ where
         let work = async move {
             // The inner future borrows what it needs rather than holding a second copy.
             let (read, errors) = (&mut read, &mut errors);
-            let extracted = async {
+            // A failure comes boxed, as from `extract_all`: the result has room in the work's
+            // future while the extraction runs.
+            let extracted: Result<(H, L), Box<Reply>> = async {
                 if let Some(resolution) = &mut resolution {
                     resolution.run(&mut parts, &ctx, errors, Phase::All).await?;
                 }
@@ -78,7 +80,7 @@ where
                     Some(read) => *read,
                     None => L::from_split(&mut parts, &mut None, &ctx).await,
                 };
-                merge(head, last, std::mem::take(errors))
+                merge(head, last, std::mem::take(errors)).map_err(Box::new)
             }
             .await;
             drop(parts);
@@ -87,13 +89,26 @@ where
                 Ok((head, last)) => R::run(move || call(head, last), ctx.app.thread_limiter())
                     .await
                     .into_reply(),
-                Err(reply) => reply,
+                Err(reply) => *reply,
             };
             back.fill(reply, ctx);
             back
         };
         trip(work, threads).await.take()
     }
+}
+
+/// Reads a last parameter that takes the request, from a copy of its head.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an `async fn` would keep its arguments twice in its future (see `run`)"
+)]
+fn read_early<L: FromRequest<M>, M>(
+    mut head: Parts,
+    mut body: Option<crate::Body>,
+    ctx: &RequestContext,
+) -> impl Future<Output = Result<L, Rejection>> + Send + '_ {
+    async move { L::from_split(&mut head, &mut body, ctx).await }
 }
 
 /// As [`run`], for a handler without parameters.
