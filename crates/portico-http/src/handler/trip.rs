@@ -15,6 +15,7 @@ use http::request::Parts;
 use super::impls::{Respond, merge};
 use crate::context::RequestContext;
 use crate::depends::{Phase, Resolution};
+use crate::error::ErrorItem;
 use crate::extract::{Args, FromRequest, Rejection};
 use crate::response::{IntoResponse, Reply};
 use crate::strategy::{Runs, trip};
@@ -24,9 +25,10 @@ use crate::strategy::{Runs, trip};
 ///
 /// Written as an `async` block rather than an `async fn`: an `async fn` keeps room for its
 /// arguments beside the locals they are moved into (the head, the context and the body, about
-/// 480 bytes), and this future is boxed for every request. It and the work it sends to the
-/// thread stay under 1 KiB, the largest size the allocator serves from its per-thread cache
-/// (the work is freed on the thread it ran on).
+/// 480 bytes), and this future is boxed for every request. With a head-only last parameter,
+/// it and the work it sends to the thread stay under 1 KiB, the largest size the allocator
+/// serves from its per-thread cache (the work is freed on the thread it ran on); a last
+/// parameter that reads the body leaves the work a little above it.
 #[allow(
     clippy::manual_async_fn,
     reason = "an `async fn` would keep its arguments twice in its future (see above)"
@@ -45,14 +47,10 @@ where
 {
     async move {
         let mut errors = Vec::new();
-        let mut resolution = Resolution::start(&ctx);
-        if let Some(resolution) = &mut resolution
-            && let Err(reply) = (resolution)
-                .run(&mut parts, &ctx, &mut errors, Phase::AllButDeferrable)
-                .await
-        {
-            return (reply, ctx);
-        }
+        let mut resolution = match on_event_loop(&mut parts, &ctx, &mut errors).await {
+            Ok(resolution) => resolution,
+            Err(reply) => return (reply, ctx),
+        };
         // A last parameter that reads the body reads it here, from a copy of the head (it
         // takes what it is given); a head-only one is read on the thread, with the others.
         // Its read and its result are boxed: most are head-only, and the request's future and
@@ -98,6 +96,22 @@ where
     }
 }
 
+/// Produces the dependencies that must be produced on the event loop (those `async fn`s
+/// need); gives back where the resolution stands, for the rest on the thread.
+async fn on_event_loop(
+    parts: &mut Parts,
+    ctx: &RequestContext,
+    errors: &mut Vec<ErrorItem>,
+) -> Result<Option<Resolution>, Reply> {
+    let mut resolution = Resolution::start(ctx);
+    if let Some(resolution) = &mut resolution {
+        (resolution)
+            .run(parts, ctx, errors, Phase::AllButDeferrable)
+            .await?;
+    }
+    Ok(resolution)
+}
+
 /// Reads a last parameter that takes the request, from a copy of its head.
 #[allow(
     clippy::manual_async_fn,
@@ -127,14 +141,10 @@ where
 {
     async move {
         let mut errors = Vec::new();
-        let mut resolution = Resolution::start(&ctx);
-        if let Some(resolution) = &mut resolution
-            && let Err(reply) = (resolution)
-                .run(&mut parts, &ctx, &mut errors, Phase::AllButDeferrable)
-                .await
-        {
-            return (reply, ctx);
-        }
+        let mut resolution = match on_event_loop(&mut parts, &ctx, &mut errors).await {
+            Ok(resolution) => resolution,
+            Err(reply) => return (reply, ctx),
+        };
         let threads = ctx.app.thread_limiter().clone();
         let mut back = Back::new();
         let work = async move {
