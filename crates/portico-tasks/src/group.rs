@@ -194,8 +194,8 @@ impl<E: Send + 'static> TaskGroup<E> {
         T: Send + 'static,
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
-        let (handle, child, on_end) = handle::spawn(fut);
-        if let Err(err) = self.shared.spawn(child, on_end) {
+        let (handle, on_end) = handle::handle();
+        if let Err(err) = self.shared.spawn(fut, on_end) {
             panic!("TaskGroup::spawn: {err}");
         }
         handle
@@ -286,8 +286,8 @@ impl<E: Send + 'static> TaskGroup<E> {
         T: Send + 'static,
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
-        let (state, child, on_end) = handle::split(fut);
-        if let Err(err) = self.shared.spawn(child, on_end) {
+        let (state, on_end) = handle::state();
+        if let Err(err) = self.shared.spawn(fut, on_end) {
             panic!("TaskGroup::soon: {err}");
         }
         SoonValue::new(state)

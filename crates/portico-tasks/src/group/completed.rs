@@ -91,8 +91,8 @@ struct CollectEnd<T> {
     key: usize,
 }
 
-impl<T: Send, E> OnEnd<E> for CollectEnd<T> {
-    fn on_end(self, outcome: Outcome<E>) -> Outcome<E> {
+impl<T: Send, E> OnEnd<T, E> for CollectEnd<T> {
+    fn on_end(self, outcome: Outcome<E, T>) -> Outcome<E> {
         let outcome = self.handle.on_end(outcome);
         self.queue.lock().ended.push_back(self.key);
         self.queue.ended.notify(usize::MAX);
@@ -100,7 +100,11 @@ impl<T: Send, E> OnEnd<E> for CollectEnd<T> {
     }
 
     fn own_cancel(&self) -> Option<&ChildCancel> {
-        OnEnd::<E>::own_cancel(&self.handle)
+        OnEnd::<T, E>::own_cancel(&self.handle)
+    }
+
+    fn poll_own_cancel(&mut self, cx: &mut Context<'_>) -> bool {
+        OnEnd::<T, E>::poll_own_cancel(&mut self.handle, cx)
     }
 }
 
@@ -143,14 +147,14 @@ impl<T: Send + 'static, E: Send + 'static> AsCompleted<T, E> {
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
-        let (state, child, handle) = handle::split(fut);
+        let (state, handle) = handle::state();
         let key = self.queue.lock().children.insert(state);
         let on_end = CollectEnd {
             handle,
             queue: self.queue.clone(),
             key,
         };
-        if let Err(err) = self.group.shared.spawn(child, on_end) {
+        if let Err(err) = self.group.shared.spawn(fut, on_end) {
             self.queue.lock().children.remove(key);
             panic!("AsCompleted::spawn: {err}");
         }

@@ -1,7 +1,6 @@
 //! [`TaskGroup::spawn`](super::TaskGroup::spawn): a child with a handle of its own.
 
 use std::fmt;
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -11,6 +10,7 @@ use atomic_waker::AtomicWaker;
 use event_listener::{Event, EventListener};
 
 use super::shared::{OnEnd, Outcome};
+use crate::cancel::Listening;
 
 /// A cancellation of one child alone: by its [`TaskHandle`], or by a [`start`] whose caller
 /// stopped waiting before the child reported.
@@ -36,35 +36,24 @@ impl ChildCancel {
     pub(super) fn listen(&self) -> EventListener {
         self.event.listen()
     }
+
+    /// Whether this child is cancelled; if not, `cx` hears when it is.
+    pub(super) fn poll(&self, listening: &mut Listening, cx: &mut Context<'_>) -> bool {
+        listening
+            .poll(|| self.listen(), || self.is_cancelled(), cx)
+            .is_ready()
+    }
 }
 
-/// Splits `fut` into a handle and the child that reports to it.
-pub(super) fn spawn<T, E, F>(
-    fut: F,
-) -> (
-    TaskHandle<T>,
-    impl Future<Output = Result<(), E>>,
-    HandleEnd<T>,
-)
-where
-    F: Future<Output = Result<T, E>>,
-{
-    let (state, child, on_end) = split(fut);
-    (TaskHandle { state }, child, on_end)
+/// A handle, and what tells it how its child ended.
+pub(super) fn handle<T>() -> (TaskHandle<T>, HandleEnd<T>) {
+    let (state, on_end) = state();
+    (TaskHandle { state }, on_end)
 }
 
-/// Splits `fut` into the state it shares with whoever reads its value, and the child that
-/// fills it.
-pub(super) fn split<T, E, F>(
-    fut: F,
-) -> (
-    Arc<HandleState<T>>,
-    impl Future<Output = Result<(), E>>,
-    HandleEnd<T>,
-)
-where
-    F: Future<Output = Result<T, E>>,
-{
+/// The state a child shares with whoever reads its value, and what fills it when the child
+/// ends.
+pub(super) fn state<T>() -> (Arc<HandleState<T>>, HandleEnd<T>) {
     // One allocation per child: its handle's state, its own cancellation and its value.
     let state = Arc::new(HandleState {
         cancel: ChildCancel::default(),
@@ -74,15 +63,11 @@ where
         listened: AtomicBool::new(false),
         done: Event::new(),
     });
-    let child = {
-        let state = state.clone();
-        async move {
-            let value = fut.await?;
-            *state.lock() = Slot::Returned(value);
-            Ok(())
-        }
+    let on_end = HandleEnd {
+        state: state.clone(),
+        listener: Listening::default(),
     };
-    (state.clone(), child, HandleEnd(state))
+    (state, on_end)
 }
 
 /// What a child with a handle shares with it: its value or how it ended, and when.
@@ -164,26 +149,32 @@ enum Slot<T> {
     Taken,
 }
 
-/// Tells the handle how its child ended, once the child's future is dropped.
-pub(super) struct HandleEnd<T>(Arc<HandleState<T>>);
+/// Gives the handle its child's value, or how it ended without one, once the child's future
+/// is dropped.
+pub(super) struct HandleEnd<T> {
+    state: Arc<HandleState<T>>,
+    /// Registered once the child waits, so that cancelling it alone wakes it.
+    listener: Listening,
+}
 
-impl<T: Send, E> OnEnd<E> for HandleEnd<T> {
-    fn on_end(self, outcome: Outcome<E>) -> Outcome<E> {
-        let ended = match &outcome {
-            // The value is in the slot already.
-            Outcome::Done => None,
-            Outcome::Failed(_) => Some(TaskEnded::Failed),
-            Outcome::Cancelled => Some(TaskEnded::Cancelled),
+impl<T: Send, E> OnEnd<T, E> for HandleEnd<T> {
+    fn on_end(self, outcome: Outcome<E, T>) -> Outcome<E> {
+        let (slot, outcome) = match outcome {
+            Outcome::Done(value) => (Slot::Returned(value), Outcome::Done(())),
+            Outcome::Failed(failure) => (Slot::Ended(TaskEnded::Failed), Outcome::Failed(failure)),
+            Outcome::Cancelled => (Slot::Ended(TaskEnded::Cancelled), Outcome::Cancelled),
         };
-        if let Some(ended) = ended {
-            *self.0.lock() = Slot::Ended(ended);
-        }
-        self.0.set_ended();
+        *self.state.lock() = slot;
+        self.state.set_ended();
         outcome
     }
 
     fn own_cancel(&self) -> Option<&ChildCancel> {
-        Some(&self.0.cancel)
+        Some(&self.state.cancel)
+    }
+
+    fn poll_own_cancel(&mut self, cx: &mut Context<'_>) -> bool {
+        self.state.cancel.poll(&mut self.listener, cx)
     }
 }
 

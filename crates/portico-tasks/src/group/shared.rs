@@ -1,6 +1,7 @@
 //! The state a task group shares with its children, and the children themselves.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -52,9 +53,9 @@ struct State<E> {
     handed_over: Option<Busy>,
 }
 
-/// How a child ended.
-pub(super) enum Outcome<E> {
-    Done,
+/// How a child ended: with its value `T` (`()` once the child's [`OnEnd`] has kept it).
+pub(super) enum Outcome<E, T = ()> {
+    Done(T),
     Failed(Failure<E>),
     /// Dropped before finishing: cancelled by its group, or by the runtime's shutdown.
     Cancelled,
@@ -164,10 +165,11 @@ impl<E> Shared<E> {
 impl<E: Send + 'static> Shared<E> {
     /// Spawns `fut` as a child, unless the group (or the child alone, through `on_end`'s own
     /// cancellation) is cancelled: then it is dropped unstarted.
-    pub(super) fn spawn<F, H>(self: &Arc<Self>, fut: F, on_end: H) -> Result<(), GroupClosed>
+    pub(super) fn spawn<T, F, H>(self: &Arc<Self>, fut: F, on_end: H) -> Result<(), GroupClosed>
     where
-        F: Future<Output = Result<(), E>> + Send + 'static,
-        H: OnEnd<E> + 'static,
+        T: Send + 'static,
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        H: OnEnd<T, E> + 'static,
     {
         if self.running.fetch_add(1, Ordering::AcqRel) & CLOSED != 0 {
             self.running.fetch_sub(1, Ordering::AcqRel);
@@ -176,6 +178,7 @@ impl<E: Send + 'static> Shared<E> {
         let reporter = Reporter {
             shared: self.clone(),
             on_end: Some(on_end),
+            _value: PhantomData,
         };
         if reporter.is_cancelled() {
             // Dropping the reporter reports the child as cancelled.
@@ -188,7 +191,6 @@ impl<E: Send + 'static> Shared<E> {
                 fut,
             }),
             listener: Listening::default(),
-            own_listener: Listening::default(),
             node: LazyNode::default(),
             waiting: None,
             reporter,
@@ -199,20 +201,28 @@ impl<E: Send + 'static> Shared<E> {
     }
 }
 
-/// What a child's end means, decided just before the group hears of it.
-pub(super) trait OnEnd<E>: Send {
-    fn on_end(self, outcome: Outcome<E>) -> Outcome<E>;
+/// What a child's end means, decided just before the group hears of it: where its value `T`
+/// goes, and whether the child can be cancelled alone.
+pub(super) trait OnEnd<T, E>: Send {
+    fn on_end(self, outcome: Outcome<E, T>) -> Outcome<E>;
 
     /// This child's own cancellation, for a child with a handle or started with `start`.
     fn own_cancel(&self) -> Option<&ChildCancel> {
         None
+    }
+
+    /// Whether the child's own cancellation has come; if not, `cx` hears of it. The listener
+    /// lives here, not in every child: a child without a cancellation of its own is smaller.
+    fn poll_own_cancel(&mut self, cx: &mut Context<'_>) -> bool {
+        let _ = cx;
+        false
     }
 }
 
 /// The group hears of every end as it is.
 pub(super) struct Plain;
 
-impl<E> OnEnd<E> for Plain {
+impl<E> OnEnd<(), E> for Plain {
     fn on_end(self, outcome: Outcome<E>) -> Outcome<E> {
         outcome
     }
@@ -221,33 +231,32 @@ impl<E> OnEnd<E> for Plain {
 pin_project_lite::pin_project! {
     /// A child task: its future, and who to tell how it ended.
     #[project = ChildProj]
-    struct Child<F, E, H: OnEnd<E>> {
+    struct Child<F, T, E, H: OnEnd<T, E>> {
         #[pin]
         fut: Option<InFrame<F>>,
-        // Registered once the child waits, so that cancelling the group wakes it.
+        // Registered once the child waits, so that cancelling the group wakes it. (The
+        // listener for the child's own cancellation, if it has one, is in its `OnEnd`.)
         listener: Listening,
-        // The same, for the child's own cancellation.
-        own_listener: Listening,
         // The child's canceller: once cancelled, it waits for the shields, threads and groups
         // inside.
         node: LazyNode,
         // While the child waits for work in its node that it does not poll itself. Boxed, and
         // made only then: most children never wait so, and a smaller child costs less.
-        waiting: Option<Box<Waiting<E>>>,
+        waiting: Option<Box<Waiting<E, T>>>,
         // Declared after `fut`, so that a cancelled child reports after its future is dropped.
-        reporter: Reporter<E, H>,
+        reporter: Reporter<T, E, H>,
     }
 }
 
 /// A child waiting for work in its node that it does not poll itself.
-struct Waiting<E> {
+struct Waiting<E, T> {
     idle: Option<EventListener>,
     /// How the child ended, once its future is gone, while work that a group dropped inside
     /// it handed to its node still runs.
-    ended: Option<Outcome<E>>,
+    ended: Option<Outcome<E, T>>,
 }
 
-impl<E> Waiting<E> {
+impl<E, T> Waiting<E, T> {
     /// Whether `node` is idle; if not, registers `cx` to hear when it is.
     #[inline]
     fn poll_idle(waiting: &mut Option<Box<Self>>, node: &LazyNode, cx: &mut Context<'_>) -> bool {
@@ -264,13 +273,14 @@ impl<E> Waiting<E> {
     }
 }
 
-struct Reporter<E, H: OnEnd<E>> {
+struct Reporter<T, E, H: OnEnd<T, E>> {
     shared: Arc<Shared<E>>,
     /// `None` once reported.
     on_end: Option<H>,
+    _value: PhantomData<fn() -> T>,
 }
 
-impl<E, H: OnEnd<E>> Reporter<E, H> {
+impl<T, E, H: OnEnd<T, E>> Reporter<T, E, H> {
     fn own_cancel(&self) -> Option<&ChildCancel> {
         self.on_end.as_ref().and_then(OnEnd::own_cancel)
     }
@@ -280,14 +290,21 @@ impl<E, H: OnEnd<E>> Reporter<E, H> {
         self.shared.is_cancelled() || self.own_cancel().is_some_and(ChildCancel::is_cancelled)
     }
 
-    fn report(&mut self, outcome: Outcome<E>) {
+    /// Whether the child's own cancellation has come; if not, `cx` hears of it.
+    fn poll_own_cancel(&mut self, cx: &mut Context<'_>) -> bool {
+        self.on_end
+            .as_mut()
+            .is_some_and(|on_end| on_end.poll_own_cancel(cx))
+    }
+
+    fn report(&mut self, outcome: Outcome<E, T>) {
         if let Some(on_end) = self.on_end.take() {
             self.shared.report(on_end.on_end(outcome));
         }
     }
 }
 
-impl<E, H: OnEnd<E>> Drop for Reporter<E, H> {
+impl<T, E, H: OnEnd<T, E>> Drop for Reporter<T, E, H> {
     fn drop(&mut self) {
         // Usually reported already, by the child's end.
         if self.on_end.is_some() {
@@ -296,10 +313,10 @@ impl<E, H: OnEnd<E>> Drop for Reporter<E, H> {
     }
 }
 
-impl<F, E, H> Future for Child<F, E, H>
+impl<F, T, E, H> Future for Child<F, T, E, H>
 where
-    F: Future<Output = Result<(), E>>,
-    H: OnEnd<E>,
+    F: Future<Output = Result<T, E>>,
+    H: OnEnd<T, E>,
 {
     type Output = ();
 
@@ -327,7 +344,7 @@ where
                 .enter(|| panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))));
             let outcome = match polled {
                 Ok(Poll::Pending) => None,
-                Ok(Poll::Ready(Ok(()))) => Some(Outcome::Done),
+                Ok(Poll::Ready(Ok(value))) => Some(Outcome::Done(value)),
                 Ok(Poll::Ready(Err(err))) => Some(Outcome::Failed(Failure::Error(err))),
                 Err(payload) => Some(Outcome::Failed(Failure::Panic(TaskPanic::new(payload)))),
             };
@@ -347,11 +364,7 @@ where
             let group_cancelled = (this.listener)
                 .poll(|| shared.cancel.listen(), || shared.is_cancelled(), cx)
                 .is_ready();
-            let own_cancelled = this.reporter.own_cancel().is_some_and(|own| {
-                (this.own_listener)
-                    .poll(|| own.listen(), || own.is_cancelled(), cx)
-                    .is_ready()
-            });
+            let own_cancelled = this.reporter.poll_own_cancel(cx);
             if !group_cancelled && !own_cancelled {
                 return Poll::Pending;
             }
@@ -363,11 +376,11 @@ where
     }
 }
 
-impl<F, E, H: OnEnd<E>> ChildProj<'_, F, E, H> {
+impl<F, T, E, H: OnEnd<T, E>> ChildProj<'_, F, T, E, H> {
     /// Reports how the child ended once its future is gone and the work handed to its node
     /// has ended.
     #[inline]
-    fn end(&mut self, outcome: Outcome<E>, cx: &mut Context<'_>) -> Poll<()> {
+    fn end(&mut self, outcome: Outcome<E, T>, cx: &mut Context<'_>) -> Poll<()> {
         if !Waiting::poll_idle(self.waiting, self.node, cx) {
             if let Some(waiting) = self.waiting.as_mut() {
                 waiting.ended = Some(outcome);

@@ -4,13 +4,14 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use event_listener::{Event, EventListener};
 
 use super::GroupClosed;
 use super::handle::ChildCancel;
 use super::shared::{OnEnd, Outcome, Shared};
+use crate::cancel::Listening;
 use crate::cancel::tree::Busy;
 use crate::failure::Failure;
 
@@ -23,7 +24,11 @@ where
 {
     let slot: Arc<StartSlot<V, E>> = Arc::new(StartSlot::default());
     let status = TaskStatus { slot: slot.clone() };
-    if let Err(GroupClosed(())) = shared.spawn(f(status), StartEnd(slot.clone())) {
+    let on_end = StartEnd {
+        slot: slot.clone(),
+        listener: Listening::default(),
+    };
+    if let Err(GroupClosed(())) = shared.spawn(f(status), on_end) {
         return Err(StartError::Cancelled);
     }
     // Until the child reports, the caller's waiting and the child go together.
@@ -92,26 +97,34 @@ struct StartSlot<V, E> {
 }
 
 /// Before `started`, how the child ended is the caller's business, not the group's.
-struct StartEnd<V, E>(Arc<StartSlot<V, E>>);
+struct StartEnd<V, E> {
+    slot: Arc<StartSlot<V, E>>,
+    /// Registered once the child waits, so that cancelling it alone wakes it.
+    listener: Listening,
+}
 
-impl<V: Send, E: Send> OnEnd<E> for StartEnd<V, E> {
+impl<V: Send, E: Send> OnEnd<(), E> for StartEnd<V, E> {
     fn on_end(self, outcome: Outcome<E>) -> Outcome<E> {
-        let mut state = self.0.lock();
+        let mut state = self.slot.lock();
         if !matches!(*state, StartState::Waiting) {
             return outcome;
         }
         *state = StartState::Ended(match outcome {
-            Outcome::Done => StartError::NotStarted,
+            Outcome::Done(()) => StartError::NotStarted,
             Outcome::Failed(failure) => StartError::Failed(failure),
             Outcome::Cancelled => StartError::Cancelled,
         });
         drop(state);
-        self.0.event.notify(usize::MAX);
-        Outcome::Done
+        self.slot.event.notify(usize::MAX);
+        Outcome::Done(())
     }
 
     fn own_cancel(&self) -> Option<&ChildCancel> {
-        Some(&self.0.cancel)
+        Some(&self.slot.cancel)
+    }
+
+    fn poll_own_cancel(&mut self, cx: &mut Context<'_>) -> bool {
+        self.slot.cancel.poll(&mut self.listener, cx)
     }
 }
 
