@@ -289,3 +289,54 @@ async fn plain_fn_dependencies_of_an_async_handler_ready_together_share_one_trip
     }
     limiter.set_total_tokens(tokens);
 }
+
+/// A connection from a blocking driver's pool: dropping it hands it back, which may block, so
+/// it had better not be dropped on the event loop.
+struct Conn {
+    request: u64,
+}
+
+/// The next request number for the test below.
+static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// Where each request's `Conn` was dropped: the thread's role and its id.
+static DROPPED: std::sync::Mutex<Vec<(u64, &'static str, String)>> =
+    std::sync::Mutex::new(Vec::new());
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        let thread = format!("{:?}", std::thread::current().id());
+        DROPPED.lock().unwrap().push((self.request, role(), thread));
+    }
+}
+
+fn conn(Query(who): Query<Who>) -> Result<Conn, HttpError> {
+    Ok(Conn {
+        request: who.request,
+    })
+}
+
+fn with_conn(Depends(conn): Depends<Conn>) -> String {
+    assert!(conn.request > 0);
+    format!("{:?}", std::thread::current().id())
+}
+
+#[portico::test(timeout = 30)]
+async fn a_plain_fn_dependency_is_dropped_on_its_trip_thread_not_on_the_event_loop() {
+    let client = TestClient::new(App::new().provide(conn).get("/conn", with_conn));
+    for _ in 0..8 {
+        // A number of its own: the two runtimes' tests share the static.
+        let request = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let response = client.get(format!("/conn?request={request}")).send().await;
+        assert_eq!(response.status(), 200);
+        let handler_thread = response.text();
+        // Dropped before the response went out: on the thread that ran the handler.
+        let dropped = DROPPED.lock().unwrap().clone();
+        let at = dropped.iter().find(|(r, ..)| *r == request);
+        assert_eq!(
+            at,
+            Some(&(request, "thread pool", handler_thread)),
+            "request {request}: {dropped:?}"
+        );
+    }
+}

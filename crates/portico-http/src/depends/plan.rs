@@ -244,6 +244,20 @@ impl RequestDeps {
         self.slots[i].get()?.clone().downcast::<T>().ok()
     }
 
+    /// Drops the cached values of the providers a plain-`fn` handler produced on its trip to
+    /// the thread pool (see [`PlanNode::deferrable`]), once the handler has run: on that
+    /// thread, which made them, rather than on the event loop when the request ends. A value
+    /// whose drop blocks (a connection handed back to a pool) then does not block the event
+    /// loop, and the allocator frees each on the thread it came from. A value a cleanup or
+    /// the handler's result still holds lives on in them.
+    pub(crate) fn release_deferred(&mut self) {
+        for (node, slot) in self.plan.nodes.iter().zip(&mut self.slots) {
+            if node.deferrable {
+                drop(slot.take());
+            }
+        }
+    }
+
     /// Produces a value of `type_id` for one parameter, bypassing the cache.
     pub(crate) async fn produce_fresh(
         &self,

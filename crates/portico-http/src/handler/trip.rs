@@ -36,7 +36,7 @@ use crate::strategy::{Runs, trip};
 pub(super) fn run<H, L, M, S, R>(
     mut parts: Parts,
     mut body: Option<crate::Body>,
-    ctx: RequestContext,
+    mut ctx: RequestContext,
     call: impl FnOnce(H, L) -> R + Send + 'static,
 ) -> impl Future<Output = (Reply, RequestContext)> + Send
 where
@@ -89,10 +89,19 @@ where
                     .into_reply(),
                 Err(reply) => *reply,
             };
+            release_deferred(&mut ctx);
             back.fill(reply, ctx);
             back
         };
         trip(work, threads).await.take()
+    }
+}
+
+/// Drops, on the trip's thread, the values of the dependencies produced there (see
+/// [`RequestDeps::release_deferred`](crate::depends::RequestDeps::release_deferred)).
+fn release_deferred(ctx: &mut RequestContext) {
+    if let Some(deps) = ctx.deps.as_mut().and_then(std::sync::Arc::get_mut) {
+        deps.release_deferred();
     }
 }
 
@@ -132,7 +141,7 @@ fn read_early<L: FromRequest<M>, M>(
 )]
 pub(super) fn run_bare<S, R>(
     mut parts: Parts,
-    ctx: RequestContext,
+    mut ctx: RequestContext,
     call: impl FnOnce() -> R + Send + 'static,
 ) -> impl Future<Output = (Reply, RequestContext)> + Send
 where
@@ -164,6 +173,7 @@ where
                 Ok(()) => Reply::Response(crate::error::invalid(errors, None)),
                 Err(reply) => reply,
             };
+            release_deferred(&mut ctx);
             back.fill(reply, ctx);
             back
         };
