@@ -129,9 +129,14 @@ pub(crate) fn trip<T: Send + 'static>(
             .abandon_on_cancel(true)
             .run(move || {
                 let _on = OnTrip(ON_TRIP.with(|on| on.replace(true)));
-                futures_lite::future::block_on(work)
+                let mut work = work;
+                let output = futures_lite::future::block_on(work.as_mut());
+                // The finished future's box goes back with the output, to be freed on the
+                // thread that made it (the allocator's fast way).
+                (output, work)
             })
             .await
+            .0
     }
 }
 
