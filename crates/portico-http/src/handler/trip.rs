@@ -27,7 +27,7 @@ use crate::strategy::{Runs, trip};
 /// arguments beside the locals they are moved into (the head, the context and the body, about
 /// 480 bytes), and this future is boxed for every request. With a head-only last parameter,
 /// it and the work it sends to the thread stay under 1 KiB, the largest size the allocator
-/// serves from its per-thread cache (the work is freed on the thread it ran on); a last
+/// serves from its per-thread cache (the work's box comes back and is freed here); a last
 /// parameter that reads the body leaves the work a little above it.
 #[allow(
     clippy::manual_async_fn,

@@ -15,6 +15,7 @@ use slab::Slab;
 use super::TaskGroup;
 use super::handle::{self, ChildCancel, HandleEnd, HandleState, TaskEnded};
 use super::shared::{OnEnd, Outcome};
+use crate::cancel::Listening;
 
 /// Children of a task group whose values are handed out as they finish, from
 /// [`TaskGroup::as_completed`](super::TaskGroup::as_completed) (AnyIO 4.16's `as_completed`,
@@ -99,12 +100,8 @@ impl<T: Send, E> OnEnd<T, E> for CollectEnd<T> {
         outcome
     }
 
-    fn own_cancel(&self) -> Option<&ChildCancel> {
-        OnEnd::<T, E>::own_cancel(&self.handle)
-    }
-
-    fn poll_own_cancel(&mut self, cx: &mut Context<'_>) -> bool {
-        OnEnd::<T, E>::poll_own_cancel(&mut self.handle, cx)
+    fn own_cancel(&mut self) -> Option<(&ChildCancel, &mut Listening)> {
+        OnEnd::<T, E>::own_cancel(&mut self.handle)
     }
 }
 

@@ -169,12 +169,8 @@ impl<T: Send, E> OnEnd<T, E> for HandleEnd<T> {
         outcome
     }
 
-    fn own_cancel(&self) -> Option<&ChildCancel> {
-        Some(&self.state.cancel)
-    }
-
-    fn poll_own_cancel(&mut self, cx: &mut Context<'_>) -> bool {
-        self.state.cancel.poll(&mut self.listener, cx)
+    fn own_cancel(&mut self) -> Option<(&ChildCancel, &mut Listening)> {
+        Some((&self.state.cancel, &mut self.listener))
     }
 }
 

@@ -175,7 +175,7 @@ impl<E: Send + 'static> Shared<E> {
             self.running.fetch_sub(1, Ordering::AcqRel);
             return Err(GroupClosed(()));
         }
-        let reporter = Reporter {
+        let mut reporter = Reporter {
             shared: self.clone(),
             on_end: Some(on_end),
             _value: PhantomData,
@@ -206,16 +206,11 @@ impl<E: Send + 'static> Shared<E> {
 pub(super) trait OnEnd<T, E>: Send {
     fn on_end(self, outcome: Outcome<E, T>) -> Outcome<E>;
 
-    /// This child's own cancellation, for a child with a handle or started with `start`.
-    fn own_cancel(&self) -> Option<&ChildCancel> {
+    /// This child's own cancellation, for a child with a handle or started with `start`, and
+    /// the listener it waits on it with. The listener lives here, not in every child: a child
+    /// without a cancellation of its own is smaller.
+    fn own_cancel(&mut self) -> Option<(&ChildCancel, &mut Listening)> {
         None
-    }
-
-    /// Whether the child's own cancellation has come; if not, `cx` hears of it. The listener
-    /// lives here, not in every child: a child without a cancellation of its own is smaller.
-    fn poll_own_cancel(&mut self, cx: &mut Context<'_>) -> bool {
-        let _ = cx;
-        false
     }
 }
 
@@ -281,20 +276,17 @@ struct Reporter<T, E, H: OnEnd<T, E>> {
 }
 
 impl<T, E, H: OnEnd<T, E>> Reporter<T, E, H> {
-    fn own_cancel(&self) -> Option<&ChildCancel> {
-        self.on_end.as_ref().and_then(OnEnd::own_cancel)
-    }
-
     /// Whether the child is cancelled, with its group or alone.
-    fn is_cancelled(&self) -> bool {
-        self.shared.is_cancelled() || self.own_cancel().is_some_and(ChildCancel::is_cancelled)
+    fn is_cancelled(&mut self) -> bool {
+        self.shared.is_cancelled()
+            || (self.on_end.as_mut().and_then(OnEnd::own_cancel))
+                .is_some_and(|(own, _)| own.is_cancelled())
     }
 
     /// Whether the child's own cancellation has come; if not, `cx` hears of it.
     fn poll_own_cancel(&mut self, cx: &mut Context<'_>) -> bool {
-        self.on_end
-            .as_mut()
-            .is_some_and(|on_end| on_end.poll_own_cancel(cx))
+        (self.on_end.as_mut().and_then(OnEnd::own_cancel))
+            .is_some_and(|(own, listening)| own.poll(listening, cx))
     }
 
     fn report(&mut self, outcome: Outcome<E, T>) {

@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll};
+use std::task::Poll;
 
 use event_listener::{Event, EventListener};
 
@@ -119,12 +119,8 @@ impl<V: Send, E: Send> OnEnd<(), E> for StartEnd<V, E> {
         Outcome::Done(())
     }
 
-    fn own_cancel(&self) -> Option<&ChildCancel> {
-        Some(&self.slot.cancel)
-    }
-
-    fn poll_own_cancel(&mut self, cx: &mut Context<'_>) -> bool {
-        self.slot.cancel.poll(&mut self.listener, cx)
+    fn own_cancel(&mut self) -> Option<(&ChildCancel, &mut Listening)> {
+        Some((&self.slot.cancel, &mut self.listener))
     }
 }
 
